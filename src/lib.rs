@@ -1,0 +1,47 @@
+//! # logring
+//!
+//! Low-latency, lock-free byte ring queues for log and telemetry hot paths.
+//!
+//! A producer claims `n` bytes, writes them in place and commits (or aborts);
+//! the consumer reads each record as a `&[u8]` in place and releases it. The
+//! producer path takes no lock, allocates nothing and makes no system call.
+//!
+//! ```
+//! use logring::queue::spsc;
+//!
+//! let (mut producer, mut consumer) = spsc::new(64 * 1024)?;
+//!
+//! let mut claim = producer.try_claim(11)?;
+//! claim.copy_from_slice(b"hello world");
+//! claim.commit();
+//!
+//! if let Some(record) = consumer.try_read() {
+//!     assert_eq!(&*record, b"hello world");
+//! } // dropping the record releases its space
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - [`queue::spsc`]: one producer, one consumer.
+//! - [`queue::mpsc`]: any number of producers (clone the producer), one consumer.
+//!
+//! Every piece of shared state (positions, counters, record words) lives inside
+//! the ring's own memory, laid out by a fixed little-endian wire format, so the
+//! same code can serve a ring in a memory-mapped file shared between processes.
+//! The protocol is described in the [`queue`] module.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "logring's ring format is little-endian with in-place atomics; big-endian targets are not supported"
+);
+
+mod error;
+pub mod queue;
+mod region;
+mod ring;
+mod sync;
+
+pub use error::{ClaimError, CorruptRing, Error};

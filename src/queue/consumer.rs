@@ -1,0 +1,309 @@
+//! The one consumer, shared by the SPSC and MPSC queues: records are found by
+//! their words, whoever wrote them.
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::error::CorruptRing;
+use crate::ring::Ring;
+use crate::ring::layout::{WORD, Word, span_of};
+use crate::sync::Ordering;
+
+/// The reading end of a queue (SPSC or MPSC).
+///
+/// Reads records in place, in position order, and releases their space.
+pub struct Consumer {
+    ring: Ring,
+    /// Next position to examine. Invariant: a record boundary with
+    /// `released <= head`; every record in `[released, head)` has been delivered
+    /// (or was padding) and is ours to zero.
+    head: u64,
+    /// The `head` last published to the ring.
+    released: u64,
+    /// Set once a corrupt record word is found; nothing is read after it.
+    corruption: Option<CorruptRing>,
+}
+
+/// A committed record, borrowed in place: see [`Consumer::try_read`].
+/// Dropping it releases the record's space to the producers.
+#[must_use = "dropping a ReadClaim releases the record at once"]
+pub struct ReadClaim<'a> {
+    consumer: &'a mut Consumer,
+    /// Invariant: `[pos, pos + span_of(len))` is a committed record inside the
+    /// data area, at `consumer.head`.
+    pos: u64,
+    len: u64,
+    tag: u32,
+}
+
+/// A committed record seen during [`Consumer::read_batch`].
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    bytes: &'a [u8],
+    tag: u32,
+    position: u64,
+}
+
+/// The next committed record: `(position, len, tag)`.
+type Next = Result<Option<(u64, u64, u32)>, CorruptRing>;
+
+impl Consumer {
+    pub(crate) fn new(ring: Ring) -> Self {
+        // Acquire: pairs with the Release store of a previous consumer of this
+        // ring, so its zeroing is visible before we reuse positions past it.
+        let head = ring.header().head.0.load(Ordering::Acquire);
+        Self {
+            ring,
+            head,
+            released: head,
+            corruption: None,
+        }
+    }
+
+    /// The next committed record, or `None` if there is none yet (or the ring is
+    /// corrupt: see [`corruption`](Self::corruption)).
+    ///
+    /// The record stays in the ring until the returned claim is dropped.
+    #[inline]
+    pub fn try_read(&mut self) -> Option<ReadClaim<'_>> {
+        self.try_read_checked().ok().flatten()
+    }
+
+    /// Like [`try_read`](Self::try_read), but reports a corrupt record word as
+    /// an error instead of `None`.
+    #[inline]
+    pub fn try_read_checked(&mut self) -> Result<Option<ReadClaim<'_>>, CorruptRing> {
+        match self.next() {
+            Ok(Some((pos, len, tag))) => Ok(Some(ReadClaim {
+                consumer: self,
+                pos,
+                len,
+                tag,
+            })),
+            Ok(None) => {
+                self.release();
+                Ok(None)
+            }
+            Err(corrupt) => {
+                self.release();
+                Err(corrupt)
+            }
+        }
+    }
+
+    /// Reads up to `limit` records, calling `f` on each in order, then releases
+    /// them all with a single update of the shared head. Returns how many records
+    /// were read.
+    ///
+    /// If `f` panics, the records it returned from are released and the one it
+    /// panicked on is delivered again by the next read.
+    pub fn read_batch<F>(&mut self, limit: usize, mut f: F) -> usize
+    where
+        F: FnMut(Record<'_>),
+    {
+        /// Releases what was read, even if `f` unwinds.
+        struct ReleaseOnDrop<'c>(&'c mut Consumer);
+        impl Drop for ReleaseOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.release();
+            }
+        }
+
+        let guard = ReleaseOnDrop(self);
+        let mut count = 0;
+        while count < limit {
+            let Ok(Some((pos, len, tag))) = guard.0.next() else {
+                break;
+            };
+            f(Record {
+                bytes: guard.0.payload(pos, len),
+                tag,
+                position: pos,
+            });
+            guard.0.head = pos + span_of(len);
+            count += 1;
+        }
+        count
+    }
+
+    /// The corruption that stopped this consumer, if any. A corrupt ring
+    /// delivers nothing past the bad record word.
+    pub fn corruption(&self) -> Option<CorruptRing> {
+        self.corruption
+    }
+
+    /// Dead producers' claims skipped by the consumer over the ring's life.
+    pub fn skipped_claims(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.ring.header().skipped_claims.0.load(Ordering::Relaxed)
+    }
+
+    super::ring_observers!();
+
+    /// Finds the committed record at or after `head`, skipping padding. Leaves
+    /// `head` at that record (or at the first word that is not ready).
+    #[inline]
+    fn next(&mut self) -> Next {
+        if let Some(corrupt) = self.corruption {
+            return Err(corrupt);
+        }
+        loop {
+            let pos = self.head;
+            // Acquire: pairs with the producer's Release store of a committed or
+            // padding word, so the payload is visible before we read it and the
+            // producer's writes happen-before our zeroing.
+            let raw = self.ring.word(pos).load(Ordering::Acquire);
+            let room = self.ring.capacity() - self.ring.index(pos);
+            match Word::decode(raw) {
+                Word::Committed { len, tag } => {
+                    if len > self.ring.max_record_len() || span_of(len) > room {
+                        return Err(self.poison(pos, raw, "record length out of bounds"));
+                    }
+                    return Ok(Some((pos, len, tag)));
+                }
+                Word::Padding { span } => {
+                    if span == 0 || span % WORD != 0 || span > room {
+                        return Err(self.poison(pos, raw, "padding span out of bounds"));
+                    }
+                    self.head = pos + span;
+                }
+                Word::Empty | Word::Claimed { .. } => return Ok(None),
+                Word::Invalid => return Err(self.poison(pos, raw, "unknown record state")),
+            }
+        }
+    }
+
+    #[cold]
+    fn poison(&mut self, position: u64, word: u64, reason: &'static str) -> CorruptRing {
+        let corrupt = CorruptRing {
+            position,
+            word,
+            reason,
+        };
+        self.corruption = Some(corrupt);
+        corrupt
+    }
+
+    /// The payload of the committed record at `pos`.
+    #[inline]
+    fn payload(&self, pos: u64, len: u64) -> &[u8] {
+        self.ring.track_payload(pos, len, false);
+        // SAFETY: `next` checked that the record lies inside the data area and is
+        // committed; the Acquire load of its word made the payload visible, and no
+        // producer writes these bytes until we publish a head past them, which
+        // needs `&mut self` while this borrow of `self` is alive.
+        unsafe { std::slice::from_raw_parts(self.ring.payload_ptr(pos), len as usize) }
+    }
+
+    /// Zeroes everything consumed since the last release and publishes `head`.
+    #[inline]
+    fn release(&mut self) {
+        let end = self.head;
+        if self.released == end {
+            return;
+        }
+        let mut pos = self.released;
+        while pos != end {
+            // Records never wrap, so the range splits at most at the end of the
+            // data area.
+            let run = (end - pos).min(self.ring.capacity() - self.ring.index(pos));
+            // SAFETY: `[released, head)` holds only delivered records and padding
+            // (type invariant), the run stops at the end of the data area, and
+            // no producer reuses it before the store below.
+            unsafe { self.ring.zero(pos, run) };
+            pos += run;
+        }
+        // Release: pairs with the producers' Acquire load of head; the zeroes
+        // written above are visible before they reuse this space.
+        self.ring.header().head.0.store(end, Ordering::Release);
+        self.released = end;
+    }
+}
+
+impl fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("capacity", &self.capacity())
+            .field("head", &self.head)
+            .field("corruption", &self.corruption)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadClaim<'_> {
+    /// The record's tag (0 unless the producer set one).
+    #[inline]
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// Free-running position of the record in the ring.
+    #[inline]
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Releases the record's space (the same as dropping the claim).
+    #[inline]
+    pub fn release(self) {}
+}
+
+impl Deref for ReadClaim<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.consumer.payload(self.pos, self.len)
+    }
+}
+
+impl Drop for ReadClaim<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.consumer.head = self.pos + span_of(self.len);
+        self.consumer.release();
+    }
+}
+
+impl fmt::Debug for ReadClaim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadClaim")
+            .field("position", &self.pos)
+            .field("len", &self.len)
+            .field("tag", &self.tag)
+            .finish()
+    }
+}
+
+impl Record<'_> {
+    /// The record's tag (0 unless the producer set one).
+    #[inline]
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// Free-running position of the record in the ring.
+    #[inline]
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+}
+
+impl Deref for Record<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl fmt::Debug for Record<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("position", &self.position)
+            .field("len", &self.bytes.len())
+            .field("tag", &self.tag)
+            .finish()
+    }
+}

@@ -1,0 +1,146 @@
+//! Lock-free byte ring queues with a claim/commit API.
+//!
+//! [`spsc`] and [`mpsc`] differ only in how a producer reserves space; the
+//! claims they hand out ([`WriteClaim`]) and the one [`Consumer`] that reads
+//! both are shared. Nothing here blocks, allocates or makes a system call.
+//!
+//! # The claim/commit protocol
+//!
+//! All shared state lives in the ring's region (see `ring::layout`): `tail`,
+//! `head`, and one 8-byte *record word* at the start of every record. A record
+//! word is read and written only with atomic operations; payload bytes are
+//! plain memory owned by exactly one side at a time. Positions are free-running
+//! `u64` byte counts, so `tail - head` is the number of bytes in use.
+//!
+//! **Reserve.** A producer computes the record's span (`align8(8 + len)`) and,
+//! if the record would cross the end of the data area, a padding span that fills
+//! the rest of it. It checks `tail - head + need <= capacity` against a cached
+//! `head`, re-reading the shared `head` (Acquire) only when the cached one says
+//! "full". The Acquire pairs with the consumer's Release store of `head`: the
+//! consumer zeroed every byte below `head` before publishing it, so those zero
+//! bytes are what the producer finds when it reuses them. SPSC then stores the
+//! new `tail`; MPSC moves `tail` with a CAS, retrying on conflict, so every
+//! producer owns a disjoint range. A producer reports `Full` only after a fresh
+//! `head` *and* an unchanged `tail` both say so: a stale `tail` is retried, never
+//! reported as full.
+//!
+//! **Claim.** The producer writes the padding word (Release, because the
+//! consumer will zero the padding span non-atomically after reading it), then the
+//! record word `Claimed(len)` (Relaxed: a consumer that sees it only waits). From
+//! that moment the claimed size is visible, so a consumer can tell where the next
+//! record starts even if this producer never returns.
+//!
+//! **Write.** The producer fills the payload through the claim's `&mut [u8]`.
+//! No other thread touches those bytes: producers own disjoint ranges, and the
+//! consumer stops at the first word that is not committed.
+//!
+//! **Commit.** One Release store turns the record word into `Committed(len, tag)`.
+//! It publishes the payload: the consumer's Acquire load of the word makes every
+//! payload write visible. If the claim was shrunk, the remainder is first made a
+//! padding record (Relaxed, published by the same Release). **Abort** (explicit,
+//! or dropping an uncommitted claim) stores `Padding(span)` with Release instead.
+//! Commits may land in any order; the consumer still delivers in position order.
+//!
+//! **Read.** The consumer loads the word at its `head` with Acquire. `Empty` or
+//! `Claimed` means "nothing yet": it stops there (it never reads past a record
+//! that is not committed). `Padding` is skipped. `Committed` is bounds-checked
+//! (length at most the maximum, span inside the data area) and handed out as a
+//! `&[u8]` in place. A word no writer produces poisons the consumer with
+//! [`CorruptRing`](crate::CorruptRing) instead of being followed.
+//!
+//! **Release.** The consumer zeroes every byte it consumed (record words
+//! included) and then stores the new `head` with Release. Zeroing restores the
+//! invariant that makes the protocol work: inside free space every word is zero,
+//! so the word at a future record boundary reads `Empty` until a producer claims
+//! it, whatever payload bytes stood there in the previous lap. A batch read
+//! zeroes and publishes once for many records.
+
+mod claim;
+mod consumer;
+pub mod mpsc;
+pub mod spsc;
+
+pub use claim::WriteClaim;
+pub use consumer::{Consumer, ReadClaim, Record};
+
+use crate::ring::Ring;
+use crate::sync::Ordering;
+
+/// `true` if `need` more bytes fit when `used` bytes are in use.
+///
+/// `used` comes from positions in shared memory: if it exceeds the capacity
+/// (a corrupt or stale `head`), nothing fits.
+#[inline]
+fn fits(used: u64, need: u64, capacity: u64) -> bool {
+    used <= capacity - need
+}
+
+/// Padding needed before a record of `span` bytes claimed at `tail`, so that
+/// the record does not cross the end of the data area.
+#[inline]
+fn wrap_padding(ring: &Ring, tail: u64, span: u64) -> u64 {
+    let room = ring.capacity() - ring.index(tail);
+    if span <= room { 0 } else { room }
+}
+
+/// Bytes in use (claimed, committed, or read but not yet released).
+fn len_bytes(ring: &Ring) -> usize {
+    let header = ring.header();
+    // Relaxed: an observation, not a synchronisation; head is read first so
+    // the difference never goes negative in a consistent ring.
+    let head = header.head.0.load(Ordering::Relaxed);
+    let tail = header.tail.0.load(Ordering::Relaxed);
+    tail.saturating_sub(head).min(ring.capacity()) as usize
+}
+
+/// Counts a `Full` rejection in the ring's header.
+#[cold]
+fn count_full(ring: &Ring) {
+    // Relaxed: a statistic; nothing is ordered by it.
+    ring.header()
+        .full_rejections
+        .0
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// Accessors shared by every handle type.
+macro_rules! ring_observers {
+    () => {
+        /// Data area size in bytes (the requested capacity rounded up to a power
+        /// of two).
+        #[inline]
+        pub fn capacity(&self) -> usize {
+            self.ring.capacity() as usize
+        }
+
+        /// Largest payload a single record can carry: `capacity / 2 - 8` (at
+        /// most 1 GiB - 16). Every length up to it can be claimed on an empty
+        /// ring, wherever the ring's positions stand.
+        #[inline]
+        pub fn max_record_len(&self) -> usize {
+            self.ring.max_record_len() as usize
+        }
+
+        /// Bytes in use: claimed, committed, or read and not yet released.
+        /// A snapshot; it may be stale by the time it returns.
+        pub fn len_bytes(&self) -> usize {
+            crate::queue::len_bytes(&self.ring)
+        }
+
+        /// `true` if no bytes are in use (see [`len_bytes`](Self::len_bytes)).
+        pub fn is_empty(&self) -> bool {
+            self.len_bytes() == 0
+        }
+
+        /// Claims refused with `Full` over the ring's life, by any producer.
+        pub fn full_rejections(&self) -> u64 {
+            // Relaxed: a statistic.
+            self.ring
+                .header()
+                .full_rejections
+                .0
+                .load(crate::sync::Ordering::Relaxed)
+        }
+    };
+}
+pub(crate) use ring_observers;

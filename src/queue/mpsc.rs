@@ -1,0 +1,159 @@
+//! Multi-producer, single-consumer byte ring queue.
+//!
+//! Clone the [`Producer`] for each producing thread. Producers reserve space
+//! with a compare-and-swap on the shared tail, then fill and commit their own
+//! ranges in parallel; the consumer delivers in position order.
+//!
+//! ```
+//! use logring::queue::mpsc;
+//!
+//! let (producer, mut consumer) = mpsc::new(64 * 1024)?;
+//! let handles: Vec<_> = (0..4u8)
+//!     .map(|id| {
+//!         let producer = producer.clone();
+//!         std::thread::spawn(move || producer.try_write(&[id; 3]).unwrap())
+//!     })
+//!     .collect();
+//! for handle in handles {
+//!     handle.join().unwrap();
+//! }
+//! assert_eq!(consumer.read_batch(usize::MAX, |record| assert_eq!(record.len(), 3)), 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+
+pub use super::{Consumer, ReadClaim, Record, WriteClaim};
+use super::{count_full, fits, wrap_padding};
+use crate::error::{ClaimError, Error};
+use crate::ring::Ring;
+use crate::ring::layout::{Mode, Word, span_of};
+use crate::sync::Ordering;
+
+/// Creates an MPSC queue of at least `capacity` bytes (rounded up to a power
+/// of two; at least 64).
+///
+/// # Errors
+///
+/// [`Error::CapacityTooSmall`], [`Error::CapacityTooLarge`] or
+/// [`Error::OutOfMemory`].
+pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
+    let ring = Ring::new_heap(Mode::Mpsc, capacity)?;
+    let producer = Producer {
+        ring: ring.share(),
+        cached_head: Cell::new(0),
+    };
+    Ok((producer, Consumer::new(ring)))
+}
+
+/// A writing end of an MPSC queue: `Clone` it for each producing thread.
+///
+/// It is `Send` but not `Sync`: each thread gets its own clone (and its own
+/// cached view of the consumer's position).
+pub struct Producer {
+    ring: Ring,
+    /// A `head` read earlier by this producer (never ahead of the shared one).
+    cached_head: Cell<u64>,
+}
+
+impl Clone for Producer {
+    fn clone(&self) -> Self {
+        Self {
+            ring: self.ring.share(),
+            cached_head: self.cached_head.clone(),
+        }
+    }
+}
+
+impl Producer {
+    /// Claims space for a record of `len` payload bytes.
+    ///
+    /// A producer may hold several claims at once; each is committed (or
+    /// aborted) independently.
+    ///
+    /// # Errors
+    ///
+    /// [`ClaimError::TooLarge`] at once if `len > max_record_len()`;
+    /// [`ClaimError::Full`] if the consumer has not yet released enough space.
+    /// A stale view of the shared positions is retried, never reported as
+    /// `Full`.
+    #[inline]
+    pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        let max = self.ring.max_record_len();
+        if len as u64 > max {
+            return Err(ClaimError::TooLarge {
+                len,
+                max: max as usize,
+            });
+        }
+        let span = span_of(len as u64);
+        let capacity = self.ring.capacity();
+        let header = self.ring.header();
+        // Relaxed: tail only arbitrates between producers (the CAS below); what
+        // a producer writes is ordered by head (Acquire) and its commit (Release).
+        let mut tail = header.tail.0.load(Ordering::Relaxed);
+        let padding = loop {
+            let padding = wrap_padding(&self.ring, tail, span);
+            let need = padding + span;
+            if !fits(tail.wrapping_sub(self.cached_head.get()), need, capacity) {
+                // Acquire: pairs with the consumer's Release store of head; the
+                // bytes it zeroed are zero before we write into them.
+                let head = header.head.0.load(Ordering::Acquire);
+                self.cached_head.set(head);
+                if !fits(tail.wrapping_sub(head), need, capacity) {
+                    // Full only if tail has not moved: a tail read before the
+                    // head it is compared with may be stale. (A tail read after
+                    // that head is at least head, so this cannot spin forever.)
+                    let now = header.tail.0.load(Ordering::Relaxed);
+                    if now != tail {
+                        tail = now;
+                        continue;
+                    }
+                    count_full(&self.ring);
+                    return Err(ClaimError::Full);
+                }
+            }
+            // Relaxed: the CAS only makes the reserved ranges disjoint.
+            match header.tail.0.compare_exchange_weak(
+                tail,
+                tail + need,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break padding,
+                Err(now) => tail = now,
+            }
+        };
+        if padding != 0 {
+            // Release: the consumer zeroes the padding span after reading this.
+            self.ring
+                .word(tail)
+                .store(Word::padding(padding), Ordering::Release);
+        }
+        Ok(WriteClaim::new(&self.ring, tail + padding, len as u64))
+    }
+
+    /// Claims, copies `payload` in and commits: one record.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_claim`](Self::try_claim).
+    #[inline]
+    pub fn try_write(&self, payload: &[u8]) -> Result<(), ClaimError> {
+        let mut claim = self.try_claim(payload.len())?;
+        claim.copy_from_slice(payload);
+        claim.commit();
+        Ok(())
+    }
+
+    super::ring_observers!();
+}
+
+impl fmt::Debug for Producer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::Producer")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,126 @@
+//! Single-producer, single-consumer byte ring queue.
+//!
+//! ```
+//! use logring::queue::spsc;
+//!
+//! let (mut producer, mut consumer) = spsc::new(64 * 1024)?;
+//!
+//! let mut claim = producer.try_claim(5)?;
+//! claim.copy_from_slice(b"hello");
+//! claim.commit();
+//! producer.try_write(b"world")?;
+//!
+//! assert_eq!(&*consumer.try_read().unwrap(), b"hello");
+//! assert_eq!(&*consumer.try_read().unwrap(), b"world");
+//! assert!(consumer.try_read().is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+pub use super::{Consumer, ReadClaim, Record, WriteClaim};
+use super::{count_full, fits, wrap_padding};
+use crate::error::{ClaimError, Error};
+use crate::ring::Ring;
+use crate::ring::layout::{Mode, Word, span_of};
+use crate::sync::Ordering;
+
+/// Creates an SPSC queue of at least `capacity` bytes (rounded up to a power
+/// of two; at least 64).
+///
+/// # Errors
+///
+/// [`Error::CapacityTooSmall`], [`Error::CapacityTooLarge`] or
+/// [`Error::OutOfMemory`].
+pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
+    let ring = Ring::new_heap(Mode::Spsc, capacity)?;
+    let producer = Producer {
+        ring: ring.share(),
+        tail: 0,
+        cached_head: 0,
+    };
+    Ok((producer, Consumer::new(ring)))
+}
+
+/// The writing end of an SPSC queue.
+pub struct Producer {
+    ring: Ring,
+    /// Next free position; the shared `tail` mirrors it. Only this producer
+    /// writes it.
+    tail: u64,
+    /// A `head` read earlier (never ahead of the shared one).
+    cached_head: u64,
+}
+
+impl Producer {
+    /// Claims space for a record of `len` payload bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ClaimError::TooLarge`] at once if `len > max_record_len()`;
+    /// [`ClaimError::Full`] if the consumer has not yet released enough space.
+    #[inline]
+    pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        let max = self.ring.max_record_len();
+        if len as u64 > max {
+            return Err(ClaimError::TooLarge {
+                len,
+                max: max as usize,
+            });
+        }
+        let span = span_of(len as u64);
+        let tail = self.tail;
+        let capacity = self.ring.capacity();
+        let padding = wrap_padding(&self.ring, tail, span);
+        let need = padding + span;
+        if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
+            // Acquire: pairs with the consumer's Release store of head; the
+            // bytes it zeroed are zero before we write into them.
+            self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
+            if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
+                count_full(&self.ring);
+                return Err(ClaimError::Full);
+            }
+        }
+        if padding != 0 {
+            // Release: the consumer zeroes the padding span after reading this.
+            self.ring
+                .word(tail)
+                .store(Word::padding(padding), Ordering::Release);
+        }
+        let pos = tail + padding;
+        self.tail = pos + span;
+        // Relaxed: records are found through their words, not through tail;
+        // tail only tells observers how much is in use.
+        self.ring
+            .header()
+            .tail
+            .0
+            .store(self.tail, Ordering::Relaxed);
+        Ok(WriteClaim::new(&self.ring, pos, len as u64))
+    }
+
+    /// Claims, copies `payload` in and commits: one record.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_claim`](Self::try_claim).
+    #[inline]
+    pub fn try_write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+        let mut claim = self.try_claim(payload.len())?;
+        claim.copy_from_slice(payload);
+        claim.commit();
+        Ok(())
+    }
+
+    super::ring_observers!();
+}
+
+impl fmt::Debug for Producer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("spsc::Producer")
+            .field("capacity", &self.capacity())
+            .field("tail", &self.tail)
+            .finish_non_exhaustive()
+    }
+}

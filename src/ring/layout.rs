@@ -1,0 +1,289 @@
+//! The ring's wire format: where every byte lives, and nothing else.
+//!
+//! A ring is one contiguous region: a 4 KiB header followed by a power-of-two data
+//! area. All integers are little-endian and fixed-width, so 32- and 64-bit
+//! processes (on little-endian hosts) read the same bytes the same way.
+//!
+//! ```text
+//! offset  size  header (HEADER_LEN = 4096 bytes, 128-byte lines)
+//! ------  ----  -------------------------------------------------------------
+//!      0     8  magic             b"LOGRING\0"
+//!      8     2  version_major     refuses a different major
+//!     10     2  version_minor     additive changes only
+//!     12     4  mode              1 = SPSC, 2 = MPSC
+//!     16     8  capacity          data area bytes, a power of two
+//!     24     8  max_record_len    largest payload a claim may ask for
+//!     32     8  data_offset       where the data area starts (= HEADER_LEN)
+//!     40    24  reserved          zero
+//!     64     4  initialised       INIT_MARK, written last (Release)
+//!    128     8  tail              line 1: next free position (producers)
+//!    256     8  head              line 2: next unread position (consumer)
+//!    384     8  full_rejections   line 3: claims refused as Full
+//!    512     8  skipped_claims    line 4: dead claims the consumer skipped
+//!    640  3456  reserved          lines 5..32, zero
+//!
+//! data area (capacity bytes); positions are free-running u64 byte offsets,
+//! the index of position p is p & (capacity - 1). Records are 8-aligned:
+//!
+//!   +----------------- record word (u64, one atomic load) ----------------+
+//!   | bits 63..32: tag (committed) or owner (claimed)                      |
+//!   | bits 31..30: state  00 empty | 01 claimed | 10 committed | 11 padding|
+//!   | bits 29..0 : payload length (claimed, committed) or span (padding)   |
+//!   +----------------------------------------------------------------------+
+//!   | payload: length bytes, then zero fill up to the next multiple of 8   |
+//!   +----------------------------------------------------------------------+
+//! ```
+//!
+//! A record's *span* is `align8(8 + length)`; padding records give their span
+//! directly. A record never wraps: when one does not fit before the end of the
+//! data area, the producer fills the rest with padding and starts at index 0.
+//! The consumer zeroes every span it consumes before it releases it, so an
+//! all-zero word always means "nothing here yet".
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::sync::{AtomicU32, AtomicU64};
+
+/// First eight bytes of every ring.
+pub(crate) const MAGIC: [u8; 8] = *b"LOGRING\0";
+/// Format major version: a reader refuses any other.
+pub(crate) const VERSION_MAJOR: u16 = 1;
+/// Format minor version: additions that older readers may ignore.
+pub(crate) const VERSION_MINOR: u16 = 0;
+/// Value of `initialised` once the header is complete.
+pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
+/// Bytes before the data area.
+pub(crate) const HEADER_LEN: usize = 4096;
+/// Spacing of the hot header words, so no two share a cache line (or its
+/// adjacent-line prefetch pair).
+pub(crate) const LINE: usize = 128;
+
+/// Size of a record word.
+pub(crate) const WORD: u64 = 8;
+/// Smallest data area accepted.
+pub(crate) const MIN_CAPACITY: u64 = 64;
+/// Largest data area accepted (1 TiB on 64-bit, 1 GiB on 32-bit targets).
+pub(crate) const MAX_CAPACITY: u64 = if usize::BITS >= 64 { 1 << 40 } else { 1 << 30 };
+/// The largest payload length the 30-bit length field can carry, leaving the
+/// span (header and alignment included) representable as well.
+pub(crate) const RECORD_LEN_LIMIT: u64 = (1 << 30) - 16;
+
+const LEN_BITS: u32 = 30;
+const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
+const STATE_SHIFT: u32 = LEN_BITS;
+const STATE_MASK: u64 = 0b11 << STATE_SHIFT;
+const CLAIMED: u64 = 0b01 << STATE_SHIFT;
+const COMMITTED: u64 = 0b10 << STATE_SHIFT;
+const PADDING: u64 = 0b11 << STATE_SHIFT;
+const HIGH_SHIFT: u32 = 32;
+
+/// How many producers a ring admits; part of the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Mode {
+    /// One producer at a time owns `tail`.
+    Spsc = 1,
+    /// Producers reserve space with a CAS on `tail`.
+    Mpsc = 2,
+}
+
+/// The plain (non-atomic, written once) part of the header.
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub(crate) struct LayoutFields {
+    pub magic: [u8; 8],
+    pub version_major: u16,
+    pub version_minor: u16,
+    pub mode: u32,
+    pub capacity: u64,
+    pub max_record_len: u64,
+    pub data_offset: u64,
+    pub reserved: [u8; 24],
+}
+
+impl LayoutFields {
+    /// The fields of a new ring, in wire (little-endian) byte order.
+    pub(crate) fn new(mode: Mode, capacity: u64, max_record_len: u64) -> Self {
+        Self {
+            magic: MAGIC,
+            version_major: VERSION_MAJOR.to_le(),
+            version_minor: VERSION_MINOR.to_le(),
+            mode: (mode as u32).to_le(),
+            capacity: capacity.to_le(),
+            max_record_len: max_record_len.to_le(),
+            data_offset: (HEADER_LEN as u64).to_le(),
+            reserved: [0; 24],
+        }
+    }
+}
+
+/// One 128-byte line of the header.
+#[repr(C, align(128))]
+pub(crate) struct Line<T>(pub T);
+
+/// Line 0: the layout and the initialised marker.
+#[repr(C)]
+pub(crate) struct Meta {
+    pub layout: LayoutFields,
+    /// `INIT_MARK` once the rest of the header is written; stored last with
+    /// Release so that a reader that sees it also sees the layout.
+    pub initialised: AtomicU32,
+}
+
+/// The whole header, viewed in place over the region's first `HEADER_LEN` bytes.
+///
+/// All-zero bytes are a valid (uninitialised) `Header`: every field is an
+/// integer, a byte array or an atomic integer.
+#[repr(C)]
+pub(crate) struct Header {
+    pub meta: Line<Meta>,
+    /// Next free position. SPSC: written by the producer only. MPSC: reserved
+    /// with a CAS by the producers.
+    pub tail: Line<AtomicU64>,
+    /// Next unread position; written by the consumer after it zeroed every byte
+    /// before it.
+    pub head: Line<AtomicU64>,
+    /// Claims refused because the ring was full.
+    pub full_rejections: Line<AtomicU64>,
+    /// Claims of dead producers the consumer skipped.
+    pub skipped_claims: Line<AtomicU64>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 5],
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(size_of::<Header>() == HEADER_LEN);
+    assert!(size_of::<LayoutFields>() == 64);
+    assert!(std::mem::offset_of!(Header, tail) == LINE);
+    assert!(std::mem::offset_of!(Header, head) == 2 * LINE);
+    assert!(std::mem::offset_of!(Header, full_rejections) == 3 * LINE);
+    assert!(std::mem::offset_of!(Header, skipped_claims) == 4 * LINE);
+    assert!(std::mem::offset_of!(Meta, initialised) == 64);
+};
+
+impl Header {
+    /// A fresh, initialised header (the loom model's region builds it this way;
+    /// real regions write it in place).
+    #[cfg(loom)]
+    pub(crate) fn new(layout: LayoutFields) -> Self {
+        Self {
+            meta: Line(Meta {
+                layout,
+                initialised: AtomicU32::new(INIT_MARK),
+            }),
+            tail: Line(AtomicU64::new(0)),
+            head: Line(AtomicU64::new(0)),
+            full_rejections: Line(AtomicU64::new(0)),
+            skipped_claims: Line(AtomicU64::new(0)),
+            reserved: std::array::from_fn(|_| Line([0; LINE])),
+        }
+    }
+}
+
+/// Bytes a record of payload `len` occupies: its word, the payload, and zero
+/// fill to the next multiple of eight.
+#[inline]
+pub(crate) const fn span_of(len: u64) -> u64 {
+    (WORD + len + (WORD - 1)) & !(WORD - 1)
+}
+
+/// A decoded record word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// Nothing written here yet.
+    Empty,
+    /// A producer holds this claim of `len` payload bytes.
+    Claimed { len: u64, owner: u32 },
+    /// A complete record of `len` payload bytes.
+    Committed { len: u64, tag: u32 },
+    /// Skip `span` bytes (wrap fill, an aborted claim, or a shrunk remainder).
+    Padding { span: u64 },
+    /// A bit pattern no writer produces.
+    Invalid,
+}
+
+impl Word {
+    #[inline]
+    pub(crate) const fn claimed(len: u64, owner: u32) -> u64 {
+        CLAIMED | len | ((owner as u64) << HIGH_SHIFT)
+    }
+
+    #[inline]
+    pub(crate) const fn committed(len: u64, tag: u32) -> u64 {
+        COMMITTED | len | ((tag as u64) << HIGH_SHIFT)
+    }
+
+    #[inline]
+    pub(crate) const fn padding(span: u64) -> u64 {
+        PADDING | span
+    }
+
+    #[inline]
+    pub(crate) const fn decode(raw: u64) -> Self {
+        let len = raw & LEN_MASK;
+        let high = (raw >> HIGH_SHIFT) as u32;
+        match raw & STATE_MASK {
+            COMMITTED => Word::Committed { len, tag: high },
+            CLAIMED => Word::Claimed { len, owner: high },
+            PADDING if high == 0 => Word::Padding { span: len },
+            0 if raw == 0 => Word::Empty,
+            _ => Word::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_rounds_up_to_words() {
+        assert_eq!(span_of(0), 8);
+        assert_eq!(span_of(1), 16);
+        assert_eq!(span_of(8), 16);
+        assert_eq!(span_of(9), 24);
+        assert_eq!(span_of(RECORD_LEN_LIMIT), (1 << 30) - 8);
+        assert!(
+            span_of(RECORD_LEN_LIMIT) <= LEN_MASK,
+            "spans fit the length field"
+        );
+    }
+
+    #[test]
+    fn words_round_trip() {
+        let max = RECORD_LEN_LIMIT;
+        for (raw, word) in [
+            (0, Word::Empty),
+            (Word::claimed(0, 0), Word::Claimed { len: 0, owner: 0 }),
+            (Word::claimed(max, 7), Word::Claimed { len: max, owner: 7 }),
+            (Word::committed(0, 0), Word::Committed { len: 0, tag: 0 }),
+            (
+                Word::committed(max, u32::MAX),
+                Word::Committed {
+                    len: max,
+                    tag: u32::MAX,
+                },
+            ),
+            (Word::padding(8), Word::Padding { span: 8 }),
+        ] {
+            assert_eq!(Word::decode(raw), word, "{raw:#x}");
+        }
+    }
+
+    #[test]
+    fn foreign_bit_patterns_are_invalid() {
+        assert_eq!(Word::decode(1), Word::Invalid, "length without a state");
+        assert_eq!(
+            Word::decode(1 << 40),
+            Word::Invalid,
+            "high bits without a state"
+        );
+        assert_eq!(Word::decode(Word::padding(8) | 1 << 40), Word::Invalid);
+    }
+
+    #[test]
+    fn zero_length_records_are_not_empty_words() {
+        assert_ne!(Word::committed(0, 0), 0);
+        assert_ne!(Word::claimed(0, 0), 0);
+    }
+}

@@ -1,0 +1,292 @@
+//! A view of one ring: its header and data area, with bounds-checked access.
+//!
+//! Every queue handle owns a `Ring`: the region (kept alive by an `Arc`) and the
+//! layout parameters read from the header once. No shared state lives here;
+//! positions, counters and records are all inside the region.
+
+pub(crate) mod layout;
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::sync::AtomicU64;
+use layout::{
+    HEADER_LEN, Header, LayoutFields, MAX_CAPACITY, MIN_CAPACITY, Mode, RECORD_LEN_LIMIT, WORD,
+};
+
+#[cfg(not(loom))]
+use crate::region::{HeapRegion, Region};
+#[cfg(not(loom))]
+use std::ptr::NonNull;
+
+/// Capacity and maximum record length of a ring asked to hold `requested` bytes.
+///
+/// The capacity is rounded up to a power of two. The maximum record length is
+/// `capacity / 2 - 8`: the largest record that still fits on an empty ring
+/// when its claim lands just short of the end of the data area and must be
+/// preceded by padding (`padding < span`, `padding + span <= capacity`).
+pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
+    let too_large = Error::CapacityTooLarge {
+        requested,
+        max: MAX_CAPACITY as usize,
+    };
+    if (requested as u64) < MIN_CAPACITY {
+        return Err(Error::CapacityTooSmall {
+            requested,
+            min: MIN_CAPACITY as usize,
+        });
+    }
+    let capacity = requested
+        .checked_next_power_of_two()
+        .ok_or(too_large.clone())? as u64;
+    if capacity > MAX_CAPACITY {
+        return Err(too_large);
+    }
+    let max_record_len = (capacity / 2 - WORD).min(RECORD_LEN_LIMIT);
+    Ok((capacity, max_record_len))
+}
+
+/// A handle's view of a ring.
+pub(crate) struct Ring {
+    #[cfg(not(loom))]
+    header: NonNull<Header>,
+    #[cfg(not(loom))]
+    data: NonNull<u8>,
+    #[cfg(not(loom))]
+    _region: Arc<dyn Region>,
+    #[cfg(loom)]
+    region: Arc<crate::region::ModelRegion>,
+    mask: u64,
+    capacity: u64,
+    max_record_len: u64,
+}
+
+// SAFETY: `Ring` is a pointer pair into a region that its `Arc` keeps alive; the
+// region is `Send + Sync` and all shared access goes through atomics or the
+// claim protocol, so handing a view to another thread is sound.
+unsafe impl Send for Ring {}
+// SAFETY: as for `Send`: `&Ring` gives only atomic or protocol-owned access.
+unsafe impl Sync for Ring {}
+
+impl Ring {
+    /// A new, initialised ring on the heap.
+    #[cfg(not(loom))]
+    pub(crate) fn new_heap(mode: Mode, requested: usize) -> Result<Self, Error> {
+        let (capacity, max_record_len) = params(requested)?;
+        let region = HeapRegion::zeroed(HEADER_LEN + capacity as usize)?;
+        assert!(region.len() >= HEADER_LEN + capacity as usize);
+        let header = region.base().cast::<Header>();
+        // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned and zeroed,
+        // which is a valid uninitialised `Header`; nobody else sees it yet.
+        let header_ref = unsafe { header.as_ref() };
+        // SAFETY: `layout` is plain data inside the header we exclusively own;
+        // the write happens before any other thread can see the region (the
+        // Release store below publishes it).
+        unsafe {
+            header
+                .as_ptr()
+                .cast::<LayoutFields>()
+                .write(LayoutFields::new(mode, capacity, max_record_len));
+        }
+        // Release: a reader that sees the marker also sees the layout (file rings
+        // are attached by other processes; heap rings are published by moving
+        // the handles to their threads, which synchronises anyway).
+        header_ref
+            .meta
+            .0
+            .initialised
+            .store(layout::INIT_MARK, crate::sync::Ordering::Release);
+        // SAFETY: HEADER_LEN < region length, so the data area starts in bounds.
+        let data = unsafe { region.base().add(HEADER_LEN) };
+        Ok(Self {
+            header,
+            data,
+            _region: Arc::new(region),
+            mask: capacity - 1,
+            capacity,
+            max_record_len,
+        })
+    }
+
+    /// A new ring for a loom model.
+    #[cfg(loom)]
+    pub(crate) fn new_heap(mode: Mode, requested: usize) -> Result<Self, Error> {
+        let (capacity, max_record_len) = params(requested)?;
+        let region = crate::region::ModelRegion::new(
+            LayoutFields::new(mode, capacity, max_record_len),
+            capacity,
+        );
+        Ok(Self {
+            region: Arc::new(region),
+            mask: capacity - 1,
+            capacity,
+            max_record_len,
+        })
+    }
+
+    /// Another view of the same ring, for another handle.
+    pub(crate) fn share(&self) -> Self {
+        Self {
+            #[cfg(not(loom))]
+            header: self.header,
+            #[cfg(not(loom))]
+            data: self.data,
+            #[cfg(not(loom))]
+            _region: Arc::clone(&self._region),
+            #[cfg(loom)]
+            region: Arc::clone(&self.region),
+            mask: self.mask,
+            capacity: self.capacity,
+            max_record_len: self.max_record_len,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        #[cfg(not(loom))]
+        // SAFETY: the header pointer is valid and initialised for as long as the
+        // region lives, and `_region` keeps it alive as long as `self`.
+        return unsafe { self.header.as_ref() };
+        #[cfg(loom)]
+        return &self.region.header;
+    }
+
+    /// Data area size in bytes (a power of two).
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Largest payload length a claim may ask for.
+    #[inline]
+    pub(crate) fn max_record_len(&self) -> u64 {
+        self.max_record_len
+    }
+
+    /// Index into the data area of a free-running position.
+    #[inline]
+    pub(crate) fn index(&self, pos: u64) -> u64 {
+        pos & self.mask
+    }
+
+    /// The record word at `pos`.
+    ///
+    /// `pos` must be a multiple of eight (every record boundary is); the index is
+    /// masked, so the word is always inside the data area.
+    #[inline]
+    pub(crate) fn word(&self, pos: u64) -> &AtomicU64 {
+        debug_assert_eq!(pos % WORD, 0, "record words are 8-aligned");
+        let index = self.index(pos) & !(WORD - 1);
+        #[cfg(not(loom))]
+        // SAFETY: `index + 8 <= capacity` (masked, 8-aligned) so the word is inside
+        // the data area; the data area is 8-aligned (region base is 128-aligned
+        // and HEADER_LEN is a multiple of 128); and every byte pattern is a valid
+        // `AtomicU64`. Concurrent non-atomic access to this word is excluded by the
+        // protocol (see `queue`).
+        return unsafe { self.data.add(index as usize).cast::<AtomicU64>().as_ref() };
+        #[cfg(loom)]
+        return self.region.word(index);
+    }
+
+    /// Pointer to the payload of the record whose word is at `pos`.
+    ///
+    /// Callers keep `8 + len` within the data area from `pos` (records never
+    /// wrap) and own those bytes under the claim protocol before touching them.
+    #[inline]
+    pub(crate) fn payload_ptr(&self, pos: u64) -> *mut u8 {
+        let index = self.index(pos) + WORD;
+        debug_assert!(index <= self.capacity);
+        #[cfg(not(loom))]
+        // SAFETY: `index <= capacity`, so the pointer is within (or one past) the
+        // data area; forming it reads nothing.
+        return unsafe { self.data.as_ptr().add(index as usize) };
+        #[cfg(loom)]
+        return self.region.byte_ptr(index);
+    }
+
+    /// Zeroes the `span` bytes of consumed records starting at `pos`.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the consumer, `pos` is 8-aligned, `[pos, pos + span)` does
+    /// not wrap past the end of the data area, and every record in it was
+    /// committed or padded (so no producer touches these bytes until the consumer
+    /// publishes a `head` past them).
+    #[inline]
+    pub(crate) unsafe fn zero(&self, pos: u64, span: u64) {
+        let index = self.index(pos);
+        debug_assert!(index + span <= self.capacity);
+        #[cfg(not(loom))]
+        // SAFETY: in bounds by the caller's no-wrap promise; exclusively owned by
+        // the consumer until it publishes head, by the caller's protocol promise.
+        unsafe {
+            std::ptr::write_bytes(self.data.as_ptr().add(index as usize), 0, span as usize)
+        };
+        #[cfg(loom)]
+        self.region.zero(index, span);
+    }
+
+    /// Announces an access to payload bytes to the loom model checker; nothing
+    /// outside `cfg(loom)`.
+    #[inline(always)]
+    pub(crate) fn track_payload(&self, _pos: u64, _len: u64, _write: bool) {
+        #[cfg(loom)]
+        self.region.track(self.index(_pos) + WORD, _len, _write);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_is_rounded_to_a_power_of_two() {
+        assert_eq!(params(64), Ok((64, 24)));
+        assert_eq!(params(65), Ok((128, 56)));
+        assert_eq!(params(64 * 1024), Ok((64 * 1024, 32 * 1024 - 8)));
+    }
+
+    #[test]
+    fn bad_capacities_are_errors() {
+        assert!(matches!(params(0), Err(Error::CapacityTooSmall { .. })));
+        assert!(matches!(params(63), Err(Error::CapacityTooSmall { .. })));
+        assert!(matches!(
+            params(usize::MAX),
+            Err(Error::CapacityTooLarge { .. })
+        ));
+        assert!(matches!(
+            params(usize::MAX / 2 + 2),
+            Err(Error::CapacityTooLarge { .. })
+        ));
+        assert!(matches!(
+            params(MAX_CAPACITY as usize + 1),
+            Err(Error::CapacityTooLarge { .. })
+        ));
+        assert!(params(MAX_CAPACITY as usize).is_ok());
+    }
+
+    #[test]
+    fn max_record_len_is_capped_by_the_length_field() {
+        let (_, max) = params(MAX_CAPACITY as usize).unwrap();
+        assert_eq!(max, RECORD_LEN_LIMIT);
+    }
+
+    #[test]
+    fn a_new_ring_has_a_valid_header() {
+        let ring = Ring::new_heap(Mode::Mpsc, 1000).unwrap();
+        let meta = &ring.header().meta.0;
+        assert_eq!(meta.layout.magic, layout::MAGIC);
+        assert_eq!(
+            u16::from_le(meta.layout.version_major),
+            layout::VERSION_MAJOR
+        );
+        assert_eq!(u32::from_le(meta.layout.mode), Mode::Mpsc as u32);
+        assert_eq!(u64::from_le(meta.layout.capacity), 1024);
+        assert_eq!(u64::from_le(meta.layout.max_record_len), 504);
+        assert_eq!(u64::from_le(meta.layout.data_offset), HEADER_LEN as u64);
+        assert_eq!(
+            meta.initialised.load(crate::sync::Ordering::Relaxed),
+            layout::INIT_MARK
+        );
+    }
+}
