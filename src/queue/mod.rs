@@ -144,3 +144,6 @@ macro_rules! ring_observers {
     };
 }
 pub(crate) use ring_observers;
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,1 @@
+//! White-box tests of the queue protocol (corrupt words, positions).
