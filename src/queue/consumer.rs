@@ -15,8 +15,8 @@ use crate::sync::Ordering;
 pub struct Consumer {
     ring: Ring,
     /// Next position to examine. Invariant: a record boundary with
-    /// `released <= head`; every record in `[released, head)` has been delivered
-    /// (or was padding) and is ours to zero.
+    /// `released <= head`; every byte in `[released, head)` belongs to a
+    /// delivered record or to padding and has already been zeroed.
     head: u64,
     /// The `head` last published to the ring.
     released: u64,
@@ -120,7 +120,7 @@ impl Consumer {
                 tag,
                 position: pos,
             });
-            guard.0.head = pos + span_of(len);
+            guard.0.consume(pos, span_of(len));
             count += 1;
         }
         count
@@ -165,7 +165,7 @@ impl Consumer {
                     if span == 0 || span % WORD != 0 || span > room {
                         return Err(self.poison(pos, raw, "padding span out of bounds"));
                     }
-                    self.head = pos + span;
+                    self.consume(pos, span);
                 }
                 Word::Empty | Word::Claimed { .. } => return Ok(None),
                 Word::Invalid => return Err(self.poison(pos, raw, "unknown record state")),
@@ -195,28 +195,35 @@ impl Consumer {
         unsafe { std::slice::from_raw_parts(self.ring.payload_ptr(pos), len as usize) }
     }
 
-    /// Zeroes everything consumed since the last release and publishes `head`.
+    /// Zeroes the record or padding at `head` (while its lines are still in
+    /// this core's cache) and moves past it. Producers do not see the space
+    /// until the next `release`.
+    #[inline]
+    fn consume(&mut self, pos: u64, span: u64) {
+        debug_assert_eq!(pos, self.head);
+        // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data area
+        // and holds a committed record or padding, which no producer touches
+        // until a head past it is published; it was delivered (or is padding),
+        // so nobody reads it any more.
+        unsafe { self.ring.zero(pos, span) };
+        self.head = pos + span;
+    }
+
+    /// Publishes `head`, giving everything consumed since the last release
+    /// back to the producers.
     #[inline]
     fn release(&mut self) {
-        let end = self.head;
-        if self.released == end {
-            return;
+        if self.released != self.head {
+            // Release: pairs with the producers' Acquire load of head; the
+            // zeroes written by `consume` are visible before they reuse this
+            // space.
+            self.ring
+                .header()
+                .head
+                .0
+                .store(self.head, Ordering::Release);
+            self.released = self.head;
         }
-        let mut pos = self.released;
-        while pos != end {
-            // Records never wrap, so the range splits at most at the end of the
-            // data area.
-            let run = (end - pos).min(self.ring.capacity() - self.ring.index(pos));
-            // SAFETY: `[released, head)` holds only delivered records and padding
-            // (type invariant), the run stops at the end of the data area, and
-            // no producer reuses it before the store below.
-            unsafe { self.ring.zero(pos, run) };
-            pos += run;
-        }
-        // Release: pairs with the producers' Acquire load of head; the zeroes
-        // written above are visible before they reuse this space.
-        self.ring.header().head.0.store(end, Ordering::Release);
-        self.released = end;
     }
 }
 
@@ -260,7 +267,7 @@ impl Deref for ReadClaim<'_> {
 impl Drop for ReadClaim<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.consumer.head = self.pos + span_of(self.len);
+        self.consumer.consume(self.pos, span_of(self.len));
         self.consumer.release();
     }
 }
