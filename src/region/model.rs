@@ -7,9 +7,7 @@
 //! preserves every ordering the protocol relies on: the consumer zeroes both,
 //! and producers write both only inside their own claims.
 
-use std::cell::UnsafeCell as StdCell;
-
-use loom::cell::UnsafeCell;
+use std::cell::UnsafeCell;
 
 use crate::ring::layout::{Header, LayoutFields, WORD};
 use crate::sync::{AtomicU64, Ordering};
@@ -17,16 +15,16 @@ use crate::sync::{AtomicU64, Ordering};
 pub(crate) struct ModelRegion {
     pub(crate) header: Header,
     words: Box<[AtomicU64]>,
-    cells: Box<[UnsafeCell<()>]>,
-    bytes: StdCell<Box<[u8]>>,
+    cells: Box<[loom::cell::UnsafeCell<()>]>,
+    /// The payload bytes, each in its own cell so that a pointer formed for one
+    /// claim never asserts exclusive access to another claim's bytes.
+    bytes: Box<[UnsafeCell<u8>]>,
 }
 
 // SAFETY: `bytes` is only touched inside claims the protocol gives to one thread
 // at a time, and each such access is announced to loom through `cells`, which
 // fails the model if two of them are not ordered.
 unsafe impl Sync for ModelRegion {}
-// SAFETY: as for `Sync`; the region owns plain data.
-unsafe impl Send for ModelRegion {}
 
 impl ModelRegion {
     pub(crate) fn new(layout: LayoutFields, capacity: u64) -> Self {
@@ -34,8 +32,10 @@ impl ModelRegion {
         Self {
             header: Header::new(layout),
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            cells: (0..words).map(|_| UnsafeCell::new(())).collect(),
-            bytes: StdCell::new(vec![0; capacity as usize].into_boxed_slice()),
+            cells: (0..words)
+                .map(|_| loom::cell::UnsafeCell::new(()))
+                .collect(),
+            bytes: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
         }
     }
 
@@ -43,10 +43,15 @@ impl ModelRegion {
         &self.words[(index / WORD) as usize]
     }
 
+    /// Pointer to the byte at `index` (`index <= capacity`), valid for the rest
+    /// of the data area.
     pub(crate) fn byte_ptr(&self, index: u64) -> *mut u8 {
-        // SAFETY: only a pointer is formed here; accesses through it are announced
-        // to loom via `track`.
-        unsafe { (*self.bytes.get()).as_mut_ptr().add(index as usize) }
+        assert!(index as usize <= self.bytes.len());
+        // SAFETY: `index` is at most the slice length (checked above), so the
+        // pointer stays inside the slice or one past it; forming it reads
+        // nothing, and accesses through it are announced to loom via `track`.
+        let cell = unsafe { self.bytes.as_ptr().add(index as usize) };
+        UnsafeCell::raw_get(cell)
     }
 
     /// Tells loom that `[index, index + len)` is read (or written, if `write`).
@@ -63,12 +68,25 @@ impl ModelRegion {
     }
 
     /// The consumer's zeroing of a consumed span: words and bytes.
+    ///
+    /// Real zeroing is a plain write over record words too. Each word is first
+    /// read with `unsync_load`, which fails the model unless every store to the
+    /// word happens-before this point, and any later store fails it unless this
+    /// point happens-before that store; only non-zero words are then stored to,
+    /// which keeps the schedules to explore few.
     pub(crate) fn zero(&self, index: u64, span: u64) {
         for i in (index..index + span).step_by(WORD as usize) {
-            self.word(i).store(0, Ordering::Relaxed);
+            let word = self.word(i);
+            // SAFETY: the protocol gives the consumer these words alone (every
+            // producer store to them happens-before, no producer store until
+            // head is published); loom checks exactly that and fails otherwise.
+            if unsafe { word.unsync_load() } != 0 {
+                word.store(0, Ordering::Relaxed);
+            }
         }
         self.track(index, span, true);
-        // SAFETY: `track` just announced exclusive access to these bytes.
+        // SAFETY: `track` just announced exclusive access to these bytes, which
+        // lie inside the data area (`index + span <= capacity`).
         unsafe { std::ptr::write_bytes(self.byte_ptr(index), 0, span as usize) };
     }
 }

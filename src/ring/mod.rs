@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::sync::AtomicU64;
-use layout::{
-    HEADER_LEN, Header, LayoutFields, MAX_CAPACITY, MIN_CAPACITY, Mode, RECORD_LEN_LIMIT, WORD,
-};
+use layout::{Header, LayoutFields, MAX_CAPACITY, MIN_CAPACITY, Mode, RECORD_LEN_LIMIT, WORD};
 
 #[cfg(not(loom))]
 use crate::region::{HeapRegion, Region};
+#[cfg(not(loom))]
+use layout::HEADER_LEN;
 #[cfg(not(loom))]
 use std::ptr::NonNull;
 
@@ -76,18 +76,18 @@ impl Ring {
         let region = HeapRegion::zeroed(HEADER_LEN + capacity as usize)?;
         assert!(region.len() >= HEADER_LEN + capacity as usize);
         let header = region.base().cast::<Header>();
-        // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned and zeroed,
-        // which is a valid uninitialised `Header`; nobody else sees it yet.
-        let header_ref = unsafe { header.as_ref() };
-        // SAFETY: `layout` is plain data inside the header we exclusively own;
-        // the write happens before any other thread can see the region (the
-        // Release store below publishes it).
+        // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned, and nobody
+        // else sees it yet; the layout is written before any reference to the
+        // header exists, then published by the Release store below.
         unsafe {
             header
                 .as_ptr()
                 .cast::<LayoutFields>()
                 .write(LayoutFields::new(mode, capacity, max_record_len));
         }
+        // SAFETY: zeroed bytes plus the layout just written are a valid `Header`
+        // (integers, byte arrays and atomics only).
+        let header_ref = unsafe { header.as_ref() };
         // Release: a reader that sees the marker also sees the layout (file rings
         // are attached by other processes; heap rings are published by moving
         // the handles to their threads, which synchronises anyway).
