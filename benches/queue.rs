@@ -1,1 +1,1085 @@
-fn main() {}
+//! logring's queues beside nexus-logbuf's, measured in the same process.
+//!
+//! Scenarios (name them as filters to run a subset):
+//!
+//! - `spsc64`: SPSC throughput, 64-byte payloads.
+//! - `spsc-mixed`: SPSC throughput, payload lengths uniform in 8..=1024 bytes.
+//! - `mpsc64`: MPSC throughput, two producers and one consumer, 64-byte payloads.
+//! - `pingpong`: round trip over two SPSC rings between two threads, 64 bytes.
+//!
+//! Producers write every payload byte (claim, copy, commit); consumers read
+//! every byte (a checksum folded over each record), and every run checks that
+//! what arrived is what was sent. logring's consumer is measured twice: with
+//! `read_batch` (the headline) and with one `try_read` per record.
+//!
+//! Method: runs alternate peer, ours, peer, ours, ..., peer with the same
+//! message count (sized so a peer run takes about `LOGRING_BENCH_RUN_MS`);
+//! each of our runs is divided by the mean of the two peer runs around it and
+//! the median of those ratios is reported with its range. Threads are pinned
+//! to cores; runs during which other processes used the CPU are flagged.
+//!
+//! Reading the tables: `retries/msg` counts the producers' claims refused as
+//! full, `polls/msg` the consumer's polls that found nothing (both per message
+//! delivered), which tell whether a run kept the ring full or ran in lock
+//! step. `flagged` counts runs during which other processes used more than 5%
+//! of all cores' time, with the worst share seen; the headline also gives the
+//! median over the pairs where no run involved was flagged.
+//!
+//! `cargo bench --bench queue [-- FILTER...]` measures. Without `--bench`
+//! (as under `cargo test --benches`) every scenario runs once with a few
+//! thousand messages, as a correctness smoke test.
+//!
+//! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
+//! (500), `LOGRING_BENCH_RING` (ring bytes for both queues, 262144),
+//! `LOGRING_BENCH_BATCH` (`read_batch` limit, 64).
+
+use std::hint::{black_box, spin_loop};
+use std::str::FromStr;
+use std::sync::Barrier;
+use std::thread;
+use std::time::Instant;
+
+use core_affinity::CoreId;
+use hdrhistogram::Histogram;
+
+/// A run is flagged when other processes used more than this share of the
+/// machine's CPU time (all cores) while it ran.
+const FOREIGN_CPU_LIMIT: f64 = 0.05;
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+struct Config {
+    /// Correctness only: one tiny run per contender, no timing figures.
+    smoke: bool,
+    filters: Vec<String>,
+    pairs: usize,
+    run_secs: f64,
+    ring: usize,
+    batch: usize,
+    /// Cores this process may run on; placement slots map onto them in turn.
+    cores: Vec<CoreId>,
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let smoke = !args.iter().any(|arg| arg == "--bench");
+        let filters = args
+            .into_iter()
+            .filter(|arg| !arg.starts_with('-'))
+            .collect();
+        let ring: usize = env_or("LOGRING_BENCH_RING", 256 * 1024);
+        assert!(
+            ring >= 4096,
+            "LOGRING_BENCH_RING must be at least 4096 bytes (records go up to 1024)"
+        );
+        let batch: usize = env_or("LOGRING_BENCH_BATCH", 64);
+        assert!(batch > 0, "LOGRING_BENCH_BATCH must be positive");
+        Self {
+            smoke,
+            filters,
+            pairs: env_or::<usize>("LOGRING_BENCH_PAIRS", 15).max(1),
+            run_secs: env_or::<f64>("LOGRING_BENCH_RUN_MS", 500.0) / 1000.0,
+            ring,
+            batch,
+            cores: core_affinity::get_core_ids().unwrap_or_default(),
+        }
+    }
+
+    fn wants(&self, key: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| key.contains(f.as_str()))
+    }
+
+    /// The core that placement slot `slot` runs on, if pinning is possible.
+    fn core_of(&self, slot: usize) -> Option<CoreId> {
+        (self.cores.len() >= 2).then(|| self.cores[slot % self.cores.len()])
+    }
+
+    /// Pins the calling thread to the core of placement slot `slot`.
+    fn pin(&self, slot: usize) {
+        if let Some(core) = self.core_of(slot) {
+            core_affinity::set_for_current(core);
+        }
+    }
+
+    /// What a thread does when its queue has nothing for it: spin while
+    /// measuring; yield in smoke mode, which must finish fast on any machine.
+    #[inline]
+    fn idle(&self) {
+        if self.smoke {
+            thread::yield_now();
+        } else {
+            spin_loop();
+        }
+    }
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
+        Err(_) => default,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The two ends of a queue, as the benchmark drives them
+// ---------------------------------------------------------------------------
+
+/// A producing end: claim `payload.len()` bytes, copy the payload in, commit.
+trait Sender: Send {
+    /// `false` if the ring has no room for the record now.
+    fn try_send(&mut self, payload: &[u8]) -> bool;
+}
+
+/// A consuming end.
+trait Receiver: Send {
+    /// Hands committed records to `f` in order and returns how many (0 when
+    /// nothing is ready).
+    fn poll(&mut self, f: impl FnMut(&[u8])) -> usize;
+}
+
+macro_rules! claim_copy_commit {
+    ($($producer:ty),* $(,)?) => {$(
+        impl Sender for $producer {
+            #[inline]
+            fn try_send(&mut self, payload: &[u8]) -> bool {
+                let Ok(mut claim) = self.try_claim(payload.len()) else {
+                    return false;
+                };
+                claim.copy_from_slice(payload);
+                claim.commit();
+                true
+            }
+        }
+    )*};
+}
+
+claim_copy_commit!(
+    nexus_logbuf::queue::spsc::Producer,
+    nexus_logbuf::queue::mpsc::Producer,
+    logring::queue::spsc::Producer,
+    logring::queue::mpsc::Producer,
+);
+
+macro_rules! one_record_per_poll {
+    ($($consumer:ty),* $(,)?) => {$(
+        impl Receiver for $consumer {
+            #[inline]
+            fn poll(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+                match self.try_claim() {
+                    Some(record) => {
+                        f(&record);
+                        1
+                    }
+                    None => 0,
+                }
+            }
+        }
+    )*};
+}
+
+one_record_per_poll!(
+    nexus_logbuf::queue::spsc::Consumer,
+    nexus_logbuf::queue::mpsc::Consumer,
+);
+
+/// logring's consumer, reading with `read_batch` (`BATCH`) or with one
+/// `try_read` per record.
+struct OurReader<const BATCH: bool> {
+    consumer: logring::queue::Consumer,
+    limit: usize,
+}
+
+impl<const BATCH: bool> OurReader<BATCH> {
+    fn new(consumer: logring::queue::Consumer, cfg: &Config) -> Self {
+        Self {
+            consumer,
+            limit: cfg.batch,
+        }
+    }
+}
+
+impl<const BATCH: bool> Receiver for OurReader<BATCH> {
+    #[inline]
+    fn poll(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+        if BATCH {
+            self.consumer.read_batch(self.limit, |record| f(&record))
+        } else {
+            match self.consumer.try_read() {
+                Some(record) => {
+                    f(&record);
+                    1
+                }
+                None => 0,
+            }
+        }
+    }
+}
+
+fn logring_spsc<const BATCH: bool>(
+    cfg: &Config,
+) -> (logring::queue::spsc::Producer, OurReader<BATCH>) {
+    let (producer, consumer) = logring::queue::spsc::new(cfg.ring).expect("ring");
+    (producer, OurReader::new(consumer, cfg))
+}
+
+// ---------------------------------------------------------------------------
+// Workloads: the same deterministic payload sequence for every contender
+// ---------------------------------------------------------------------------
+
+/// Message `i` is `src[off..off + len]` for table entry `i % TABLE`; the
+/// table comes from a fixed-seed xorshift, so every run sends the same bytes.
+struct Workload {
+    src: Vec<u8>,
+    /// `(offset, len)` of each table entry.
+    entries: Vec<(usize, usize)>,
+    /// Checksum of each table entry's payload.
+    sums: Vec<u64>,
+}
+
+const TABLE: usize = 4096;
+const SRC_LEN: usize = 8192;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform-enough in `lo..=hi` (modulo bias is irrelevant here).
+    fn in_range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi - lo + 1) as u64) as usize
+    }
+}
+
+impl Workload {
+    /// Payload lengths uniform in `lo..=hi`.
+    fn uniform(lo: usize, hi: usize) -> Self {
+        assert!(0 < lo && lo <= hi && hi <= SRC_LEN);
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let src: Vec<u8> = (0..SRC_LEN).map(|_| rng.next() as u8).collect();
+        let entries: Vec<(usize, usize)> = (0..TABLE)
+            .map(|_| {
+                let len = rng.in_range(lo, hi);
+                (rng.in_range(0, SRC_LEN - len), len)
+            })
+            .collect();
+        let sums = entries
+            .iter()
+            .map(|&(off, len)| checksum(&src[off..off + len]))
+            .collect();
+        Self { src, entries, sums }
+    }
+
+    fn fixed(len: usize) -> Self {
+        Self::uniform(len, len)
+    }
+
+    #[inline]
+    fn payload(&self, i: u64) -> &[u8] {
+        let (off, len) = self.entries[i as usize % TABLE];
+        &self.src[off..off + len]
+    }
+
+    /// What a consumer should have seen after messages `0..n`, in any order.
+    fn expected(&self, n: u64) -> Tally {
+        let mut tally = Tally::default();
+        let (laps, rest) = (n / TABLE as u64, (n % TABLE as u64) as usize);
+        for (k, (&(_, len), &sum)) in self.entries.iter().zip(&self.sums).enumerate() {
+            let times = laps + u64::from(k < rest);
+            tally.msgs += times;
+            tally.bytes += times * len as u64;
+            tally.sum = tally.sum.wrapping_add(sum.wrapping_mul(times));
+        }
+        tally
+    }
+
+    /// Mean payload length, for the scenario headers.
+    fn mean_len(&self) -> f64 {
+        self.entries.iter().map(|&(_, len)| len as f64).sum::<f64>() / TABLE as f64
+    }
+}
+
+/// Reads every byte of a payload (eight at a time, so the fold does not
+/// dominate the queue's cost).
+#[inline]
+fn checksum(bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let mut sum = bytes.len() as u64;
+    for word in &mut words {
+        sum = sum.wrapping_add(u64::from_le_bytes(word.try_into().unwrap()));
+    }
+    for (k, &byte) in words.remainder().iter().enumerate() {
+        sum = sum.wrapping_add(u64::from(byte) << (8 * k));
+    }
+    sum
+}
+
+/// What a consumer received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Tally {
+    msgs: u64,
+    bytes: u64,
+    /// Wrapping sum of the records' checksums (order-insensitive, for MPSC).
+    sum: u64,
+}
+
+impl Tally {
+    #[inline]
+    fn add(&mut self, record: &[u8]) {
+        self.msgs += 1;
+        self.bytes += record.len() as u64;
+        self.sum = self.sum.wrapping_add(checksum(record));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One timed run
+// ---------------------------------------------------------------------------
+
+struct Run {
+    msgs: u64,
+    bytes: u64,
+    secs: f64,
+    full_retries: u64,
+    empty_polls: u64,
+    /// Round-trip times in ns (ping-pong only).
+    latency: Option<Histogram<u64>>,
+    /// Share of the machine's CPU time used by other processes during the
+    /// run; `None` where `/proc/stat` cannot tell (or in smoke mode).
+    foreign_cpu: Option<f64>,
+}
+
+impl Run {
+    fn flagged(&self) -> bool {
+        self.foreign_cpu
+            .is_some_and(|share| share > FOREIGN_CPU_LIMIT)
+    }
+}
+
+/// Which placement slot (see [`Config::core_of`]) each thread is pinned to.
+struct Placement {
+    producers: &'static [usize],
+    consumer: usize,
+}
+
+/// Producers send messages `0..n` of `w` between them (producer `k` sends
+/// `k, k + P, k + 2P, ...`); the consumer reads them all. Timed on the consumer
+/// from the common start to the last record.
+fn throughput<T: Sender, R: Receiver>(
+    producers: Vec<T>,
+    mut consumer: R,
+    w: &Workload,
+    cfg: &Config,
+    placement: &Placement,
+    n: u64,
+) -> Run {
+    let stride = producers.len() as u64;
+    let start = Barrier::new(producers.len() + 1);
+    let cpu = CpuTimes::sample(cfg);
+    let (tally, secs, empty_polls, full_retries) = thread::scope(|s| {
+        let senders: Vec<_> = producers
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut producer)| {
+                let (start, slot) = (&start, placement.producers[k]);
+                s.spawn(move || {
+                    cfg.pin(slot);
+                    start.wait();
+                    let mut retries = 0u64;
+                    let mut i = k as u64;
+                    while i < n {
+                        let payload = w.payload(i);
+                        while !producer.try_send(payload) {
+                            retries += 1;
+                            cfg.idle();
+                        }
+                        i += stride;
+                    }
+                    retries
+                })
+            })
+            .collect();
+        let receiver = s.spawn(|| {
+            cfg.pin(placement.consumer);
+            start.wait();
+            let began = Instant::now();
+            let mut tally = Tally::default();
+            let mut empty_polls = 0u64;
+            while tally.msgs < n {
+                if consumer.poll(|record| tally.add(record)) == 0 {
+                    empty_polls += 1;
+                    cfg.idle();
+                }
+            }
+            (black_box(tally), began.elapsed().as_secs_f64(), empty_polls)
+        });
+        let retries: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+        let (tally, secs, polls) = receiver.join().unwrap();
+        (tally, secs, polls, retries)
+    });
+    let foreign_cpu = cpu.and_then(|before| before.foreign_share());
+    assert_eq!(
+        tally,
+        w.expected(n),
+        "records received differ from those sent"
+    );
+    Run {
+        msgs: n,
+        bytes: tally.bytes,
+        secs,
+        full_retries,
+        empty_polls,
+        latency: None,
+        foreign_cpu,
+    }
+}
+
+/// The initiator sends message `i` over `there` and waits for the echo thread
+/// to copy it back over `back`, `n` times; each round trip is timed.
+fn ping_pong<T: Sender, R: Receiver>(
+    there: (T, R),
+    back: (T, R),
+    w: &Workload,
+    cfg: &Config,
+    placement: &Placement,
+    n: u64,
+) -> Run {
+    let ((mut ping, mut echo_in), (mut echo_out, mut pong)) = (there, back);
+    let start = Barrier::new(2);
+    let cpu = CpuTimes::sample(cfg);
+    let (tally, hist, secs, empty_polls, full_retries) = thread::scope(|s| {
+        s.spawn(|| {
+            cfg.pin(placement.consumer);
+            start.wait();
+            let mut echoed = 0;
+            while echoed < n {
+                let got = echo_in.poll(|record| {
+                    while !echo_out.try_send(record) {
+                        cfg.idle();
+                    }
+                });
+                if got == 0 {
+                    cfg.idle();
+                }
+                echoed += got as u64;
+            }
+        });
+        let initiator = s.spawn(|| {
+            cfg.pin(placement.producers[0]);
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+            let mut tally = Tally::default();
+            let (mut empty_polls, mut full_retries) = (0u64, 0u64);
+            start.wait();
+            let began = Instant::now();
+            for i in 0..n {
+                let payload = w.payload(i);
+                let sent = Instant::now();
+                while !ping.try_send(payload) {
+                    full_retries += 1;
+                    cfg.idle();
+                }
+                while pong.poll(|record| tally.add(record)) == 0 {
+                    empty_polls += 1;
+                    cfg.idle();
+                }
+                hist.saturating_record(sent.elapsed().as_nanos() as u64);
+            }
+            let secs = began.elapsed().as_secs_f64();
+            (black_box(tally), hist, secs, empty_polls, full_retries)
+        });
+        initiator.join().unwrap()
+    });
+    let foreign_cpu = cpu.and_then(|before| before.foreign_share());
+    assert_eq!(
+        tally,
+        w.expected(n),
+        "echoed records differ from those sent"
+    );
+    Run {
+        msgs: n,
+        bytes: tally.bytes,
+        secs,
+        full_retries,
+        empty_polls,
+        latency: Some(hist),
+        foreign_cpu,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CPU used by other processes, from /proc
+// ---------------------------------------------------------------------------
+
+/// Clock ticks: all cores busy, all cores total, and this process.
+#[derive(Clone, Copy)]
+struct CpuTimes {
+    busy: u64,
+    total: u64,
+    ours: u64,
+}
+
+impl CpuTimes {
+    /// `None` in smoke mode (runs too short for tick accounting) or without
+    /// `/proc`.
+    fn sample(cfg: &Config) -> Option<Self> {
+        if cfg.smoke {
+            return None;
+        }
+        Self::read()
+    }
+
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        // cpu user nice system idle iowait irq softirq steal ...
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .strip_prefix("cpu ")?
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        let at = |k: usize| fields.get(k).copied().unwrap_or(0);
+        let idle = at(3) + at(4);
+        let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+        let after_comm: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
+        let ours =
+            after_comm.get(11)?.parse::<u64>().ok()? + after_comm.get(12)?.parse::<u64>().ok()?;
+        Some(Self {
+            busy,
+            total: busy + idle,
+            ours,
+        })
+    }
+
+    /// Share of all cores' time since `self` that was busy outside this
+    /// process (steal included: another guest had our core).
+    fn foreign_share(self) -> Option<f64> {
+        let now = Self::read()?;
+        let total = now.total.checked_sub(self.total)?;
+        let foreign = (now.busy - self.busy).saturating_sub(now.ours - self.ours);
+        (total > 0).then(|| foreign as f64 / total as f64)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The comparison harness
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Scored by msgs/s; ratio ours/peer above 1 means ours is faster.
+    Throughput,
+    /// Scored by p50 round trip; ratio ours/peer below 1 means ours is faster.
+    Latency,
+}
+
+struct Contender<'a> {
+    name: &'static str,
+    run: Box<dyn Fn(u64) -> Run + 'a>,
+}
+
+impl<'a> Contender<'a> {
+    fn new(name: &'static str, run: impl Fn(u64) -> Run + 'a) -> Self {
+        Self {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+struct Scenario<'a> {
+    key: &'static str,
+    title: String,
+    kind: Kind,
+    placement: &'static Placement,
+    /// Names of the placement's threads: (producer, consumer).
+    roles: (&'static str, &'static str),
+    /// Messages per run in smoke mode (and the least per measured run).
+    smoke_msgs: u64,
+    /// Messages per warm-up run, and for the peer run that sizes the others.
+    calibration_msgs: u64,
+    /// The peer first, then ours; the first of ours is the headline.
+    contenders: Vec<Contender<'a>>,
+}
+
+impl Scenario<'_> {
+    fn score(&self, run: &Run) -> f64 {
+        match self.kind {
+            Kind::Throughput => run.msgs as f64 / run.secs,
+            Kind::Latency => p(run, 0.50),
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        match self.kind {
+            Kind::Throughput => "messages",
+            Kind::Latency => "round trips",
+        }
+    }
+
+    /// Runs peer, ours..., peer, ours..., ..., peer: `runs[c][i]` is
+    /// contender `c`'s `i`-th run, and our `i`-th runs sit between the peer's
+    /// runs `i` and `i + 1`.
+    fn measure(&self, cfg: &Config) -> (u64, Vec<Vec<Run>>) {
+        let (peer, ours) = self.contenders.split_first().expect("a peer");
+        let (n, pairs) = if cfg.smoke {
+            (self.smoke_msgs, 1)
+        } else {
+            for contender in &self.contenders {
+                (contender.run)(self.calibration_msgs);
+            }
+            // Sized from the median of three peer runs: one may land in a
+            // fast or slow phase of the machine.
+            let per_sec = Spread::of((0..3).map(|_| {
+                let probe = (peer.run)(self.calibration_msgs);
+                probe.msgs as f64 / probe.secs
+            }))
+            .median;
+            let n = ((per_sec * cfg.run_secs) as u64).max(self.smoke_msgs);
+            (n, cfg.pairs)
+        };
+        let mut runs: Vec<Vec<Run>> = self.contenders.iter().map(|_| Vec::new()).collect();
+        for pair in 0..=pairs {
+            runs[0].push((peer.run)(n));
+            if pair == pairs {
+                break;
+            }
+            for (c, contender) in ours.iter().enumerate() {
+                runs[c + 1].push((contender.run)(n));
+            }
+        }
+        (n, runs)
+    }
+
+    fn describe_placement(&self, cfg: &Config) -> String {
+        if cfg.core_of(0).is_none() {
+            return "threads not pinned (fewer than 2 usable cores)".into();
+        }
+        let core = |slot| cfg.core_of(slot).map_or(0, |c| c.id);
+        let (producer, consumer) = self.roles;
+        let mut parts: Vec<String> = self
+            .placement
+            .producers
+            .iter()
+            .enumerate()
+            .map(|(k, &slot)| {
+                if self.placement.producers.len() > 1 {
+                    format!(
+                        "{producer} {} on core {}",
+                        (b'A' + k as u8) as char,
+                        core(slot)
+                    )
+                } else {
+                    format!("{producer} on core {}", core(slot))
+                }
+            })
+            .collect();
+        parts.push(format!(
+            "{consumer} on core {}",
+            core(self.placement.consumer)
+        ));
+        let threads = self.placement.producers.len() + 1;
+        let mut text = parts.join(", ");
+        if threads > cfg.cores.len() {
+            text = format!(
+                "{threads} busy threads on {} cores (threads share a core): {text}",
+                cfg.cores.len()
+            );
+        }
+        text
+    }
+
+    fn report(&self, cfg: &Config, n: u64, runs: &[Vec<Run>]) {
+        println!();
+        println!("== {}: {} ==", self.key, self.title);
+        println!("   {}", self.describe_placement(cfg));
+        println!(
+            "   {} pairs, {n} {} per run, ring {} KiB for both",
+            runs[0].len() - 1,
+            self.unit(),
+            cfg.ring / 1024
+        );
+        let ratios = self.ratios(runs);
+        let headings = self.headings();
+        let mut table: Vec<Vec<String>> = vec![
+            headings.iter().map(|h| h.0.to_string()).collect(),
+            headings.iter().map(|h| h.1.to_string()).collect(),
+        ];
+        for (c, contender) in self.contenders.iter().enumerate() {
+            let ratio = c.checked_sub(1).map(|k| ratios[k].as_slice());
+            table.push(self.row(contender.name, &runs[c], ratio));
+        }
+        print_table(&table);
+        self.print_headline(&ratios[0]);
+    }
+
+    /// `ratios[k][i]`: our contender `k + 1`'s run `i` scored against the
+    /// mean of the peer runs on either side, and whether none of the three
+    /// runs was flagged.
+    fn ratios(&self, runs: &[Vec<Run>]) -> Vec<Vec<(f64, bool)>> {
+        let peer_runs = &runs[0];
+        runs[1..]
+            .iter()
+            .map(|own| {
+                own.iter()
+                    .zip(peer_runs.windows(2))
+                    .map(|(run, around)| {
+                        let peer = (self.score(&around[0]) + self.score(&around[1])) / 2.0;
+                        let clean = !(run.flagged() || around[0].flagged() || around[1].flagged());
+                        (self.score(run) / peer, clean)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The table's columns: (heading, sub-heading).
+    fn headings(&self) -> [(&'static str, &'static str); 7] {
+        match self.kind {
+            Kind::Throughput => [
+                ("", "contender"),
+                ("Mmsg/s", "median (min-max)"),
+                ("GB/s", "median"),
+                ("ours/peer msgs/s", "median (min-max)"),
+                ("retries", "/msg"),
+                ("polls", "/msg"),
+                ("flagged", "(max other)"),
+            ],
+            Kind::Latency => [
+                ("", "contender"),
+                ("p50 ns", "median"),
+                ("p99 ns", "median"),
+                ("p99.9 ns", "median"),
+                ("ours/peer p50", "median (min-max)"),
+                ("polls", "/msg"),
+                ("flagged", "(max other)"),
+            ],
+        }
+    }
+
+    /// One contender's row; `ratios` is `None` for the peer.
+    fn row(&self, name: &str, own: &[Run], ratios: Option<&[(f64, bool)]>) -> Vec<String> {
+        let per_msg = |count: fn(&Run) -> u64| {
+            let median = Spread::of(own.iter().map(|r| count(r) as f64 / r.msgs as f64)).median;
+            format!("{median:.3}")
+        };
+        let ratio = ratios.map_or("(peer)".into(), |ratios| {
+            Spread::of(ratios.iter().map(|&(r, _)| r)).show(3, "x")
+        });
+        let mut flagged = format!(
+            "{}/{}",
+            own.iter().filter(|r| r.flagged()).count(),
+            own.len()
+        );
+        if let Some(worst) = own.iter().filter_map(|r| r.foreign_cpu).reduce(f64::max) {
+            flagged += &format!(" ({:.0}%)", worst * 100.0);
+        }
+        match self.kind {
+            Kind::Throughput => {
+                let rate = Spread::of(own.iter().map(|r| r.msgs as f64 / r.secs / 1e6));
+                let gbps = Spread::of(own.iter().map(|r| r.bytes as f64 / r.secs / 1e9));
+                vec![
+                    name.into(),
+                    rate.show(2, ""),
+                    format!("{:.2}", gbps.median),
+                    ratio,
+                    per_msg(|r| r.full_retries),
+                    per_msg(|r| r.empty_polls),
+                    flagged,
+                ]
+            }
+            Kind::Latency => {
+                let at = |q| format!("{:.0}", Spread::of(own.iter().map(|r| p(r, q))).median);
+                vec![
+                    name.into(),
+                    at(0.50),
+                    at(0.99),
+                    at(0.999),
+                    ratio,
+                    per_msg(|r| r.empty_polls),
+                    flagged,
+                ]
+            }
+        }
+    }
+
+    fn print_headline(&self, ratios: &[(f64, bool)]) {
+        let all = Spread::of(ratios.iter().map(|&(r, _)| r));
+        let clean: Vec<f64> = ratios
+            .iter()
+            .filter(|&&(_, ok)| ok)
+            .map(|&(r, _)| r)
+            .collect();
+        let what = match self.kind {
+            Kind::Throughput => "msgs/s, above 1 = ours faster",
+            Kind::Latency => "p50 round trip, below 1 = ours faster",
+        };
+        let mut line = format!(
+            "   headline: {} / {} = {} over {} pairs ({what})",
+            self.contenders[1].name,
+            self.contenders[0].name,
+            all.show(3, "x"),
+            ratios.len()
+        );
+        if clean.is_empty() {
+            line += "; every pair flagged";
+        } else if clean.len() < ratios.len() {
+            let spread = Spread::of(clean.iter().copied());
+            line += &format!("; {} clean pairs: {}", clean.len(), spread.show(3, "x"));
+        }
+        println!("{line}");
+    }
+
+    fn smoke_report(&self, n: u64, runs: &[Vec<Run>]) {
+        let total: usize = runs.iter().map(Vec::len).sum();
+        println!(
+            "{}: {total} runs of {n} {} each, every record checked ({})",
+            self.key,
+            self.unit(),
+            self.contenders
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
+
+/// Prints rows of cells in columns, the first left-aligned.
+fn print_table(rows: &[Vec<String>]) {
+    let columns = rows[0].len();
+    let width = |c: usize| rows.iter().map(|row| row[c].len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns).map(width).collect();
+    for row in rows {
+        let mut line = format!("   {:<w$}", row[0], w = widths[0]);
+        for (cell, &w) in row.iter().zip(&widths).skip(1) {
+            line += &format!("  {cell:>w$}");
+        }
+        println!("{line}");
+    }
+}
+
+/// Quantile `q` of a ping-pong run's round trips, in ns.
+fn p(run: &Run, q: f64) -> f64 {
+    run.latency
+        .as_ref()
+        .map_or(f64::NAN, |h| h.value_at_quantile(q) as f64)
+}
+
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(values: impl Iterator<Item = f64>) -> Self {
+        let mut v: Vec<f64> = values.collect();
+        assert!(!v.is_empty());
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+        Self {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+
+    fn show(&self, digits: usize, unit: &str) -> String {
+        format!(
+            "{:.digits$}{unit} ({:.digits$}-{:.digits$})",
+            self.median, self.min, self.max
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
+
+static SPSC: Placement = Placement {
+    producers: &[0],
+    consumer: 1,
+};
+/// With two cores the producers share core 0 and the consumer has core 1 to
+/// itself (with three or more, every thread has its own core).
+static MPSC: Placement = Placement {
+    producers: &[0, 2],
+    consumer: 1,
+};
+
+fn spsc_throughput<'a>(
+    key: &'static str,
+    what: &str,
+    w: &'a Workload,
+    cfg: &'a Config,
+) -> Scenario<'a> {
+    Scenario {
+        key,
+        title: format!("SPSC throughput, {what}"),
+        kind: Kind::Throughput,
+        placement: &SPSC,
+        roles: ("producer", "consumer"),
+        smoke_msgs: 4000,
+        calibration_msgs: (1 << 27) / w.mean_len() as u64,
+        contenders: vec![
+            Contender::new("nexus-logbuf", |n| {
+                let (producer, consumer) = nexus_logbuf::queue::spsc::new(cfg.ring);
+                throughput(vec![producer], consumer, w, cfg, &SPSC, n)
+            }),
+            Contender::new("logring read_batch", |n| {
+                let (producer, consumer) = logring_spsc::<true>(cfg);
+                throughput(vec![producer], consumer, w, cfg, &SPSC, n)
+            }),
+            Contender::new("logring try_read", |n| {
+                let (producer, consumer) = logring_spsc::<false>(cfg);
+                throughput(vec![producer], consumer, w, cfg, &SPSC, n)
+            }),
+        ],
+    }
+}
+
+fn mpsc_throughput<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
+    let producers = MPSC.producers.len();
+    Scenario {
+        key: "mpsc64",
+        title: format!("MPSC throughput, {producers} producers, 64-byte payloads"),
+        kind: Kind::Throughput,
+        placement: &MPSC,
+        roles: ("producer", "consumer"),
+        smoke_msgs: 4000,
+        calibration_msgs: 1 << 19,
+        contenders: vec![
+            Contender::new("nexus-logbuf", move |n| {
+                let (producer, consumer) = nexus_logbuf::queue::mpsc::new(cfg.ring);
+                throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
+            }),
+            Contender::new("logring read_batch", move |n| {
+                let (producer, consumer) = logring::queue::mpsc::new(cfg.ring).expect("ring");
+                let consumer = OurReader::<true>::new(consumer, cfg);
+                throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
+            }),
+            Contender::new("logring try_read", move |n| {
+                let (producer, consumer) = logring::queue::mpsc::new(cfg.ring).expect("ring");
+                let consumer = OurReader::<false>::new(consumer, cfg);
+                throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
+            }),
+        ],
+    }
+}
+
+fn ping_pong_latency<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
+    Scenario {
+        key: "pingpong",
+        title: "round trip over two SPSC rings, 64-byte payload".into(),
+        kind: Kind::Latency,
+        placement: &SPSC,
+        roles: ("initiator", "echo"),
+        smoke_msgs: 1000,
+        calibration_msgs: 20_000,
+        contenders: vec![
+            Contender::new("nexus-logbuf", |n| {
+                let there = nexus_logbuf::queue::spsc::new(cfg.ring);
+                let back = nexus_logbuf::queue::spsc::new(cfg.ring);
+                ping_pong(there, back, w, cfg, &SPSC, n)
+            }),
+            Contender::new("logring read_batch", |n| {
+                let (there, back) = (logring_spsc::<true>(cfg), logring_spsc::<true>(cfg));
+                ping_pong(there, back, w, cfg, &SPSC, n)
+            }),
+            Contender::new("logring try_read", |n| {
+                let (there, back) = (logring_spsc::<false>(cfg), logring_spsc::<false>(cfg));
+                ping_pong(there, back, w, cfg, &SPSC, n)
+            }),
+        ],
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn main() {
+    let cfg = Config::from_env();
+    let w64 = Workload::fixed(64);
+    let mixed = Workload::uniform(8, 1024);
+    let scenarios = [
+        spsc_throughput("spsc64", "64-byte payloads", &w64, &cfg),
+        spsc_throughput(
+            "spsc-mixed",
+            &format!(
+                "payloads uniform in 8..=1024 bytes (mean {:.0})",
+                mixed.mean_len()
+            ),
+            &mixed,
+            &cfg,
+        ),
+        mpsc_throughput(&w64, &cfg),
+        ping_pong_latency(&w64, &cfg),
+    ];
+    if cfg.smoke {
+        println!("queue bench smoke test (run `cargo bench --bench queue` to measure)");
+    } else {
+        println!(
+            "queue bench: logring vs nexus-logbuf; {} ({} usable cores)",
+            cpu_model(),
+            cfg.cores.len()
+        );
+        println!(
+            "runs alternate peer/ours with the same message count (~{} ms per peer run); \
+             ratios are ours over the mean of the two peer runs around it",
+            (cfg.run_secs * 1000.0).round()
+        );
+        println!(
+            "read_batch limit {} records; GB/s counts payload bytes (1e9); runs where other \
+             processes used over {:.0}% of all cores are flagged",
+            cfg.batch,
+            FOREIGN_CPU_LIMIT * 100.0
+        );
+    }
+    let mut ran = 0;
+    for scenario in scenarios.iter().filter(|s| cfg.wants(s.key)) {
+        let (n, runs) = scenario.measure(&cfg);
+        if cfg.smoke {
+            scenario.smoke_report(n, &runs);
+        } else {
+            scenario.report(&cfg, n, &runs);
+        }
+        ran += 1;
+    }
+    if ran == 0 {
+        eprintln!(
+            "no scenario matches {:?}; scenarios: {}",
+            cfg.filters,
+            scenarios.map(|s| s.key).join(", ")
+        );
+        std::process::exit(2);
+    }
+}
