@@ -11,8 +11,10 @@ use crate::sync::Ordering;
 /// Space claimed in the ring for one record: write the payload in place, then
 /// [`commit`](WriteClaim::commit) it.
 ///
-/// Dereferences to `&mut [u8]` of exactly the claimed length. Dropping a claim
-/// without committing aborts it: the consumer skips the space.
+/// Dereferences to `&mut [u8]` of exactly the claimed length. Its bytes start
+/// out unspecified (whatever the ring held before): write every byte you
+/// commit. Dropping a claim without committing aborts it: the consumer skips
+/// the space.
 ///
 /// A claim borrows its producer, so it cannot outlive it:
 ///

@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use crate::error::CorruptRing;
 use crate::ring::Ring;
-use crate::ring::layout::{WORD, Word, span_of};
+use crate::ring::layout::{Mode, WORD, Word, span_of};
 use crate::sync::Ordering;
 
 /// The reading end of a queue (SPSC or MPSC).
@@ -22,6 +22,10 @@ pub struct Consumer {
     released: u64,
     /// Set once a corrupt record word is found; nothing is read after it.
     corruption: Option<CorruptRing>,
+    /// Bytes of each consumed record or padding to zero: the whole span (MPSC)
+    /// or only its record word (SPSC, whose producer keeps the next record
+    /// word clean itself; see the module docs).
+    zero_whole_span: bool,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_read`].
@@ -53,6 +57,7 @@ impl Consumer {
         // ring, so its zeroing is visible before we reuse positions past it.
         let head = ring.header().head.0.load(Ordering::Acquire);
         Self {
+            zero_whole_span: ring.mode() == Mode::Mpsc,
             ring,
             head,
             released: head,
@@ -195,17 +200,19 @@ impl Consumer {
         unsafe { std::slice::from_raw_parts(self.ring.payload_ptr(pos), len as usize) }
     }
 
-    /// Zeroes the record or padding at `head` (while its lines are still in
-    /// this core's cache) and moves past it. Producers do not see the space
-    /// until the next `release`.
+    /// Zeroes the record or padding at `head` (its whole span in MPSC, its
+    /// record word in SPSC) while its lines are still in this core's cache,
+    /// and moves past it. Producers do not see the space until the next
+    /// `release`.
     #[inline]
     fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
+        let zeroed = if self.zero_whole_span { span } else { WORD };
         // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data area
         // and holds a committed record or padding, which no producer touches
         // until a head past it is published; it was delivered (or is padding),
-        // so nobody reads it any more.
-        unsafe { self.ring.zero(pos, span) };
+        // so nobody reads it any more. `zeroed <= span`.
+        unsafe { self.ring.zero(pos, zeroed) };
         self.head = pos + span;
     }
 

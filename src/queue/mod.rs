@@ -25,10 +25,11 @@
 //! reported as full.
 //!
 //! **Claim.** The producer writes the padding word (Release, because the
-//! consumer will zero the padding span non-atomically after reading it), then the
-//! record word `Claimed(len)` (Relaxed: a consumer that sees it only waits). From
-//! that moment the claimed size is visible, so a consumer can tell where the next
-//! record starts even if this producer never returns.
+//! consumer will zero it non-atomically after reading it), then the record word
+//! `Claimed(len)` (Relaxed: a consumer that sees it only waits). From that
+//! moment the claimed size is visible, so a consumer can tell where the next
+//! record starts even if this producer never returns. An SPSC producer also
+//! zeroes the word just past its claim (see **Release**).
 //!
 //! **Write.** The producer fills the payload through the claim's `&mut [u8]`.
 //! No other thread touches those bytes: producers own disjoint ranges, and the
@@ -48,12 +49,24 @@
 //! `&[u8]` in place. A word no writer produces poisons the consumer with
 //! [`CorruptRing`](crate::CorruptRing) instead of being followed.
 //!
-//! **Release.** The consumer zeroes every byte it consumed (record words
-//! included) and then stores the new `head` with Release. Zeroing restores the
-//! invariant that makes the protocol work: inside free space every word is zero,
-//! so the word at a future record boundary reads `Empty` until a producer claims
-//! it, whatever payload bytes stood there in the previous lap. A batch read
-//! zeroes and publishes once for many records.
+//! **Release.** The consumer zeroes what it consumed, then stores the new
+//! `head` with Release. Zeroing keeps the invariant the protocol rests on: *the
+//! word where the next record will start reads `Empty` until a producer claims
+//! it*, whatever payload bytes stood there in the previous lap. A batch read
+//! zeroes each record as it goes (while its lines are in cache) and publishes
+//! `head` once.
+//!
+//! - **MPSC**: the consumer zeroes every byte of every record and padding span,
+//!   so all free space is zero. (A producer cannot clean the word past its own
+//!   claim: another producer may already have claimed there.)
+//! - **SPSC**: the consumer zeroes only the record words it passes, and the
+//!   producer, at each claim, zeroes the word just past it when that word is free
+//!   space (published by the claim's commit or abort). If it is not free, the
+//!   claim ends exactly one lap past the cached `head`, a position the consumer
+//!   published: that word is a record word of the lap being consumed, which the
+//!   consumer zeroes when it passes it. Payload bytes are never written twice,
+//!   so the lines the consumer reads are not pulled back into its cache to be
+//!   zeroed; this keeps the per-record read path close to a plain copy.
 
 mod claim;
 mod consumer;

@@ -22,7 +22,7 @@ pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use super::{count_full, fits, wrap_padding};
 use crate::error::{ClaimError, Error};
 use crate::ring::Ring;
-use crate::ring::layout::{Mode, Word, span_of};
+use crate::ring::layout::{Mode, WORD, Word, span_of};
 use crate::sync::Ordering;
 
 /// Creates an SPSC queue of at least `capacity` bytes (rounded up to a power
@@ -90,6 +90,15 @@ impl Producer {
         }
         let pos = tail + padding;
         self.tail = pos + span;
+        if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
+            // The consumer zeroes only record words, so keep the word where the
+            // next record will start clean. It is free space now; if it is not
+            // (this claim ends exactly a lap past the cached head), it is a
+            // record word of the lap being consumed, which the consumer zeroes.
+            // Relaxed: the consumer reads it only after our commit or abort
+            // (Release).
+            self.ring.word(self.tail).store(0, Ordering::Relaxed);
+        }
         // Relaxed: records are found through their words, not through tail;
         // tail only tells observers how much is in use.
         self.ring

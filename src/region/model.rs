@@ -12,6 +12,10 @@ use std::cell::UnsafeCell;
 use crate::ring::layout::{Header, LayoutFields, WORD};
 use crate::sync::{AtomicU64, Ordering};
 
+/// What a payload leaves in a record word: a pattern no writer of record
+/// words produces, so a consumer that finds it reports corruption.
+const STALE: u64 = u64::MAX;
+
 pub(crate) struct ModelRegion {
     pub(crate) header: Header,
     words: Box<[AtomicU64]>,
@@ -55,7 +59,22 @@ impl ModelRegion {
     }
 
     /// Tells loom that `[index, index + len)` is read (or written, if `write`).
+    ///
+    /// A payload write also leaves `STALE` in the record words it covers: in a
+    /// real ring payload bytes and record words share memory, so whatever a
+    /// payload leaves behind is what a later lap finds where a record word
+    /// falls, unless somebody zeroed it.
     pub(crate) fn track(&self, index: u64, len: u64, write: bool) {
+        self.announce(index, len, write);
+        if write {
+            for i in (index / WORD)..(index + len).div_ceil(WORD) {
+                self.words[i as usize].store(STALE, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Announces an access to the words covering `[index, index + len)` to loom.
+    fn announce(&self, index: u64, len: u64, write: bool) {
         let first = index / WORD;
         let last = (index + len).div_ceil(WORD);
         for cell in &self.cells[first as usize..last as usize] {
@@ -84,7 +103,7 @@ impl ModelRegion {
                 word.store(0, Ordering::Relaxed);
             }
         }
-        self.track(index, span, true);
+        self.announce(index, span, true);
         // SAFETY: `track` just announced exclusive access to these bytes, which
         // lie inside the data area (`index + span <= capacity`).
         unsafe { std::ptr::write_bytes(self.byte_ptr(index), 0, span as usize) };

@@ -30,15 +30,16 @@
 //!   | bits 31..30: state  00 empty | 01 claimed | 10 committed | 11 padding|
 //!   | bits 29..0 : payload length (claimed, committed) or span (padding)   |
 //!   +----------------------------------------------------------------------+
-//!   | payload: length bytes, then zero fill up to the next multiple of 8   |
+//!   | payload: length bytes, then fill up to the next multiple of 8        |
 //!   +----------------------------------------------------------------------+
 //! ```
 //!
 //! A record's *span* is `align8(8 + length)`; padding records give their span
 //! directly. A record never wraps: when one does not fit before the end of the
 //! data area, the producer fills the rest with padding and starts at index 0.
-//! The consumer zeroes every span it consumes before it releases it, so an
-//! all-zero word always means "nothing here yet".
+//! The word where the next record will start is kept zero until a producer
+//! claims it (the consumer zeroes what it consumes; see the `queue` module for
+//! who zeroes what in each mode), so an all-zero word means "nothing here yet".
 
 use bytemuck::{Pod, Zeroable};
 

@@ -59,6 +59,7 @@ pub(crate) struct Ring {
     mask: u64,
     capacity: u64,
     max_record_len: u64,
+    mode: Mode,
 }
 
 // SAFETY: `Ring` is a pointer pair into a region that its `Arc` keeps alive; the
@@ -105,6 +106,7 @@ impl Ring {
             mask: capacity - 1,
             capacity,
             max_record_len,
+            mode,
         })
     }
 
@@ -121,6 +123,7 @@ impl Ring {
             mask: capacity - 1,
             capacity,
             max_record_len,
+            mode,
         })
     }
 
@@ -138,6 +141,7 @@ impl Ring {
             mask: self.mask,
             capacity: self.capacity,
             max_record_len: self.max_record_len,
+            mode: self.mode,
         }
     }
 
@@ -161,6 +165,12 @@ impl Ring {
     #[inline]
     pub(crate) fn max_record_len(&self) -> u64 {
         self.max_record_len
+    }
+
+    /// How producers reserve space in this ring.
+    #[inline]
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// Index into the data area of a free-running position.
