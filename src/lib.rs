@@ -45,3 +45,8 @@ mod ring;
 mod sync;
 
 pub use error::{ClaimError, CorruptRing, Error};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
