@@ -16,9 +16,10 @@
 //! if the record would cross the end of the data area, a padding span that fills
 //! the rest of it. It checks `tail - head + need <= capacity` against a cached
 //! `head`, re-reading the shared `head` (Acquire) only when the cached one says
-//! "full". The Acquire pairs with the consumer's Release store of `head`: the
-//! consumer zeroed every byte below `head` before publishing it, so those zero
-//! bytes are what the producer finds when it reuses them. SPSC then stores the
+//! "full". The Acquire pairs with the consumer's Release store of `head`:
+//! everything the consumer did below `head` (its reads, and the zeroing
+//! described under **Release**) happens-before the producer reuses those
+//! bytes. SPSC then stores the
 //! new `tail`; MPSC moves `tail` with a CAS, retrying on conflict, so every
 //! producer owns a disjoint range. A producer reports `Full` only after a fresh
 //! `head` *and* an unchanged `tail` both say so: a stale `tail` is retried, never

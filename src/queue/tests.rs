@@ -1,1 +1,499 @@
 //! White-box tests of the queue protocol (corrupt words, positions).
+
+use std::time::Duration;
+
+use super::{Consumer, WriteClaim, mpsc, spsc};
+use crate::error::{ClaimError, CorruptRing, Error};
+use crate::ring::Ring;
+use crate::ring::layout::{MAX_CAPACITY, Mode, Word, span_of};
+use crate::sync::Ordering::Relaxed;
+
+/// Both producer types, so one test body covers both queues.
+trait Produce {
+    fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError>;
+    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError>;
+}
+
+impl Produce for spsc::Producer {
+    fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        self.try_claim(len)
+    }
+    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_write(payload)
+    }
+}
+
+impl Produce for mpsc::Producer {
+    fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        self.try_claim(len)
+    }
+    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_write(payload)
+    }
+}
+
+/// Runs `test` on a new SPSC queue, then on a new MPSC queue.
+fn each_queue(capacity: usize, mut test: impl FnMut(&str, &mut dyn Produce, &mut Consumer)) {
+    let (mut producer, mut consumer) = spsc::new(capacity).unwrap();
+    test("spsc", &mut producer, &mut consumer);
+    let (mut producer, mut consumer) = mpsc::new(capacity).unwrap();
+    test("mpsc", &mut producer, &mut consumer);
+}
+
+fn pattern(len: usize, salt: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(7) ^ salt).collect()
+}
+
+/// A ring whose consumer starts at `head`; tests write its words by hand.
+fn consumer_at(capacity: usize, head: u64) -> (Ring, Consumer) {
+    let ring = Ring::new_heap(Mode::Spsc, capacity).unwrap();
+    ring.header().head.0.store(head, Relaxed);
+    ring.header().tail.0.store(head, Relaxed);
+    let consumer = Consumer::new(ring.share());
+    (ring, consumer)
+}
+
+/// Writes a committed record with `payload` at `pos`, as a producer would.
+fn commit_at(ring: &Ring, pos: u64, payload: &[u8], tag: u32) {
+    let mut claim = WriteClaim::new(ring, pos, payload.len() as u64);
+    claim.copy_from_slice(payload);
+    claim.set_tag(tag);
+    claim.commit();
+}
+
+/// The consumer reports the corrupt `word` at `position`, keeps reporting it,
+/// delivers nothing, and has released nothing past it.
+fn assert_corrupt(
+    ring: &Ring,
+    consumer: &mut Consumer,
+    position: u64,
+    word: u64,
+    reason: &'static str,
+) {
+    let expected = CorruptRing {
+        position,
+        word,
+        reason,
+    };
+    assert_eq!(
+        consumer.try_read_checked().err(),
+        Some(expected),
+        "word {word:#x}"
+    );
+    assert_eq!(consumer.corruption(), Some(expected));
+    assert!(consumer.try_read().is_none());
+    assert_eq!(consumer.try_read_checked().err(), Some(expected), "sticky");
+    assert_eq!(
+        consumer.read_batch(usize::MAX, |record| panic!("delivered {record:?}")),
+        0
+    );
+    assert_eq!(ring.header().head.0.load(Relaxed), position);
+    assert_eq!(ring.word(position).load(Relaxed), word, "left in place");
+}
+
+const UNKNOWN_STATE: &str = "unknown record state";
+const BAD_LENGTH: &str = "record length out of bounds";
+const BAD_PADDING: &str = "padding span out of bounds";
+
+#[test]
+fn words_in_no_known_state_are_corrupt() {
+    for word in [1, 5 << 32, Word::padding(8) | 1 << 40, u64::MAX] {
+        let (ring, mut consumer) = consumer_at(64, 0);
+        ring.word(0).store(word, Relaxed);
+        assert_corrupt(&ring, &mut consumer, 0, word, UNKNOWN_STATE);
+    }
+}
+
+#[test]
+fn committed_lengths_above_the_maximum_are_corrupt() {
+    let (ring, mut consumer) = consumer_at(64, 0);
+    commit_at(&ring, 0, &[9; 24], 0);
+    assert_eq!(consumer.max_record_len(), 24);
+    assert_eq!(
+        &*consumer.try_read().unwrap(),
+        &[9; 24],
+        "the maximum is fine"
+    );
+
+    for len in [25, (1 << 30) - 1] {
+        let (ring, mut consumer) = consumer_at(64, 0);
+        let word = Word::committed(len, 7);
+        ring.word(0).store(word, Relaxed);
+        assert_corrupt(&ring, &mut consumer, 0, word, BAD_LENGTH);
+    }
+}
+
+#[test]
+fn committed_records_running_past_the_end_are_corrupt() {
+    // Index 48 of 64 leaves 16 bytes: a record word and 8 payload bytes.
+    let (ring, mut consumer) = consumer_at(64, 48);
+    commit_at(&ring, 48, &[1; 8], 0);
+    commit_at(&ring, 64, &[], 0);
+    assert_eq!(consumer.try_read().unwrap().len(), 8);
+    assert_eq!(consumer.try_read().unwrap().position(), 64);
+
+    // Lengths within the maximum whose spans do not fit before the end. The
+    // last would have the consumer read 24 bytes past the end of the region.
+    for (head, len) in [(48, 9), (3 * 64 + 48, 16), (56, 1), (56, 24)] {
+        let (ring, mut consumer) = consumer_at(64, head);
+        let word = Word::committed(len, 0);
+        ring.word(head).store(word, Relaxed);
+        assert_corrupt(&ring, &mut consumer, head, word, BAD_LENGTH);
+    }
+}
+
+#[test]
+fn padding_of_a_bad_span_is_corrupt() {
+    // Padding that ends exactly at the end of the data area is fine.
+    let (ring, mut consumer) = consumer_at(64, 56);
+    ring.word(56).store(Word::padding(8), Relaxed);
+    commit_at(&ring, 64, &[2], 0);
+    assert_eq!(consumer.try_read().unwrap().position(), 64);
+
+    for (head, span) in [(0, 0), (0, 12), (8, 4), (56, 16), (0, 72), (64 + 32, 40)] {
+        let (ring, mut consumer) = consumer_at(64, head);
+        let word = Word::padding(span);
+        ring.word(head).store(word, Relaxed);
+        assert_corrupt(&ring, &mut consumer, head, word, BAD_PADDING);
+    }
+}
+
+#[test]
+fn records_before_a_corrupt_word_are_delivered_and_none_after() {
+    let capacity = 256;
+    let start = 5 * capacity + 16;
+    let (ring, mut consumer) = consumer_at(capacity as usize, start);
+    commit_at(&ring, start, b"abc", 9);
+    commit_at(&ring, start + 16, b"defgh", 10);
+    ring.word(start + 32).store(Word::padding(16), Relaxed);
+    let bad = start + 48;
+    ring.word(bad).store(Word::padding(3), Relaxed);
+    commit_at(&ring, bad + 8, b"never", 11);
+
+    let first = consumer.try_read_checked().unwrap().unwrap();
+    assert_eq!(
+        (&*first, first.tag(), first.position()),
+        (&b"abc"[..], 9, start)
+    );
+    drop(first);
+    let mut seen = Vec::new();
+    let count = consumer.read_batch(usize::MAX, |record| seen.push(record.to_vec()));
+    assert_eq!((count, seen), (1, vec![b"defgh".to_vec()]));
+    assert_corrupt(&ring, &mut consumer, bad, Word::padding(3), BAD_PADDING);
+}
+
+#[test]
+fn a_claimed_word_is_waited_on_not_followed() {
+    let (ring, mut consumer) = consumer_at(64, 0);
+    ring.word(0).store(Word::claimed(5, 77), Relaxed);
+    commit_at(&ring, 16, b"later", 0);
+    assert!(consumer.try_read_checked().unwrap().is_none());
+    assert_eq!(consumer.corruption(), None);
+    assert_eq!(ring.header().head.0.load(Relaxed), 0);
+}
+
+#[test]
+fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let ring = Ring::new_heap(mode, 64).unwrap();
+        let mut consumer = Consumer::new(ring.share());
+        let mut claim = WriteClaim::new(&ring, 0, 10);
+        assert_eq!(ring.word(0).load(Relaxed), Word::claimed(10, 0));
+        claim.fill(0xff);
+        claim.set_tag(5);
+        claim.truncate(3);
+        claim.commit();
+        assert_eq!(ring.word(0).load(Relaxed), Word::committed(3, 5));
+        assert_eq!(ring.word(16).load(Relaxed), Word::padding(8));
+
+        let mut aborted = WriteClaim::new(&ring, 24, 5);
+        aborted.fill(0xee);
+        drop(aborted);
+        assert_eq!(ring.word(24).load(Relaxed), Word::padding(16));
+        commit_at(&ring, 40, &[0xdd; 16], 6);
+
+        assert_eq!(&*consumer.try_read().unwrap(), &[0xff; 3]);
+        assert_eq!(&*consumer.try_read().unwrap(), &[0xdd; 16]);
+        assert!(consumer.try_read().is_none());
+        assert_eq!(ring.header().head.0.load(Relaxed), 64);
+        // MPSC zeroes every consumed byte; SPSC zeroes the record words (its
+        // producer keeps the word past each claim clean itself).
+        let zeroed: Vec<u64> = match mode {
+            Mode::Mpsc => (0..64).step_by(8).collect(),
+            Mode::Spsc => vec![0, 16, 24, 40],
+        };
+        for pos in zeroed {
+            assert_eq!(
+                ring.word(pos).load(Relaxed),
+                0,
+                "{mode:?}: word at {pos} left"
+            );
+        }
+    }
+}
+
+#[test]
+fn zero_length_records_are_empty_slices() {
+    each_queue(64, |queue, producer, consumer| {
+        producer.write(&[]).unwrap();
+        let mut claim = producer.claim(0).unwrap();
+        assert!(claim.is_empty());
+        claim.set_tag(3);
+        claim.commit();
+        producer.claim(0).unwrap().abort();
+        producer.write(&[]).unwrap();
+
+        let record = consumer.try_read().unwrap();
+        assert_eq!(
+            (record.len(), record.tag(), record.position()),
+            (0, 0, 0),
+            "{queue}"
+        );
+        drop(record);
+        let record = consumer.try_read().unwrap();
+        assert_eq!(
+            (record.len(), record.tag(), record.position()),
+            (0, 3, 8),
+            "{queue}"
+        );
+        drop(record);
+        let mut seen = Vec::new();
+        consumer.read_batch(usize::MAX, |record| {
+            seen.push((record.to_vec(), record.position()));
+        });
+        assert_eq!(seen, vec![(vec![], 24)], "{queue}");
+        assert!(consumer.is_empty(), "{queue}");
+    });
+}
+
+#[test]
+fn every_length_fits_an_empty_ring_at_every_position() {
+    for capacity in [64, 256] {
+        each_queue(capacity, |queue, producer, consumer| {
+            let cap = capacity as u64;
+            let max = consumer.max_record_len();
+            assert_eq!(max, capacity / 2 - 8);
+            let mut tail = 0;
+            for start in (0..cap).step_by(8) {
+                // Under Miri, only lengths 8k and 8k + 1: the longest payload
+                // of each span and the shortest of the next.
+                let lengths = (0..=max).filter(|len| !cfg!(miri) || len % 8 <= 1 || *len == max);
+                for len in lengths {
+                    // Move the (empty) ring on to `start` with records that
+                    // need no padding.
+                    while tail % cap != start {
+                        let room = cap - tail % cap;
+                        let gap = (start + cap - tail % cap) % cap;
+                        let span = gap.min(room).min(cap / 2);
+                        let filler = producer.claim(span as usize - 8).unwrap();
+                        assert_eq!(filler.position(), tail, "{queue}");
+                        filler.commit();
+                        drop(consumer.try_read().unwrap());
+                        tail += span;
+                    }
+                    let mut claim = producer.claim(len).unwrap_or_else(|err| {
+                        panic!("{queue} {capacity}: {len} bytes at index {start}: {err}")
+                    });
+                    let room = cap - start;
+                    let pos = if span_of(len as u64) <= room {
+                        tail
+                    } else {
+                        tail + room
+                    };
+                    assert_eq!(
+                        claim.position(),
+                        pos,
+                        "{queue} {capacity}: {len} at {start}"
+                    );
+                    let bytes = pattern(len, start as u8);
+                    claim.copy_from_slice(&bytes);
+                    claim.commit();
+                    let record = consumer.try_read().unwrap();
+                    assert_eq!((&*record, record.position()), (&bytes[..], pos));
+                    drop(record);
+                    assert!(consumer.is_empty(), "{queue}");
+                    tail = pos + span_of(len as u64);
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn too_large_is_refused_at_once_even_when_full() {
+    each_queue(64, |queue, producer, consumer| {
+        let max = consumer.max_record_len();
+        let too_large = |len| Some(ClaimError::TooLarge { len, max });
+        assert_eq!(producer.claim(max + 1).err(), too_large(max + 1), "{queue}");
+        assert_eq!(producer.claim(usize::MAX).err(), too_large(usize::MAX));
+        assert_eq!(producer.write(&[0; 25]), Err(too_large(25).unwrap()));
+
+        producer.write(&[1; 24]).unwrap();
+        producer.write(&[2; 24]).unwrap();
+        assert_eq!(consumer.len_bytes(), 64, "{queue}");
+        assert_eq!(producer.claim(0).err(), Some(ClaimError::Full));
+        assert_eq!(producer.claim(max + 1).err(), too_large(max + 1));
+        assert_eq!(producer.claim(usize::MAX).err(), too_large(usize::MAX));
+        assert_eq!(consumer.full_rejections(), 1, "TooLarge is not counted");
+    });
+}
+
+#[test]
+fn bad_capacities_are_errors() {
+    for requested in [0, 1, 63] {
+        let expected = Error::CapacityTooSmall { requested, min: 64 };
+        assert_eq!(spsc::new(requested).err(), Some(expected.clone()));
+        assert_eq!(mpsc::new(requested).err(), Some(expected));
+    }
+    for requested in [usize::MAX, usize::MAX / 2 + 2, MAX_CAPACITY as usize + 1] {
+        let expected = Error::CapacityTooLarge {
+            requested,
+            max: MAX_CAPACITY as usize,
+        };
+        assert_eq!(spsc::new(requested).err(), Some(expected.clone()));
+        assert_eq!(mpsc::new(requested).err(), Some(expected));
+    }
+}
+
+#[test]
+fn full_rejections_count_every_full_claim() {
+    let (mut producer, consumer) = spsc::new(64).unwrap();
+    producer.try_write(&[0; 40]).unwrap_err();
+    producer.try_write(&[0; 16]).unwrap();
+    producer.try_write(&[0; 24]).unwrap();
+    // 8 bytes are left before the end of the data area: each of these needs
+    // them as padding, then more.
+    for _ in 0..3 {
+        assert_eq!(producer.try_claim(24).err(), Some(ClaimError::Full));
+    }
+    assert_eq!(producer.try_write(&[0; 16]), Err(ClaimError::Full));
+    assert_eq!(
+        (producer.full_rejections(), consumer.full_rejections()),
+        (4, 4)
+    );
+
+    let (producer, consumer) = mpsc::new(64).unwrap();
+    let clone = producer.clone();
+    producer.try_write(&[0; 24]).unwrap();
+    clone.try_write(&[0; 24]).unwrap();
+    assert_eq!(producer.try_claim(0).err(), Some(ClaimError::Full));
+    assert_eq!(clone.try_claim(0).err(), Some(ClaimError::Full));
+    assert_eq!(clone.try_write(&[0; 24]), Err(ClaimError::Full));
+    let counts = [
+        producer.full_rejections(),
+        clone.full_rejections(),
+        consumer.full_rejections(),
+    ];
+    assert_eq!(counts, [3; 3]);
+}
+
+#[test]
+fn truncate_then_commit_delivers_the_prefix_and_skips_the_rest() {
+    each_queue(256, |queue, producer, consumer| {
+        let bytes = pattern(40, 1);
+        let mut claim = producer.claim(40).unwrap();
+        let pos = claim.position();
+        claim.copy_from_slice(&bytes);
+        claim.truncate(100);
+        assert_eq!(claim.len(), 40, "{queue}: truncating up has no effect");
+        claim.truncate(10);
+        assert_eq!(&*claim, &bytes[..10], "{queue}");
+        claim.commit();
+        let mut claim = producer.claim(16).unwrap();
+        claim.truncate(0);
+        claim.commit();
+        producer.write(b"next").unwrap();
+
+        let record = consumer.try_read().unwrap();
+        assert_eq!(
+            (&*record, record.position()),
+            (&bytes[..10], pos),
+            "{queue}"
+        );
+        drop(record);
+        let record = consumer.try_read().unwrap();
+        assert_eq!((record.len(), record.position()), (0, pos + 48), "{queue}");
+        drop(record);
+        let record = consumer.try_read().unwrap();
+        assert_eq!((&*record, record.position()), (&b"next"[..], pos + 48 + 24));
+        drop(record);
+        assert!(consumer.try_read().is_none());
+        assert!(consumer.is_empty(), "{queue}");
+    });
+}
+
+#[test]
+fn tags_round_trip() {
+    const TAGS: [u32; 5] = [0, 1, 0x8000_0000, 0xdead_beef, u32::MAX];
+    each_queue(256, |queue, producer, consumer| {
+        for (round, read_in_batch) in [false, true].into_iter().enumerate() {
+            for (i, tag) in TAGS.into_iter().enumerate() {
+                let mut claim = producer.claim(i).unwrap();
+                claim.set_tag(tag);
+                assert_eq!(claim.tag(), tag);
+                claim.commit();
+            }
+            let mut tags = Vec::new();
+            if read_in_batch {
+                consumer.read_batch(usize::MAX, |record| tags.push(record.tag()));
+            } else {
+                while let Some(record) = consumer.try_read() {
+                    tags.push(record.tag());
+                }
+            }
+            assert_eq!(tags, TAGS, "{queue}, round {round}");
+        }
+    });
+}
+
+#[test]
+fn a_batch_over_a_full_ring_delivers_each_record_once() {
+    each_queue(64, |queue, producer, consumer| {
+        producer.write(b"first").unwrap();
+        producer.write(b"second").unwrap();
+        // 16 + 16 + 32 bytes: the ring is exactly full.
+        let mut claim = producer.claim(24).unwrap();
+        claim.fill(3);
+        claim.commit();
+        assert_eq!(consumer.len_bytes(), 64, "{queue}");
+
+        let mut seen = Vec::new();
+        let count = consumer.read_batch(4, |record| seen.push(record.position()));
+        assert_eq!((count, seen), (3, vec![0, 16, 32]), "{queue}");
+        assert!(consumer.is_empty(), "{queue}");
+    });
+}
+
+#[test]
+fn a_full_ring_of_aborted_claims_reads_as_empty() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let (mut producer, mut consumer): (Box<dyn Produce + Send>, Consumer) = match mode {
+            Mode::Spsc => {
+                let (producer, consumer) = spsc::new(64).unwrap();
+                (Box::new(producer), consumer)
+            }
+            Mode::Mpsc => {
+                let (producer, consumer) = mpsc::new(64).unwrap();
+                (Box::new(producer), consumer)
+            }
+        };
+        producer.claim(24).unwrap().abort();
+        producer.claim(24).unwrap().abort();
+        assert_eq!(consumer.len_bytes(), 64);
+
+        // The read runs on its own thread with a generous deadline, so that a
+        // consumer that never returns fails the test instead of hanging it.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let empty = consumer.try_read().is_none();
+            done.send((empty, consumer)).unwrap();
+        });
+        let (empty, mut consumer) = finished
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{mode:?}: try_read did not return"));
+        assert!(empty, "{mode:?}");
+        assert!(consumer.is_empty(), "{mode:?}: the padding is released");
+        producer.write(b"after").unwrap();
+        assert_eq!(&*consumer.try_read().unwrap(), b"after");
+    }
+}

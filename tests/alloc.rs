@@ -1,0 +1,210 @@
+//! Producing and consuming allocate nothing: once a queue is built, claims,
+//! commits, writes and reads never touch the global allocator.
+//!
+//! A counting allocator counts only while the current thread is inside
+//! [`allocations_during`], so the test harness and other tests running in
+//! parallel do not disturb the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use logring::ClaimError;
+use logring::queue::{Consumer, WriteClaim, mpsc, spsc};
+
+struct Counting;
+
+thread_local! {
+    /// Allocations by this thread since counting started; `None` when not
+    /// counting. Const-initialised and without a destructor, so reading it
+    /// from inside the allocator never allocates.
+    static ALLOCATIONS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+fn count_one() {
+    // `try_with`: the allocator can be entered while this thread's locals are
+    // being torn down.
+    let _ = ALLOCATIONS.try_with(|count| {
+        if let Some(n) = count.get() {
+            count.set(Some(n + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the counting touches no allocated memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees for `layout`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees for `layout`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees: `ptr` came from this
+        // allocator (hence from `System`) with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees, as in `realloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by the current thread while running `work`.
+fn allocations_during(work: impl FnOnce()) -> u64 {
+    ALLOCATIONS.set(Some(0));
+    work();
+    ALLOCATIONS.replace(None).unwrap()
+}
+
+const RECORDS: u32 = if cfg!(miri) { 200 } else { 10_000 };
+const MAX_LEN: usize = 200;
+
+fn len_of(seq: u32) -> usize {
+    (seq as usize * 37) % (MAX_LEN + 1)
+}
+
+fn byte_of(seq: u32, i: usize) -> u8 {
+    (seq as u8) ^ (i as u8).wrapping_mul(13)
+}
+
+/// Record `seq`'s payload, built in a buffer on the stack.
+fn payload(seq: u32, buffer: &mut [u8; MAX_LEN]) -> &[u8] {
+    let len = len_of(seq);
+    for (i, byte) in buffer[..len].iter_mut().enumerate() {
+        *byte = byte_of(seq, i);
+    }
+    &buffer[..len]
+}
+
+/// Every third record is written with `try_write`, which sets no tag.
+fn tag_of(seq: u32) -> u32 {
+    if seq % 3 == 0 { 0 } else { seq }
+}
+
+fn check(seq: u32, bytes: &[u8], tag: u32) {
+    assert_eq!(bytes.len(), len_of(seq), "record {seq}: length");
+    assert_eq!(tag, tag_of(seq), "record {seq}: tag");
+    assert!(
+        bytes.iter().enumerate().all(|(i, &b)| b == byte_of(seq, i)),
+        "record {seq}: bytes"
+    );
+}
+
+/// Both producers, whose `try_claim` differs in receiver.
+trait Produce {
+    fn claim_commit(&mut self, seq: u32, tag: u32, buffer: &mut [u8; MAX_LEN]);
+    fn claim_abort(&mut self, len: usize);
+    fn write(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]);
+    /// Claims `len` bytes and commits them as they are, if there is room.
+    fn try_commit(&mut self, len: usize) -> Result<(), ClaimError>;
+}
+
+macro_rules! produce {
+    ($producer:ty) => {
+        impl Produce for $producer {
+            fn claim_commit(&mut self, seq: u32, tag: u32, buffer: &mut [u8; MAX_LEN]) {
+                // Claim a little more than needed and truncate, half the time.
+                let len = len_of(seq);
+                let mut claim = self.try_claim(len + (seq % 2) as usize).unwrap();
+                claim[..len].copy_from_slice(payload(seq, buffer));
+                claim.truncate(len);
+                claim.set_tag(tag);
+                claim.commit();
+            }
+            fn claim_abort(&mut self, len: usize) {
+                self.try_claim(len).unwrap().abort();
+            }
+            fn write(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]) {
+                self.try_write(payload(seq, buffer)).unwrap();
+            }
+            fn try_commit(&mut self, len: usize) -> Result<(), ClaimError> {
+                self.try_claim(len).map(WriteClaim::commit)
+            }
+        }
+    };
+}
+produce!(spsc::Producer);
+produce!(mpsc::Producer);
+
+/// Produces and consumes `RECORDS` records in rounds of one to seven, with
+/// aborted claims and refused ones in between.
+fn exercise(producer: &mut impl Produce, consumer: &mut Consumer) {
+    let mut buffer = [0u8; MAX_LEN];
+    let mut produced = 0;
+    let mut consumed = 0;
+    let mut round = 0;
+    while produced < RECORDS {
+        round += 1;
+        for _ in 0..(1 + round % 7).min(RECORDS - produced) {
+            let seq = produced;
+            if seq % 3 == 0 {
+                producer.write(seq, &mut buffer);
+            } else {
+                producer.claim_commit(seq, tag_of(seq), &mut buffer);
+            }
+            if seq % 5 == 0 {
+                producer.claim_abort(len_of(seq));
+            }
+            produced += 1;
+        }
+        assert!(matches!(
+            producer.try_commit(usize::MAX),
+            Err(ClaimError::TooLarge { .. })
+        ));
+        if round % 2 == 0 {
+            while let Some(record) = consumer.try_read() {
+                check(consumed, &record, record.tag());
+                consumed += 1;
+            }
+        } else {
+            consumer.read_batch(usize::MAX, |record| {
+                check(consumed, &record, record.tag());
+                consumed += 1;
+            });
+        }
+        assert_eq!(consumed, produced);
+    }
+    // Fill the ring until a claim is refused as full, then drain it.
+    let mut filled = 0;
+    while producer.try_commit(MAX_LEN).is_ok() {
+        filled += 1;
+    }
+    assert_eq!(producer.try_commit(MAX_LEN), Err(ClaimError::Full));
+    assert_eq!(consumer.read_batch(filled, |_| {}), filled);
+    assert!(consumer.try_read().is_none());
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let count = allocations_during(|| {
+        black_box(Vec::<u8>::with_capacity(black_box(64)));
+    });
+    assert!(count >= 1, "a Vec allocation was not counted");
+}
+
+#[test]
+fn spsc_produces_and_consumes_without_allocating() {
+    let (mut producer, mut consumer) = spsc::new(4096).unwrap();
+    let count = allocations_during(|| exercise(&mut producer, &mut consumer));
+    assert_eq!(count, 0, "allocations while producing and consuming");
+}
+
+#[test]
+fn mpsc_produces_and_consumes_without_allocating() {
+    let (mut producer, mut consumer) = mpsc::new(4096).unwrap();
+    let count = allocations_during(|| exercise(&mut producer, &mut consumer));
+    assert_eq!(count, 0, "allocations while producing and consuming");
+}
