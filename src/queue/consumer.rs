@@ -49,7 +49,7 @@ pub struct Record<'a> {
 }
 
 /// The next committed record: `(position, len, tag)`.
-type Next = Result<Option<(u64, u64, u32)>, CorruptRing>;
+type Next = Option<(u64, u64, u32)>;
 
 impl Consumer {
     pub(crate) fn new(ring: Ring) -> Self {
@@ -71,7 +71,18 @@ impl Consumer {
     /// The record stays in the ring until the returned claim is dropped.
     #[inline]
     pub fn try_read(&mut self) -> Option<ReadClaim<'_>> {
-        self.try_read_checked().ok().flatten()
+        match self.next() {
+            Some((pos, len, tag)) => Some(ReadClaim {
+                consumer: self,
+                pos,
+                len,
+                tag,
+            }),
+            None => {
+                self.release();
+                None
+            }
+        }
     }
 
     /// Like [`try_read`](Self::try_read), but reports a corrupt record word as
@@ -79,19 +90,15 @@ impl Consumer {
     #[inline]
     pub fn try_read_checked(&mut self) -> Result<Option<ReadClaim<'_>>, CorruptRing> {
         match self.next() {
-            Ok(Some((pos, len, tag))) => Ok(Some(ReadClaim {
+            Some((pos, len, tag)) => Ok(Some(ReadClaim {
                 consumer: self,
                 pos,
                 len,
                 tag,
             })),
-            Ok(None) => {
+            None => {
                 self.release();
-                Ok(None)
-            }
-            Err(corrupt) => {
-                self.release();
-                Err(corrupt)
+                self.corruption.map_or(Ok(None), Err)
             }
         }
     }
@@ -117,7 +124,7 @@ impl Consumer {
         let guard = ReleaseOnDrop(self);
         let mut count = 0;
         while count < limit {
-            let Ok(Some((pos, len, tag))) = guard.0.next() else {
+            let Some((pos, len, tag)) = guard.0.next() else {
                 break;
             };
             f(Record {
@@ -146,11 +153,13 @@ impl Consumer {
     super::ring_observers!();
 
     /// Finds the committed record at or after `head`, skipping padding. Leaves
-    /// `head` at that record (or at the first word that is not ready).
+    /// `head` at that record (or at the first word that is not ready). `None`
+    /// if nothing is ready, or if the ring is corrupt (then `corruption` says
+    /// where).
     #[inline]
     fn next(&mut self) -> Next {
-        if let Some(corrupt) = self.corruption {
-            return Err(corrupt);
+        if self.corruption.is_some() {
+            return None;
         }
         loop {
             let pos = self.head;
@@ -162,31 +171,34 @@ impl Consumer {
             match Word::decode(raw) {
                 Word::Committed { len, tag } => {
                     if len > self.ring.max_record_len() || span_of(len) > room {
-                        return Err(self.poison(pos, raw, "record length out of bounds"));
+                        self.poison(pos, raw, "record length out of bounds");
+                        return None;
                     }
-                    return Ok(Some((pos, len, tag)));
+                    return Some((pos, len, tag));
                 }
                 Word::Padding { span } => {
                     if span == 0 || span % WORD != 0 || span > room {
-                        return Err(self.poison(pos, raw, "padding span out of bounds"));
+                        self.poison(pos, raw, "padding span out of bounds");
+                        return None;
                     }
                     self.consume(pos, span);
                 }
-                Word::Empty | Word::Claimed { .. } => return Ok(None),
-                Word::Invalid => return Err(self.poison(pos, raw, "unknown record state")),
+                Word::Empty | Word::Claimed { .. } => return None,
+                Word::Invalid => {
+                    self.poison(pos, raw, "unknown record state");
+                    return None;
+                }
             }
         }
     }
 
     #[cold]
-    fn poison(&mut self, position: u64, word: u64, reason: &'static str) -> CorruptRing {
-        let corrupt = CorruptRing {
+    fn poison(&mut self, position: u64, word: u64, reason: &'static str) {
+        self.corruption = Some(CorruptRing {
             position,
             word,
             reason,
-        };
-        self.corruption = Some(corrupt);
-        corrupt
+        });
     }
 
     /// The payload of the committed record at `pos`.
@@ -207,12 +219,16 @@ impl Consumer {
     #[inline]
     fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
-        let zeroed = if self.zero_whole_span { span } else { WORD };
-        // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data area
-        // and holds a committed record or padding, which no producer touches
-        // until a head past it is published; it was delivered (or is padding),
-        // so nobody reads it any more. `zeroed <= span`.
-        unsafe { self.ring.zero(pos, zeroed) };
+        if self.zero_whole_span {
+            // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data
+            // area and holds a committed record or padding, which no producer
+            // touches until a head past it is published; it was delivered (or is
+            // padding), so nobody reads it any more.
+            unsafe { self.ring.zero(pos, span) };
+        } else {
+            // Relaxed: published to the producer by the Release store of head.
+            self.ring.word(pos).store(0, Ordering::Relaxed);
+        }
         self.head = pos + span;
     }
 

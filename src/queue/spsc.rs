@@ -95,9 +95,10 @@ impl Producer {
             // next record will start clean. It is free space now; if it is not
             // (this claim ends exactly a lap past the cached head), it is a
             // record word of the lap being consumed, which the consumer zeroes.
-            // Relaxed: the consumer reads it only after our commit or abort
-            // (Release).
-            self.ring.word(self.tail).store(0, Ordering::Relaxed);
+            // SAFETY: the word is free space, which only this producer touches
+            // until its commit or abort (Release) publishes it; the consumer
+            // reaches it only after reading that commit or abort.
+            unsafe { self.ring.clear_word(self.tail) };
         }
         // Relaxed: records are found through their words, not through tail;
         // tail only tells observers how much is in use.

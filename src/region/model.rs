@@ -86,6 +86,17 @@ impl ModelRegion {
         }
     }
 
+    /// A producer's plain write of zero to a word it owns: checked like the
+    /// consumer's zeroing (see `zero`).
+    pub(crate) fn clear_word(&self, index: u64) {
+        let word = self.word(index);
+        // SAFETY: the caller owns the word under the claim protocol; loom checks
+        // that every earlier store to it happens-before this point.
+        if unsafe { word.unsync_load() } != 0 {
+            word.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// The consumer's zeroing of a consumed span: words and bytes.
     ///
     /// Real zeroing is a plain write over record words too. Each word is first

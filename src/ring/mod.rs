@@ -236,6 +236,28 @@ impl Ring {
         self.region.zero(index, span);
     }
 
+    /// Writes zero to the word at `pos` (8-aligned) with a plain store.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the word under the claim protocol: no other thread
+    /// accesses it until the caller publishes it with a Release store.
+    #[inline]
+    pub(crate) unsafe fn clear_word(&self, pos: u64) {
+        #[cfg(not(loom))]
+        // SAFETY: the word is inside the data area (as in `word`) and owned by the
+        // caller (this function's contract).
+        unsafe {
+            self.data
+                .add(self.index(pos) as usize & !(WORD as usize - 1))
+                .cast::<u64>()
+                .as_ptr()
+                .write(0)
+        };
+        #[cfg(loom)]
+        self.region.clear_word(self.index(pos));
+    }
+
     /// Announces an access to payload bytes to the loom model checker; nothing
     /// outside `cfg(loom)`.
     #[inline(always)]
