@@ -71,35 +71,17 @@ impl Consumer {
     /// The record stays in the ring until the returned claim is dropped.
     #[inline]
     pub fn try_read(&mut self) -> Option<ReadClaim<'_>> {
-        match self.next() {
-            Some((pos, len, tag)) => Some(ReadClaim {
-                consumer: self,
-                pos,
-                len,
-                tag,
-            }),
-            None => {
-                self.release();
-                None
-            }
-        }
+        let next = self.next_or_release();
+        next.map(|record| self.claim(record))
     }
 
     /// Like [`try_read`](Self::try_read), but reports a corrupt record word as
     /// an error instead of `None`.
     #[inline]
     pub fn try_read_checked(&mut self) -> Result<Option<ReadClaim<'_>>, CorruptRing> {
-        match self.next() {
-            Some((pos, len, tag)) => Ok(Some(ReadClaim {
-                consumer: self,
-                pos,
-                len,
-                tag,
-            })),
-            None => {
-                self.release();
-                self.corruption.map_or(Ok(None), Err)
-            }
+        match (self.next_or_release(), self.corruption) {
+            (None, Some(corrupt)) => Err(corrupt),
+            (next, _) => Ok(next.map(|record| self.claim(record))),
         }
     }
 
@@ -189,6 +171,28 @@ impl Consumer {
                     return None;
                 }
             }
+        }
+    }
+
+    /// `next`, publishing what was consumed when nothing more is ready (so
+    /// skipped padding is not held back from the producers).
+    #[inline]
+    fn next_or_release(&mut self) -> Next {
+        let next = self.next();
+        if next.is_none() {
+            self.release();
+        }
+        next
+    }
+
+    /// The read claim on a record `next` found.
+    #[inline]
+    fn claim(&mut self, (pos, len, tag): (u64, u64, u32)) -> ReadClaim<'_> {
+        ReadClaim {
+            consumer: self,
+            pos,
+            len,
+            tag,
         }
     }
 
