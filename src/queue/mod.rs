@@ -80,6 +80,17 @@ pub use consumer::{Consumer, ReadClaim, Record};
 use crate::ring::Ring;
 use crate::sync::Ordering;
 
+// The handles' thread-safety promises, checked at compile time: every end can
+// move to another thread, and MPSC producers are cloned, one per thread.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn clone<T: Clone>() {}
+    send::<spsc::Producer>();
+    send::<mpsc::Producer>();
+    send::<Consumer>();
+    clone::<mpsc::Producer>();
+};
+
 /// `true` if `need` more bytes fit when `used` bytes are in use.
 ///
 /// `used` comes from positions in shared memory: if it exceeds the capacity
