@@ -68,6 +68,11 @@
 //!   consumer zeroes when it passes it. Payload bytes are never written twice,
 //!   so the lines the consumer reads are not pulled back into its cache to be
 //!   zeroed; this keeps the per-record read path close to a plain copy.
+//!   The consumer's part is not optional: when a claim wraps, the padding word
+//!   is published before the `Claimed` word at index 0, so a consumer that
+//!   follows the padding may read index 0 first. Index 0 starts a record in
+//!   every lap, so the consumer zeroed it a lap earlier and it reads `Empty`;
+//!   without that, it would still hold the previous lap's record word.
 
 mod claim;
 mod consumer;
