@@ -120,7 +120,8 @@ impl Deref for WriteClaim<'_> {
         self.ring.track_payload(self.pos, self.len, false);
         // SAFETY: `[pos + 8, pos + 8 + len)` lies inside the data area (type
         // invariant) and only this claim accesses it until commit or abort; the
-        // bytes are initialised (zeroed by the consumer or written by us).
+        // bytes are initialised (the region starts zeroed and is only ever
+        // written with initialised bytes).
         unsafe { std::slice::from_raw_parts(self.ring.payload_ptr(self.pos), self.len as usize) }
     }
 }
@@ -138,8 +139,9 @@ impl DerefMut for WriteClaim<'_> {
 
 impl Drop for WriteClaim<'_> {
     fn drop(&mut self) {
-        // Release: the consumer zeroes the whole span (payload we may have
-        // written included) after its Acquire load of this word.
+        // Release: pairs with the consumer's Acquire load of this word, so the
+        // payload we may have written is finished before the consumer zeroes it
+        // (MPSC) or releases it to the next writer.
         self.ring
             .word(self.pos)
             .store(Word::padding(self.span), Ordering::Release);

@@ -15,8 +15,9 @@ use crate::sync::Ordering;
 pub struct Consumer {
     ring: Ring,
     /// Next position to examine. Invariant: a record boundary with
-    /// `released <= head`; every byte in `[released, head)` belongs to a
-    /// delivered record or to padding and has already been zeroed.
+    /// `released <= head`; everything in `[released, head)` belongs to a
+    /// delivered record or to padding and has already been zeroed as its mode
+    /// requires (see `consume`).
     head: u64,
     /// The `head` last published to the ring.
     released: u64,

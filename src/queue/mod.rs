@@ -25,8 +25,8 @@
 //! `head` *and* an unchanged `tail` both say so: a stale `tail` is retried, never
 //! reported as full.
 //!
-//! **Claim.** The producer writes the padding word (Release, because the
-//! consumer will zero it non-atomically after reading it), then the record word
+//! **Claim.** The producer writes the padding word (Release, like a commit: the
+//! consumer zeroes the padding after reading it), then the record word
 //! `Claimed(len)` (Relaxed: a consumer that sees it only waits). From that
 //! moment the claimed size is visible, so a consumer can tell where the next
 //! record starts even if this producer never returns. An SPSC producer also
@@ -116,8 +116,8 @@ fn wrap_padding(ring: &Ring, tail: u64, span: u64) -> u64 {
 /// Bytes in use (claimed, committed, or read but not yet released).
 fn len_bytes(ring: &Ring) -> usize {
     let header = ring.header();
-    // Relaxed: an observation, not a synchronisation; head is read first so
-    // the difference never goes negative in a consistent ring.
+    // Relaxed: an observation, not a synchronisation. The two loads may see
+    // the positions out of step, hence the saturating difference and clamp.
     let head = header.head.0.load(Ordering::Relaxed);
     let tail = header.tail.0.load(Ordering::Relaxed);
     tail.saturating_sub(head).min(ring.capacity()) as usize

@@ -97,8 +97,8 @@ impl Producer {
             let padding = wrap_padding(&self.ring, tail, span);
             let need = padding + span;
             if !fits(tail.wrapping_sub(self.cached_head.get()), need, capacity) {
-                // Acquire: pairs with the consumer's Release store of head; the
-                // bytes it zeroed are zero before we write into them.
+                // Acquire: pairs with the consumer's Release store of head, so
+                // its reads and zeroing below head happen-before we write there.
                 let head = header.head.0.load(Ordering::Acquire);
                 self.cached_head.set(head);
                 if !fits(tail.wrapping_sub(head), need, capacity) {
@@ -126,7 +126,8 @@ impl Producer {
             }
         };
         if padding != 0 {
-            // Release: the consumer zeroes the padding span after reading this.
+            // Release: like a commit, so that the consumer's zeroing of this
+            // padding, after its Acquire load, is ordered after our store.
             self.ring
                 .word(tail)
                 .store(Word::padding(padding), Ordering::Release);

@@ -74,8 +74,8 @@ impl Producer {
         let padding = wrap_padding(&self.ring, tail, span);
         let need = padding + span;
         if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
-            // Acquire: pairs with the consumer's Release store of head; the
-            // bytes it zeroed are zero before we write into them.
+            // Acquire: pairs with the consumer's Release store of head, so its
+            // reads and zeroing below head happen-before we write there.
             self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
             if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
                 count_full(&self.ring);
@@ -83,7 +83,8 @@ impl Producer {
             }
         }
         if padding != 0 {
-            // Release: the consumer zeroes the padding span after reading this.
+            // Release: like a commit, so that the consumer's zeroing of this
+            // padding, after its Acquire load, is ordered after our store.
             self.ring
                 .word(tail)
                 .store(Word::padding(padding), Ordering::Release);

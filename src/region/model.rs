@@ -4,8 +4,8 @@
 //!
 //! Real regions keep record words and payload bytes in the same memory; the
 //! model keeps them side by side (words, cells, bytes at the same index), which
-//! preserves every ordering the protocol relies on: the consumer zeroes both,
-//! and producers write both only inside their own claims.
+//! preserves every ordering the protocol relies on: zeroing reaches words and
+//! bytes alike, and producers write both only inside their own claims.
 
 use std::cell::UnsafeCell;
 

@@ -141,8 +141,8 @@ pub(crate) struct Header {
     /// Next free position. SPSC: written by the producer only. MPSC: reserved
     /// with a CAS by the producers.
     pub tail: Line<AtomicU64>,
-    /// Next unread position; written by the consumer after it zeroed every byte
-    /// before it.
+    /// Next unread position; written by the consumer after it zeroed what it
+    /// consumed below it (see the `queue` module for what each mode zeroes).
     pub head: Line<AtomicU64>,
     /// Claims refused because the ring was full.
     pub full_rejections: Line<AtomicU64>,
