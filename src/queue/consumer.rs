@@ -23,10 +23,6 @@ pub struct Consumer {
     released: u64,
     /// Set once a corrupt record word is found; nothing is read after it.
     corruption: Option<CorruptRing>,
-    /// Bytes of each consumed record or padding to zero: the whole span (MPSC)
-    /// or only its record word (SPSC, whose producer keeps the next record
-    /// word clean itself; see the module docs).
-    zero_whole_span: bool,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_read`].
@@ -58,7 +54,6 @@ impl Consumer {
         // ring, so its zeroing is visible before we reuse positions past it.
         let head = ring.header().head.0.load(Ordering::Acquire);
         Self {
-            zero_whole_span: ring.mode() == Mode::Mpsc,
             ring,
             head,
             released: head,
@@ -224,7 +219,9 @@ impl Consumer {
     #[inline]
     fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
-        if self.zero_whole_span {
+        // MPSC zeroes the whole span; SPSC only the record word, because its
+        // producer keeps the next record word clean itself (module docs).
+        if self.ring.mode() == Mode::Mpsc {
             // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data
             // area and holds a committed record or padding, which no producer
             // touches until a head past it is published; it was delivered (or is
