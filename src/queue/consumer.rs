@@ -45,8 +45,10 @@ pub struct Record<'a> {
     position: u64,
 }
 
-/// The next committed record: `(position, len, tag)`.
-type Next = Option<(u64, u64, u32)>;
+/// A committed record found at `head`: `(position, len, tag)`.
+pub(crate) type Found = (u64, u64, u32);
+/// The next committed record, if one is ready.
+type Next = Option<Found>;
 
 impl Consumer {
     pub(crate) fn new(ring: Ring) -> Self {
@@ -173,7 +175,7 @@ impl Consumer {
     /// `next`, publishing what was consumed when nothing more is ready (so
     /// skipped padding is not held back from the producers).
     #[inline]
-    fn next_or_release(&mut self) -> Next {
+    pub(crate) fn next_or_release(&mut self) -> Next {
         let next = self.next();
         if next.is_none() {
             self.release();
@@ -181,9 +183,44 @@ impl Consumer {
         next
     }
 
+    /// Skips the claim at `head`, if there is one, counting it in the ring's
+    /// `skipped_claims`; returns whether it did. A claim's size is in its word
+    /// from the moment it is made, so the consumer knows where the next record
+    /// starts without its producer.
+    ///
+    /// # Safety
+    ///
+    /// No producer may ever write to this ring again (the claim is abandoned:
+    /// its producer is gone), or it could be writing the bytes being zeroed.
+    pub(crate) unsafe fn skip_abandoned_claim(&mut self) -> bool {
+        if self.corruption.is_some() {
+            return false;
+        }
+        let pos = self.head;
+        // Acquire: as in `next`; the claim's writes happen-before our zeroing.
+        let raw = self.ring.word(pos).load(Ordering::Acquire);
+        let Word::Claimed { len, .. } = Word::decode(raw) else {
+            return false;
+        };
+        let room = self.ring.capacity() - self.ring.index(pos);
+        if len > self.ring.max_record_len() || span_of(len) > room {
+            self.poison(pos, raw, "claimed length out of bounds");
+            return false;
+        }
+        self.consume(pos, span_of(len));
+        self.release();
+        // Relaxed: a statistic.
+        self.ring
+            .header()
+            .skipped_claims
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
     /// The read claim on a record `next` found.
     #[inline]
-    fn claim(&mut self, (pos, len, tag): (u64, u64, u32)) -> ReadClaim<'_> {
+    pub(crate) fn claim(&mut self, (pos, len, tag): Found) -> ReadClaim<'_> {
         ReadClaim {
             consumer: self,
             pos,
@@ -222,10 +259,11 @@ impl Consumer {
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).
         if self.ring.mode() == Mode::Mpsc {
-            // SAFETY: `next` checked that `[pos, pos + span)` lies inside the data
-            // area and holds a committed record or padding, which no producer
-            // touches until a head past it is published; it was delivered (or is
-            // padding), so nobody reads it any more.
+            // SAFETY: `next` (or `skip_abandoned_claim`) checked that
+            // `[pos, pos + span)` lies inside the data area and holds a committed
+            // record, padding, or a claim no producer will write again; no
+            // producer touches it until a head past it is published, and it was
+            // delivered (or is padding), so nobody reads it any more.
             unsafe { self.ring.zero(pos, span) };
         } else {
             // Relaxed: published to the producer by the Release store of head.

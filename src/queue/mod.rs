@@ -75,13 +75,14 @@
 //!   without that, it would still hold the previous lap's record word.
 
 mod claim;
-mod consumer;
+pub(crate) mod consumer;
 pub mod mpsc;
 pub mod spsc;
 
 pub use claim::WriteClaim;
 pub use consumer::{Consumer, ReadClaim, Record};
 
+use crate::error::ClaimError;
 use crate::ring::Ring;
 use crate::sync::Ordering;
 
@@ -114,7 +115,7 @@ fn wrap_padding(ring: &Ring, tail: u64, span: u64) -> u64 {
 }
 
 /// Bytes in use (claimed, committed, or read but not yet released).
-fn len_bytes(ring: &Ring) -> usize {
+pub(crate) fn len_bytes(ring: &Ring) -> usize {
     let header = ring.header();
     // Relaxed: an observation, not a synchronisation. The two loads may see
     // the positions out of step, hence the saturating difference and clamp.
@@ -123,24 +124,31 @@ fn len_bytes(ring: &Ring) -> usize {
     tail.saturating_sub(head).min(ring.capacity()) as usize
 }
 
-/// Counts a `Full` rejection in the ring's header.
+/// Counts `error` in the ring's header if it is a `Full` rejection, and
+/// returns it.
 #[cold]
-fn count_full(ring: &Ring) {
-    // Relaxed: a statistic; nothing is ordered by it.
-    ring.header()
-        .full_rejections
-        .0
-        .fetch_add(1, Ordering::Relaxed);
+pub(crate) fn count_full(ring: &Ring, error: ClaimError) -> ClaimError {
+    if error == ClaimError::Full {
+        // Relaxed: a statistic; nothing is ordered by it.
+        ring.header()
+            .full_rejections
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    error
 }
 
 /// Accessors shared by every handle type.
 macro_rules! ring_observers {
     () => {
+        crate::queue::ring_observers!(ring);
+    };
+    ($($ring:ident).+) => {
         /// Data area size in bytes (the requested capacity rounded up to a power
         /// of two).
         #[inline]
         pub fn capacity(&self) -> usize {
-            self.ring.capacity() as usize
+            self.$($ring).+.capacity() as usize
         }
 
         /// Largest payload a single record can carry: `capacity / 2 - 8` (at
@@ -148,13 +156,13 @@ macro_rules! ring_observers {
         /// ring, wherever the ring's positions stand.
         #[inline]
         pub fn max_record_len(&self) -> usize {
-            self.ring.max_record_len() as usize
+            self.$($ring).+.max_record_len() as usize
         }
 
         /// Bytes in use: claimed, committed, or read and not yet released.
         /// A snapshot; it may be stale by the time it returns.
         pub fn len_bytes(&self) -> usize {
-            crate::queue::len_bytes(&self.ring)
+            crate::queue::len_bytes(&self.$($ring).+)
         }
 
         /// `true` if no bytes are in use (see [`len_bytes`](Self::len_bytes)).
@@ -165,7 +173,7 @@ macro_rules! ring_observers {
         /// Claims refused with `Full` over the ring's life, by any producer.
         pub fn full_rejections(&self) -> u64 {
             // Relaxed: a statistic.
-            self.ring
+            self.$($ring).+
                 .header()
                 .full_rejections
                 .0

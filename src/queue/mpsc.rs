@@ -40,11 +40,7 @@ use crate::sync::Ordering;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
     let ring = Ring::new_heap(Mode::Mpsc, capacity)?;
-    let producer = Producer {
-        ring: ring.share(),
-        cached_head: Cell::new(0),
-    };
-    Ok((producer, Consumer::new(ring)))
+    Ok((Producer::new(ring.share()), Consumer::new(ring)))
 }
 
 /// A writing end of an MPSC queue: `Clone` it for each producing thread.
@@ -67,6 +63,17 @@ impl Clone for Producer {
 }
 
 impl Producer {
+    /// A producer of an MPSC ring.
+    pub(crate) fn new(ring: Ring) -> Self {
+        // Acquire: the cached head decides what may be overwritten without a
+        // re-read, so it pairs with the consumer's Release store like any other.
+        let head = ring.header().head.0.load(Ordering::Acquire);
+        Self {
+            ring,
+            cached_head: Cell::new(head),
+        }
+    }
+
     /// Claims space for a record of `len` payload bytes.
     ///
     /// A producer may hold several claims at once; each is committed (or
@@ -80,6 +87,17 @@ impl Producer {
     /// `Full`.
     #[inline]
     pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        match self.reserve(len) {
+            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
+            Err(error) => Err(count_full(&self.ring, error)),
+        }
+    }
+
+    /// Reserves space for a record of `len` payload bytes and returns its
+    /// position; the caller must make it a claim at once with
+    /// `WriteClaim::new`. Counts nothing: a `Full` here may be retried.
+    #[inline]
+    pub(crate) fn reserve(&self, len: usize) -> Result<u64, ClaimError> {
         let max = self.ring.max_record_len();
         if len as u64 > max {
             return Err(ClaimError::TooLarge {
@@ -110,7 +128,6 @@ impl Producer {
                         tail = now;
                         continue;
                     }
-                    count_full(&self.ring);
                     return Err(ClaimError::Full);
                 }
             }
@@ -132,7 +149,12 @@ impl Producer {
                 .word(tail)
                 .store(Word::padding(padding), Ordering::Release);
         }
-        Ok(WriteClaim::new(&self.ring, tail + padding, len as u64))
+        Ok(tail + padding)
+    }
+
+    /// The ring this producer writes.
+    pub(crate) fn ring(&self) -> &Ring {
+        &self.ring
     }
 
     /// Claims, copies `payload` in and commits: one record.

@@ -34,12 +34,7 @@ use crate::sync::Ordering;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
     let ring = Ring::new_heap(Mode::Spsc, capacity)?;
-    let producer = Producer {
-        ring: ring.share(),
-        tail: 0,
-        cached_head: 0,
-    };
-    Ok((producer, Consumer::new(ring)))
+    Ok((Producer::new(ring.share()), Consumer::new(ring)))
 }
 
 /// The writing end of an SPSC queue.
@@ -53,6 +48,21 @@ pub struct Producer {
 }
 
 impl Producer {
+    /// The producer of an SPSC ring, resuming at the ring's shared `tail`.
+    pub(crate) fn new(ring: Ring) -> Self {
+        let header = ring.header();
+        // Relaxed: only this producer writes tail.
+        let tail = header.tail.0.load(Ordering::Relaxed);
+        // Acquire: the cached head decides what may be overwritten without a
+        // re-read, so it pairs with the consumer's Release store like any other.
+        let cached_head = header.head.0.load(Ordering::Acquire);
+        Self {
+            ring,
+            tail,
+            cached_head,
+        }
+    }
+
     /// Claims space for a record of `len` payload bytes.
     ///
     /// # Errors
@@ -61,6 +71,17 @@ impl Producer {
     /// [`ClaimError::Full`] if the consumer has not yet released enough space.
     #[inline]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
+        match self.reserve(len) {
+            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
+            Err(error) => Err(count_full(&self.ring, error)),
+        }
+    }
+
+    /// Reserves space for a record of `len` payload bytes and returns its
+    /// position; the caller must make it a claim at once with
+    /// `WriteClaim::new`. Counts nothing: a `Full` here may be retried.
+    #[inline]
+    pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
         let max = self.ring.max_record_len();
         if len as u64 > max {
             return Err(ClaimError::TooLarge {
@@ -78,7 +99,6 @@ impl Producer {
             // reads and zeroing below head happen-before we write there.
             self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
             if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
-                count_full(&self.ring);
                 return Err(ClaimError::Full);
             }
         }
@@ -108,7 +128,12 @@ impl Producer {
             .tail
             .0
             .store(self.tail, Ordering::Relaxed);
-        Ok(WriteClaim::new(&self.ring, pos, len as u64))
+        Ok(pos)
+    }
+
+    /// The ring this producer writes.
+    pub(crate) fn ring(&self) -> &Ring {
+        &self.ring
     }
 
     /// Claims, copies `payload` in and commits: one record.
