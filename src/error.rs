@@ -106,3 +106,117 @@ impl fmt::Display for CorruptRing {
 }
 
 impl std::error::Error for CorruptRing {}
+
+/// A channel [`send`](crate::channel::spsc::Sender::send) (or `try_send`,
+/// `send_bytes`) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The ring stayed full for the whole spin budget (`send`), or was full
+    /// (`try_send`). Nothing was taken; retry later or drop the record. Counted
+    /// once per failed call in the ring's `full_rejections`.
+    Full,
+    /// The record can never fit: `len` is above `max`, the ring's maximum
+    /// record length. Returned at once; retrying cannot succeed.
+    TooLarge {
+        /// The payload length asked for.
+        len: usize,
+        /// The ring's maximum payload length.
+        max: usize,
+    },
+    /// The receiver is gone: nothing sent now would ever be read.
+    Disconnected,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SendError::Full => f.write_str("sending on a full channel"),
+            SendError::TooLarge { len, max } => write!(
+                f,
+                "record of {len} bytes exceeds the channel's maximum record length of {max} bytes"
+            ),
+            SendError::Disconnected => f.write_str("sending on a disconnected channel"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<ClaimError> for SendError {
+    fn from(error: ClaimError) -> Self {
+        match error {
+            ClaimError::Full => SendError::Full,
+            ClaimError::TooLarge { len, max } => SendError::TooLarge { len, max },
+        }
+    }
+}
+
+/// A blocking [`recv`](crate::channel::Receiver::recv) failed: every sender
+/// is gone and every record they committed has been received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("receiving on an empty and disconnected channel")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// [`try_recv`](crate::channel::Receiver::try_recv) found no record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// No record is ready now, and senders are still connected.
+    Empty,
+    /// Every sender is gone and every record they committed has been received.
+    Disconnected,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            TryRecvError::Empty => f.write_str("receiving on an empty channel"),
+            TryRecvError::Disconnected => {
+                f.write_str("receiving on an empty and disconnected channel")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl From<RecvError> for TryRecvError {
+    fn from(_: RecvError) -> Self {
+        TryRecvError::Disconnected
+    }
+}
+
+/// [`recv_timeout`](crate::channel::Receiver::recv_timeout) (or
+/// `recv_deadline`) found no record in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvTimeoutError {
+    /// The deadline passed with no record ready; senders are still connected.
+    Timeout,
+    /// Every sender is gone and every record they committed has been received.
+    Disconnected,
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting on a channel"),
+            RecvTimeoutError::Disconnected => {
+                f.write_str("receiving on an empty and disconnected channel")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecvTimeoutError {}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(_: RecvError) -> Self {
+        RecvTimeoutError::Disconnected
+    }
+}

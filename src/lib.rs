@@ -38,11 +38,13 @@ compile_error!(
     "logring's ring format is little-endian with in-place atomics; big-endian targets are not supported"
 );
 
+pub mod channel;
 mod error;
 pub mod queue;
 mod region;
 mod ring;
 mod sync;
+mod wait;
 
 pub use error::{ClaimError, CorruptRing, Error};
 

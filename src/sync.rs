@@ -1,10 +1,29 @@
 //! The one place that chooses between `std` and `loom` synchronisation types.
 //!
 //! Under `--cfg loom` every atomic the protocols touch is a `loom` atomic, so the
-//! same claim/commit/release code is explored by the model checker. Nothing else
-//! in the crate imports `std::sync::atomic` directly.
+//! same claim/commit/release and wait/wake code is explored by the model checker.
+//! Nothing else in the crate imports `std::sync::atomic` directly.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+
+/// One step of a spin-wait. Under loom, a yield to the model's scheduler (a
+/// spinning thread must let the others run, or the model never ends).
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
+/// Gives up the rest of this thread's time slice (a system call).
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+}

@@ -20,7 +20,11 @@
 //!    256     8  head              line 2: next unread position (consumer)
 //!    384     8  full_rejections   line 3: claims refused as Full
 //!    512     8  skipped_claims    line 4: dead claims the consumer skipped
-//!    640  3456  reserved          lines 5..32, zero
+//!    640     4  waiter            line 5: the receiver's futex word
+//!                                 (0 = awake, 1 = may be asleep)
+//!    768     8  senders           line 6: live channel senders (in-process)
+//!    776     4  receivers         live channel receivers (in-process, 0 or 1)
+//!    896  3200  reserved          lines 7..32, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -148,7 +152,30 @@ pub(crate) struct Header {
     pub full_rejections: Line<AtomicU64>,
     /// Claims of dead producers the consumer skipped.
     pub skipped_claims: Line<AtomicU64>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 5],
+    /// The word a sleeping receiver waits on (a futex on Linux): `AWAKE`, or
+    /// `MAY_SLEEP` from the moment a receiver announces it is going to sleep
+    /// until it wakes (see the `wait` module for the handshake).
+    pub waiter: Line<AtomicU32>,
+    /// Which channel ends are alive.
+    pub ends: Line<Ends>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 7],
+}
+
+/// `Header::waiter`: no receiver is asleep or about to sleep.
+pub(crate) const AWAKE: u32 = 0;
+/// `Header::waiter`: a receiver announced that it is going to sleep.
+pub(crate) const MAY_SLEEP: u32 = 1;
+
+/// Line 6: the channel ends of this process that are alive. Written on
+/// creation, clone and drop of a channel end only; a plain queue leaves both
+/// at zero.
+#[repr(C)]
+pub(crate) struct Ends {
+    /// Live `Sender`s. The receiver reports `Disconnected` once this is zero
+    /// and it has drained the ring.
+    pub senders: AtomicU64,
+    /// Live `Receiver`s (0 or 1). Senders report `Disconnected` once zero.
+    pub receivers: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -159,6 +186,9 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, head) == 2 * LINE);
     assert!(std::mem::offset_of!(Header, full_rejections) == 3 * LINE);
     assert!(std::mem::offset_of!(Header, skipped_claims) == 4 * LINE);
+    assert!(std::mem::offset_of!(Header, waiter) == 5 * LINE);
+    assert!(std::mem::offset_of!(Header, ends) == 6 * LINE);
+    assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
 };
 
@@ -176,6 +206,11 @@ impl Header {
             head: Line(AtomicU64::new(0)),
             full_rejections: Line(AtomicU64::new(0)),
             skipped_claims: Line(AtomicU64::new(0)),
+            waiter: Line(AtomicU32::new(AWAKE)),
+            ends: Line(Ends {
+                senders: AtomicU64::new(0),
+                receivers: AtomicU32::new(0),
+            }),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }

@@ -1,0 +1,335 @@
+//! Blocking channels over the queues: senders that spin briefly and then
+//! report `Full`, a receiver that spins briefly and then sleeps.
+//!
+//! The shape they serve: producers on a hot path that must never block, and
+//! one background consumer that should use no CPU while the ring is idle.
+//!
+//! ```
+//! use logring::channel::spsc;
+//!
+//! let (mut tx, mut rx) = spsc::new(64 * 1024)?;
+//! let producer = std::thread::spawn(move || {
+//!     let mut claim = tx.send(5)?;
+//!     claim.copy_from_slice(b"hello");
+//!     claim.commit(); // wakes the receiver if it is asleep
+//!     tx.send_bytes(b"world")
+//! });
+//! assert_eq!(&*rx.recv()?, b"hello");
+//! assert_eq!(&*rx.recv()?, b"world");
+//! producer.join().unwrap()?;
+//! assert!(rx.recv().is_err()); // the sender is gone and everything was read
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Sending
+//!
+//! A sender claims space in place, exactly as a queue producer does, and its
+//! claim ([`SendClaim`]) wakes the receiver when it is committed or aborted
+//! (there is no separate `notify` to forget). Waking costs one load of the
+//! header's waiter word while the receiver is awake; only when the receiver
+//! may be asleep does the commit pay for a wake-up system call.
+//!
+//! [`send`](spsc::Sender::send) retries a full ring for a bounded budget (its
+//! [`SpinPolicy`]), then returns [`SendError::Full`]; it never sleeps, and by
+//! default never makes a system call while it waits.
+//! [`try_send`](spsc::Sender::try_send) tries once. A record longer than the
+//! ring's maximum is [`SendError::TooLarge`] at once. Once the receiver is
+//! gone, every send is [`SendError::Disconnected`].
+//!
+//! # Receiving
+//!
+//! [`Receiver::recv`] returns the next record in place, as a queue
+//! consumer's [`ReadClaim`]. When none is ready it spins (its own
+//! [`SpinPolicy`]), then sleeps on the ring's waiter word until a sender
+//! publishes, with no periodic wake-ups on Linux. The handshake that makes a
+//! lost wake-up impossible is described in the crate's `wait` module and
+//! modelled in loom (`tests/loom_channel.rs`). On other systems the receiver
+//! naps instead of sleeping, up to 100 ms at a time once idle (at most ten
+//! wake-ups a second), and reacts within one nap.
+//!
+//! Timeouts are deadlines: [`recv_timeout`](Receiver::recv_timeout) returns
+//! [`RecvTimeoutError::Timeout`] only once the deadline has passed, however
+//! often the receiver is woken before it.
+//!
+//! # Disconnecting
+//!
+//! - The receiver reports `Disconnected` only after every sender is gone *and*
+//!   it has received every record they committed: records committed before the
+//!   last sender dropped are never lost. A claim that can no longer be
+//!   committed (its claim was leaked with `mem::forget`) is skipped then, and
+//!   counted in [`skipped_claims`](Receiver::skipped_claims).
+//! - Senders report `Disconnected` as soon as the receiver is gone.
+//! - [`is_disconnected`](Receiver::is_disconnected) on either end tells whether
+//!   the other side is gone.
+//!
+//! All of this state (the waiter word, the count of live ends) lives in the
+//! ring's header, beside the queue's positions.
+
+mod claim;
+pub mod mpsc;
+mod receiver;
+pub mod spsc;
+
+pub use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+pub use crate::queue::{ReadClaim, Record};
+pub use claim::SendClaim;
+pub use receiver::Receiver;
+
+use crate::error::{ClaimError, Error};
+use crate::queue::count_full;
+use crate::ring::Ring;
+use crate::ring::layout::{Header, Mode};
+use crate::sync::{AtomicU32, Ordering, spin_hint, yield_now};
+use crate::wait::{self, Barrier};
+
+/// How long a channel end retries before it gives up (a sender) or goes to
+/// sleep (a receiver).
+///
+/// A budget is counted in *rounds*: first `spins` rounds of busy-waiting,
+/// round `i` spinning `2^min(i, 6)` times on [`std::hint::spin_loop`] (so at
+/// most 64 times), then `yields` rounds that each give up the thread's time
+/// slice ([`std::thread::yield_now`], a system call). The end retries after
+/// every round.
+///
+/// - Senders default to [`SpinPolicy::SENDER`]: 32 spin rounds (1,727 spin-loop
+///   hints, about 40–60 µs on the benchmark machine; a spin-loop hint costs
+///   from a few to about 140 cycles depending on the CPU) and no yields, so a
+///   sender never makes a system call while it waits.
+/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds and 4
+///   yields before they sleep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpinPolicy {
+    spins: u32,
+    yields: u32,
+}
+
+impl SpinPolicy {
+    /// Senders' default: 32 spin rounds, no yields.
+    pub const SENDER: SpinPolicy = SpinPolicy::new(32, 0);
+    /// Receivers' default: 16 spin rounds, then 4 yields.
+    pub const RECEIVER: SpinPolicy = SpinPolicy::new(16, 4);
+    /// No retries: senders fail at once, receivers sleep at once.
+    pub const NONE: SpinPolicy = SpinPolicy::new(0, 0);
+
+    /// A budget of `spins` busy-waiting rounds, then `yields` yielding ones.
+    pub const fn new(spins: u32, yields: u32) -> Self {
+        Self { spins, yields }
+    }
+
+    /// Busy-waiting rounds.
+    pub const fn spins(&self) -> u32 {
+        self.spins
+    }
+
+    /// Yielding rounds, after the busy-waiting ones.
+    pub const fn yields(&self) -> u32 {
+        self.yields
+    }
+
+    fn backoff(self) -> Backoff {
+        Backoff {
+            policy: self,
+            round: 0,
+        }
+    }
+}
+
+/// One wait's progress through a [`SpinPolicy`].
+struct Backoff {
+    policy: SpinPolicy,
+    round: u32,
+}
+
+impl Backoff {
+    /// Waits one round; `false` (without waiting) once the budget is spent.
+    fn snooze(&mut self) -> bool {
+        if self.round < self.policy.spins {
+            for _ in 0..1u32 << self.round.min(6) {
+                spin_hint();
+            }
+        } else if self.round - self.policy.spins < self.policy.yields {
+            yield_now();
+        } else {
+            return false;
+        }
+        self.round += 1;
+        true
+    }
+}
+
+/// What every channel end holds besides its queue end: a view of the ring for
+/// the header's waiter word and end counts, and this process's barrier.
+struct Link {
+    ring: Ring,
+    barrier: Barrier,
+}
+
+impl Link {
+    /// A new heap ring for a channel, with one sender and one receiver alive.
+    fn new(mode: Mode, capacity: usize) -> Result<Self, Error> {
+        let ring = Ring::new_heap(mode, capacity)?;
+        let ends = &ring.header().ends.0;
+        // Relaxed: nobody else sees the ring yet; the handles are published by
+        // whatever moves them to other threads.
+        ends.senders.store(1, Ordering::Relaxed);
+        ends.receivers.store(1, Ordering::Relaxed);
+        Ok(Self {
+            ring,
+            barrier: Barrier::get(),
+        })
+    }
+
+    /// Another link to the same ring.
+    fn share(&self) -> Self {
+        Self {
+            ring: self.ring.share(),
+            barrier: self.barrier,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        self.ring.header()
+    }
+
+    /// The receiver's futex word.
+    fn waiter(&self) -> &AtomicU32 {
+        &self.header().waiter.0
+    }
+
+    /// Wakes the receiver if it may be asleep: called after every store that
+    /// can end its wait (a commit, an abort, the last sender leaving).
+    #[inline]
+    fn notify(&self) {
+        wait::notify(self.waiter(), self.barrier);
+    }
+
+    #[inline]
+    fn receiver_gone(&self) -> bool {
+        // Relaxed: nothing is read on the strength of it; a sender that misses
+        // the drop by a moment sends into a ring nobody reads, as if it had
+        // sent just before.
+        self.header().ends.0.receivers.load(Ordering::Relaxed) == 0
+    }
+
+    #[inline]
+    fn senders_gone(&self) -> bool {
+        // Acquire: pairs with every sender's Release decrement (a release
+        // sequence of RMWs), so every record committed before the last sender
+        // left is visible to the drain that follows.
+        self.header().ends.0.senders.load(Ordering::Acquire) == 0
+    }
+
+    /// Counts a new sender (a clone of a live one).
+    fn add_sender(&self) {
+        // Relaxed: the sender being cloned is alive, so the count cannot reach
+        // zero meanwhile (as for `Arc::clone`).
+        self.header().ends.0.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A sender leaves; the last one wakes the receiver so that it can drain
+    /// the ring and report `Disconnected`.
+    fn drop_sender(&self) {
+        // Release: pairs with the receiver's Acquire in `senders_gone`, so this
+        // sender's commits are visible to its drain.
+        if self.header().ends.0.senders.fetch_sub(1, Ordering::Release) == 1 {
+            self.notify();
+        }
+    }
+
+    fn drop_receiver(&self) {
+        // Relaxed: see `receiver_gone`.
+        self.header().ends.0.receivers.store(0, Ordering::Relaxed);
+    }
+
+    /// The sender's wait for space: retries `reserve` under `policy` and
+    /// returns the reserved position. A `Full` that outlasts the budget is
+    /// counted once in the ring's header.
+    #[inline]
+    fn reserve(
+        &self,
+        policy: SpinPolicy,
+        mut reserve: impl FnMut() -> Result<u64, ClaimError>,
+    ) -> Result<u64, SendError> {
+        if self.receiver_gone() {
+            return Err(SendError::Disconnected);
+        }
+        let mut backoff = policy.backoff();
+        loop {
+            match reserve() {
+                Ok(pos) => return Ok(pos),
+                Err(ClaimError::Full) => {}
+                Err(error) => return Err(error.into()),
+            }
+            if !backoff.snooze() {
+                return Err(count_full(&self.ring, ClaimError::Full).into());
+            }
+            if self.receiver_gone() {
+                return Err(SendError::Disconnected);
+            }
+        }
+    }
+}
+
+/// The sending methods, the same for both senders but for the receiver type
+/// (`&mut self` for SPSC, `&self` for MPSC).
+macro_rules! sender_methods {
+    ($($mut:ident)?) => {
+    /// Claims space for a record of `len` payload bytes, retrying a full ring
+    /// for this sender's spin budget. Never sleeps.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::TooLarge`] at once if `len > max_record_len()`;
+    /// [`SendError::Full`] if the ring stayed full for the whole budget;
+    /// [`SendError::Disconnected`] if the receiver is gone.
+    #[inline]
+    pub fn send(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        let pos = self.link.reserve(self.policy, || self.producer.reserve(len))?;
+        Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
+    }
+
+    /// Claims space for a record of `len` payload bytes, trying once.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), with [`SendError::Full`] at once.
+    #[inline]
+    pub fn try_send(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        let pos = self
+            .link
+            .reserve(SpinPolicy::NONE, || self.producer.reserve(len))?;
+        Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
+    }
+
+    /// Sends `payload` as one record: [`send`](Self::send), copy, commit.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    #[inline]
+    pub fn send_bytes(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
+        let mut claim = self.send(payload.len())?;
+        claim.copy_from_slice(payload);
+        claim.commit();
+        Ok(())
+    }
+
+    /// `true` if the receiver is gone (every send then fails).
+    pub fn is_disconnected(&self) -> bool {
+        self.link.receiver_gone()
+    }
+
+        crate::queue::ring_observers!(link.ring);
+    };
+}
+use sender_methods;
+
+// The ends' thread-safety promises, checked at compile time.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn clone<T: Clone>() {}
+    send::<spsc::Sender>();
+    send::<mpsc::Sender>();
+    send::<Receiver>();
+    clone::<mpsc::Sender>();
+};

@@ -1,0 +1,96 @@
+//! Multi-producer, single-consumer channel: clone the [`Sender`] for each
+//! producing thread.
+//!
+//! ```
+//! use logring::channel::mpsc;
+//!
+//! let (tx, mut rx) = mpsc::new(64 * 1024)?;
+//! for id in 0..4u8 {
+//!     let tx = tx.clone();
+//!     std::thread::spawn(move || tx.send_bytes(&[id; 16]).unwrap());
+//! }
+//! drop(tx);
+//! let mut received = 0;
+//! while let Ok(record) = rx.recv() {
+//!     assert_eq!(record.len(), 16);
+//!     received += 1;
+//! }
+//! assert_eq!(received, 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+pub use super::{Receiver, SendClaim};
+use super::{Link, SendError, SpinPolicy};
+use crate::error::Error;
+use crate::queue;
+use crate::ring::layout::Mode;
+
+/// Creates an MPSC channel over a ring of at least `capacity` bytes (rounded
+/// up to a power of two; at least 64).
+///
+/// # Errors
+///
+/// [`Error::CapacityTooSmall`], [`Error::CapacityTooLarge`] or
+/// [`Error::OutOfMemory`].
+pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
+    let link = Link::new(Mode::Mpsc, capacity)?;
+    let sender = Sender {
+        producer: queue::mpsc::Producer::new(link.ring.share()),
+        link: link.share(),
+        policy: SpinPolicy::SENDER,
+    };
+    Ok((sender, Receiver::new(link)))
+}
+
+/// A sending end of an MPSC channel: `Clone` it for each producing thread.
+///
+/// It is `Send` but not `Sync`, like the queue producer it wraps. A sender may
+/// hold several claims at once.
+pub struct Sender {
+    producer: queue::mpsc::Producer,
+    link: Link,
+    policy: SpinPolicy,
+}
+
+impl Sender {
+    super::sender_methods!();
+
+    /// The budget [`send`](Self::send) retries a full ring for.
+    pub fn spin_policy(&self) -> SpinPolicy {
+        self.policy
+    }
+
+    /// Sets this sender's budget (clones made afterwards inherit it).
+    pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
+        self.policy = policy;
+    }
+
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        self.link.add_sender();
+        Self {
+            producer: self.producer.clone(),
+            link: self.link.share(),
+            policy: self.policy,
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.link.drop_sender();
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::Sender")
+            .field("capacity", &self.capacity())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,278 @@
+//! The receiving end, shared by the SPSC and MPSC channels.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::{Link, RecvError, RecvTimeoutError, SpinPolicy, TryRecvError};
+use crate::error::CorruptRing;
+use crate::queue::{Consumer, ReadClaim, Record};
+use crate::queue::consumer::Found;
+use crate::wait;
+
+/// The receiving end of a channel (SPSC or MPSC).
+///
+/// Records are read in place, in order; each [`ReadClaim`] releases its space
+/// when dropped.
+pub struct Receiver {
+    consumer: Consumer,
+    link: Link,
+    policy: SpinPolicy,
+}
+
+/// Why a wait ended without a record.
+enum Stop {
+    Disconnected,
+    Timeout,
+}
+
+impl Receiver {
+    pub(super) fn new(link: Link) -> Self {
+        Self {
+            consumer: Consumer::new(link.ring.share()),
+            link,
+            policy: SpinPolicy::RECEIVER,
+        }
+    }
+
+    /// Waits for the next record: spins, then sleeps until a sender publishes.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once every sender is gone and every record they committed
+    /// has been received.
+    #[inline]
+    pub fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
+        match self.wait(None) {
+            Ok(next) => Ok(self.consumer.claim(next)),
+            Err(_) => Err(RecvError),
+        }
+    }
+
+    /// Waits up to `timeout` for the next record.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] once `timeout` has passed (never
+    /// earlier); [`RecvTimeoutError::Disconnected`] as for
+    /// [`recv`](Self::recv).
+    #[inline]
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<ReadClaim<'_>, RecvTimeoutError> {
+        // A timeout too far away to represent is no timeout.
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.recv_deadline(deadline),
+            None => Ok(self.recv()?),
+        }
+    }
+
+    /// Waits until `deadline` for the next record.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_timeout`](Self::recv_timeout).
+    #[inline]
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<ReadClaim<'_>, RecvTimeoutError> {
+        match self.wait(Some(deadline)) {
+            Ok(next) => Ok(self.consumer.claim(next)),
+            Err(Stop::Timeout) => Err(RecvTimeoutError::Timeout),
+            Err(Stop::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        }
+    }
+
+    /// The next record if one is ready, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if none is ready;
+    /// [`TryRecvError::Disconnected`] as for [`recv`](Self::recv).
+    #[inline]
+    pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
+        match self.try_next() {
+            Ok(next) => Ok(self.consumer.claim(next)),
+            Err(Stop::Timeout) => Err(TryRecvError::Empty),
+            Err(Stop::Disconnected) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// Waits for at least one record, then reads up to `limit` of those ready,
+    /// calling `f` on each in order, and releases them together with one
+    /// update of the shared head (see [`Consumer::read_batch`]). Returns how
+    /// many were read; `limit == 0` returns `Ok(0)` at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_batch<F>(&mut self, limit: usize, f: F) -> Result<usize, RecvError>
+    where
+        F: FnMut(Record<'_>),
+    {
+        if limit == 0 {
+            return Ok(0);
+        }
+        match self.wait(None) {
+            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
+            Err(_) => Err(RecvError),
+        }
+    }
+
+    /// [`recv_batch`](Self::recv_batch) that waits at most `timeout` for the
+    /// first record.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_timeout`](Self::recv_timeout).
+    pub fn recv_batch_timeout<F>(
+        &mut self,
+        limit: usize,
+        timeout: Duration,
+        f: F,
+    ) -> Result<usize, RecvTimeoutError>
+    where
+        F: FnMut(Record<'_>),
+    {
+        if limit == 0 {
+            return Ok(0);
+        }
+        match self.wait(Instant::now().checked_add(timeout)) {
+            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
+            Err(Stop::Timeout) => Err(RecvTimeoutError::Timeout),
+            Err(Stop::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        }
+    }
+
+    /// Reads up to `limit` records that are ready now, without waiting
+    /// (see [`recv_batch`](Self::recv_batch)).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv`](Self::try_recv).
+    pub fn try_recv_batch<F>(&mut self, limit: usize, f: F) -> Result<usize, TryRecvError>
+    where
+        F: FnMut(Record<'_>),
+    {
+        if limit == 0 {
+            return Ok(0);
+        }
+        match self.try_next() {
+            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
+            Err(Stop::Timeout) => Err(TryRecvError::Empty),
+            Err(Stop::Disconnected) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// `true` if every sender is gone. Records they committed may still be
+    /// waiting to be received.
+    pub fn is_disconnected(&self) -> bool {
+        self.link.senders_gone()
+    }
+
+    /// The budget the receiver spins for before it sleeps.
+    pub fn spin_policy(&self) -> SpinPolicy {
+        self.policy
+    }
+
+    /// Sets the budget the receiver spins for before it sleeps.
+    pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
+        self.policy = policy;
+    }
+
+    /// The corruption that stopped this receiver, if any (see
+    /// [`Consumer::corruption`]).
+    pub fn corruption(&self) -> Option<CorruptRing> {
+        self.consumer.corruption()
+    }
+
+    /// Claims skipped because no sender could ever commit them, over the
+    /// ring's life.
+    pub fn skipped_claims(&self) -> u64 {
+        self.consumer.skipped_claims()
+    }
+
+    crate::queue::ring_observers!(link.ring);
+
+    /// The next record, or why there is none now.
+    #[inline]
+    fn try_next(&mut self) -> Result<Found, Stop> {
+        if let Some(next) = self.consumer.next_or_release() {
+            return Ok(next);
+        }
+        if self.link.senders_gone() {
+            return self.drain();
+        }
+        Err(Stop::Timeout)
+    }
+
+    /// Every sender is gone: what is left to receive. The senders' commits are
+    /// visible (`senders_gone` is an Acquire), so a record committed before
+    /// the last sender left is found here even if the first look missed it.
+    #[cold]
+    fn drain(&mut self) -> Result<Found, Stop> {
+        loop {
+            if let Some(next) = self.consumer.next_or_release() {
+                return Ok(next);
+            }
+            // SAFETY: every sender is gone (observed by the caller), and the
+            // senders were this ring's only producers: nobody can write to it
+            // again, so a claim still open is abandoned.
+            if !unsafe { self.consumer.skip_abandoned_claim() } {
+                return Err(Stop::Disconnected);
+            }
+        }
+    }
+
+    /// Waits for the next record until `deadline` (`None`: for ever).
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<Found, Stop> {
+        let mut backoff = self.policy.backoff();
+        let mut naps = 0;
+        loop {
+            match self.try_next() {
+                Err(Stop::Timeout) => {}
+                found_or_gone => return found_or_gone,
+            }
+            if backoff.snooze() {
+                continue;
+            }
+            let timeout = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Stop::Timeout);
+                    }
+                    Some(deadline - now)
+                }
+            };
+            // Announce, barrier, re-check, sleep: see the `wait` module.
+            let ordered = wait::announce(self.link.waiter(), self.link.barrier);
+            match self.try_next() {
+                Err(Stop::Timeout) => {}
+                found_or_gone => {
+                    wait::settle(self.link.waiter());
+                    return found_or_gone;
+                }
+            }
+            let timeout = if ordered {
+                timeout
+            } else {
+                Some(timeout.map_or(wait::UNORDERED_NAP, |t| t.min(wait::UNORDERED_NAP)))
+            };
+            wait::sleep(self.link.waiter(), timeout, naps);
+            naps = naps.saturating_add(1);
+            wait::settle(self.link.waiter());
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.link.drop_receiver();
+    }
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("consumer", &self.consumer)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

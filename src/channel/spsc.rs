@@ -1,0 +1,80 @@
+//! Single-producer, single-consumer channel.
+//!
+//! ```
+//! use logring::channel::spsc;
+//!
+//! let (mut tx, mut rx) = spsc::new(4096)?;
+//! std::thread::spawn(move || {
+//!     for i in 0..100u32 {
+//!         tx.send_bytes(&i.to_le_bytes()).unwrap();
+//!     }
+//! });
+//! let mut sum = 0;
+//! while let Ok(record) = rx.recv() {
+//!     sum += u32::from_le_bytes(record[..].try_into().unwrap());
+//! }
+//! assert_eq!(sum, 4950);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+pub use super::{Receiver, SendClaim};
+use super::{Link, SendError, SpinPolicy};
+use crate::error::Error;
+use crate::queue;
+use crate::ring::layout::Mode;
+
+/// Creates an SPSC channel over a ring of at least `capacity` bytes (rounded
+/// up to a power of two; at least 64).
+///
+/// # Errors
+///
+/// [`Error::CapacityTooSmall`], [`Error::CapacityTooLarge`] or
+/// [`Error::OutOfMemory`].
+pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
+    let link = Link::new(Mode::Spsc, capacity)?;
+    let sender = Sender {
+        producer: queue::spsc::Producer::new(link.ring.share()),
+        link: link.share(),
+        policy: SpinPolicy::SENDER,
+    };
+    Ok((sender, Receiver::new(link)))
+}
+
+/// The sending end of an SPSC channel.
+pub struct Sender {
+    producer: queue::spsc::Producer,
+    link: Link,
+    policy: SpinPolicy,
+}
+
+impl Sender {
+    super::sender_methods!(mut);
+
+    /// The budget [`send`](Self::send) retries a full ring for.
+    pub fn spin_policy(&self) -> SpinPolicy {
+        self.policy
+    }
+
+    /// Sets the budget [`send`](Self::send) retries a full ring for.
+    pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
+        self.policy = policy;
+    }
+
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.link.drop_sender();
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("spsc::Sender")
+            .field("capacity", &self.capacity())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

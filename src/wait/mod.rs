@@ -1,0 +1,204 @@
+//! Sleeping and waking across threads and processes, through one 32-bit word
+//! in the ring's header.
+//!
+//! A receiver that finds nothing to read sleeps on the header's `waiter` word;
+//! a producer that publishes something wakes it. Both the word and the sleep
+//! live in the ring's memory, so the same code serves a ring shared between
+//! processes.
+//!
+//! - Linux (`futex.rs`): a *shared* futex (not `FUTEX_PRIVATE_FLAG`), which
+//!   works between processes that map the same file.
+//! - Elsewhere (`poll.rs`): a timed poll: the sleeper naps, re-checking the
+//!   word, with naps growing from 50 µs to a cap of 100 ms. A wake is then a
+//!   no-op, and a wake-up can take up to one nap.
+//! - Under loom (`model.rs`): a model futex built from a loom mutex and
+//!   condition variable, so the handshake below is model-checked.
+//!
+//! # The handshake: why a wake-up cannot be lost
+//!
+//! The receiver (one per ring) and any number of producers share two things:
+//! the record word at the receiver's `head` (`R`) and the `waiter` word (`W`).
+//!
+//! ```text
+//! receiver, going to sleep            producer, publishing
+//! ------------------------            --------------------
+//! W := MAY_SLEEP                      R := committed (or padding)    (Release)
+//! heavy barrier       <-- pairs -->   light barrier
+//! re-check R (and disconnect)         if W != AWAKE:
+//! if nothing: sleep while W ==            if swap(W, AWAKE) != AWAKE: wake
+//!                 MAY_SLEEP
+//! W := AWAKE
+//! ```
+//!
+//! The two barriers together act as a sequentially consistent fence on each
+//! side (see [`Barrier`]), so of the two stores, `W := MAY_SLEEP` and
+//! `R := committed`, at least one is seen by the other side's load that
+//! follows its barrier:
+//!
+//! - if the receiver's re-check sees the record, it does not sleep;
+//! - otherwise the producer's load sees `MAY_SLEEP` and it wakes the receiver.
+//!   The kernel checks `W == MAY_SLEEP` and queues the sleeper atomically with
+//!   respect to wakers, and the producer stores `AWAKE` before it wakes, so a
+//!   receiver that has not yet slept when the wake is sent does not sleep at
+//!   all, and one that has is woken.
+//!
+//! The `swap` lets exactly one of several producers pay for the wake system
+//! call. A wake that arrives when the receiver is already awake (a late
+//! producer, or a receiver that re-announced in between) is a spurious
+//! wake-up: the receiver re-checks and sleeps again. Spurious and early
+//! wake-ups are therefore harmless, and deadlines are enforced by the caller
+//! looping until the clock says so. A dropping sender is a publisher too: it
+//! lowers the sender count (the receiver's disconnect check) where a commit
+//! stores `R`, then follows the same steps.
+//!
+//! In the common case, the receiver is awake and `W` is `AWAKE`: the producer
+//! pays the light barrier and one load of a line that only changes when the
+//! receiver goes to sleep, so it stays in the producer's cache.
+
+#[cfg(all(target_os = "linux", not(loom)))]
+mod futex;
+#[cfg(loom)]
+mod model;
+#[cfg(all(not(loom), any(test, not(target_os = "linux"))))]
+mod poll;
+
+use std::time::Duration;
+
+use crate::ring::layout::{AWAKE, MAY_SLEEP};
+use crate::sync::{AtomicU32, Ordering, fence};
+
+#[cfg(all(target_os = "linux", not(loom)))]
+use futex as os;
+#[cfg(loom)]
+use model as os;
+#[cfg(all(not(loom), not(target_os = "linux")))]
+use poll as os;
+
+/// The barriers of the handshake: one *light* barrier on every publish, one
+/// *heavy* barrier on every sleep.
+///
+/// Both are `fence(SeqCst)` unless the process can use Linux's
+/// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`. Then the light barrier is a
+/// compiler fence only (free at run time) and the heavy barrier is the system
+/// call, which makes every running thread of every registered process execute
+/// a full memory barrier before it returns: the pair orders the two sides as
+/// two `SeqCst` fences would. The receiver pays a few microseconds once per
+/// sleep; the producer's commit keeps the price of a plain store. On x86 a
+/// `SeqCst` fence is an `mfence`, which would otherwise be the largest cost of
+/// a small commit (`BENCHMARKS.md` has the measurement).
+///
+/// Processes register once, when they first make a channel end. Every
+/// process decides the same way on the same kernel; a process where the
+/// system call is not available uses real fences on both sides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Barrier {
+    asymmetric: bool,
+}
+
+impl Barrier {
+    /// This process's barrier (registering for `membarrier` on first use).
+    pub(crate) fn get() -> Self {
+        Self {
+            asymmetric: asymmetric(),
+        }
+    }
+
+    /// The publisher's side: after its store, before it loads `waiter`.
+    #[inline]
+    pub(crate) fn light(self) {
+        if self.asymmetric {
+            // The heavy barrier of a sleeping receiver supplies the hardware
+            // fence; only the compiler must keep the store before the load.
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The sleeper's side: after it stores `MAY_SLEEP`, before it re-checks.
+    /// Returns `false` if the handshake cannot be relied on this time (the
+    /// system call failed, so producers' light barriers are not covered):
+    /// the caller must then bound its sleep.
+    pub(crate) fn heavy(self) -> bool {
+        if self.asymmetric {
+            global_membarrier()
+        } else {
+            fence(Ordering::SeqCst);
+            true
+        }
+    }
+}
+
+/// How long a receiver sleeps at most when `Barrier::heavy` failed.
+pub(crate) const UNORDERED_NAP: Duration = Duration::from_millis(1);
+
+/// Whether this process uses the asymmetric barrier pair; registers it for
+/// `membarrier` the first time it is asked.
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
+fn asymmetric() -> bool {
+    static ASYMMETRIC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASYMMETRIC.get_or_init(futex::register_membarrier)
+}
+
+#[cfg(not(all(target_os = "linux", not(loom), not(miri))))]
+fn asymmetric() -> bool {
+    false
+}
+
+/// Issues the global membarrier; `false` if it failed.
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
+fn global_membarrier() -> bool {
+    futex::global_membarrier()
+}
+
+#[cfg(not(all(target_os = "linux", not(loom), not(miri))))]
+fn global_membarrier() -> bool {
+    false
+}
+
+/// The receiver's side of the handshake: announces that it may sleep. Returns
+/// `false` if a sleep that follows must be bounded by [`UNORDERED_NAP`]
+/// (see [`Barrier::heavy`]).
+#[inline]
+pub(crate) fn announce(waiter: &AtomicU32, barrier: Barrier) -> bool {
+    // Relaxed: ordered before the re-check by the heavy barrier.
+    waiter.store(MAY_SLEEP, Ordering::Relaxed);
+    barrier.heavy()
+}
+
+/// The receiver's side: sleeps while `waiter` reads `MAY_SLEEP`, for at most
+/// `timeout` (`None`: no limit). May return early or spuriously; the caller
+/// re-checks. `naps` counts the sleeps since the receiver last found work
+/// (the poll fallback lengthens its naps with it).
+pub(crate) fn sleep(waiter: &AtomicU32, timeout: Option<Duration>, naps: u32) {
+    os::wait(waiter, MAY_SLEEP, timeout, naps);
+}
+
+/// The receiver's side: no longer asleep (after a sleep, or after a re-check
+/// that found work).
+#[inline]
+pub(crate) fn settle(waiter: &AtomicU32) {
+    // Relaxed: only stops producers from paying for wakes nobody needs.
+    waiter.store(AWAKE, Ordering::Relaxed);
+}
+
+/// The publisher's side, after its store: wakes the receiver if it may be
+/// asleep.
+#[inline]
+pub(crate) fn notify(waiter: &AtomicU32, barrier: Barrier) {
+    barrier.light();
+    // Relaxed: the barriers order this load against the receiver's
+    // announcement (module docs).
+    if waiter.load(Ordering::Relaxed) != AWAKE {
+        wake_slow(waiter);
+    }
+}
+
+#[cold]
+fn wake_slow(waiter: &AtomicU32) {
+    // Relaxed: the wake itself is the signal; the receiver re-checks the ring
+    // with Acquire loads once it runs.
+    if waiter.swap(AWAKE, Ordering::Relaxed) != AWAKE {
+        os::wake(waiter);
+    }
+}
