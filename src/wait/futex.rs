@@ -29,9 +29,9 @@ pub(super) fn wake(word: &AtomicU32) {
 /// the process can use the asymmetric barrier pair.
 pub(super) fn register_membarrier() -> bool {
     let supported = membarrier_query();
-    supported.contains(
-        MembarrierQuery::GLOBAL_EXPEDITED | MembarrierQuery::REGISTER_GLOBAL_EXPEDITED,
-    ) && membarrier(MembarrierCommand::RegisterGlobalExpedited).is_ok()
+    supported
+        .contains(MembarrierQuery::GLOBAL_EXPEDITED | MembarrierQuery::REGISTER_GLOBAL_EXPEDITED)
+        && membarrier(MembarrierCommand::RegisterGlobalExpedited).is_ok()
 }
 
 /// A full memory barrier on every running thread of every registered

@@ -51,6 +51,16 @@
 //! lowers the sender count (the receiver's disconnect check) where a commit
 //! stores `R`, then follows the same steps.
 //!
+//! **Every write is a swap.** The receiver announces and settles with `swap`
+//! rather than `store`, so every write to `W` is a read-modify-write and the
+//! writes form one chain. The argument above needs that only through
+//! coherence, which plain stores also give; but the model checker (loom)
+//! orders plain stores of different threads only by happens-before, and
+//! without the chain it reports a lost wake-up that the memory model rules
+//! out: a producer whose own earlier `swap` it lets read as newer than the
+//! receiver's later announcement. The swaps are on the receiver's sleep path
+//! only.
+//!
 //! In the common case, the receiver is awake and `W` is `AWAKE`: the producer
 //! pays the light barrier and one load of a line that only changes when the
 //! receiver goes to sleep, so it stays in the producer's cache.
@@ -161,8 +171,9 @@ fn global_membarrier() -> bool {
 /// (see [`Barrier::heavy`]).
 #[inline]
 pub(crate) fn announce(waiter: &AtomicU32, barrier: Barrier) -> bool {
-    // Relaxed: ordered before the re-check by the heavy barrier.
-    waiter.store(MAY_SLEEP, Ordering::Relaxed);
+    // Relaxed: ordered before the re-check by the heavy barrier. A swap, not
+    // a store: see "Every write is a swap" in the module docs.
+    waiter.swap(MAY_SLEEP, Ordering::Relaxed);
     barrier.heavy()
 }
 
@@ -178,8 +189,9 @@ pub(crate) fn sleep(waiter: &AtomicU32, timeout: Option<Duration>, naps: u32) {
 /// that found work).
 #[inline]
 pub(crate) fn settle(waiter: &AtomicU32) {
-    // Relaxed: only stops producers from paying for wakes nobody needs.
-    waiter.store(AWAKE, Ordering::Relaxed);
+    // Relaxed: only stops producers from paying for wakes nobody needs. A
+    // swap, not a store: see "Every write is a swap" in the module docs.
+    waiter.swap(AWAKE, Ordering::Relaxed);
 }
 
 /// The publisher's side, after its store: wakes the receiver if it may be

@@ -16,9 +16,7 @@ const MAX_NAP: Duration = Duration::from_millis(100);
 
 /// The nap after `naps` consecutive ones.
 pub(super) fn nap(naps: u32) -> Duration {
-    FIRST_NAP
-        .saturating_mul(1 << naps.min(12))
-        .min(MAX_NAP)
+    FIRST_NAP.saturating_mul(1 << naps.min(12)).min(MAX_NAP)
 }
 
 /// Naps once if `word == expected`, for at most `timeout`.
