@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::{Link, RecvError, RecvTimeoutError, SpinPolicy, TryRecvError};
 use crate::error::CorruptRing;
-use crate::queue::{Consumer, ReadClaim, Record};
 use crate::queue::consumer::Found;
+use crate::queue::{Consumer, ReadClaim, Record};
 use crate::wait;
 
 /// The receiving end of a channel (SPSC or MPSC).

@@ -19,8 +19,8 @@
 
 use std::fmt;
 
-pub use super::{Receiver, SendClaim};
 use super::{Link, SendError, SpinPolicy};
+pub use super::{Receiver, SendClaim};
 use crate::error::Error;
 use crate::queue;
 use crate::ring::layout::Mode;
@@ -61,7 +61,6 @@ impl Sender {
     pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
         self.policy = policy;
     }
-
 }
 
 impl Drop for Sender {
