@@ -1,5 +1,6 @@
-//! A tour of the queues: claim/commit, abort, truncate, tags, batch reads, and
-//! producer threads feeding one consumer. Prints what it does.
+//! A tour of the queues and channels: claim/commit, abort, truncate, tags,
+//! batch reads, producer threads feeding one consumer, and a background logger
+//! thread that sleeps while the channel is idle. Prints what it does.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
@@ -7,12 +8,16 @@ use std::error::Error;
 use std::thread;
 use std::time::Instant;
 
+use std::time::Duration;
+
 use logring::ClaimError;
+use logring::channel::{self, RecvTimeoutError, SendError};
 use logring::queue::{mpsc, spsc};
 
 fn main() -> Result<(), Box<dyn Error>> {
     in_place_records()?;
     producer_threads()?;
+    background_logger()?;
     Ok(())
 }
 
@@ -120,5 +125,69 @@ fn producer_threads() -> Result<(), Box<dyn Error>> {
         retries,
         consumer.full_rejections()
     );
+    Ok(())
+}
+
+/// A channel: two hot threads log lines, a background thread writes them out
+/// in batches and sleeps whenever the channel is idle.
+fn background_logger() -> Result<(), Box<dyn Error>> {
+    const LINES: u64 = 100_000;
+
+    let (tx, mut rx) = channel::mpsc::new(256 * 1024)?;
+    let logger = thread::spawn(move || {
+        let (mut lines, mut bytes, mut idle) = (0u64, 0usize, 0u64);
+        loop {
+            match rx.recv_batch_timeout(4096, Duration::from_millis(20), |line| {
+                lines += 1;
+                bytes += line.len();
+            }) {
+                Ok(_) => {}
+                // Idle for 20 ms: a real logger would flush its file here.
+                Err(RecvTimeoutError::Timeout) => idle += 1,
+                // Every sender is gone and every line was received.
+                Err(RecvTimeoutError::Disconnected) => return (lines, bytes, idle),
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let workers: Vec<_> = (0..2u64)
+        .map(|id| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut dropped = 0u64;
+                for seq in 0..LINES {
+                    if seq == LINES / 2 {
+                        // A quiet spell: the logger goes to sleep, and the next
+                        // commit wakes it.
+                        thread::sleep(Duration::from_millis(50));
+                    }
+                    let mut claim = match tx.send(48) {
+                        Ok(claim) => claim,
+                        // Hot paths never wait long: Full after a short spin.
+                        Err(SendError::Full) => {
+                            dropped += 1;
+                            continue;
+                        }
+                        Err(other) => panic!("logger gone: {other}"),
+                    };
+                    let line = format!("thread {id} event {seq:>8}");
+                    claim[..line.len()].copy_from_slice(line.as_bytes());
+                    claim.truncate(line.len());
+                    claim.commit(); // wakes the logger if it sleeps
+                }
+                dropped
+            })
+        })
+        .collect();
+    drop(tx);
+    let dropped: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let (lines, bytes, idle) = logger.join().unwrap();
+    println!(
+        "\nchannel: 2 threads logged {lines} lines ({bytes} bytes) in {:.1} ms; \
+         {dropped} dropped as Full; the logger found the channel idle {idle} times",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(lines + dropped, 2 * LINES, "every line is received or counted");
     Ok(())
 }
