@@ -208,3 +208,57 @@ fn mpsc_produces_and_consumes_without_allocating() {
     let count = allocations_during(|| exercise(&mut producer, &mut consumer));
     assert_eq!(count, 0, "allocations while producing and consuming");
 }
+
+/// The channels' paths allocate nothing either: sending, spinning on a full
+/// ring, receiving, and sleeping in `recv` until a commit wakes the receiver.
+#[test]
+fn channels_send_receive_and_sleep_without_allocating() {
+    use logring::channel::{self, SendError, SpinPolicy, TryRecvError};
+    use std::time::Duration;
+
+    const HANDOFFS: u32 = if cfg!(miri) { 5 } else { 200 };
+
+    let (mut tx, mut rx) = channel::spsc::new(4096).unwrap();
+    let mut buffer = [0u8; MAX_LEN];
+    let count = allocations_during(|| {
+        for seq in 0..RECORDS {
+            tx.send_bytes(payload(seq, &mut buffer)).unwrap();
+            let record = rx.try_recv().unwrap();
+            assert_eq!(*record, *payload(seq, &mut [0; MAX_LEN]), "record {seq}");
+        }
+        tx.set_spin_policy(SpinPolicy::new(2, 1));
+        while tx.try_send(MAX_LEN).map(|claim| claim.commit()).is_ok() {}
+        assert_eq!(tx.send(MAX_LEN).unwrap_err(), SendError::Full);
+        let drained = rx.recv_batch(usize::MAX, |_| {}).unwrap();
+        assert!(drained > 0);
+        assert!(rx.recv_timeout(Duration::from_micros(50)).is_err());
+        assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
+    });
+    assert_eq!(count, 0, "allocations on the channel paths");
+
+    // A receiver that sleeps: it counts its own allocations in its thread
+    // while this one commits after pauses long enough for it to fall asleep.
+    rx.set_spin_policy(SpinPolicy::NONE);
+    let receiver = std::thread::spawn(move || {
+        allocations_during(|| {
+            for seq in 0..HANDOFFS {
+                let record = rx.recv().unwrap();
+                assert_eq!(record.len(), len_of(seq));
+            }
+            assert!(rx.recv().is_err());
+        })
+    });
+    let count = allocations_during(|| {
+        for seq in 0..HANDOFFS {
+            std::thread::sleep(Duration::from_micros(200));
+            tx.send_bytes(payload(seq, &mut buffer)).unwrap();
+        }
+    });
+    drop(tx);
+    assert_eq!(count, 0, "allocations while sending to a sleeping receiver");
+    assert_eq!(
+        receiver.join().unwrap(),
+        0,
+        "allocations in a sleeping recv"
+    );
+}

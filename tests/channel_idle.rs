@@ -1,0 +1,64 @@
+//! A receiver parked on an idle channel costs nothing: it sleeps in the
+//! kernel instead of polling, and is not woken periodically.
+//!
+//! Linux only: the test reads its thread's CPU time and context switches from
+//! `/proc/thread-self`.
+
+#![cfg(target_os = "linux")]
+
+use std::time::Duration;
+
+use logring::channel::{RecvTimeoutError, SpinPolicy, mpsc, spsc};
+
+/// This thread's CPU time in clock ticks (user + system) and its voluntary
+/// context switches (one per sleep).
+fn thread_usage() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the parenthesised command name, which may contain spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let switches = status
+        .lines()
+        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (ticks, switches)
+}
+
+/// Parks for `idle` in `recv_timeout` on a channel nobody sends on, and
+/// returns the CPU ticks and sleeps that cost.
+fn park(receive: impl FnOnce() -> RecvTimeoutError) -> (u64, u64) {
+    let (ticks, switches) = thread_usage();
+    assert_eq!(receive(), RecvTimeoutError::Timeout);
+    let (ticks_after, switches_after) = thread_usage();
+    (ticks_after - ticks, switches_after - switches)
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_parked_receiver_uses_no_cpu_and_is_not_woken_periodically() {
+    const IDLE: Duration = Duration::from_secs(1);
+    let (_tx, mut rx) = spsc::new(4096).unwrap();
+    let (spsc_ticks, spsc_sleeps) = park(|| rx.recv_timeout(IDLE).unwrap_err());
+    let (tx, mut rx) = mpsc::new(4096).unwrap();
+    let _other = tx.clone();
+    rx.set_spin_policy(SpinPolicy::NONE);
+    let (mpsc_ticks, mpsc_sleeps) = park(|| rx.recv_timeout(IDLE).unwrap_err());
+    for (ticks, sleeps) in [(spsc_ticks, spsc_sleeps), (mpsc_ticks, mpsc_sleeps)] {
+        // A polling receiver would burn the whole second (about 100 ticks);
+        // a parked one a tick at most (the clock's resolution is 10 ms).
+        assert!(
+            ticks <= 2,
+            "parked for 1 s, used {ticks} clock ticks of CPU"
+        );
+        // Periodic wake-ups every 100 ms would make ten sleeps; a futex wait
+        // for the whole deadline makes one (plus the receiver's few yields).
+        assert!(sleeps <= 6, "parked for 1 s, slept {sleeps} times");
+    }
+}
