@@ -188,6 +188,10 @@ fn background_logger() -> Result<(), Box<dyn Error>> {
          {dropped} dropped as Full; the logger found the channel idle {idle} times",
         started.elapsed().as_secs_f64() * 1e3
     );
-    assert_eq!(lines + dropped, 2 * LINES, "every line is received or counted");
+    assert_eq!(
+        lines + dropped,
+        2 * LINES,
+        "every line is received or counted"
+    );
     Ok(())
 }
