@@ -97,8 +97,10 @@ use crate::wait::{self, Barrier};
 ///   a ring that stays full returns `Full` after about 20 µs (median; 32 µs at
 ///   p99); a spin-loop hint costs from a few to about 140 cycles depending on
 ///   the CPU, so expect 5–100 µs elsewhere.
-/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds and 4
-///   yields before they sleep.
+/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (623
+///   hints), then sleep. They do not yield by default: on a busy machine a
+///   yield can hand the core away for milliseconds, while a futex sleep is
+///   woken in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpinPolicy {
     spins: u32,
@@ -108,8 +110,8 @@ pub struct SpinPolicy {
 impl SpinPolicy {
     /// Senders' default: 32 spin rounds, no yields.
     pub const SENDER: SpinPolicy = SpinPolicy::new(32, 0);
-    /// Receivers' default: 16 spin rounds, then 4 yields.
-    pub const RECEIVER: SpinPolicy = SpinPolicy::new(16, 4);
+    /// Receivers' default: 16 spin rounds, no yields.
+    pub const RECEIVER: SpinPolicy = SpinPolicy::new(16, 0);
     /// No retries: senders fail at once, receivers sleep at once.
     pub const NONE: SpinPolicy = SpinPolicy::new(0, 0);
 
