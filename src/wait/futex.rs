@@ -27,6 +27,7 @@ pub(super) fn wake(word: &AtomicU32) {
 
 /// Registers this process for `MEMBARRIER_CMD_GLOBAL_EXPEDITED`; `true` if
 /// the process can use the asymmetric barrier pair.
+#[cfg_attr(miri, allow(dead_code))] // miri has no membarrier: fences are used
 pub(super) fn register_membarrier() -> bool {
     let supported = membarrier_query();
     supported
@@ -36,6 +37,7 @@ pub(super) fn register_membarrier() -> bool {
 
 /// A full memory barrier on every running thread of every registered
 /// process; `false` if the call failed.
+#[cfg_attr(miri, allow(dead_code))]
 pub(super) fn global_membarrier() -> bool {
     membarrier(MembarrierCommand::GlobalExpedited).is_ok()
 }
