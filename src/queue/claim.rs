@@ -62,10 +62,14 @@ impl<'a> WriteClaim<'a> {
         let span = span_of(this.len);
         if span < this.span {
             // The shrunk-off remainder (a whole number of words, inside this
-            // claim) becomes padding. Relaxed: published by the Release below.
-            this.ring
-                .word(this.pos + span)
-                .store(Word::padding(this.span - span), Ordering::Relaxed);
+            // claim) becomes padding, published by the Release store below.
+            // SAFETY: the word lies inside this claim, which this claim alone
+            // accesses until that store; a plain write, like the payload
+            // writes that may have covered it.
+            unsafe {
+                this.ring
+                    .write_word(this.pos + span, Word::padding(this.span - span))
+            };
         }
         // Release: pairs with the consumer's Acquire load of this word, making
         // every payload write (and the padding above) visible before the record.

@@ -119,7 +119,7 @@ impl Producer {
             // SAFETY: the word is free space, which only this producer touches
             // until its commit or abort (Release) publishes it; the consumer
             // reaches it only after reading that commit or abort.
-            unsafe { self.ring.clear_word(self.tail) };
+            unsafe { self.ring.write_word(self.tail, 0) };
         }
         // Relaxed: records are found through their words, not through tail;
         // tail only tells observers how much is in use.

@@ -86,14 +86,14 @@ impl ModelRegion {
         }
     }
 
-    /// A producer's plain write of zero to a word it owns: checked like the
+    /// A producer's plain write to a word it owns: checked like the
     /// consumer's zeroing (see `zero`).
-    pub(crate) fn clear_word(&self, index: u64) {
+    pub(crate) fn write_word(&self, index: u64, value: u64) {
         let word = self.word(index);
         // SAFETY: the caller owns the word under the claim protocol; loom checks
         // that every earlier store to it happens-before this point.
-        if unsafe { word.unsync_load() } != 0 {
-            word.store(0, Ordering::Relaxed);
+        if unsafe { word.unsync_load() } != value {
+            word.store(value, Ordering::Relaxed);
         }
     }
 

@@ -236,14 +236,17 @@ impl Ring {
         self.region.zero(index, span);
     }
 
-    /// Writes zero to the word at `pos` (8-aligned) with a plain store.
+    /// Writes `value` to the word at `pos` (8-aligned) with a plain store.
+    ///
+    /// Plain, not atomic: the word may hold payload bytes written through a
+    /// claim, and the caller publishes it with a later Release store anyway.
     ///
     /// # Safety
     ///
     /// The caller owns the word under the claim protocol: no other thread
     /// accesses it until the caller publishes it with a Release store.
     #[inline]
-    pub(crate) unsafe fn clear_word(&self, pos: u64) {
+    pub(crate) unsafe fn write_word(&self, pos: u64, value: u64) {
         #[cfg(not(loom))]
         // SAFETY: the word is inside the data area (as in `word`) and owned by the
         // caller (this function's contract).
@@ -252,10 +255,10 @@ impl Ring {
                 .add(self.index(pos) as usize & !(WORD as usize - 1))
                 .cast::<u64>()
                 .as_ptr()
-                .write(0)
+                .write(value)
         };
         #[cfg(loom)]
-        self.region.clear_word(self.index(pos));
+        self.region.write_word(self.index(pos), value);
     }
 
     /// Announces an access to payload bytes to the loom model checker; nothing
