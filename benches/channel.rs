@@ -54,13 +54,15 @@
 //! (messages per wake-up run, 2000), `LOGRING_BENCH_WAKE_ROUNDS` (5),
 //! `LOGRING_BENCH_WAKE_GAP_US` (idle before each wake-up message, 500).
 
+mod common;
+
 use std::hint::spin_loop;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{CpuTimes, Spread, cpu_model, env_or};
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
@@ -167,16 +169,6 @@ impl Config {
         } else {
             spin_loop();
         }
-    }
-}
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
-        Err(_) => default,
     }
 }
 
@@ -684,7 +676,7 @@ fn throughput<T: Tx, R: Rx>(
     assert!(producers <= MAX_PRODUCERS);
     let start = Barrier::new(producers + 1);
     let progress = AtomicU64::new(0);
-    let cpu = CpuTimes::sample(cfg);
+    let cpu = CpuTimes::sample(cfg.smoke);
     let (tally, secs, polls, sleeps, retries) = thread::scope(|s| {
         let (start, progress) = (&start, &progress);
         let (done, watched) = std::sync::mpsc::channel::<()>();
@@ -763,7 +755,7 @@ fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &Config, samples: u64) -> Run {
     let start = Barrier::new(2);
     let progress = AtomicU64::new(0);
     let base = Instant::now();
-    let cpu = CpuTimes::sample(cfg);
+    let cpu = CpuTimes::sample(cfg.smoke);
     let (tally, hist, secs, sleeps) = thread::scope(|s| {
         let (start, progress) = (&start, &progress);
         let (done, watched) = std::sync::mpsc::channel::<()>();
@@ -832,94 +824,9 @@ fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &Config, samples: u64) -> Run {
 // CPU used by other processes, from /proc (as in benches/queue.rs)
 // ---------------------------------------------------------------------------
 
-/// Clock ticks: all cores busy, all cores total, and this process.
-#[derive(Clone, Copy)]
-struct CpuTimes {
-    busy: u64,
-    total: u64,
-    ours: u64,
-}
-
-impl CpuTimes {
-    /// `None` in smoke mode (runs too short for tick accounting) or without
-    /// `/proc`.
-    fn sample(cfg: &Config) -> Option<Self> {
-        if cfg.smoke {
-            return None;
-        }
-        Self::read()
-    }
-
-    fn read() -> Option<Self> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        // cpu user nice system idle iowait irq softirq steal ...
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .strip_prefix("cpu ")?
-            .split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect();
-        let at = |k: usize| fields.get(k).copied().unwrap_or(0);
-        let idle = at(3) + at(4);
-        let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-        let after_comm: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
-        let ours =
-            after_comm.get(11)?.parse::<u64>().ok()? + after_comm.get(12)?.parse::<u64>().ok()?;
-        Some(Self {
-            busy,
-            total: busy + idle,
-            ours,
-        })
-    }
-
-    /// Share of all cores' time since `self` that was busy outside this
-    /// process (steal included: another guest had our core).
-    fn foreign_share(self) -> Option<f64> {
-        let now = Self::read()?;
-        let total = now.total.checked_sub(self.total)?;
-        let foreign = (now.busy - self.busy).saturating_sub(now.ours - self.ours);
-        (total > 0).then(|| foreign as f64 / total as f64)
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Statistics and tables
 // ---------------------------------------------------------------------------
-
-struct Spread {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Spread {
-    fn of(values: impl Iterator<Item = f64>) -> Self {
-        let mut v: Vec<f64> = values.collect();
-        assert!(!v.is_empty());
-        v.sort_by(f64::total_cmp);
-        let mid = v.len() / 2;
-        let median = if v.len() % 2 == 1 {
-            v[mid]
-        } else {
-            (v[mid - 1] + v[mid]) / 2.0
-        };
-        Self {
-            median,
-            min: v[0],
-            max: v[v.len() - 1],
-        }
-    }
-
-    fn show(&self, digits: usize, unit: &str) -> String {
-        format!(
-            "{:.digits$}{unit} ({:.digits$}-{:.digits$})",
-            self.median, self.min, self.max
-        )
-    }
-}
 
 /// Prints a markdown table: `rows[0]` is the heading; the first column is
 /// left-aligned, the others right-aligned.
@@ -1540,18 +1447,6 @@ impl Wakeup<'_> {
 // ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .and_then(|rest| rest.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
 
 fn print_header(cfg: &Config) {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")

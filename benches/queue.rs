@@ -33,12 +33,14 @@
 //! (500), `LOGRING_BENCH_RING` (ring bytes for both queues, 262144),
 //! `LOGRING_BENCH_BATCH` (`read_batch` limit, 64).
 
+mod common;
+
 use std::hint::{black_box, spin_loop};
-use std::str::FromStr;
 use std::sync::Barrier;
 use std::thread;
 use std::time::Instant;
 
+use common::{CpuTimes, Spread, cpu_model, env_or};
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
 
@@ -113,16 +115,6 @@ impl Config {
         } else {
             spin_loop();
         }
-    }
-}
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
-        Err(_) => default,
     }
 }
 
@@ -387,7 +379,7 @@ fn throughput<T: Sender, R: Receiver>(
 ) -> Run {
     let stride = producers.len() as u64;
     let start = Barrier::new(producers.len() + 1);
-    let cpu = CpuTimes::sample(cfg);
+    let cpu = CpuTimes::sample(cfg.smoke);
     let (tally, secs, empty_polls, full_retries) = thread::scope(|s| {
         let senders: Vec<_> = producers
             .into_iter()
@@ -458,7 +450,7 @@ fn ping_pong<T: Sender, R: Receiver>(
 ) -> Run {
     let ((mut ping, mut echo_in), (mut echo_out, mut pong)) = (there, back);
     let start = Barrier::new(2);
-    let cpu = CpuTimes::sample(cfg);
+    let cpu = CpuTimes::sample(cfg.smoke);
     let (tally, hist, secs, empty_polls, full_retries) = thread::scope(|s| {
         s.spawn(|| {
             cfg.pin(placement.consumer);
@@ -521,59 +513,6 @@ fn ping_pong<T: Sender, R: Receiver>(
 // ---------------------------------------------------------------------------
 // CPU used by other processes, from /proc
 // ---------------------------------------------------------------------------
-
-/// Clock ticks: all cores busy, all cores total, and this process.
-#[derive(Clone, Copy)]
-struct CpuTimes {
-    busy: u64,
-    total: u64,
-    ours: u64,
-}
-
-impl CpuTimes {
-    /// `None` in smoke mode (runs too short for tick accounting) or without
-    /// `/proc`.
-    fn sample(cfg: &Config) -> Option<Self> {
-        if cfg.smoke {
-            return None;
-        }
-        Self::read()
-    }
-
-    fn read() -> Option<Self> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        // cpu user nice system idle iowait irq softirq steal ...
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .strip_prefix("cpu ")?
-            .split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect();
-        let at = |k: usize| fields.get(k).copied().unwrap_or(0);
-        let idle = at(3) + at(4);
-        let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-        let after_comm: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
-        let ours =
-            after_comm.get(11)?.parse::<u64>().ok()? + after_comm.get(12)?.parse::<u64>().ok()?;
-        Some(Self {
-            busy,
-            total: busy + idle,
-            ours,
-        })
-    }
-
-    /// Share of all cores' time since `self` that was busy outside this
-    /// process (steal included: another guest had our core).
-    fn foreign_share(self) -> Option<f64> {
-        let now = Self::read()?;
-        let total = now.total.checked_sub(self.total)?;
-        let foreign = (now.busy - self.busy).saturating_sub(now.ours - self.ours);
-        (total > 0).then(|| foreign as f64 / total as f64)
-    }
-}
 
 // ---------------------------------------------------------------------------
 // The comparison harness
@@ -880,38 +819,6 @@ fn p(run: &Run, q: f64) -> f64 {
         .map_or(f64::NAN, |h| h.value_at_quantile(q) as f64)
 }
 
-struct Spread {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Spread {
-    fn of(values: impl Iterator<Item = f64>) -> Self {
-        let mut v: Vec<f64> = values.collect();
-        assert!(!v.is_empty());
-        v.sort_by(f64::total_cmp);
-        let mid = v.len() / 2;
-        let median = if v.len() % 2 == 1 {
-            v[mid]
-        } else {
-            (v[mid - 1] + v[mid]) / 2.0
-        };
-        Self {
-            median,
-            min: v[0],
-            max: v[v.len() - 1],
-        }
-    }
-
-    fn show(&self, digits: usize, unit: &str) -> String {
-        format!(
-            "{:.digits$}{unit} ({:.digits$}-{:.digits$})",
-            self.median, self.min, self.max
-        )
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
@@ -1012,18 +919,6 @@ fn ping_pong_latency<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
             }),
         ],
     }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .and_then(|rest| rest.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn main() {
