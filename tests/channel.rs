@@ -14,6 +14,9 @@
 //! `<scenario>::mpsc`). Loop counts are scaled down under miri. The long
 //! randomised stress tests are in `tests/channel_stress.rs`.
 
+mod common;
+use common::{check, fill, mix};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -34,32 +37,6 @@ fn scaled(n: usize) -> usize {
         n.div_ceil(100).max(2)
     } else {
         n
-    }
-}
-
-/// A 64-bit mix, so neighbouring keys give unrelated values.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
-/// Payload byte `i` of the record keyed `key`.
-fn byte_at(key: u64, i: usize) -> u8 {
-    (mix(key) >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8
-}
-
-fn fill(key: u64, bytes: &mut [u8]) {
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = byte_at(key, i);
-    }
-}
-
-fn check(key: u64, bytes: &[u8]) {
-    for (i, &byte) in bytes.iter().enumerate() {
-        assert_eq!(byte, byte_at(key, i), "record {key:#x}: byte {i}");
     }
 }
 

@@ -15,6 +15,9 @@
 //! the channel promises (10 ms from commit to receipt); the machine may be
 //! small and busy, so nothing tighter is asserted.
 
+mod common;
+use common::{byte_at, fill, mix};
+
 use std::hint;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -80,26 +83,6 @@ fn seed(test: &str) -> u64 {
         .unwrap_or(0x5eed_1234_abcd_0001);
     println!("{test}: seed {seed} (set LOGRING_STRESS_SEED to change)");
     seed
-}
-
-/// A 64-bit mix, so neighbouring keys give unrelated values.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
-/// Payload byte `i` of the record keyed `key`.
-fn byte_at(key: u64, i: usize) -> u8 {
-    (mix(key) >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8
-}
-
-fn fill(key: u64, bytes: &mut [u8]) {
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = byte_at(key, i);
-    }
 }
 
 fn check(key: u64, bytes: &[u8], context: &dyn Fn() -> String) {

@@ -2,6 +2,9 @@
 //! small ring that wraps and fills constantly, and every byte of every record
 //! checked against what its sequence number says it must be.
 
+mod common;
+use common::{check, fill, mix};
+
 use std::hint;
 use std::thread;
 
@@ -14,32 +17,6 @@ const MAX_LEN: usize = 300;
 
 fn scaled(records: u64) -> u64 {
     if cfg!(miri) { 200 } else { records }
-}
-
-/// A 64-bit mix, so neighbouring sequence numbers give unrelated values.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
-/// Payload byte `i` of the record keyed `key`.
-fn byte_at(key: u64, i: usize) -> u8 {
-    (mix(key) >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8
-}
-
-fn fill(key: u64, bytes: &mut [u8]) {
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = byte_at(key, i);
-    }
-}
-
-fn check(key: u64, bytes: &[u8]) {
-    for (i, &byte) in bytes.iter().enumerate() {
-        assert_eq!(byte, byte_at(key, i), "record {key:#x}: byte {i}");
-    }
 }
 
 /// Waits a little, more patiently the longer it has waited: the threads here
