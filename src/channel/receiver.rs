@@ -19,10 +19,28 @@ pub struct Receiver {
     policy: SpinPolicy,
 }
 
-/// Why a wait ended without a record.
+/// Why a look (or a wait) for the next record ended without one.
 enum Stop {
+    /// Nothing ready (by the deadline, if waiting); senders are connected.
+    NotYet,
+    /// Every sender is gone and the ring is drained.
     Disconnected,
-    Timeout,
+}
+
+impl Stop {
+    fn timeout_error(self) -> RecvTimeoutError {
+        match self {
+            Stop::NotYet => RecvTimeoutError::Timeout,
+            Stop::Disconnected => RecvTimeoutError::Disconnected,
+        }
+    }
+
+    fn try_error(self) -> TryRecvError {
+        match self {
+            Stop::NotYet => TryRecvError::Empty,
+            Stop::Disconnected => TryRecvError::Disconnected,
+        }
+    }
 }
 
 impl Receiver {
@@ -73,8 +91,7 @@ impl Receiver {
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<ReadClaim<'_>, RecvTimeoutError> {
         match self.wait(Some(deadline)) {
             Ok(next) => Ok(self.consumer.claim(next)),
-            Err(Stop::Timeout) => Err(RecvTimeoutError::Timeout),
-            Err(Stop::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(stop) => Err(stop.timeout_error()),
         }
     }
 
@@ -88,8 +105,7 @@ impl Receiver {
     pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
         match self.try_next() {
             Ok(next) => Ok(self.consumer.claim(next)),
-            Err(Stop::Timeout) => Err(TryRecvError::Empty),
-            Err(Stop::Disconnected) => Err(TryRecvError::Disconnected),
+            Err(stop) => Err(stop.try_error()),
         }
     }
 
@@ -105,13 +121,8 @@ impl Receiver {
     where
         F: FnMut(Record<'_>),
     {
-        if limit == 0 {
-            return Ok(0);
-        }
-        match self.wait(None) {
-            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
-            Err(_) => Err(RecvError),
-        }
+        self.batch(limit, f, |rx| rx.wait(None))
+            .map_err(|_| RecvError)
     }
 
     /// [`recv_batch`](Self::recv_batch) that waits at most `timeout` for the
@@ -129,14 +140,9 @@ impl Receiver {
     where
         F: FnMut(Record<'_>),
     {
-        if limit == 0 {
-            return Ok(0);
-        }
-        match self.wait(Instant::now().checked_add(timeout)) {
-            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
-            Err(Stop::Timeout) => Err(RecvTimeoutError::Timeout),
-            Err(Stop::Disconnected) => Err(RecvTimeoutError::Disconnected),
-        }
+        let deadline = Instant::now().checked_add(timeout);
+        self.batch(limit, f, |rx| rx.wait(deadline))
+            .map_err(Stop::timeout_error)
     }
 
     /// Reads up to `limit` records that are ready now, without waiting
@@ -149,14 +155,8 @@ impl Receiver {
     where
         F: FnMut(Record<'_>),
     {
-        if limit == 0 {
-            return Ok(0);
-        }
-        match self.try_next() {
-            Ok(_) => Ok(self.consumer.read_batch(limit, f)),
-            Err(Stop::Timeout) => Err(TryRecvError::Empty),
-            Err(Stop::Disconnected) => Err(TryRecvError::Disconnected),
-        }
+        self.batch(limit, f, Self::try_next)
+            .map_err(Stop::try_error)
     }
 
     /// `true` if every sender is gone. Records they committed may still be
@@ -189,6 +189,23 @@ impl Receiver {
 
     crate::queue::ring_observers!(link.ring);
 
+    /// A batch read once `first` (a look or a wait) has found a record.
+    fn batch<F>(
+        &mut self,
+        limit: usize,
+        f: F,
+        first: impl FnOnce(&mut Self) -> Result<Found, Stop>,
+    ) -> Result<usize, Stop>
+    where
+        F: FnMut(Record<'_>),
+    {
+        if limit == 0 {
+            return Ok(0);
+        }
+        first(self)?;
+        Ok(self.consumer.read_batch(limit, f))
+    }
+
     /// The next record, or why there is none now.
     #[inline]
     fn try_next(&mut self) -> Result<Found, Stop> {
@@ -198,7 +215,7 @@ impl Receiver {
         if self.link.senders_gone() {
             return self.drain();
         }
-        Err(Stop::Timeout)
+        Err(Stop::NotYet)
     }
 
     /// Every sender is gone: what is left to receive. The senders' commits are
@@ -219,13 +236,14 @@ impl Receiver {
         }
     }
 
-    /// Waits for the next record until `deadline` (`None`: for ever).
+    /// Waits for the next record until `deadline` (`None`: for ever);
+    /// `Stop::NotYet` means the deadline passed.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<Found, Stop> {
         let mut backoff = self.policy.backoff();
         let mut naps = 0;
         loop {
             match self.try_next() {
-                Err(Stop::Timeout) => {}
+                Err(Stop::NotYet) => {}
                 found_or_gone => return found_or_gone,
             }
             if backoff.snooze() {
@@ -236,7 +254,7 @@ impl Receiver {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        return Err(Stop::Timeout);
+                        return Err(Stop::NotYet);
                     }
                     Some(deadline - now)
                 }
@@ -244,7 +262,7 @@ impl Receiver {
             // Announce, barrier, re-check, sleep: see the `wait` module.
             let ordered = wait::announce(self.link.waiter(), self.link.barrier);
             match self.try_next() {
-                Err(Stop::Timeout) => {}
+                Err(Stop::NotYet) => {}
                 found_or_gone => {
                     wait::settle(self.link.waiter());
                     return found_or_gone;
