@@ -13,6 +13,8 @@
 //! - `mpsc64`, `mpsc64-peer`: the same with two producers and one consumer.
 //! - `wakeup`: latency from a producer's send to the return of `recv` in a
 //!   receiver that was asleep.
+//! - `full-budget`: how long `send` spins on a ring that stays full before it
+//!   returns `Full`, with the default sender `SpinPolicy`.
 //!
 //! Every record carries `producer << 56 | sequence` in its first 8 bytes;
 //! consumers read every byte (a checksum over the record's eight words) and
@@ -1492,6 +1494,7 @@ fn print_header(cfg: &Config) {
 enum Scenario<'a> {
     Throughput(Throughput<'a>),
     Wakeup(Wakeup<'a>),
+    FullBudget,
 }
 
 impl Scenario<'_> {
@@ -1499,8 +1502,54 @@ impl Scenario<'_> {
         match self {
             Scenario::Throughput(s) => s.key,
             Scenario::Wakeup(s) => s.key,
+            Scenario::FullBudget => "full-budget",
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// How long `send` spins on a full ring before it reports `Full`
+// ---------------------------------------------------------------------------
+
+/// Times `send` on a ring that stays full (nobody receives) with the default
+/// `SpinPolicy::SENDER`: the budget a hot-path sender pays before `Full`.
+fn full_budget(cfg: &Config) {
+    let samples: u64 = if cfg.smoke { 20 } else { 2000 };
+    let (mut tx, _rx) = logring::channel::spsc::new(4096).expect("ring");
+    assert_eq!(tx.spin_policy(), SpinPolicy::SENDER);
+    while let Ok(claim) = tx.try_send(64) {
+        claim.commit();
+    }
+    let rejected_before = tx.full_rejections();
+    let mut histogram = Histogram::<u64>::new(3).expect("histogram");
+    for _ in 0..samples {
+        let start = Instant::now();
+        let outcome = tx.send(64).map(drop);
+        let nanos = start.elapsed().as_nanos() as u64;
+        assert_eq!(outcome, Err(SendError::Full), "a full ring must refuse");
+        histogram.record(nanos.max(1)).expect("record");
+    }
+    assert_eq!(
+        tx.full_rejections() - rejected_before,
+        samples,
+        "one rejection is counted per failed send"
+    );
+    if cfg.smoke {
+        println!("full-budget: {samples} sends refused as Full, each counted once");
+        return;
+    }
+    let us = |q: f64| histogram.value_at_quantile(q) as f64 / 1e3;
+    println!();
+    println!("### full-budget: `send` on a ring that stays full, default SpinPolicy::SENDER");
+    println!();
+    println!("| samples | p50 µs | p99 µs | max µs |");
+    println!("| ------: | -----: | -----: | -----: |");
+    println!(
+        "| {samples} | {:.1} | {:.1} | {:.1} |",
+        us(0.5),
+        us(0.99),
+        histogram.max() as f64 / 1e3
+    );
 }
 
 fn main() {
@@ -1511,6 +1560,7 @@ fn main() {
         Scenario::Throughput(mpsc_vs_raw(&cfg)),
         Scenario::Throughput(mpsc_vs_nexus(&cfg)),
         Scenario::Wakeup(Wakeup::new(&cfg)),
+        Scenario::FullBudget,
     ];
     let chosen: Vec<&Scenario> = scenarios.iter().filter(|s| cfg.wants(s.key())).collect();
     if chosen.is_empty() {
@@ -1545,6 +1595,7 @@ fn main() {
                     s.report(&cfg, &runs);
                 }
             }
+            Scenario::FullBudget => full_budget(&cfg),
         }
     }
     println!();

@@ -94,10 +94,11 @@ use crate::wait::{self, Barrier};
 /// - Senders default to [`SpinPolicy::SENDER`]: 32 spin rounds (1,727 spin-loop
 ///   hints, with a retry after each round) and no yields, so a sender never
 ///   makes a system call while it waits. On the benchmark machine a `send` on
-///   a ring that stays full returns `Full` after about 20 µs (median; 32 µs at
-///   p99); a spin-loop hint costs from a few to about 140 cycles depending on
-///   the CPU, so expect 5–100 µs elsewhere.
-/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (623
+///   a ring that stays full returns `Full` after about 26 µs (median; 38 µs
+///   at p99; `cargo bench --bench channel -- full-budget`); a spin-loop hint
+///   costs from a few to about 140 cycles depending on the CPU, so expect
+///   5–100 µs elsewhere.
+/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (703
 ///   hints), then sleep. They do not yield by default: on a busy machine a
 ///   yield can hand the core away for milliseconds, while a futex sleep is
 ///   woken in microseconds.
