@@ -92,8 +92,9 @@ use poll as os;
 /// compiler fence only (free at run time) and the heavy barrier is the system
 /// call, which makes every running thread of every registered process execute
 /// a full memory barrier before it returns: the pair orders the two sides as
-/// two `SeqCst` fences would. The receiver pays a few microseconds once per
-/// sleep; the producer's commit keeps the price of a plain store. On x86 a
+/// two `SeqCst` fences would. The receiver pays one system call (interrupts
+/// to the cores running registered threads) per sleep, a path it takes only
+/// after spinning; the producer's commit keeps the price of a plain store. On x86 a
 /// `SeqCst` fence is an `mfence`, which would otherwise be the largest cost of
 /// a small commit (`BENCHMARKS.md` has the measurement).
 ///
