@@ -15,22 +15,10 @@
 
 use loom::thread;
 
+mod common;
+use common::model;
+
 use logring::channel::{RecvError, SendError, SpinPolicy, TryRecvError, mpsc, spsc};
-
-/// Preemptions per execution explored unless `LOOM_MAX_PREEMPTIONS` is set.
-const PREEMPTIONS: usize = 3;
-
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 100_000;
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(PREEMPTIONS);
-    }
-    builder.check(f);
-}
 
 /// A commit reaches a receiver whichever step of going to sleep it is at, and
 /// the sender's drop then ends its next wait.

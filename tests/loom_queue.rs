@@ -12,32 +12,18 @@
 //!
 //! The rings are the smallest there are (64 bytes, records of at most 24
 //! bytes), so a handful of records wraps and fills them. The preemption bound
-//! defaults to `PREEMPTIONS`; `LOOM_MAX_PREEMPTIONS` overrides it.
+//! defaults to `common::PREEMPTIONS`; `LOOM_MAX_PREEMPTIONS` overrides it.
 
 #![cfg(loom)]
 
 use loom::sync::mpsc::channel;
 use loom::thread;
 
+mod common;
+use common::model;
+
 use logring::ClaimError;
 use logring::queue::{Consumer, Record, mpsc, spsc};
-
-/// Preemptions per execution explored unless `LOOM_MAX_PREEMPTIONS` is set.
-const PREEMPTIONS: usize = 3;
-
-/// Runs `f` under loom with the file's preemption bound.
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    // Payload writes are modelled word by word, so executions branch often.
-    builder.max_branches = 100_000;
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(PREEMPTIONS);
-    }
-    builder.check(f);
-}
 
 /// The payload of record `seq` (below 4) from producer `id` (0 or 1), `len`
 /// bytes (below 32): every byte says whose it is and where it sits, so a torn,

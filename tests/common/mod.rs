@@ -44,3 +44,23 @@ pub fn check(key: u64, bytes: &[u8]) {
         );
     }
 }
+
+/// Preemptions per execution a loom model explores unless
+/// `LOOM_MAX_PREEMPTIONS` is set.
+#[cfg(loom)]
+pub const PREEMPTIONS: usize = 3;
+
+/// Runs `f` under loom with the tests' preemption bound.
+#[cfg(loom)]
+pub fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    // Payload writes are modelled word by word, so executions branch often.
+    builder.max_branches = 100_000;
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(PREEMPTIONS);
+    }
+    builder.check(f);
+}
