@@ -40,6 +40,9 @@ compile_error!(
 
 pub mod channel;
 mod error;
+#[cfg(all(feature = "mmap", not(loom)))]
+pub mod file;
+mod peers;
 pub mod queue;
 mod region;
 mod ring;

@@ -163,10 +163,24 @@ impl Backoff {
 }
 
 /// What every channel end holds besides its queue end: a view of the ring for
-/// the header's waiter word and end counts, and this process's barrier.
-struct Link {
+/// the header's waiter word, this process's barrier, and how to tell whether
+/// the other side is there.
+pub(crate) struct Link {
     ring: Ring,
     barrier: Barrier,
+    presence: Presence,
+}
+
+/// How an end tells whether the other side is there.
+#[derive(Clone)]
+enum Presence {
+    /// A heap ring: the header counts this process's live ends, and a
+    /// dropped end is gone for good.
+    Counted,
+    /// A ring file: ends come and go, in any process; the OS locks say who
+    /// is attached now.
+    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    Locked(std::sync::Arc<crate::file::Liveness>),
 }
 
 impl Link {
@@ -181,7 +195,18 @@ impl Link {
         Ok(Self {
             ring,
             barrier: Barrier::get(),
+            presence: Presence::Counted,
         })
+    }
+
+    /// A link to a ring file's ring.
+    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    pub(crate) fn file(ring: Ring, liveness: std::sync::Arc<crate::file::Liveness>) -> Self {
+        Self {
+            ring,
+            barrier: Barrier::get(),
+            presence: Presence::Locked(liveness),
+        }
     }
 
     /// Another link to the same ring.
@@ -189,6 +214,7 @@ impl Link {
         Self {
             ring: self.ring.share(),
             barrier: self.barrier,
+            presence: self.presence.clone(),
         }
     }
 
@@ -208,42 +234,75 @@ impl Link {
         wait::notify(self.waiter(), self.barrier);
     }
 
+    /// Whether sends fail with `Disconnected`: on a heap ring once the
+    /// receiver is dropped; on a ring file never (records wait for the next
+    /// consumer).
     #[inline]
     fn receiver_gone(&self) -> bool {
-        // Relaxed: nothing is read on the strength of it; a sender that misses
-        // the drop by a moment sends into a ring nobody reads, as if it had
-        // sent just before.
-        self.header().ends.0.receivers.load(Ordering::Relaxed) == 0
+        match self.presence {
+            // Relaxed: nothing is read on the strength of it; a sender that
+            // misses the drop by a moment sends into a ring nobody reads, as if
+            // it had sent just before.
+            Presence::Counted => self.header().ends.0.receivers.load(Ordering::Relaxed) == 0,
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Presence::Locked(_) => false,
+        }
     }
 
-    #[inline]
+    /// Whether no receiver is there now (a system call on a ring file).
+    fn receiver_absent(&self) -> bool {
+        match &self.presence {
+            Presence::Counted => self.receiver_gone(),
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Presence::Locked(liveness) => !liveness.consumer_attached(),
+        }
+    }
+
+    /// Whether no sender is there now: on a heap ring, every sender is
+    /// dropped; on a ring file, no producer is attached (a system call).
     fn senders_gone(&self) -> bool {
-        // Acquire: pairs with every sender's Release decrement (a release
-        // sequence of RMWs), so every record committed before the last sender
-        // left is visible to the drain that follows.
-        self.header().ends.0.senders.load(Ordering::Acquire) == 0
+        match &self.presence {
+            // Acquire: pairs with every sender's Release decrement (a release
+            // sequence of RMWs), so every record committed before the last
+            // sender left is visible to the drain that follows.
+            Presence::Counted => self.header().ends.0.senders.load(Ordering::Acquire) == 0,
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Presence::Locked(liveness) => !liveness.producers_attached(),
+        }
+    }
+
+    /// Whether this is a ring file's link (ends come and go).
+    fn is_file(&self) -> bool {
+        !matches!(self.presence, Presence::Counted)
     }
 
     /// Counts a new sender (a clone of a live one).
     fn add_sender(&self) {
-        // Relaxed: the sender being cloned is alive, so the count cannot reach
-        // zero meanwhile (as for `Arc::clone`).
-        self.header().ends.0.senders.fetch_add(1, Ordering::Relaxed);
+        if matches!(self.presence, Presence::Counted) {
+            // Relaxed: the sender being cloned is alive, so the count cannot
+            // reach zero meanwhile (as for `Arc::clone`).
+            self.header().ends.0.senders.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A sender leaves; the last one wakes the receiver so that it can drain
-    /// the ring and report `Disconnected`.
+    /// the ring and report `Disconnected`. (A ring file's producer wakes it
+    /// when it lets go of its slot.)
     fn drop_sender(&self) {
         // Release: pairs with the receiver's Acquire in `senders_gone`, so this
         // sender's commits are visible to its drain.
-        if self.header().ends.0.senders.fetch_sub(1, Ordering::Release) == 1 {
+        if matches!(self.presence, Presence::Counted)
+            && self.header().ends.0.senders.fetch_sub(1, Ordering::Release) == 1
+        {
             self.notify();
         }
     }
 
     fn drop_receiver(&self) {
-        // Relaxed: see `receiver_gone`.
-        self.header().ends.0.receivers.store(0, Ordering::Relaxed);
+        if matches!(self.presence, Presence::Counted) {
+            // Relaxed: see `receiver_gone`.
+            self.header().ends.0.receivers.store(0, Ordering::Relaxed);
+        }
     }
 
     /// The sender's wait for space: retries `reserve` under `policy` and
@@ -319,9 +378,11 @@ macro_rules! sender_methods {
         Ok(())
     }
 
-    /// `true` if the receiver is gone (every send then fails).
+    /// `true` if the receiver is gone (every send then fails). On a ring
+    /// file: `true` if no consumer is attached right now (a system call);
+    /// sends go on all the same, and their records wait for the next one.
     pub fn is_disconnected(&self) -> bool {
-        self.link.receiver_gone()
+        self.link.receiver_absent()
     }
 
         crate::queue::ring_observers!(link.ring);

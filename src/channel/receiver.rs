@@ -17,7 +17,21 @@ pub struct Receiver {
     consumer: Consumer,
     link: Link,
     policy: SpinPolicy,
+    /// Wait for producers to (re)appear instead of reporting `Disconnected`.
+    follow: bool,
+    /// When a ring file's producers were last seen attached: asking is a
+    /// system call, so an empty poll asks at most every `PRESENCE_RECHECK`.
+    producers_seen: Option<Instant>,
 }
+
+/// How long a receiver of a ring file trusts "a producer is attached".
+const PRESENCE_RECHECK: Duration = Duration::from_millis(1);
+/// A ring file's receiver sleeps at most this long while it waits at a claim
+/// (its producer may die, and a dead process wakes nobody).
+const CLAIM_NAP: Duration = Duration::from_millis(10);
+/// A ring file's receiver sleeps at most this long while it waits for
+/// records (every producer may die, and it should notice).
+const PRESENCE_NAP: Duration = Duration::from_millis(50);
 
 /// Why a look (or a wait) for the next record ended without one.
 enum Stop {
@@ -45,10 +59,17 @@ impl Stop {
 
 impl Receiver {
     pub(super) fn new(link: Link) -> Self {
+        Self::attach(Consumer::new(link.ring.share()), link)
+    }
+
+    /// The receiver over `consumer`, of the ring `link` is to.
+    pub(crate) fn attach(consumer: Consumer, link: Link) -> Self {
         Self {
-            consumer: Consumer::new(link.ring.share()),
+            consumer,
             link,
             policy: SpinPolicy::RECEIVER,
+            follow: false,
+            producers_seen: None,
         }
     }
 
@@ -160,9 +181,27 @@ impl Receiver {
     }
 
     /// `true` if every sender is gone. Records they committed may still be
-    /// waiting to be received.
+    /// waiting to be received. On a ring file: `true` if no producer is
+    /// attached right now (a system call); one may attach later.
     pub fn is_disconnected(&self) -> bool {
         self.link.senders_gone()
+    }
+
+    /// Whether this receiver waits for senders to (re)appear instead of
+    /// reporting `Disconnected` (see [`set_follow`](Self::set_follow)).
+    pub fn follows(&self) -> bool {
+        self.follow
+    }
+
+    /// Makes this receiver wait for senders to (re)appear, as `tail -f`
+    /// does, instead of reporting `Disconnected` once none is attached and
+    /// everything is received. Meant for ring files, whose producers come
+    /// and go: on a heap ring, whose dropped senders are gone for good, a
+    /// following `recv` with no sender left waits for ever (`recv_timeout`
+    /// still times out). A corrupt ring is reported as `Disconnected` either
+    /// way, since nothing past the corruption can be received.
+    pub fn set_follow(&mut self, follow: bool) {
+        self.follow = follow;
     }
 
     /// The budget the receiver spins for before it sleeps.
@@ -212,14 +251,36 @@ impl Receiver {
         if let Some(next) = self.consumer.next_or_release() {
             return Ok(next);
         }
-        if self.link.senders_gone() {
+        if self.consumer.corruption().is_some() {
+            // Nothing past the corruption can ever be received.
+            return Err(Stop::Disconnected);
+        }
+        if !self.follow && self.senders_gone() {
             return self.drain();
         }
         Err(Stop::NotYet)
     }
 
+    /// Whether every sender is gone. A ring file's answer is a system call:
+    /// "attached" is trusted for `PRESENCE_RECHECK`, "gone" never (it ends
+    /// the stream, so it is always asked afresh).
+    fn senders_gone(&mut self) -> bool {
+        if !self.link.is_file() {
+            return self.link.senders_gone();
+        }
+        let now = Instant::now();
+        if let Some(seen) = self.producers_seen {
+            if now.duration_since(seen) < PRESENCE_RECHECK {
+                return false;
+            }
+        }
+        let gone = self.link.senders_gone();
+        self.producers_seen = (!gone).then_some(now);
+        gone
+    }
+
     /// Every sender is gone: what is left to receive. The senders' commits are
-    /// visible (`senders_gone` is an Acquire), so a record committed before
+    /// visible (`senders_gone` acquires them), so a record committed before
     /// the last sender left is found here even if the first look missed it.
     #[cold]
     fn drain(&mut self) -> Result<Found, Stop> {
@@ -227,9 +288,12 @@ impl Receiver {
             if let Some(next) = self.consumer.next_or_release() {
                 return Ok(next);
             }
-            // SAFETY: every sender is gone (observed by the caller), and the
-            // senders were this ring's only producers: nobody can write to it
-            // again, so a claim still open is abandoned.
+            // SAFETY: every sender is gone (observed by the caller). On a heap
+            // ring the senders were its only producers, so nobody can write
+            // to it again. On a ring file, no producer is attached, so the
+            // claim's owner is gone; a producer that attaches later never
+            // writes to it, but may pad it, which `skip_abandoned_claim`'s
+            // compare-and-swap arbitrates.
             if !unsafe { self.consumer.skip_abandoned_claim() } {
                 return Err(Stop::Disconnected);
             }
@@ -268,15 +332,40 @@ impl Receiver {
                     return found_or_gone;
                 }
             }
-            let timeout = if ordered {
-                timeout
-            } else {
-                Some(timeout.map_or(wait::UNORDERED_NAP, |t| t.min(wait::UNORDERED_NAP)))
-            };
+            let timeout = cap(timeout, self.nap_limit(ordered));
             wait::sleep(self.link.waiter(), timeout, naps);
             naps = naps.saturating_add(1);
             wait::settle(self.link.waiter());
         }
+    }
+}
+
+impl Receiver {
+    /// The longest this receiver may sleep before it must look again
+    /// without being woken (`None`: as long as it likes).
+    fn nap_limit(&self, ordered: bool) -> Option<Duration> {
+        if !ordered {
+            return Some(wait::UNORDERED_NAP);
+        }
+        if !self.link.is_file() {
+            return None;
+        }
+        if self.consumer.waiting_at_claim() {
+            Some(CLAIM_NAP)
+        } else if self.follow {
+            None
+        } else {
+            Some(PRESENCE_NAP)
+        }
+    }
+}
+
+/// The shorter of a timeout and a limit (`None`: unlimited).
+fn cap(timeout: Option<Duration>, limit: Option<Duration>) -> Option<Duration> {
+    match (timeout, limit) {
+        (Some(t), Some(l)) => Some(t.min(l)),
+        (t, None) => t,
+        (None, l) => l,
     }
 }
 

@@ -22,6 +22,7 @@ use std::fmt;
 use super::{Link, SendError, SpinPolicy};
 pub use super::{Receiver, SendClaim};
 use crate::error::Error;
+use crate::peers::Owner;
 use crate::queue;
 use crate::ring::layout::Mode;
 
@@ -35,7 +36,7 @@ use crate::ring::layout::Mode;
 pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
     let link = Link::new(Mode::Spsc, capacity)?;
     let sender = Sender {
-        producer: queue::spsc::Producer::new(link.ring.share()),
+        producer: queue::spsc::Producer::new(link.ring.share(), Owner::LOCAL),
         link: link.share(),
         policy: SpinPolicy::SENDER,
     };
@@ -50,6 +51,16 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// A sender over a ring file's producer.
+    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    pub(crate) fn attach(producer: queue::spsc::Producer, link: Link) -> Self {
+        Self {
+            producer,
+            link,
+            policy: SpinPolicy::SENDER,
+        }
+    }
+
     super::sender_methods!(mut);
 
     /// The budget [`send`](Self::send) retries a full ring for.

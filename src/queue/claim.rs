@@ -38,14 +38,10 @@ pub struct WriteClaim<'a> {
 }
 
 impl<'a> WriteClaim<'a> {
-    /// Marks `[pos, pos + span_of(len))` as claimed. The caller reserved that
-    /// range for this claim alone.
+    /// The claim on `[pos, pos + span_of(len))`, which the caller reserved
+    /// for it alone and marked `Claimed` (the producers' `reserve`).
     #[inline]
     pub(crate) fn new(ring: &'a Ring, pos: u64, len: u64) -> Self {
-        // Relaxed: a consumer that sees `Claimed` only waits; the payload is
-        // published by the Release store in `commit`.
-        ring.word(pos)
-            .store(Word::claimed(len, 0), Ordering::Relaxed);
         Self {
             ring,
             pos,

@@ -5,9 +5,11 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::error::CorruptRing;
+use crate::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
 use crate::sync::Ordering;
+use std::sync::atomic::compiler_fence;
 
 /// The reading end of a queue (SPSC or MPSC).
 ///
@@ -23,6 +25,9 @@ pub struct Consumer {
     released: u64,
     /// Set once a corrupt record word is found; nothing is read after it.
     corruption: Option<CorruptRing>,
+    /// The other ends of the ring, for telling a dead producer's claim from
+    /// a slow one (ring files only).
+    peers: Peers,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_read`].
@@ -51,15 +56,47 @@ pub(crate) type Found = (u64, u64, u32);
 type Next = Option<Found>;
 
 impl Consumer {
+    /// The consumer of a new heap ring.
     pub(crate) fn new(ring: Ring) -> Self {
+        Self::attach(ring, Peers::Local)
+    }
+
+    /// The consumer of a ring that may have had one before (a ring file),
+    /// resuming at the shared `head`. The caller holds the ring's consumer
+    /// lock, so any earlier consumer is gone; if it died between zeroing
+    /// what it consumed and publishing `head`, the release is finished here.
+    /// Records it read but did not release are delivered again.
+    pub(crate) fn attach(ring: Ring, peers: Peers) -> Self {
+        let header = ring.header();
         // Acquire: pairs with the Release store of a previous consumer of this
         // ring, so its zeroing is visible before we reuse positions past it.
-        let head = ring.header().head.0.load(Ordering::Acquire);
+        let mut head = header.head.0.load(Ordering::Acquire);
+        // Relaxed: only consumers write it, and the previous one is gone
+        // (its stores reach us through the lock hand-over, or the thread that
+        // moved the ring here).
+        let consumed = header.consumed.0.load(Ordering::Relaxed);
+        let pending = consumed.wrapping_sub(head);
+        if pending != 0 && pending <= ring.capacity() && pending % WORD == 0 && head % WORD == 0 {
+            // `[head, consumed)` was delivered and released by the previous
+            // consumer, and is partly zeroed: zero all of it (it may wrap).
+            let first = pending.min(ring.capacity() - ring.index(head));
+            // SAFETY: both pieces lie inside the data area (`first` stops at
+            // its end, `pending <= capacity`), hold only consumed records, and
+            // no producer writes below the unpublished head.
+            unsafe {
+                ring.zero(head, first);
+                ring.zero(head + first, pending - first);
+            }
+            head = consumed;
+            // Release: as in `release`.
+            header.head.0.store(head, Ordering::Release);
+        }
         Self {
             ring,
             head,
             released: head,
             corruption: None,
+            peers,
         }
     }
 
@@ -163,7 +200,15 @@ impl Consumer {
                     }
                     self.consume(pos, span);
                 }
-                Word::Empty | Word::Claimed { .. } => return None,
+                Word::Empty => return None,
+                Word::Claimed { len, owner } => {
+                    if owner == 0 || !self.peers.claim_abandoned(&self.ring, pos, owner) {
+                        return None;
+                    }
+                    if !self.skip_claim(pos, raw, len) {
+                        return None;
+                    }
+                }
                 Word::Invalid => {
                     self.poison(pos, raw, "unknown record state");
                     return None;
@@ -190,8 +235,10 @@ impl Consumer {
     ///
     /// # Safety
     ///
-    /// No producer may ever write to this ring again (the claim is abandoned:
-    /// its producer is gone), or it could be writing the bytes being zeroed.
+    /// The claim's producer will never write to it again (it is gone, or it
+    /// leaked the claim). A producer that takes over a dead producer's place
+    /// in a ring file may race to turn the claim into padding; the
+    /// compare-and-swap in `skip_claim` settles that race.
     pub(crate) unsafe fn skip_abandoned_claim(&mut self) -> bool {
         if self.corruption.is_some() {
             return false;
@@ -202,13 +249,33 @@ impl Consumer {
         let Word::Claimed { len, .. } = Word::decode(raw) else {
             return false;
         };
+        let skipped = self.skip_claim(pos, raw, len);
+        self.release();
+        skipped
+    }
+
+    /// Skips the abandoned claim `raw` at `pos` (= `head`), counting it.
+    /// `false` if its length is out of bounds (the ring is then poisoned) or
+    /// the word changed meanwhile (a new producer padded it: read it again).
+    #[cold]
+    fn skip_claim(&mut self, pos: u64, raw: u64, len: u64) -> bool {
         let room = self.ring.capacity() - self.ring.index(pos);
         if len > self.ring.max_record_len() || span_of(len) > room {
             self.poison(pos, raw, "claimed length out of bounds");
             return false;
         }
+        // Acquire: the dead producer's writes (and those of a producer that
+        // padded the claim first) happen-before our zeroing. A CAS, not a
+        // store: a restarted SPSC producer may be padding the same claim.
+        if self
+            .ring
+            .word(pos)
+            .compare_exchange(raw, 0, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
         self.consume(pos, span_of(len));
-        self.release();
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -216,6 +283,13 @@ impl Consumer {
             .0
             .fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// Whether the consumer is stopped at a claim (not yet committed).
+    pub(crate) fn waiting_at_claim(&self) -> bool {
+        // Relaxed: a hint for how long to sleep; nothing is read on it.
+        let raw = self.ring.word(self.head).load(Ordering::Relaxed);
+        matches!(Word::decode(raw), Word::Claimed { .. })
     }
 
     /// The read claim on a record `next` found.
@@ -256,6 +330,16 @@ impl Consumer {
     #[inline]
     fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
+        // Relaxed: read only by a consumer that replaces this one after a
+        // crash (see `attach`). The compiler fence keeps it before the
+        // zeroing it covers in program order, which is all a process killed
+        // mid-way needs: what it executed reaches memory.
+        self.ring
+            .header()
+            .consumed
+            .0
+            .store(pos + span, Ordering::Relaxed);
+        compiler_fence(Ordering::Release);
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).
         if self.ring.mode() == Mode::Mpsc {
@@ -287,6 +371,14 @@ impl Consumer {
                 .store(self.head, Ordering::Release);
             self.released = self.head;
         }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        // Hand back padding skipped since the last release, so that a
+        // consumer that attaches next starts from a published head.
+        self.release();
     }
 }
 

@@ -27,6 +27,7 @@ use std::fmt;
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use super::{count_full, fits, wrap_padding};
 use crate::error::{ClaimError, Error};
+use crate::peers::Owner;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, Word, span_of};
 use crate::sync::Ordering;
@@ -40,7 +41,10 @@ use crate::sync::Ordering;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
     let ring = Ring::new_heap(Mode::Mpsc, capacity)?;
-    Ok((Producer::new(ring.share()), Consumer::new(ring)))
+    Ok((
+        Producer::new(ring.share(), Owner::LOCAL),
+        Consumer::new(ring),
+    ))
 }
 
 /// A writing end of an MPSC queue: `Clone` it for each producing thread.
@@ -51,6 +55,8 @@ pub struct Producer {
     ring: Ring,
     /// A `head` read earlier by this producer (never ahead of the shared one).
     cached_head: Cell<u64>,
+    /// Who this producer (and its clones) is in its claims.
+    owner: Owner,
 }
 
 impl Clone for Producer {
@@ -58,19 +64,21 @@ impl Clone for Producer {
         Self {
             ring: self.ring.share(),
             cached_head: self.cached_head.clone(),
+            owner: self.owner.clone(),
         }
     }
 }
 
 impl Producer {
     /// A producer of an MPSC ring.
-    pub(crate) fn new(ring: Ring) -> Self {
+    pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
         // Acquire: the cached head decides what may be overwritten without a
         // re-read, so it pairs with the consumer's Release store like any other.
         let head = ring.header().head.0.load(Ordering::Acquire);
         Self {
             ring,
             cached_head: Cell::new(head),
+            owner,
         }
     }
 
@@ -93,9 +101,10 @@ impl Producer {
         }
     }
 
-    /// Reserves space for a record of `len` payload bytes and returns its
-    /// position; the caller must make it a claim at once with
-    /// `WriteClaim::new`. Counts nothing: a `Full` here may be retried.
+    /// Reserves space for a record of `len` payload bytes, marks it
+    /// `Claimed`, and returns its position; the caller must make it a claim
+    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
+    /// retried.
     #[inline]
     pub(crate) fn reserve(&self, len: usize) -> Result<u64, ClaimError> {
         let max = self.ring.max_record_len();
@@ -149,7 +158,14 @@ impl Producer {
                 .word(tail)
                 .store(Word::padding(padding), Ordering::Release);
         }
-        Ok(tail + padding)
+        let pos = tail + padding;
+        // Release: a consumer that skips this claim if its producer dies
+        // zeroes it after everything the producer wrote (MPSC zeroes spans).
+        self.ring.word(pos).store(
+            Word::claimed(len as u64, self.owner.id()),
+            Ordering::Release,
+        );
+        Ok(pos)
     }
 
     /// The ring this producer writes.

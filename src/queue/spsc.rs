@@ -21,6 +21,7 @@ use std::fmt;
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use super::{count_full, fits, wrap_padding};
 use crate::error::{ClaimError, Error};
+use crate::peers::Owner;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
 use crate::sync::Ordering;
@@ -34,7 +35,10 @@ use crate::sync::Ordering;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
     let ring = Ring::new_heap(Mode::Spsc, capacity)?;
-    Ok((Producer::new(ring.share()), Consumer::new(ring)))
+    Ok((
+        Producer::new(ring.share(), Owner::LOCAL),
+        Consumer::new(ring),
+    ))
 }
 
 /// The writing end of an SPSC queue.
@@ -45,21 +49,26 @@ pub struct Producer {
     tail: u64,
     /// A `head` read earlier (never ahead of the shared one).
     cached_head: u64,
+    /// Who this producer is in its claims.
+    owner: Owner,
 }
 
 impl Producer {
     /// The producer of an SPSC ring, resuming at the ring's shared `tail`.
-    pub(crate) fn new(ring: Ring) -> Self {
-        let header = ring.header();
-        // Relaxed: only this producer writes tail.
-        let tail = header.tail.0.load(Ordering::Relaxed);
+    ///
+    /// The caller guarantees that no other producer of the ring is alive. If
+    /// an earlier one died part-way through a claim (a ring file), what it
+    /// left past `tail` is made skippable first: see `take_over`.
+    pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
+        let tail = take_over(&ring);
         // Acquire: the cached head decides what may be overwritten without a
         // re-read, so it pairs with the consumer's Release store like any other.
-        let cached_head = header.head.0.load(Ordering::Acquire);
+        let cached_head = ring.header().head.0.load(Ordering::Acquire);
         Self {
             ring,
             tail,
             cached_head,
+            owner,
         }
     }
 
@@ -77,9 +86,10 @@ impl Producer {
         }
     }
 
-    /// Reserves space for a record of `len` payload bytes and returns its
-    /// position; the caller must make it a claim at once with
-    /// `WriteClaim::new`. Counts nothing: a `Full` here may be retried.
+    /// Reserves space for a record of `len` payload bytes, marks it
+    /// `Claimed`, and returns its position; the caller must make it a claim
+    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
+    /// retried.
     #[inline]
     pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
         let max = self.ring.max_record_len();
@@ -102,13 +112,6 @@ impl Producer {
                 return Err(ClaimError::Full);
             }
         }
-        if padding != 0 {
-            // Release: like a commit, so that the consumer's zeroing of this
-            // padding, after its Acquire load, is ordered after our store.
-            self.ring
-                .word(tail)
-                .store(Word::padding(padding), Ordering::Release);
-        }
         let pos = tail + padding;
         self.tail = pos + span;
         if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
@@ -117,17 +120,32 @@ impl Producer {
             // (this claim ends exactly a lap past the cached head), it is a
             // record word of the lap being consumed, which the consumer zeroes.
             // SAFETY: the word is free space, which only this producer touches
-            // until its commit or abort (Release) publishes it; the consumer
-            // reaches it only after reading that commit or abort.
+            // until the Release stores below publish it; the consumer reaches
+            // it only after reading one of them.
             unsafe { self.ring.write_word(self.tail, 0) };
         }
-        // Relaxed: records are found through their words, not through tail;
-        // tail only tells observers how much is in use.
+        if padding != 0 {
+            // Release: like a commit, so that the consumer's zeroing of this
+            // padding, after its Acquire load, is ordered after our store.
+            self.ring
+                .word(tail)
+                .store(Word::padding(padding), Ordering::Release);
+        }
+        // Release: a consumer that sees the claim (to skip it if this
+        // producer dies holding it) also sees the next word cleaned above.
+        self.ring.word(pos).store(
+            Word::claimed(len as u64, self.owner.id()),
+            Ordering::Release,
+        );
+        // Release: kept after the stores above even by the compiler, so that a
+        // producer that dies before it leaves everything it began past `tail`,
+        // where the next producer looks for it (`take_over`). Records are found
+        // through their words, not through `tail`.
         self.ring
             .header()
             .tail
             .0
-            .store(self.tail, Ordering::Relaxed);
+            .store(self.tail, Ordering::Release);
         Ok(pos)
     }
 
@@ -150,6 +168,71 @@ impl Producer {
     }
 
     super::ring_observers!();
+}
+
+/// Where a new SPSC producer starts: the shared `tail`, past anything an
+/// earlier producer that died mid-reservation published beyond it.
+///
+/// `reserve` writes, in order: the clean next word, the wrap padding at the
+/// old tail, the `Claimed` word, then the new tail. A producer killed before
+/// the last store leaves at most a padding word and a claim past `tail`. The
+/// consumer may already have skipped the padding (then `head` is past
+/// `tail`), and may be about to skip the claim as its owner's: the claim is
+/// turned into padding with a compare-and-swap, which either wins or finds
+/// that the consumer skipped it first. Either way the next record starts
+/// after it, and its next word was cleaned before the claim was published.
+fn take_over(ring: &Ring) -> u64 {
+    let header = ring.header();
+    // Acquire: after the previous producer's death or drop, its stores are
+    // visible (the lock hand-over orders them); this keeps ours after.
+    let tail = header.tail.0.load(Ordering::Acquire);
+    loop {
+        // Acquire: pairs with the consumer's Release store of head.
+        let head = header.head.0.load(Ordering::Acquire);
+        let passed = head.wrapping_sub(tail);
+        let mut pos = if passed != 0 && passed <= ring.capacity() {
+            head
+        } else {
+            tail
+        };
+        for _ in 0..2 {
+            if pos.wrapping_sub(head) >= ring.capacity() {
+                // A full ring: the word at `pos` is the consumer's, not free
+                // space (a dead claim there is skipped by the consumer).
+                break;
+            }
+            let room = ring.capacity() - ring.index(pos);
+            // Acquire: pairs with the Release stores of `reserve`.
+            let raw = ring.word(pos).load(Ordering::Acquire);
+            match Word::decode(raw) {
+                Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
+                    pos += span;
+                }
+                Word::Claimed { len, .. } if span_of(len) <= room => {
+                    let span = span_of(len);
+                    // Release: the consumer's Acquire load of the padding sees
+                    // the clean word after it. Failure: the consumer skipped
+                    // the claim first.
+                    let _ = ring.word(pos).compare_exchange(
+                        raw,
+                        Word::padding(span),
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    );
+                    pos += span;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        // The consumer stops at the first word that is not published, so a
+        // head unchanged across the walk cannot pass `pos` later.
+        if header.head.0.load(Ordering::Acquire) == head {
+            // Release: as in `reserve`.
+            header.tail.0.store(pos, Ordering::Release);
+            return pos;
+        }
+    }
 }
 
 impl fmt::Debug for Producer {

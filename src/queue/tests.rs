@@ -53,9 +53,15 @@ fn consumer_at(capacity: usize, head: u64) -> (Ring, Consumer) {
     (ring, consumer)
 }
 
+/// Claims `len` bytes at `pos`, as a producer's `reserve` would.
+fn claim_at(ring: &Ring, pos: u64, len: u64) -> WriteClaim<'_> {
+    ring.word(pos).store(Word::claimed(len, 0), Relaxed);
+    WriteClaim::new(ring, pos, len)
+}
+
 /// Writes a committed record with `payload` at `pos`, as a producer would.
 fn commit_at(ring: &Ring, pos: u64, payload: &[u8], tag: u32) {
-    let mut claim = WriteClaim::new(ring, pos, payload.len() as u64);
+    let mut claim = claim_at(ring, pos, payload.len() as u64);
     claim.copy_from_slice(payload);
     claim.set_tag(tag);
     claim.commit();
@@ -197,7 +203,7 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
     for mode in [Mode::Spsc, Mode::Mpsc] {
         let ring = Ring::new_heap(mode, 64).unwrap();
         let mut consumer = Consumer::new(ring.share());
-        let mut claim = WriteClaim::new(&ring, 0, 10);
+        let mut claim = claim_at(&ring, 0, 10);
         assert_eq!(ring.word(0).load(Relaxed), Word::claimed(10, 0));
         claim.fill(0xff);
         claim.set_tag(5);
@@ -206,7 +212,7 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
         assert_eq!(ring.word(0).load(Relaxed), Word::committed(3, 5));
         assert_eq!(ring.word(16).load(Relaxed), Word::padding(8));
 
-        let mut aborted = WriteClaim::new(&ring, 24, 5);
+        let mut aborted = claim_at(&ring, 24, 5);
         aborted.fill(0xee);
         drop(aborted);
         assert_eq!(ring.word(24).load(Relaxed), Word::padding(16));

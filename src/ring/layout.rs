@@ -24,7 +24,11 @@
 //!                                 (0 = awake, 1 = may be asleep)
 //!    768     8  senders           line 6: live channel senders (in-process)
 //!    776     4  receivers         live channel receivers (in-process, 0 or 1)
-//!    896  3200  reserved          lines 7..32, zero
+//!    896     8  consumed          line 7: end of what the consumer has
+//!                                 consumed (zeroed or zeroing); >= head
+//!   1024  1024  generations       lines 8..16: one u32 per producer slot
+//!                                 (ring files; see "Owners" below)
+//!   2048  2048  reserved          lines 16..32, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -37,6 +41,14 @@
 //!   | payload: length bytes, then fill up to the next multiple of 8        |
 //!   +----------------------------------------------------------------------+
 //! ```
+//!
+//! Owners: the high half of a `Claimed` word names the claim's producer.
+//! Heap rings write 0 ("this process"). Ring files give each attached
+//! producer a slot (SPSC: slot 0 only; MPSC: any of `SLOTS`) and write
+//! `owner = generation << 16 | (slot + 1)`, where the generation is the
+//! slot's entry in `generations` at the time of the claim (a new producer
+//! in a slot increments it). The liveness of a slot is an OS lock, not a
+//! field: see the `file` module.
 //!
 //! A record's *span* is `align8(8 + length)`; padding records give their span
 //! directly. A record never wraps: when one does not fit before the end of the
@@ -59,6 +71,8 @@ pub(crate) const VERSION_MINOR: u16 = 0;
 pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
 /// Bytes before the data area.
 pub(crate) const HEADER_LEN: usize = 4096;
+/// Producer slots of a ring file (MPSC; SPSC uses slot 0 only).
+pub(crate) const SLOTS: usize = 256;
 /// Spacing of the hot header words, so no two share a cache line (or its
 /// adjacent-line prefetch pair).
 pub(crate) const LINE: usize = 128;
@@ -158,7 +172,15 @@ pub(crate) struct Header {
     pub waiter: Line<AtomicU32>,
     /// Which channel ends are alive.
     pub ends: Line<Ends>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 7],
+    /// The end of what the consumer has consumed: stored before it zeroes
+    /// a record, so that a consumer that dies between zeroing and
+    /// publishing `head` leaves a range the next one can finish releasing
+    /// (`[head, consumed)`: delivered, possibly part-zeroed). Written by the
+    /// consumer only; producers never read it.
+    pub consumed: Line<AtomicU64>,
+    /// Ring files: the generation of each producer slot (see "Owners").
+    pub generations: Line<[AtomicU32; SLOTS]>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 16],
 }
 
 /// `Header::waiter`: no receiver is asleep or about to sleep.
@@ -188,6 +210,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, skipped_claims) == 4 * LINE);
     assert!(std::mem::offset_of!(Header, waiter) == 5 * LINE);
     assert!(std::mem::offset_of!(Header, ends) == 6 * LINE);
+    assert!(std::mem::offset_of!(Header, consumed) == 7 * LINE);
+    assert!(std::mem::offset_of!(Header, generations) == 8 * LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
 };
@@ -211,6 +235,8 @@ impl Header {
                 senders: AtomicU64::new(0),
                 receivers: AtomicU32::new(0),
             }),
+            consumed: Line(AtomicU64::new(0)),
+            generations: Line(std::array::from_fn(|_| AtomicU32::new(0))),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }
@@ -252,6 +278,26 @@ impl Word {
     #[inline]
     pub(crate) const fn padding(span: u64) -> u64 {
         PADDING | span
+    }
+
+    /// The owner field of a ring file producer's claims.
+    #[cfg_attr(not(all(feature = "mmap", target_os = "linux")), allow(dead_code))]
+    #[inline]
+    pub(crate) const fn owner(slot: usize, generation: u32) -> u32 {
+        (generation << 16) | (slot as u32 + 1)
+    }
+
+    /// The slot and generation an owner field names; `None` for 0 (a heap
+    /// ring's producer) or a slot out of range.
+    #[cfg_attr(not(all(feature = "mmap", target_os = "linux")), allow(dead_code))]
+    #[inline]
+    pub(crate) const fn owner_slot(owner: u32) -> Option<(usize, u32)> {
+        let slot = (owner & 0xffff) as usize;
+        if slot == 0 || slot > SLOTS {
+            None
+        } else {
+            Some((slot - 1, owner >> 16))
+        }
     }
 
     #[inline]

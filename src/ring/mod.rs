@@ -46,6 +46,43 @@ pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
     Ok((capacity, max_record_len))
 }
 
+/// Writes the header of a new ring into `region`: its layout, then the
+/// initialised marker (Release, so that whoever sees the marker sees the
+/// layout; file rings are attached by other processes).
+///
+/// # Safety
+///
+/// `region` is zeroed, holds `HEADER_LEN + capacity` bytes, and nobody reads
+/// or writes it until this returns.
+#[cfg(not(loom))]
+pub(crate) unsafe fn initialise(
+    region: &dyn Region,
+    mode: Mode,
+    capacity: u64,
+    max_record_len: u64,
+) {
+    assert!(region.len() as u64 >= HEADER_LEN as u64 + capacity);
+    let header = region.base().cast::<Header>();
+    // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned, and
+    // nobody else sees it yet (the caller's promise); the layout is written
+    // before any reference to the header exists.
+    unsafe {
+        header
+            .as_ptr()
+            .cast::<LayoutFields>()
+            .write(LayoutFields::new(mode, capacity, max_record_len));
+    }
+    // SAFETY: zeroed bytes plus the layout just written are a valid `Header`
+    // (integers, byte arrays and atomics only).
+    let header = unsafe { header.as_ref() };
+    // Release: a reader that sees the marker also sees the layout.
+    header
+        .meta
+        .0
+        .initialised
+        .store(layout::INIT_MARK, crate::sync::Ordering::Release);
+}
+
 /// A handle's view of a ring.
 pub(crate) struct Ring {
     #[cfg(not(loom))]
@@ -75,39 +112,36 @@ impl Ring {
     pub(crate) fn new_heap(mode: Mode, requested: usize) -> Result<Self, Error> {
         let (capacity, max_record_len) = params(requested)?;
         let region = HeapRegion::zeroed(HEADER_LEN + capacity as usize)?;
-        assert!(region.len() >= HEADER_LEN + capacity as usize);
+        // SAFETY: the region is new, zeroed, and nobody else sees it yet.
+        unsafe { initialise(&region, mode, capacity, max_record_len) };
+        Ok(Self::view(Arc::new(region), mode, capacity, max_record_len))
+    }
+
+    /// A view of the initialised ring in `region`, whose header holds these
+    /// layout parameters (checked by the caller).
+    #[cfg(not(loom))]
+    pub(crate) fn view(
+        region: Arc<dyn Region>,
+        mode: Mode,
+        capacity: u64,
+        max_record_len: u64,
+    ) -> Self {
+        assert!(
+            region.len() as u64 >= HEADER_LEN as u64 + capacity,
+            "the region holds the whole ring"
+        );
         let header = region.base().cast::<Header>();
-        // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned, and nobody
-        // else sees it yet; the layout is written before any reference to the
-        // header exists, then published by the Release store below.
-        unsafe {
-            header
-                .as_ptr()
-                .cast::<LayoutFields>()
-                .write(LayoutFields::new(mode, capacity, max_record_len));
-        }
-        // SAFETY: zeroed bytes plus the layout just written are a valid `Header`
-        // (integers, byte arrays and atomics only).
-        let header_ref = unsafe { header.as_ref() };
-        // Release: a reader that sees the marker also sees the layout (file rings
-        // are attached by other processes; heap rings are published by moving
-        // the handles to their threads, which synchronises anyway).
-        header_ref
-            .meta
-            .0
-            .initialised
-            .store(layout::INIT_MARK, crate::sync::Ordering::Release);
         // SAFETY: HEADER_LEN < region length, so the data area starts in bounds.
         let data = unsafe { region.base().add(HEADER_LEN) };
-        Ok(Self {
+        Self {
             header,
             data,
-            _region: Arc::new(region),
+            _region: region,
             mask: capacity - 1,
             capacity,
             max_record_len,
             mode,
-        })
+        }
     }
 
     /// A new ring for a loom model.

@@ -25,14 +25,19 @@ pub(super) fn wake(word: &AtomicU32) {
     let _ = futex::wake(word, futex::Flags::empty(), 1);
 }
 
-/// Registers this process for `MEMBARRIER_CMD_GLOBAL_EXPEDITED`; `true` if
-/// the process can use the asymmetric barrier pair.
+/// Whether the kernel offers `MEMBARRIER_CMD_GLOBAL_EXPEDITED` and its
+/// registration.
 #[cfg_attr(miri, allow(dead_code))] // miri has no membarrier: fences are used
-pub(super) fn register_membarrier() -> bool {
-    let supported = membarrier_query();
-    supported
+pub(super) fn expedited_supported() -> bool {
+    membarrier_query()
         .contains(MembarrierQuery::GLOBAL_EXPEDITED | MembarrierQuery::REGISTER_GLOBAL_EXPEDITED)
-        && membarrier(MembarrierCommand::RegisterGlobalExpedited).is_ok()
+}
+
+/// Registers this process for `MEMBARRIER_CMD_GLOBAL_EXPEDITED`; `true` if
+/// the process's publishers can use the asymmetric barrier pair.
+#[cfg_attr(miri, allow(dead_code))]
+pub(super) fn register_membarrier() -> bool {
+    membarrier(MembarrierCommand::RegisterGlobalExpedited).is_ok()
 }
 
 /// A full memory barrier on every running thread of every registered

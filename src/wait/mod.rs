@@ -98,19 +98,28 @@ use poll as os;
 /// `SeqCst` fence is an `mfence`, which would otherwise be the largest cost of
 /// a small commit (`BENCHMARKS.md` has the measurement).
 ///
-/// Processes register once, when they first make a channel end. Every
-/// process decides the same way on the same kernel; a process where the
-/// system call is not available uses real fences on both sides.
+/// Processes register once, when they first make a channel end.
+///
+/// Processes sharing a ring file need not decide alike: a sleeper issues the
+/// system call whenever the kernel offers it, whether or not its own process
+/// registered, so it covers every publisher that relies on it; a publisher
+/// whose process could not register uses real fences, which need nothing
+/// from the sleeper.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Barrier {
+    /// This process's publishers rely on sleepers' `membarrier`.
     asymmetric: bool,
+    /// This process's sleepers can issue `membarrier`.
+    expedited: bool,
 }
 
 impl Barrier {
     /// This process's barrier (registering for `membarrier` on first use).
     pub(crate) fn get() -> Self {
+        let (asymmetric, expedited) = modes();
         Self {
-            asymmetric: asymmetric(),
+            asymmetric,
+            expedited,
         }
     }
 
@@ -128,32 +137,34 @@ impl Barrier {
 
     /// The sleeper's side: after it stores `MAY_SLEEP`, before it re-checks.
     /// Returns `false` if the handshake cannot be relied on this time (the
-    /// system call failed, so producers' light barriers are not covered):
+    /// system call failed, so publishers' light barriers are not covered):
     /// the caller must then bound its sleep.
     pub(crate) fn heavy(self) -> bool {
-        if self.asymmetric {
-            global_membarrier()
-        } else {
-            fence(Ordering::SeqCst);
-            true
-        }
+        let covered = !self.expedited || global_membarrier();
+        // Our own side of the pair, whatever the publishers use.
+        fence(Ordering::SeqCst);
+        covered
     }
 }
 
 /// How long a receiver sleeps at most when `Barrier::heavy` failed.
 pub(crate) const UNORDERED_NAP: Duration = Duration::from_millis(1);
 
-/// Whether this process uses the asymmetric barrier pair; registers it for
-/// `membarrier` the first time it is asked.
+/// Whether this process's publishers use the asymmetric barrier pair (it
+/// registered for `membarrier`), and whether its sleepers can issue the
+/// barrier. Asked (and registered) once per process.
 #[cfg(all(target_os = "linux", not(loom), not(miri)))]
-fn asymmetric() -> bool {
-    static ASYMMETRIC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ASYMMETRIC.get_or_init(futex::register_membarrier)
+fn modes() -> (bool, bool) {
+    static MODES: std::sync::OnceLock<(bool, bool)> = std::sync::OnceLock::new();
+    *MODES.get_or_init(|| {
+        let expedited = futex::expedited_supported();
+        (expedited && futex::register_membarrier(), expedited)
+    })
 }
 
 #[cfg(not(all(target_os = "linux", not(loom), not(miri))))]
-fn asymmetric() -> bool {
-    false
+fn modes() -> (bool, bool) {
+    (false, false)
 }
 
 /// Issues the global membarrier; `false` if it failed.

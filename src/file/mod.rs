@@ -1,0 +1,165 @@
+//! Ring files: a ring in a memory-mapped file, shared between processes.
+//!
+//! A trading process logs into a ring on `/dev/shm` (or on disk); a tailer
+//! in another process reads it. The ends are the crate's usual queue and
+//! channel ends, running the same code as on a heap ring: only the memory
+//! differs.
+//!
+//! ```no_run
+//! use logring::file::{Mode, Options, RingFile};
+//!
+//! // The logging process (create once; later runs open the same file).
+//! let ring = RingFile::create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
+//! let tx = ring.mpsc_sender()?;
+//! tx.send_bytes(b"order 42 filled")?;
+//!
+//! // The tailer, in another process.
+//! let ring = RingFile::open("/dev/shm/app.ring")?;
+//! let mut rx = ring.receiver()?;
+//! while let Ok(record) = rx.recv() {
+//!     println!("{}", String::from_utf8_lossy(&record));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Files
+//!
+//! [`RingFile::create`] makes a new file (never replacing one) with mode
+//! 0600 unless [`Options::permissions`] says otherwise, allocates all of its
+//! space up front (no sparse file that could fail with `SIGBUS` later when
+//! the disk fills), writes the header and marks it initialised last.
+//! [`RingFile::open`] checks the header (magic, format version, layout,
+//! length, the initialised marker and the shared positions) and never
+//! re-initialises what it finds: every problem is a [`FileError`] that names
+//! the file and says what was wrong.
+//!
+//! No end ever changes the file's length. If another program truncates a
+//! mapped ring file, the processes that have it mapped get `SIGBUS` when
+//! they touch the lost pages, as with any shared mapping: don't. Opening a
+//! file whose length disagrees with its header is
+//! [`FileErrorKind::LengthMismatch`].
+//!
+//! # Ends, and who is alive
+//!
+//! A ring has one consumer ([`consumer`](RingFile::consumer) or
+//! [`receiver`](RingFile::receiver)) at a time, in any process; a second one
+//! is [`FileErrorKind::ConsumerAttached`]. An SPSC ring has one producer at a
+//! time; an MPSC ring has up to 256 producers, in any processes, each
+//! holding a *slot* (clones of one producer share its slot).
+//!
+//! Each attached end holds an operating-system lock on the file (an open
+//! file description lock, which the kernel drops when the process dies,
+//! however it dies). Liveness comes from those locks, never from counters a
+//! crashed process would leave behind. Neither side's absence is permanent:
+//!
+//! - A sender keeps sending while there is space, whether or not a consumer
+//!   is attached; the records wait for the next consumer. `send` never
+//!   returns `Disconnected` on a ring file, and
+//!   [`Sender::is_disconnected`](crate::channel::spsc::Sender::is_disconnected)
+//!   tells whether a consumer is attached right now.
+//! - A receiver returns `Disconnected` once no producer is attached and it
+//!   has received everything committed, so that a draining tool stops. A
+//!   receiver set to [`follow`](crate::channel::Receiver::set_follow) never
+//!   does: it waits for producers to (re)appear, as `tail -f` does.
+//! - A consumer that attaches resumes at the shared head: a record its
+//!   predecessor read but did not release is delivered again (at least
+//!   once), and nothing committed is lost, whenever the predecessor died.
+//!
+//! In-process channels differ: there, a dropped end is gone for good.
+//!
+//! # Crashes
+//!
+//! A producer that dies holding a claim leaves it `Claimed`. Its claims name
+//! it (slot and generation), and the consumer, once it has waited at such a
+//! claim for 5 ms, asks the kernel whether the owner's lock is still held:
+//! if not, it skips the claim, counts it (`skipped_claims`) and goes on,
+//! typically within 10–20 ms of the death. A live producer's claim is never
+//! skipped, however long it is held. A producer that takes over a dead SPSC
+//! producer's place first makes whatever the dead one began past the shared
+//! tail skippable. A sleeping receiver bounds its sleeps while it waits at a
+//! claim (10 ms) or for producers to leave (50 ms), since a dead process
+//! cannot wake it.
+//!
+//! One gap remains: an MPSC producer killed in the few instructions between
+//! reserving space (its compare-and-swap on the tail) and marking it claimed
+//! leaves no size for the consumer to skip; the consumer then waits there
+//! until the ring is re-created. This needs a `SIGKILL` landing on those
+//! instructions; a claim that has been returned to the caller is always
+//! recoverable.
+//!
+//! # Platforms
+//!
+//! Ring files need Linux (open file description locks, shared futexes);
+//! elsewhere [`RingFile::create`] and [`RingFile::open`] return
+//! [`FileErrorKind::Unsupported`].
+
+mod error;
+#[cfg(target_os = "linux")]
+mod liveness;
+#[cfg(target_os = "linux")]
+mod lock;
+#[cfg(target_os = "linux")]
+mod ring_file;
+#[cfg(not(target_os = "linux"))]
+#[path = "unsupported.rs"]
+mod ring_file;
+
+pub use error::{FileError, FileErrorKind};
+#[cfg(target_os = "linux")]
+pub(crate) use liveness::{Liveness, Watch};
+pub use ring_file::RingFile;
+
+use std::fmt;
+
+/// How many producers a ring file admits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// One producer at a time ([`RingFile::spsc_producer`],
+    /// [`RingFile::spsc_sender`]).
+    Spsc,
+    /// Any number of producers, in any processes ([`RingFile::mpsc_producer`],
+    /// [`RingFile::mpsc_sender`]).
+    Mpsc,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Spsc => "SPSC",
+            Mode::Mpsc => "MPSC",
+        })
+    }
+}
+
+/// How [`RingFile::create`] makes a ring file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    capacity: usize,
+    mode: Mode,
+    permissions: u32,
+}
+
+impl Options {
+    /// A ring of at least `capacity` bytes (rounded up to a power of two;
+    /// at least 64), SPSC, with permissions 0600.
+    pub const fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            mode: Mode::Spsc,
+            permissions: 0o600,
+        }
+    }
+
+    /// The producer mode.
+    pub const fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The file's permission bits (default 0600: only the creating user can
+    /// attach). Applied exactly, whatever the process's umask.
+    pub const fn permissions(mut self, permissions: u32) -> Self {
+        self.permissions = permissions & 0o7777;
+        self
+    }
+}

@@ -1,0 +1,454 @@
+//! `RingFile`: creating, checking and attaching to a ring file (Linux).
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::liveness::{CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch};
+use super::{FileError, FileErrorKind, Mode, Options, lock};
+use crate::channel::{self, Receiver};
+use crate::peers::{Owner, Peers};
+use crate::queue::{self, Consumer};
+use crate::region::{FileRegion, Region};
+use crate::ring::layout::{
+    self, HEADER_LEN, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MIN_CAPACITY, SLOTS,
+    VERSION_MAJOR, WORD, Word,
+};
+use crate::ring::{self as ring_mod, Ring, params};
+use crate::sync::Ordering;
+
+/// A ring in a memory-mapped file, attached to by [`create`](Self::create)
+/// or [`open`](Self::open); its ends come from the methods below. See the
+/// [module docs](super) for what is shared and who is alive.
+///
+/// The ends keep the mapping alive: a `RingFile` may be dropped while they
+/// are in use.
+pub struct RingFile {
+    ring: Ring,
+    region: Arc<FileRegion>,
+    liveness: Arc<Liveness>,
+    mode: Mode,
+}
+
+impl RingFile {
+    /// Creates a new ring file at `path` (failing if anything exists there)
+    /// and attaches to it.
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::Capacity`] for a capacity no ring can have;
+    /// [`FileErrorKind::Io`] if the file cannot be created (it exists, the
+    /// directory is not writable), its space cannot be allocated (the disk
+    /// is full) or it cannot be mapped. A file that could not be completed is
+    /// removed.
+    pub fn create(path: impl AsRef<Path>, options: Options) -> Result<Self, FileError> {
+        let path = path.as_ref();
+        let (capacity, max_record_len) = params(options.capacity)
+            .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
+        let len = HEADER_LEN + capacity as usize;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(options.permissions)
+            .open(path)
+            .map_err(FileError::io(path, "create"))?;
+        let made = (|| {
+            // The umask may have cleared bits the caller asked for.
+            file.set_permissions(Permissions::from_mode(options.permissions))
+                .map_err(FileError::io(path, "set the permissions of"))?;
+            allocate(&file, len as u64).map_err(FileError::io(path, "allocate space for"))?;
+            let region = FileRegion::map(&file, len).map_err(FileError::io(path, "map"))?;
+            // SAFETY: the file is new (`create_new`), its `len` bytes were
+            // just allocated and read as zero, and no other process attaches
+            // before the initialised marker is stored.
+            unsafe {
+                ring_mod::initialise(&region, ring_mode(options.mode), capacity, max_record_len)
+            };
+            Ok(region)
+        })();
+        match made {
+            Ok(region) => Self::attach(path, file, region, options.mode, capacity, max_record_len),
+            Err(error) => {
+                // Nobody attached to a file without its marker: take it away.
+                let _ = fs::remove_file(path);
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens the existing ring file at `path`, after checking its header.
+    /// Never modifies what it finds.
+    ///
+    /// # Errors
+    ///
+    /// A [`FileError`] naming the file, whose kind says what was wrong:
+    /// [`Io`](FileErrorKind::Io) (missing, permission denied),
+    /// [`NotAFile`](FileErrorKind::NotAFile),
+    /// [`ReadOnly`](FileErrorKind::ReadOnly), [`Empty`](FileErrorKind::Empty),
+    /// [`TooShort`](FileErrorKind::TooShort),
+    /// [`BadMagic`](FileErrorKind::BadMagic),
+    /// [`UnsupportedVersion`](FileErrorKind::UnsupportedVersion),
+    /// [`Uninitialised`](FileErrorKind::Uninitialised),
+    /// [`BadLayout`](FileErrorKind::BadLayout),
+    /// [`LengthMismatch`](FileErrorKind::LengthMismatch) or
+    /// [`BadPositions`](FileErrorKind::BadPositions).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, FileError> {
+        let path = path.as_ref();
+        let fail = |kind| FileError::new(path, kind);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(FileError::io(path, "open"))?;
+        let metadata = file.metadata().map_err(FileError::io(path, "inspect"))?;
+        if !metadata.file_type().is_file() {
+            return Err(fail(FileErrorKind::NotAFile));
+        }
+        let permissions = metadata.permissions().mode() & 0o7777;
+        if permissions & 0o222 == 0 {
+            return Err(fail(FileErrorKind::ReadOnly { mode: permissions }));
+        }
+        let len = metadata.len();
+        if len == 0 {
+            return Err(fail(FileErrorKind::Empty));
+        }
+        if len < HEADER_LEN as u64 {
+            return Err(fail(FileErrorKind::TooShort {
+                len,
+                min: HEADER_LEN as u64,
+            }));
+        }
+        // The length must be header + capacity; anything longer than the
+        // largest ring is refused before it is mapped.
+        if len > HEADER_LEN as u64 + MAX_CAPACITY {
+            return Err(fail(FileErrorKind::LengthMismatch {
+                expected: header_layout_len(&file).unwrap_or(0),
+                actual: len,
+            }));
+        }
+        let region = FileRegion::map(&file, len as usize).map_err(FileError::io(path, "map"))?;
+        let (mode, capacity, max_record_len) = check_header(&region, len).map_err(fail)?;
+        Self::attach(path, file, region, mode, capacity, max_record_len)
+    }
+
+    fn attach(
+        path: &Path,
+        file: File,
+        region: FileRegion,
+        mode: Mode,
+        capacity: u64,
+        max_record_len: u64,
+    ) -> Result<Self, FileError> {
+        let region = Arc::new(region);
+        let ring = Ring::view(
+            Arc::clone(&region) as Arc<dyn Region>,
+            ring_mode(mode),
+            capacity,
+            max_record_len,
+        );
+        Ok(Self {
+            ring,
+            region,
+            liveness: Arc::new(Liveness::new(file, path.to_path_buf())),
+            mode,
+        })
+    }
+
+    /// The path the ring was created or opened by.
+    pub fn path(&self) -> &Path {
+        self.liveness.path()
+    }
+
+    /// The ring's producer mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether a consumer (in any process, this one included) is attached.
+    pub fn consumer_attached(&self) -> bool {
+        self.liveness.consumer_attached()
+    }
+
+    /// Whether any producer (in any process, this one included) is attached.
+    pub fn producers_attached(&self) -> bool {
+        self.liveness.producers_attached()
+    }
+
+    /// Claims skipped because their producers died, over the ring's life.
+    pub fn skipped_claims(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.ring.header().skipped_claims.0.load(Ordering::Relaxed)
+    }
+
+    crate::queue::ring_observers!(ring);
+
+    /// Writes the ring's memory back to the file and waits for the device
+    /// (`msync`): every record committed before the call is on disk when it
+    /// returns. Unneeded on `/dev/shm`, where there is no disk.
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::Io`] if the system call fails.
+    pub fn flush(&self) -> Result<(), FileError> {
+        self.region
+            .flush()
+            .map_err(FileError::io(self.path(), "flush"))
+    }
+
+    /// Attaches the ring's SPSC producer.
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::WrongMode`] on an MPSC ring;
+    /// [`FileErrorKind::ProducerAttached`] if a producer is attached.
+    pub fn spsc_producer(&self) -> Result<queue::spsc::Producer, FileError> {
+        let owner = self.attach_producer(Mode::Spsc)?;
+        Ok(queue::spsc::Producer::new(self.ring.share(), owner))
+    }
+
+    /// Attaches a new MPSC producer, in a slot of its own (clone it to share
+    /// the slot between threads).
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::WrongMode`] on an SPSC ring;
+    /// [`FileErrorKind::NoFreeSlot`] if every slot is held.
+    pub fn mpsc_producer(&self) -> Result<queue::mpsc::Producer, FileError> {
+        let owner = self.attach_producer(Mode::Mpsc)?;
+        Ok(queue::mpsc::Producer::new(self.ring.share(), owner))
+    }
+
+    /// Attaches the ring's consumer, resuming at the shared head.
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::ConsumerAttached`] if a consumer is attached.
+    pub fn consumer(&self) -> Result<Consumer, FileError> {
+        let watch = self.attach_consumer()?;
+        Ok(Consumer::attach(self.ring.share(), Peers::File(watch)))
+    }
+
+    /// Attaches the ring's SPSC producer as a channel sender.
+    ///
+    /// # Errors
+    ///
+    /// As [`spsc_producer`](Self::spsc_producer).
+    pub fn spsc_sender(&self) -> Result<channel::spsc::Sender, FileError> {
+        let producer = self.spsc_producer()?;
+        Ok(channel::spsc::Sender::attach(producer, self.link()))
+    }
+
+    /// Attaches a new MPSC producer as a channel sender.
+    ///
+    /// # Errors
+    ///
+    /// As [`mpsc_producer`](Self::mpsc_producer).
+    pub fn mpsc_sender(&self) -> Result<channel::mpsc::Sender, FileError> {
+        let producer = self.mpsc_producer()?;
+        Ok(channel::mpsc::Sender::attach(producer, self.link()))
+    }
+
+    /// Attaches the ring's consumer as a channel receiver.
+    ///
+    /// # Errors
+    ///
+    /// As [`consumer`](Self::consumer).
+    pub fn receiver(&self) -> Result<Receiver, FileError> {
+        let consumer = self.consumer()?;
+        Ok(Receiver::attach(consumer, self.link()))
+    }
+
+    fn link(&self) -> channel::Link {
+        channel::Link::file(self.ring.share(), Arc::clone(&self.liveness))
+    }
+
+    /// A new open file description of the ring's file, for an end's lock.
+    fn lock_file(&self) -> Result<File, FileError> {
+        lock::reopen(self.liveness.probe()).map_err(FileError::io(self.path(), "reopen"))
+    }
+
+    fn attach_consumer(&self) -> Result<Watch, FileError> {
+        let file = self.lock_file()?;
+        let locked =
+            lock::try_lock(&file, CONSUMER_LOCK).map_err(FileError::io(self.path(), "lock"))?;
+        if !locked {
+            return Err(FileError::new(self.path(), FileErrorKind::ConsumerAttached));
+        }
+        Ok(Watch::new(Arc::clone(&self.liveness), file))
+    }
+
+    /// Takes a producer slot (SPSC: slot 0 only) and returns the producer's
+    /// name for its claims.
+    fn attach_producer(&self, asked: Mode) -> Result<Owner, FileError> {
+        if asked != self.mode {
+            return Err(FileError::new(
+                self.path(),
+                FileErrorKind::WrongMode {
+                    ring: self.mode,
+                    asked,
+                },
+            ));
+        }
+        let slots = match self.mode {
+            Mode::Spsc => 1,
+            Mode::Mpsc => SLOTS,
+        };
+        let file = self.lock_file()?;
+        for slot in 0..slots {
+            let locked = lock::try_lock(&file, PRODUCER_LOCKS + slot as u64)
+                .map_err(FileError::io(self.path(), "lock"))?;
+            if !locked {
+                continue;
+            }
+            // AcqRel: the consumer's Acquire load of the generation sees this
+            // before any claim of ours; and we see the previous holder's.
+            let generation = self.ring.header().generations.0[slot]
+                .fetch_add(1, Ordering::AcqRel)
+                .wrapping_add(1);
+            let owner = Word::owner(slot, generation & 0xffff);
+            let keep = Arc::new(Slot::new(file, self.ring.share()));
+            return Ok(Owner::new(owner, keep));
+        }
+        Err(FileError::new(
+            self.path(),
+            match self.mode {
+                Mode::Spsc => FileErrorKind::ProducerAttached,
+                Mode::Mpsc => FileErrorKind::NoFreeSlot { slots },
+            },
+        ))
+    }
+}
+
+impl std::fmt::Debug for RingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingFile")
+            .field("path", &self.path())
+            .field("mode", &self.mode)
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ring_mode(mode: Mode) -> layout::Mode {
+    match mode {
+        Mode::Spsc => layout::Mode::Spsc,
+        Mode::Mpsc => layout::Mode::Mpsc,
+    }
+}
+
+/// Allocates `len` bytes of `file` on its device, so that no later write
+/// through the mapping finds the disk full.
+fn allocate(file: &File, len: u64) -> io::Result<()> {
+    // SAFETY: the descriptor is open while `file` is borrowed.
+    // posix_fallocate falls back to writing zeros where the file system
+    // cannot allocate directly.
+    let error = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
+    match error {
+        0 => Ok(()),
+        error => Err(io::Error::from_raw_os_error(error)),
+    }
+}
+
+/// The length the header of `file` asks for, for an error message only.
+fn header_layout_len(file: &File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = [0; size_of::<LayoutFields>()];
+    file.read_exact_at(&mut bytes, 0).ok()?;
+    let layout: LayoutFields = bytemuck::pod_read_unaligned(&bytes);
+    (HEADER_LEN as u64).checked_add(u64::from_le(layout.capacity))
+}
+
+/// Checks the header of a mapped file of `len` bytes; returns its mode,
+/// capacity and maximum record length.
+fn check_header(region: &FileRegion, len: u64) -> Result<(Mode, u64, u64), FileErrorKind> {
+    let header = region.base().cast::<layout::Header>();
+    // SAFETY: the mapping holds at least HEADER_LEN bytes (checked by the
+    // caller), page-aligned; every byte pattern is a valid `Header`
+    // (integers, byte arrays and atomics only). Other processes may write
+    // it: the plain fields are read with volatile copies below, the atomics
+    // atomically.
+    let header = unsafe { header.as_ref() };
+    // Acquire: pairs with the creator's Release store of the marker, so the
+    // layout read after it is the one written before it.
+    let initialised = header.meta.0.initialised.load(Ordering::Acquire);
+    // SAFETY: a valid, aligned pointer to plain old data inside the mapping.
+    let fields: LayoutFields = unsafe { std::ptr::read_volatile(&header.meta.0.layout) };
+    let major = u16::from_le(fields.version_major);
+    let minor = u16::from_le(fields.version_minor);
+    if fields.magic != MAGIC {
+        // A file still being created reads as zero: say so rather than
+        // "not a ring file".
+        if initialised != INIT_MARK && bytemuck::bytes_of(&fields).iter().all(|&b| b == 0) {
+            return Err(FileErrorKind::Uninitialised);
+        }
+        return Err(FileErrorKind::BadMagic {
+            found: fields.magic,
+        });
+    }
+    if major != VERSION_MAJOR {
+        return Err(FileErrorKind::UnsupportedVersion {
+            major,
+            minor,
+            supported: VERSION_MAJOR,
+        });
+    }
+    if initialised != INIT_MARK {
+        return Err(FileErrorKind::Uninitialised);
+    }
+    let bad = |reason| Err(FileErrorKind::BadLayout { reason });
+    let mode = match u32::from_le(fields.mode) {
+        1 => Mode::Spsc,
+        2 => Mode::Mpsc,
+        _ => return bad("unknown producer mode"),
+    };
+    let capacity = u64::from_le(fields.capacity);
+    if !capacity.is_power_of_two() {
+        return bad("capacity is not a power of two");
+    }
+    if !(MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity) {
+        return bad("capacity is out of range");
+    }
+    let (_, max_record_len) = params(capacity as usize).map_err(|_| FileErrorKind::BadLayout {
+        reason: "capacity is out of range",
+    })?;
+    if u64::from_le(fields.max_record_len) != max_record_len {
+        return bad("maximum record length does not match the capacity");
+    }
+    if u64::from_le(fields.data_offset) != HEADER_LEN as u64 {
+        return bad("data offset is not the header length");
+    }
+    let expected = HEADER_LEN as u64 + capacity;
+    if len != expected {
+        return Err(FileErrorKind::LengthMismatch {
+            expected,
+            actual: len,
+        });
+    }
+    // The positions move while ends are attached: a check that fails may
+    // have read them out of step, so it must fail three times running.
+    let mut positions = (0, 0, 0);
+    for _ in 0..3 {
+        // Relaxed: a sanity check of positions that the ends re-read anyway.
+        // Tail before head: a head read later is never further behind it.
+        let tail = header.tail.0.load(Ordering::Relaxed);
+        let consumed = header.consumed.0.load(Ordering::Relaxed);
+        let head = header.head.0.load(Ordering::Relaxed);
+        let aligned = (head | tail | consumed) % WORD == 0;
+        if aligned && tail.wrapping_sub(head) <= capacity && consumed.wrapping_sub(head) <= capacity
+        {
+            return Ok((mode, capacity, max_record_len));
+        }
+        positions = (head, tail, consumed);
+        std::thread::yield_now();
+    }
+    let (head, tail, consumed) = positions;
+    Err(FileErrorKind::BadPositions {
+        head,
+        tail,
+        consumed,
+    })
+}
