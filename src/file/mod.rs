@@ -157,9 +157,12 @@ impl Options {
     }
 
     /// The file's permission bits (default 0600: only the creating user can
-    /// attach). Applied exactly, whatever the process's umask.
+    /// attach), applied exactly whatever the process's umask, except that
+    /// the owner always gets read and write: every end maps the file
+    /// read-write. For example `0o640` lets the owner's group see that the
+    /// file exists and read it, but not attach (attaching writes).
     pub const fn permissions(mut self, permissions: u32) -> Self {
-        self.permissions = permissions & 0o7777;
+        self.permissions = (permissions & 0o7777) | 0o600;
         self
     }
 }

@@ -103,7 +103,17 @@ impl RingFile {
             .read(true)
             .write(true)
             .open(path)
-            .map_err(FileError::io(path, "open"))?;
+            .map_err(|source| match source.raw_os_error() {
+                // A directory cannot be opened for writing: say what it is.
+                Some(libc::EISDIR) => fail(FileErrorKind::NotAFile),
+                _ => FileError::new(
+                    path,
+                    FileErrorKind::Io {
+                        action: "open",
+                        source,
+                    },
+                ),
+            })?;
         let metadata = file.metadata().map_err(FileError::io(path, "inspect"))?;
         if !metadata.file_type().is_file() {
             return Err(fail(FileErrorKind::NotAFile));

@@ -264,13 +264,23 @@ impl Consumer {
             self.poison(pos, raw, "claimed length out of bounds");
             return false;
         }
-        // Acquire: the dead producer's writes (and those of a producer that
-        // padded the claim first) happen-before our zeroing. A CAS, not a
+        // Announce the skip before making it, so that a producer taking over
+        // that sees the claim gone also sees how far we got (`take_over` in
+        // `spsc`). If the swap below fails, the claim became padding, which we
+        // consume next; the mark is then merely early.
+        self.ring
+            .header()
+            .consumed
+            .0
+            .store(pos + span_of(len), Ordering::Relaxed);
+        // AcqRel: Acquire makes the dead producer's writes (and those of a
+        // producer that padded the claim first) happen-before our zeroing;
+        // Release publishes the mark above with the cleared word. A CAS, not a
         // store: a restarted SPSC producer may be padding the same claim.
         if self
             .ring
             .word(pos)
-            .compare_exchange(raw, 0, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(raw, 0, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
             return false;
@@ -350,8 +360,10 @@ impl Consumer {
             // delivered (or is padding), so nobody reads it any more.
             unsafe { self.ring.zero(pos, span) };
         } else {
-            // Relaxed: published to the producer by the Release store of head.
-            self.ring.word(pos).store(0, Ordering::Relaxed);
+            // Release: a producer taking over after a crash that finds the word
+            // cleared also finds the `consumed` mark above (`take_over` in
+            // `spsc`). The producer proper learns of it through `head`.
+            self.ring.word(pos).store(0, Ordering::Release);
         }
         self.head = pos + span;
     }

@@ -183,5 +183,7 @@ macro_rules! ring_observers {
 }
 pub(crate) use ring_observers;
 
+#[cfg(all(test, loom))]
+mod loom;
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -175,34 +175,44 @@ impl Producer {
 ///
 /// `reserve` writes, in order: the clean next word, the wrap padding at the
 /// old tail, the `Claimed` word, then the new tail. A producer killed before
-/// the last store leaves at most a padding word and a claim past `tail`. The
-/// consumer may already have skipped the padding (then `head` is past
-/// `tail`), and may be about to skip the claim as its owner's: the claim is
-/// turned into padding with a compare-and-swap, which either wins or finds
-/// that the consumer skipped it first. Either way the next record starts
-/// after it, and its next word was cleaned before the claim was published.
+/// the last store leaves at most a padding word and a claim past `tail`.
+///
+/// The consumer may be consuming those words meanwhile, and zeroes what it
+/// consumes, so a walk that finds a cleared word cannot tell "nothing here"
+/// from "consumed": it goes by the consumer's `consumed` mark, which the
+/// consumer stores before it clears a word (and publishes with the clearing
+/// store). The walk starts at the later of `tail` and the mark, and is
+/// repeated until the mark stands still across it. A dead claim is turned
+/// into padding with a compare-and-swap, which either wins or finds that the
+/// consumer skipped the claim first; either way the next record starts after
+/// it, and its next word was cleaned before the claim was published.
 fn take_over(ring: &Ring) -> u64 {
     let header = ring.header();
+    let capacity = ring.capacity();
     // Acquire: after the previous producer's death or drop, its stores are
     // visible (the lock hand-over orders them); this keeps ours after.
     let tail = header.tail.0.load(Ordering::Acquire);
     loop {
-        // Acquire: pairs with the consumer's Release store of head.
-        let head = header.head.0.load(Ordering::Acquire);
-        let passed = head.wrapping_sub(tail);
-        let mut pos = if passed != 0 && passed <= ring.capacity() {
-            head
+        // Acquire: pairs with the consumer's Release stores that clear words
+        // (and its skips), which it makes after storing the mark.
+        let mark = header.consumed.0.load(Ordering::Acquire);
+        let ahead = mark.wrapping_sub(tail);
+        let mut pos = if ahead != 0 && ahead <= capacity {
+            mark
         } else {
             tail
         };
         for _ in 0..2 {
-            if pos.wrapping_sub(head) >= ring.capacity() {
+            // Acquire: pairs with the consumer's Release store of head.
+            let head = header.head.0.load(Ordering::Acquire);
+            if pos.wrapping_sub(head) >= capacity {
                 // A full ring: the word at `pos` is the consumer's, not free
                 // space (a dead claim there is skipped by the consumer).
                 break;
             }
-            let room = ring.capacity() - ring.index(pos);
-            // Acquire: pairs with the Release stores of `reserve`.
+            let room = capacity - ring.index(pos);
+            // Acquire: pairs with the Release stores of `reserve` (and the
+            // consumer's clearing stores).
             let raw = ring.word(pos).load(Ordering::Acquire);
             match Word::decode(raw) {
                 Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
@@ -225,9 +235,10 @@ fn take_over(ring: &Ring) -> u64 {
                 _ => break,
             }
         }
-        // The consumer stops at the first word that is not published, so a
-        // head unchanged across the walk cannot pass `pos` later.
-        if header.head.0.load(Ordering::Acquire) == head {
+        // The mark moves only when the consumer consumes (or skips) a word;
+        // unchanged across the walk, every cleared word the walk stopped at
+        // was cleared before the walk began, hence is behind the mark.
+        if header.consumed.0.load(Ordering::Acquire) == mark {
             // Release: as in `reserve`.
             header.tail.0.store(pos, Ordering::Release);
             return pos;

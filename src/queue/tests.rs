@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{Consumer, WriteClaim, mpsc, spsc};
 use crate::error::{ClaimError, CorruptRing, Error};
+use crate::peers::{Owner, Peers};
 use crate::ring::Ring;
 use crate::ring::layout::{MAX_CAPACITY, Mode, Word, span_of};
 use crate::sync::Ordering::Relaxed;
@@ -502,4 +503,136 @@ fn a_full_ring_of_aborted_claims_reads_as_empty() {
         producer.write(b"after").unwrap();
         assert_eq!(&*consumer.try_read().unwrap(), b"after");
     }
+}
+
+/// A producer that dies after `reserve` published part of a claim past the
+/// shared tail: the padding word at `tail`, then `Claimed` at index 0.
+fn die_mid_reserve(ring: &Ring, len: usize) -> u64 {
+    let mut dead = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    let tail = ring.header().tail.0.load(Relaxed);
+    let pos = dead.reserve(len).unwrap();
+    // The tail store was the last thing it did not get to.
+    ring.header().tail.0.store(tail, Relaxed);
+    pos
+}
+
+#[test]
+fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
+    let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
+    let mut consumer = Consumer::new(ring.share());
+    let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    first.try_write(&[1; 16]).unwrap(); // [0, 24)
+    first.try_write(&[1; 8]).unwrap(); // [24, 40)
+    assert_eq!(consumer.read_batch(2, |_| {}), 2);
+    drop(first);
+    // 24 bytes (a span of 32) do not fit before the end: padding [40, 64),
+    // claim at 64.
+    let pos = die_mid_reserve(&ring, 24);
+    assert_eq!(pos, 64);
+    assert_eq!(ring.header().tail.0.load(Relaxed), 40);
+
+    let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 32);
+    assert_eq!(ring.word(64).load(Relaxed), Word::padding(32));
+    // The consumer passes both paddings, which frees their space.
+    assert!(consumer.try_read().is_none());
+    assert_eq!(ring.header().head.0.load(Relaxed), 96);
+    second.try_write(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
+    assert!(consumer.try_read().is_none());
+    assert_eq!(consumer.skipped_claims(), 0);
+}
+
+#[test]
+fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
+    let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
+    let mut consumer = Consumer::new(ring.share());
+    let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    first.try_write(&[1; 16]).unwrap();
+    first.try_write(&[1; 8]).unwrap();
+    assert_eq!(consumer.read_batch(2, |_| {}), 2);
+    drop(first);
+    die_mid_reserve(&ring, 24);
+    // The consumer follows the padding and waits at the claim, then skips it
+    // (its producer is known gone), before the new producer looks.
+    assert!(consumer.try_read().is_none());
+    assert_eq!(ring.header().head.0.load(Relaxed), 64);
+    // SAFETY: the claim's producer is gone.
+    assert!(unsafe { consumer.skip_abandoned_claim() });
+    assert_eq!(ring.header().head.0.load(Relaxed), 96);
+
+    let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    assert_eq!(ring.header().tail.0.load(Relaxed), 96);
+    second.try_write(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
+    assert_eq!(consumer.skipped_claims(), 1);
+}
+
+#[test]
+fn a_claim_under_the_tail_is_left_for_the_consumer_to_skip() {
+    let ring = Ring::new_heap(Mode::Spsc, 256).unwrap();
+    let mut consumer = Consumer::new(ring.share());
+    let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    first.try_write(&[1; 8]).unwrap();
+    std::mem::forget(first.try_claim(8).unwrap());
+    drop(first);
+    let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
+    second.try_write(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_read().unwrap(), &[1; 8]);
+    assert!(consumer.try_read().is_none(), "a claim is waited on");
+    // SAFETY: the claim's producer is gone.
+    assert!(unsafe { consumer.skip_abandoned_claim() });
+    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
+    assert_eq!(consumer.skipped_claims(), 1);
+}
+
+#[test]
+fn a_consumer_finishes_the_release_its_predecessor_died_in() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let ring = Ring::new_heap(mode, 128).unwrap();
+        let mut producer: Box<dyn Produce> = match mode {
+            Mode::Spsc => Box::new(spsc::Producer::new(ring.share(), Owner::LOCAL)),
+            Mode::Mpsc => Box::new(mpsc::Producer::new(ring.share(), Owner::LOCAL)),
+        };
+        let mut consumer = Consumer::new(ring.share());
+        producer.write(&[9; 40]).unwrap(); // [0, 48)
+        producer.write(&[9; 40]).unwrap(); // [48, 96)
+        assert_eq!(consumer.read_batch(2, |_| {}), 2);
+        // The half-released range will cross the end of the data area.
+        producer.write(&[1; 32]).unwrap(); // padding [96, 128), [128, 168)
+        producer.write(&[2; 8]).unwrap(); // [168, 184)
+        producer.write(&[3; 8]).unwrap(); // [184, 200)
+        // The consumer delivered two records and zeroed them, but died before
+        // publishing head: `consumed` says how far it got.
+        let mut delivered = 0;
+        consumer.read_batch(2, |_| delivered += 1);
+        assert_eq!(delivered, 2);
+        ring.header().head.0.store(96, Relaxed);
+        assert_eq!(ring.header().consumed.0.load(Relaxed), 184);
+        std::mem::forget(consumer);
+
+        let mut next = Consumer::attach(ring.share(), Peers::Local);
+        assert_eq!(ring.header().head.0.load(Relaxed), 184, "{mode:?}");
+        assert_eq!(&*next.try_read().unwrap(), &[3; 8], "{mode:?}");
+        assert!(next.try_read().is_none());
+        for pos in [96, 128, 168] {
+            assert_eq!(ring.word(pos).load(Relaxed), 0, "{mode:?} word {pos}");
+        }
+    }
+}
+
+#[test]
+fn a_consumer_redelivers_what_its_predecessor_read_but_did_not_release() {
+    let ring = Ring::new_heap(Mode::Mpsc, 256).unwrap();
+    let producer = mpsc::Producer::new(ring.share(), Owner::LOCAL);
+    let mut consumer = Consumer::new(ring.share());
+    producer.try_write(&[1; 8]).unwrap();
+    producer.try_write(&[2; 8]).unwrap();
+    let record = consumer.try_read().unwrap();
+    assert_eq!(&*record, &[1; 8]);
+    std::mem::forget(record); // dies holding it
+    std::mem::forget(consumer);
+    let mut next = Consumer::attach(ring.share(), Peers::Local);
+    assert_eq!(&*next.try_read().unwrap(), &[1; 8]);
+    assert_eq!(&*next.try_read().unwrap(), &[2; 8]);
 }

@@ -281,7 +281,10 @@ impl Word {
     }
 
     /// The owner field of a ring file producer's claims.
-    #[cfg_attr(not(all(feature = "mmap", target_os = "linux")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
     #[inline]
     pub(crate) const fn owner(slot: usize, generation: u32) -> u32 {
         (generation << 16) | (slot as u32 + 1)
@@ -289,7 +292,10 @@ impl Word {
 
     /// The slot and generation an owner field names; `None` for 0 (a heap
     /// ring's producer) or a slot out of range.
-    #[cfg_attr(not(all(feature = "mmap", target_os = "linux")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
     #[inline]
     pub(crate) const fn owner_slot(owner: u32) -> Option<(usize, u32)> {
         let slot = (owner & 0xffff) as usize;
