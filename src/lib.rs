@@ -23,11 +23,16 @@
 //!
 //! - [`queue::spsc`]: one producer, one consumer.
 //! - [`queue::mpsc`]: any number of producers (clone the producer), one consumer.
+//! - [`channel`]: the same rings with senders that spin briefly and then report
+//!   `Full`, and a receiver that sleeps while the ring is idle.
+//! - `file` (feature `mmap`, Linux): rings in memory-mapped files, shared
+//!   between processes, surviving the crash of either side.
 //!
-//! Every piece of shared state (positions, counters, record words) lives inside
-//! the ring's own memory, laid out by a fixed little-endian wire format, so the
-//! same code can serve a ring in a memory-mapped file shared between processes.
-//! The protocol is described in the [`queue`] module.
+//! Every piece of shared state (positions, counters, record words, the
+//! waiter word) lives inside the ring's own memory, laid out by a fixed
+//! little-endian wire format, so the same code serves a heap ring and a ring
+//! in a file shared between processes. The protocol is described in the
+//! [`queue`] module.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

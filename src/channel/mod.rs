@@ -62,8 +62,17 @@
 //! - [`is_disconnected`](Receiver::is_disconnected) on either end tells whether
 //!   the other side is gone.
 //!
+//! A corrupt ring (see [`Receiver::corruption`]) is reported as
+//! `Disconnected` by the receiver: nothing past the corruption can arrive.
+//!
 //! All of this state (the waiter word, the count of live ends) lives in the
 //! ring's header, beside the queue's positions.
+//!
+//! On a ring file ([`crate::file`]) ends come and go, in any process, so
+//! disconnection means "not attached now": senders never report
+//! `Disconnected` (their records wait for the next receiver), and a receiver
+//! reports it once no producer is attached and it has received everything,
+//! or never if it [follows](Receiver::set_follow).
 
 mod claim;
 pub mod mpsc;

@@ -78,7 +78,10 @@ impl Receiver {
     /// # Errors
     ///
     /// [`RecvError`] once every sender is gone and every record they committed
-    /// has been received.
+    /// has been received (on a ring file: once no producer is attached and
+    /// everything is received, unless the receiver
+    /// [follows](Self::set_follow)); also once the ring is found corrupt
+    /// (see [`corruption`](Self::corruption)).
     #[inline]
     pub fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         match self.wait(None) {

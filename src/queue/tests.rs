@@ -607,9 +607,9 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
         let mut delivered = 0;
         consumer.read_batch(2, |_| delivered += 1);
         assert_eq!(delivered, 2);
-        ring.header().head.0.store(96, Relaxed);
+        drop(consumer);
+        ring.header().head.0.store(96, Relaxed); // the store it never made
         assert_eq!(ring.header().consumed.0.load(Relaxed), 184);
-        std::mem::forget(consumer);
 
         let mut next = Consumer::attach(ring.share(), Peers::Local);
         assert_eq!(ring.header().head.0.load(Relaxed), 184, "{mode:?}");
@@ -630,8 +630,8 @@ fn a_consumer_redelivers_what_its_predecessor_read_but_did_not_release() {
     producer.try_write(&[2; 8]).unwrap();
     let record = consumer.try_read().unwrap();
     assert_eq!(&*record, &[1; 8]);
-    std::mem::forget(record); // dies holding it
-    std::mem::forget(consumer);
+    std::mem::forget(record); // dies holding it: never released
+    drop(consumer);
     let mut next = Consumer::attach(ring.share(), Peers::Local);
     assert_eq!(&*next.try_read().unwrap(), &[1; 8]);
     assert_eq!(&*next.try_read().unwrap(), &[2; 8]);

@@ -1,0 +1,189 @@
+//! Two processes, one ring file: logging processes write into a ring on
+//! `/dev/shm`, a tailer in another process reads it, and a logging process
+//! killed while holding a claim costs the tailer nothing but that claim.
+//!
+//! ```text
+//! cargo run --release --example ringfile                    # the whole demo
+//! cargo run --release --example ringfile -- create PATH     # a new MPSC ring file
+//! cargo run --release --example ringfile -- log PATH [N]    # log N lines into it
+//! cargo run --release --example ringfile -- tail PATH [-f]  # print what arrives
+//! ```
+//!
+//! `tail` stops once no logging process is attached and it has read
+//! everything; `tail -f` keeps waiting for new ones, as `tail -f` does.
+
+use std::error::Error;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use logring::channel::SendError;
+use logring::file::{Mode, Options, RingFile};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => demo(),
+        ["create", path] => create(Path::new(path)).map(drop),
+        ["log", path] => log(Path::new(path), 10, false),
+        ["log", path, n] => log(Path::new(path), n.parse()?, false),
+        ["crash", path] => log(Path::new(path), 1000, true),
+        ["tail", path] => tail(Path::new(path), false, true).map(drop),
+        ["tail", path, "-f"] => tail(Path::new(path), true, true).map(drop),
+        _ => Err("usage: ringfile [create PATH | log PATH [N] | tail PATH [-f]]".into()),
+    }
+}
+
+fn create(path: &Path) -> Result<RingFile, Box<dyn Error>> {
+    let ring = RingFile::create(path, Options::new(1 << 20).mode(Mode::Mpsc))?;
+    println!(
+        "created {}: {} bytes, records up to {} bytes",
+        path.display(),
+        ring.capacity(),
+        ring.max_record_len()
+    );
+    Ok(ring)
+}
+
+/// One logging process: `n` lines, then exit (or, with `crash`, hold a claim
+/// and wait to be killed).
+fn log(path: &Path, n: u64, crash: bool) -> Result<(), Box<dyn Error>> {
+    let ring = RingFile::open(path)?;
+    let tx = ring.mpsc_sender()?;
+    let pid = std::process::id();
+    println!("attached");
+    std::io::stdout().flush()?;
+    let mut full = 0;
+    for seq in 0..n {
+        let line = format!("pid {pid} line {seq}: order {} filled", seq * 7 + 1);
+        loop {
+            match tx.send_bytes(line.as_bytes()) {
+                Ok(()) => break,
+                // The tailer is behind (or not attached yet): a real logger
+                // would drop and count; the demo waits so that nothing is lost.
+                Err(SendError::Full) => {
+                    full += 1;
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    if crash {
+        let mut claim = loop {
+            match tx.send(64) {
+                Ok(claim) => break claim,
+                Err(SendError::Full) => std::thread::sleep(Duration::from_micros(100)),
+                Err(error) => return Err(error.into()),
+            }
+        };
+        claim[..7].copy_from_slice(b"partial");
+        println!("holding"); // the parent kills us now, claim in hand
+        std::io::stdout().flush()?;
+        std::thread::sleep(Duration::from_secs(60));
+        drop(claim);
+    }
+    eprintln!("logger {pid}: {n} lines, waited on a full ring {full} times");
+    Ok(())
+}
+
+/// Reads until no logger is attached and everything is read (or for ever,
+/// with `follow`); returns how many lines it read.
+fn tail(path: &Path, follow: bool, print: bool) -> Result<u64, Box<dyn Error>> {
+    let ring = RingFile::open(path)?;
+    let mut rx = ring.receiver()?;
+    rx.set_follow(follow);
+    let mut lines = 0;
+    while let Ok(record) = rx.recv() {
+        lines += 1;
+        if print {
+            println!("{}", String::from_utf8_lossy(&record));
+        }
+    }
+    if let Some(corrupt) = rx.corruption() {
+        return Err(corrupt.into());
+    }
+    Ok(lines)
+}
+
+/// The whole story in one command: two loggers and a crashing one, in
+/// processes of their own, and a tailer here.
+fn demo() -> Result<(), Box<dyn Error>> {
+    let dir = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    let path = dir.join(format!("logring-demo-{}.ring", std::process::id()));
+    let ring = create(&path)?;
+    let _cleanup = RemoveOnDrop(&path);
+    let me = std::env::current_exe()?;
+    let spawn = |args: &[&str]| -> std::io::Result<Child> {
+        Command::new(&me).args(args).stdout(Stdio::piped()).spawn()
+    };
+
+    let started = Instant::now();
+    let path_arg = path.to_str().ok_or("the ring's path is not UTF-8")?;
+    // A logger that dies holding a claim, after 1000 lines.
+    let mut crasher = spawn(&["crash", path_arg])?;
+    let mut said = Said::of(&mut crasher)?;
+    assert_eq!(said.line()?, "attached");
+    assert_eq!(said.line()?, "holding");
+    crasher.kill()?; // SIGKILL, claim in hand
+    crasher.wait()?;
+    println!(
+        "killed a logger (pid {}) while it held a claim",
+        crasher.id()
+    );
+    // Two loggers that finish; the ring fills before the tailer starts, and
+    // they wait for it.
+    let mut loggers = [
+        spawn(&["log", path_arg, "200000"])?,
+        spawn(&["log", path_arg, "200000"])?,
+    ];
+    for logger in &mut loggers {
+        assert_eq!(Said::of(logger)?.line()?, "attached");
+    }
+
+    // This process is the tailer: it reads until every logger is gone.
+    let lines = tail(&path, false, false)?;
+    for mut logger in loggers {
+        logger.wait()?;
+    }
+    println!(
+        "tailer read {lines} lines from 3 processes in {:.0?}; dead claims skipped: {}, \
+         full rejections: {}",
+        started.elapsed(),
+        ring.skipped_claims(),
+        ring.full_rejections()
+    );
+    assert_eq!(lines, 2 * 200_000 + 1000, "every committed line arrives");
+    Ok(())
+}
+
+/// The lines a child process prints.
+struct Said(BufReader<ChildStdout>);
+
+impl Said {
+    fn of(child: &mut Child) -> Result<Self, Box<dyn Error>> {
+        Ok(Self(BufReader::new(
+            child.stdout.take().ok_or("no stdout")?,
+        )))
+    }
+
+    fn line(&mut self) -> Result<String, Box<dyn Error>> {
+        let mut line = String::new();
+        self.0.read_line(&mut line)?;
+        Ok(line.trim().to_owned())
+    }
+}
+
+/// Removes the demo's ring file, however the demo ends.
+struct RemoveOnDrop<'a>(&'a Path);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+    }
+}
