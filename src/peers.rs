@@ -10,12 +10,15 @@
 use std::sync::Arc;
 
 use crate::ring::Ring;
+use crate::sync::Ordering;
 
 /// A producer's name in the claims it makes, and what keeps it valid.
 #[derive(Clone, Default)]
 pub(crate) struct Owner {
     /// The owner field of its `Claimed` words: 0 on a heap ring.
     id: u32,
+    /// Its producer slot plus one (0 on a heap ring), decoded from `id`.
+    slot: u32,
     /// Keeps the producer's liveness lock (ring files) for as long as any
     /// handle of this producer, or a clone of it, is alive.
     _keep: Option<Arc<dyn Send + Sync>>,
@@ -23,13 +26,19 @@ pub(crate) struct Owner {
 
 impl Owner {
     /// A producer of a heap ring.
-    pub(crate) const LOCAL: Owner = Owner { id: 0, _keep: None };
+    pub(crate) const LOCAL: Owner = Owner {
+        id: 0,
+        slot: 0,
+        _keep: None,
+    };
 
     /// A producer known as `id`, alive while `keep` is.
     #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
     pub(crate) fn new(id: u32, keep: Arc<dyn Send + Sync>) -> Self {
+        let slot = crate::ring::layout::Word::owner_slot(id).map_or(0, |(slot, _)| slot as u32 + 1);
         Self {
             id,
+            slot,
             _keep: Some(keep),
         }
     }
@@ -38,6 +47,28 @@ impl Owner {
     #[inline]
     pub(crate) fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Records, before an MPSC producer's compare-and-swap on `tail`, that
+    /// it reserves `need` bytes from `tail` (ring files; nothing on a heap
+    /// ring). See "Reservations" in `ring::layout`.
+    #[inline]
+    pub(crate) fn announce(&self, ring: &Ring, tail: u64, need: u64) {
+        if self.slot == 0 {
+            return;
+        }
+        let entry = ring.header().reservation(self.slot as usize - 1);
+        let generation = u64::from(self.id >> 16);
+        // Relaxed: read only by a consumer that found this producer dead,
+        // after the kernel dropped its lock (which orders everything it
+        // stored). The compiler fence keeps both stores before the CAS that
+        // follows, in program order, which is what a process killed between
+        // them needs.
+        entry.pos.store(tail, Ordering::Relaxed);
+        entry
+            .need_generation
+            .store(need | generation << 32, Ordering::Relaxed);
+        std::sync::atomic::compiler_fence(Ordering::Release);
     }
 }
 
@@ -52,6 +83,24 @@ pub(crate) enum Peers {
 }
 
 impl Peers {
+    /// Where a reservation at `pos` (the consumer's head) that was never
+    /// marked `Claimed` ends, if its producer is known dead; `patient`
+    /// waits a while at `pos` first (a live producer marks its reservation
+    /// within instructions). `None` while there is any doubt.
+    #[inline]
+    pub(crate) fn dead_reservation_end(
+        &mut self,
+        _ring: &Ring,
+        _pos: u64,
+        _patient: bool,
+    ) -> Option<u64> {
+        match self {
+            Peers::Local => None,
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Peers::File(watch) => watch.dead_reservation_end(_ring, _pos, _patient),
+        }
+    }
+
     /// Whether the claim `owner` made at `pos` (the consumer's head) will
     /// never be committed. `false` while there is any doubt: a slow producer's
     /// claim is never skipped.

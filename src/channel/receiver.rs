@@ -297,7 +297,11 @@ impl Receiver {
             // claim's owner is gone; a producer that attaches later never
             // writes to it, but may pad it, which `skip_abandoned_claim`'s
             // compare-and-swap arbitrates.
-            if !unsafe { self.consumer.skip_abandoned_claim() } {
+            if !unsafe { self.consumer.skip_abandoned_claim() }
+                // SAFETY: as above: no producer is alive, so none is between
+                // reserving space and marking it claimed.
+                && !unsafe { self.consumer.skip_dead_reservation() }
+            {
                 return Err(Stop::Disconnected);
             }
         }

@@ -66,6 +66,59 @@ impl Liveness {
         attached
     }
 
+    /// Whether the producer in `slot` is the one of `generation` (low 16
+    /// bits) and alive. An error asking counts as alive.
+    fn slot_alive(&self, ring: &Ring, slot: usize, generation: u32) -> bool {
+        // Acquire: pairs with the increment of a producer that took the slot
+        // over, which it made before its first claim.
+        let current = ring.header().generations.0[slot].load(Ordering::Acquire);
+        if current & 0xffff != generation & 0xffff {
+            // The slot has had a new producer since: it was let go of, so the
+            // producer of `generation` is gone.
+            return false;
+        }
+        let alive = lock::is_locked(&self.probe, PRODUCER_LOCKS + slot as u64, 1).unwrap_or(true);
+        crate::sync::fence(Ordering::Acquire);
+        alive
+    }
+
+    /// Where the reservation covering `pos`, never marked `Claimed`, ends,
+    /// if every producer whose latest reservation covers `pos` is dead and
+    /// they agree on its end. `tail` was read before the question, so a
+    /// producer that attaches meanwhile reserves past it. `None` while any
+    /// of them lives (it may be the one between its CAS and its mark), or if
+    /// no entry explains the gap (its producer's slot was reused since).
+    fn dead_reservation_end(&self, ring: &Ring, pos: u64, tail: u64) -> Option<u64> {
+        let capacity = ring.capacity();
+        let mut end = None;
+        for slot in 0..SLOTS {
+            let entry = ring.header().reservation(slot);
+            // Acquire: a dead producer's entry is final (the kernel's lock
+            // release ordered it); a live one's may be changing, and a live
+            // one only ever makes us wait.
+            let need_generation = entry.need_generation.load(Ordering::Acquire);
+            let need = need_generation & 0xffff_ffff;
+            let from = entry.pos.load(Ordering::Acquire);
+            if need == 0 || pos.wrapping_sub(from) >= need {
+                continue;
+            }
+            if self.slot_alive(ring, slot, (need_generation >> 32) as u32) {
+                return None;
+            }
+            let candidate = from.wrapping_add(need);
+            let past_tail = candidate.wrapping_sub(tail) as i64 > 0;
+            if past_tail || candidate.wrapping_sub(pos) > capacity {
+                return None;
+            }
+            match end {
+                None => end = Some(candidate),
+                Some(seen) if seen == candidate => {}
+                Some(_) => return None,
+            }
+        }
+        end
+    }
+
     /// Whether the producer named `owner` in a claim may still commit it:
     /// its slot still has the generation the claim was made in, and the
     /// slot's lock is held. A claim that names no slot was made by no
@@ -74,17 +127,7 @@ impl Liveness {
         let Some((slot, generation)) = Word::owner_slot(owner) else {
             return false;
         };
-        // Acquire: pairs with the increment of a producer that took the slot
-        // over, which it made before its first claim.
-        let current = ring.header().generations.0[slot].load(Ordering::Acquire);
-        if current & 0xffff != generation {
-            // The slot has had a new producer since: it was let go of, so the
-            // claim's producer is gone.
-            return false;
-        }
-        let alive = lock::is_locked(&self.probe, PRODUCER_LOCKS + slot as u64, 1).unwrap_or(true);
-        crate::sync::fence(Ordering::Acquire);
-        alive
+        self.slot_alive(ring, slot, generation)
     }
 }
 
@@ -96,7 +139,13 @@ pub(crate) struct Watch {
     /// The claim position the consumer has been waiting at, and since when
     /// (or since its last ask).
     waiting: Option<(u64, Instant)>,
+    /// Empty looks since the consumer last looked at the clock: an idle
+    /// consumer asks the clock only every `EMPTY_LOOKS` looks.
+    empty_looks: u32,
 }
+
+/// How many looks at an empty word the consumer makes per look at the clock.
+const EMPTY_LOOKS: u32 = 64;
 
 impl Watch {
     pub(crate) fn new(liveness: std::sync::Arc<Liveness>, lock: File) -> Self {
@@ -104,18 +153,18 @@ impl Watch {
             liveness,
             _lock: lock,
             waiting: None,
+            empty_looks: 0,
         }
     }
 
-    /// Whether the claim `owner` made at `pos` is abandoned: asks the OS
-    /// once the consumer has waited at it for `CLAIM_PATIENCE`, and again
-    /// each `CLAIM_PATIENCE` after that.
-    pub(crate) fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
+    /// Whether the consumer has waited at `pos` for `CLAIM_PATIENCE` (since
+    /// it arrived, or since it last asked): then it is time to ask.
+    fn patience_spent(&mut self, pos: u64) -> bool {
         let now = Instant::now();
         match self.waiting {
             Some((at, since)) if at == pos && now.duration_since(since) >= CLAIM_PATIENCE => {
                 self.waiting = Some((pos, now));
-                !self.liveness.owner_alive(ring, owner)
+                true
             }
             Some((at, _)) if at == pos => false,
             _ => {
@@ -123,6 +172,45 @@ impl Watch {
                 false
             }
         }
+    }
+
+    /// Where the reservation at `pos` (an empty word below `tail`) ends, if
+    /// its producer died before marking it `Claimed` (MPSC rings only: an
+    /// SPSC producer marks its claim before it moves `tail`). With
+    /// `patient`, asks only after `CLAIM_PATIENCE` at `pos`, and looks at the
+    /// clock only every `EMPTY_LOOKS` empty looks.
+    pub(crate) fn dead_reservation_end(
+        &mut self,
+        ring: &Ring,
+        pos: u64,
+        patient: bool,
+    ) -> Option<u64> {
+        if ring.mode() != crate::ring::layout::Mode::Mpsc {
+            return None;
+        }
+        if patient {
+            self.empty_looks = self.empty_looks.wrapping_add(1);
+            if self.empty_looks % EMPTY_LOOKS != 0 {
+                return None;
+            }
+        }
+        // Relaxed: a bound for the question below, read before it.
+        let tail = ring.header().tail.0.load(Ordering::Relaxed);
+        let reserved = tail.wrapping_sub(pos);
+        if reserved == 0 || reserved > ring.capacity() {
+            return None; // nothing reserved at `pos`: an empty ring
+        }
+        if patient && !self.patience_spent(pos) {
+            return None;
+        }
+        self.liveness.dead_reservation_end(ring, pos, tail)
+    }
+
+    /// Whether the claim `owner` made at `pos` is abandoned: asks the OS
+    /// once the consumer has waited at it for `CLAIM_PATIENCE`, and again
+    /// each `CLAIM_PATIENCE` after that.
+    pub(crate) fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
+        self.patience_spent(pos) && !self.liveness.owner_alive(ring, owner)
     }
 }
 

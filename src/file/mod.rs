@@ -44,7 +44,7 @@
 //! A ring has one consumer ([`consumer`](RingFile::consumer) or
 //! [`receiver`](RingFile::receiver)) at a time, in any process; a second one
 //! is [`FileErrorKind::ConsumerAttached`]. An SPSC ring has one producer at a
-//! time; an MPSC ring has up to 256 producers, in any processes, each
+//! time; an MPSC ring has up to 128 producers, in any processes, each
 //! holding a *slot* (clones of one producer share its slot).
 //!
 //! Each attached end holds an operating-system lock on the file (an open
@@ -80,12 +80,16 @@
 //! claim (10 ms) or for producers to leave (50 ms), since a dead process
 //! cannot wake it.
 //!
-//! One gap remains: an MPSC producer killed in the few instructions between
-//! reserving space (its compare-and-swap on the tail) and marking it claimed
-//! leaves no size for the consumer to skip; the consumer then waits there
-//! until the ring is re-created. This needs a `SIGKILL` landing on those
-//! instructions; a claim that has been returned to the caller is always
-//! recoverable.
+//! An MPSC producer can also die between reserving space (its
+//! compare-and-swap on the tail) and marking it claimed, leaving a gap whose
+//! size nothing in the ring shows. So before each compare-and-swap it notes
+//! in its slot's entry of the header where it reserves from and how much; a
+//! consumer waiting at such a gap asks whether every producer whose latest
+//! reservation covers it is dead, and then steps over it (counted with the
+//! skipped claims). A gap stays only if the dead producer's slot has been
+//! taken and used by a new producer before the consumer reached it (the
+//! entry is then overwritten), or if two producers died there at once and
+//! their entries disagree; the consumer then waits at it.
 //!
 //! # Platforms
 //!
@@ -103,6 +107,9 @@ mod ring_file;
 #[cfg(not(target_os = "linux"))]
 #[path = "unsupported.rs"]
 mod ring_file;
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests;
 
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]

@@ -27,7 +27,7 @@ use crate::sync::Ordering;
 /// The ends keep the mapping alive: a `RingFile` may be dropped while they
 /// are in use.
 pub struct RingFile {
-    ring: Ring,
+    pub(super) ring: Ring,
     region: Arc<FileRegion>,
     liveness: Arc<Liveness>,
     mode: Mode,
@@ -293,7 +293,7 @@ impl RingFile {
 
     /// Takes a producer slot (SPSC: slot 0 only) and returns the producer's
     /// name for its claims.
-    fn attach_producer(&self, asked: Mode) -> Result<Owner, FileError> {
+    pub(super) fn attach_producer(&self, asked: Mode) -> Result<Owner, FileError> {
         if asked != self.mode {
             return Err(FileError::new(
                 self.path(),

@@ -200,7 +200,12 @@ impl Consumer {
                     }
                     self.consume(pos, span);
                 }
-                Word::Empty => return None,
+                Word::Empty => {
+                    let end = self.peers.dead_reservation_end(&self.ring, pos, true);
+                    if !end.is_some_and(|end| self.skip_reservation(pos, end)) {
+                        return None;
+                    }
+                }
                 Word::Claimed { len, owner } => {
                     if owner == 0 || !self.peers.claim_abandoned(&self.ring, pos, owner) {
                         return None;
@@ -252,6 +257,59 @@ impl Consumer {
         let skipped = self.skip_claim(pos, raw, len);
         self.release();
         skipped
+    }
+
+    /// Skips a reservation at `head` that its producer never marked
+    /// `Claimed` (it died between reserving and marking), if no producer is
+    /// attached to the ring. Returns whether it did.
+    ///
+    /// # Safety
+    ///
+    /// No producer of the ring is alive, so none is in the middle of
+    /// marking a reservation.
+    pub(crate) unsafe fn skip_dead_reservation(&mut self) -> bool {
+        if self.corruption.is_some() {
+            return false;
+        }
+        let pos = self.head;
+        let end = self.peers.dead_reservation_end(&self.ring, pos, false);
+        let skipped = end.is_some_and(|end| self.skip_reservation(pos, end));
+        self.release();
+        skipped
+    }
+
+    /// Skips `[pos, end)` (`pos` = `head`), a reservation whose producer died
+    /// before marking it, counting it with the skipped claims. `false` if the
+    /// word at `pos` is no longer empty.
+    #[cold]
+    fn skip_reservation(&mut self, pos: u64, end: u64) -> bool {
+        // Acquire: as in `next`.
+        if self.ring.word(pos).load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        let span = end.wrapping_sub(pos);
+        // Relaxed: as in `consume`, stored before the zeroing it covers.
+        self.ring.header().consumed.0.store(end, Ordering::Relaxed);
+        compiler_fence(Ordering::Release);
+        // The range may run past the end of the data area (its wrap padding
+        // was never written). Nothing was written in it but, perhaps, stale
+        // words; zero it all.
+        let first = span.min(self.ring.capacity() - self.ring.index(pos));
+        // SAFETY: both pieces lie inside the data area (`first` stops at its
+        // end; the caller checked `span <= capacity`); the reservation's
+        // producer is dead and nobody else writes below the unpublished head.
+        unsafe {
+            self.ring.zero(pos, first);
+            self.ring.zero(pos + first, span - first);
+        }
+        self.head = end;
+        // Relaxed: a statistic.
+        self.ring
+            .header()
+            .skipped_claims
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Skips the abandoned claim `raw` at `pos` (= `head`), counting it.

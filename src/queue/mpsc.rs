@@ -140,6 +140,7 @@ impl Producer {
                     return Err(ClaimError::Full);
                 }
             }
+            self.owner.announce(&self.ring, tail, need);
             // Relaxed: the CAS only makes the reserved ranges disjoint.
             match header.tail.0.compare_exchange_weak(
                 tail,

@@ -26,9 +26,11 @@
 //!    776     4  receivers         live channel receivers (in-process, 0 or 1)
 //!    896     8  consumed          line 7: end of what the consumer has
 //!                                 consumed (zeroed or zeroing); >= head
-//!   1024  1024  generations       lines 8..16: one u32 per producer slot
+//!   1024   512  generations       lines 8..12: one u32 per producer slot
 //!                                 (ring files; see "Owners" below)
-//!   2048  2048  reserved          lines 16..32, zero
+//!   1536  2048  reservations      lines 12..28: each producer slot's latest
+//!                                 reservation (ring files, MPSC)
+//!   3584   512  reserved          lines 28..32, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -49,6 +51,13 @@
 //! slot's entry in `generations` at the time of the claim (a new producer
 //! in a slot increments it). The liveness of a slot is an OS lock, not a
 //! field: see the `file` module.
+//!
+//! Reservations: before each compare-and-swap on `tail`, an MPSC ring file
+//! producer writes the position it reserves from and the bytes it reserves
+//! (with its generation) to its slot's entry, so that a consumer can step
+//! over a reservation whose producer died before marking it `Claimed`.
+//! Slot `k` uses line `12 + k % 16`, entry `k / 16`: the first sixteen
+//! producers each write a line of their own.
 //!
 //! A record's *span* is `align8(8 + length)`; padding records give their span
 //! directly. A record never wraps: when one does not fit before the end of the
@@ -72,7 +81,10 @@ pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
 /// Bytes before the data area.
 pub(crate) const HEADER_LEN: usize = 4096;
 /// Producer slots of a ring file (MPSC; SPSC uses slot 0 only).
-pub(crate) const SLOTS: usize = 256;
+pub(crate) const SLOTS: usize = 128;
+/// Lines of reservation entries, and entries per line.
+const RESERVATION_LINES: usize = 16;
+const RESERVATIONS_PER_LINE: usize = SLOTS / RESERVATION_LINES;
 /// Spacing of the hot header words, so no two share a cache line (or its
 /// adjacent-line prefetch pair).
 pub(crate) const LINE: usize = 128;
@@ -180,7 +192,30 @@ pub(crate) struct Header {
     pub consumed: Line<AtomicU64>,
     /// Ring files: the generation of each producer slot (see "Owners").
     pub generations: Line<[AtomicU32; SLOTS]>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 16],
+    /// Ring files (MPSC): each slot's latest reservation (see
+    /// "Reservations"); use [`Header::reservation`].
+    reservations: [Line<[Reservation; RESERVATIONS_PER_LINE]>; RESERVATION_LINES],
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 28],
+}
+
+/// A producer slot's latest reservation: written by its producer before each
+/// compare-and-swap on `tail`, read by the consumer only when it finds a
+/// reservation that was never marked `Claimed`.
+#[repr(C)]
+pub(crate) struct Reservation {
+    /// The position the producer reserves from (the `tail` it expects).
+    pub pos: AtomicU64,
+    /// Bytes reserved (wrap padding included) in the low 32 bits, the
+    /// producer's generation in the high 32; 0 before the first.
+    pub need_generation: AtomicU64,
+}
+
+impl Header {
+    /// The reservation entry of producer slot `slot` (< `SLOTS`).
+    #[inline]
+    pub(crate) fn reservation(&self, slot: usize) -> &Reservation {
+        &self.reservations[slot % RESERVATION_LINES].0[slot / RESERVATION_LINES]
+    }
 }
 
 /// `Header::waiter`: no receiver is asleep or about to sleep.
@@ -212,6 +247,9 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, ends) == 6 * LINE);
     assert!(std::mem::offset_of!(Header, consumed) == 7 * LINE);
     assert!(std::mem::offset_of!(Header, generations) == 8 * LINE);
+    assert!(std::mem::offset_of!(Header, reservations) == 12 * LINE);
+    assert!(std::mem::offset_of!(Header, reserved) == 28 * LINE);
+    assert!(size_of::<Reservation>() * RESERVATIONS_PER_LINE == LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
 };
@@ -237,6 +275,12 @@ impl Header {
             }),
             consumed: Line(AtomicU64::new(0)),
             generations: Line(std::array::from_fn(|_| AtomicU32::new(0))),
+            reservations: std::array::from_fn(|_| {
+                Line(std::array::from_fn(|_| Reservation {
+                    pos: AtomicU64::new(0),
+                    need_generation: AtomicU64::new(0),
+                }))
+            }),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }
