@@ -108,7 +108,8 @@ mod ring_file;
 #[path = "unsupported.rs"]
 mod ring_file;
 
-#[cfg(all(test, target_os = "linux"))]
+// Miri cannot map files or take file locks.
+#[cfg(all(test, target_os = "linux", not(miri)))]
 mod tests;
 
 pub use error::{FileError, FileErrorKind};
