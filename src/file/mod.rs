@@ -119,6 +119,14 @@ pub use ring_file::RingFile;
 
 use std::fmt;
 
+// A ring file handle is shared freely between threads; its ends move to
+// the threads that use them, as heap rings' ends do.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<RingFile>();
+    send_sync::<FileError>();
+};
+
 /// How many producers a ring file admits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
