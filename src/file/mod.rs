@@ -61,9 +61,12 @@
 //!   has received everything committed, so that a draining tool stops. A
 //!   receiver set to [`follow`](crate::channel::Receiver::set_follow) never
 //!   does: it waits for producers to (re)appear, as `tail -f` does.
-//! - A consumer that attaches resumes at the shared head: a record its
-//!   predecessor read but did not release is delivered again (at least
-//!   once), and nothing committed is lost, whenever the predecessor died.
+//! - A consumer that attaches resumes after the last record its predecessor
+//!   finished with (a [`ReadClaim`](crate::queue::ReadClaim) dropped, or a
+//!   [`read_batch`](crate::queue::Consumer::read_batch) callback returned),
+//!   even if the predecessor died before publishing that release: the record
+//!   it was reading when it died is delivered again (at least once), and
+//!   nothing committed is lost.
 //!
 //! In-process channels differ: there, a dropped end is gone for good.
 //!

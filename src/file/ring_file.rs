@@ -232,7 +232,8 @@ impl RingFile {
         Ok(queue::mpsc::Producer::new(self.ring.share(), owner))
     }
 
-    /// Attaches the ring's consumer, resuming at the shared head.
+    /// Attaches the ring's consumer, resuming after the last record the
+    /// previous consumer finished with (see the [module docs](super)).
     ///
     /// # Errors
     ///
