@@ -58,20 +58,18 @@
 
 mod common;
 
-use std::hint::spin_loop;
+use std::ops::Deref;
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
-use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{CpuTimes, Spread, cpu_model, env_or};
-use core_affinity::CoreId;
+use common::{
+    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, MPSC, Placement, RunStats, SPSC, Spread, cpu_model,
+    current, env_or, flagged, per_msg, print_table, set_current, voluntary_switches,
+};
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
-
-/// A run is flagged when other processes used more than this share of the
-/// machine's CPU time (all cores) while it ran.
-const FOREIGN_CPU_LIMIT: f64 = 0.05;
 
 /// A run whose consumer receives nothing for this long is hung: the process
 /// reports what it was running and aborts.
@@ -87,37 +85,32 @@ const WAKE_WARMUP: u64 = 20;
 // Configuration
 // ---------------------------------------------------------------------------
 
+/// The common settings, and the wake-up scenario's.
 struct Config {
-    /// Correctness only: one tiny run per contender, no timing figures.
-    smoke: bool,
-    filters: Vec<String>,
-    pairs: usize,
-    run_secs: f64,
-    ring: usize,
-    batch: usize,
+    base: BaseConfig,
+    /// Recorded messages per wake-up run (`LOGRING_BENCH_WAKE_SAMPLES`).
     wake_samples: u64,
+    /// Wake-up rounds (`LOGRING_BENCH_WAKE_ROUNDS`).
     wake_rounds: usize,
+    /// The producer's idle before each wake-up message
+    /// (`LOGRING_BENCH_WAKE_GAP_US`).
     wake_gap: Duration,
-    /// Cores this process may run on; placement slots map onto them in turn.
-    cores: Vec<CoreId>,
+}
+
+/// The common settings read as the config's own (`cfg.ring`, `cfg.pin(..)`).
+impl Deref for Config {
+    type Target = BaseConfig;
+
+    fn deref(&self) -> &BaseConfig {
+        &self.base
+    }
 }
 
 impl Config {
+    /// The common settings, then the wake-up ones (fixed in smoke mode).
     fn from_env() -> Self {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let smoke = !args.iter().any(|arg| arg == "--bench");
-        let filters = args
-            .into_iter()
-            .filter(|arg| !arg.starts_with('-'))
-            .collect();
-        let ring: usize = env_or("LOGRING_BENCH_RING", 256 * 1024);
-        assert!(
-            ring >= 4096,
-            "LOGRING_BENCH_RING must be at least 4096 bytes"
-        );
-        let batch: usize = env_or("LOGRING_BENCH_BATCH", 64);
-        assert!(batch > 0, "LOGRING_BENCH_BATCH must be positive");
-        let (samples, rounds, gap_us) = if smoke {
+        let base = BaseConfig::from_env(None);
+        let (samples, rounds, gap_us) = if base.smoke {
             (50, 1, 100)
         } else {
             (
@@ -127,50 +120,17 @@ impl Config {
             )
         };
         Self {
-            smoke,
-            filters,
-            pairs: env_or::<usize>("LOGRING_BENCH_PAIRS", 15).max(1),
-            run_secs: env_or::<f64>("LOGRING_BENCH_RUN_MS", 500.0) / 1000.0,
-            ring,
-            batch,
+            base,
             wake_samples: samples,
             wake_rounds: rounds,
             wake_gap: Duration::from_micros(gap_us),
-            cores: core_affinity::get_core_ids().unwrap_or_default(),
         }
-    }
-
-    fn wants(&self, key: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| key.contains(f.as_str()))
     }
 
     /// Capacity in values of the channels that move `[u8; 64]` arrays: as
     /// many as 64-byte records fit in the ring (72 bytes each).
     fn slots(&self) -> usize {
         self.ring / RECORD_SPAN
-    }
-
-    /// The core that placement slot `slot` runs on, if pinning is possible.
-    fn core_of(&self, slot: usize) -> Option<CoreId> {
-        (self.cores.len() >= 2).then(|| self.cores[slot % self.cores.len()])
-    }
-
-    /// Pins the calling thread to the core of placement slot `slot`.
-    fn pin(&self, slot: usize) {
-        if let Some(core) = self.core_of(slot) {
-            core_affinity::set_for_current(core);
-        }
-    }
-
-    /// What a polling thread does when its queue has nothing for it: spin
-    /// while measuring; yield in smoke mode, which must finish fast anywhere.
-    #[inline]
-    fn idle(&self) {
-        if self.smoke {
-            thread::yield_now();
-        } else {
-            spin_loop();
-        }
     }
 }
 
@@ -606,29 +566,8 @@ struct Run {
     foreign_cpu: Option<f64>,
 }
 
-impl Run {
-    fn flagged(&self) -> bool {
-        self.foreign_cpu
-            .is_some_and(|share| share > FOREIGN_CPU_LIMIT)
-    }
-
-    fn rate(&self) -> f64 {
-        self.msgs as f64 / self.secs
-    }
-}
-
-/// Which placement slot (see [`Config::core_of`]) each thread is pinned to.
-struct Placement {
-    producers: &'static [usize],
-    consumer: usize,
-}
-
-/// The contender being run, for the hang report.
-static CURRENT: Mutex<String> = Mutex::new(String::new());
-
-fn set_current(label: String) {
-    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = label;
-}
+// `flagged` and `rate` come with `RunStats`.
+common::impl_run_stats!(Run);
 
 /// Watches a run's progress (records received) until `done` disconnects;
 /// reports and aborts the process if nothing arrives for [`STALL`].
@@ -643,25 +582,14 @@ fn watchdog(progress: &AtomicU64, n: u64, done: &std::sync::mpsc::Receiver<()>) 
         if now != seen {
             (seen, since) = (now, Instant::now());
         } else if since.elapsed() > STALL {
-            let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone();
             eprintln!(
-                "HANG: {current}: no record received for {} s; {now} of {n} received",
+                "HANG: {}: no record received for {} s; {now} of {n} received",
+                current(),
                 STALL.as_secs()
             );
             std::process::abort();
         }
     }
-}
-
-/// The calling thread's voluntary context switches so far.
-fn voluntary_switches() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Producers send `n` messages between them (producer `k` its own sequence
@@ -732,10 +660,7 @@ fn throughput<T: Tx, R: Rx>(
     });
     let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
     if let Err(error) = tally.verify(n, producers, true) {
-        panic!(
-            "{}: {error}",
-            CURRENT.lock().unwrap_or_else(|e| e.into_inner())
-        );
+        panic!("{}: {error}", current());
     }
     Run {
         msgs: n,
@@ -806,10 +731,7 @@ fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &Config, samples: u64) -> Run {
     });
     let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
     if let Err(error) = tally.verify(n, 1, false) {
-        panic!(
-            "{}: {error}",
-            CURRENT.lock().unwrap_or_else(|e| e.into_inner())
-        );
+        panic!("{}: {error}", current());
     }
     Run {
         msgs: n,
@@ -823,88 +745,8 @@ fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &Config, samples: u64) -> Run {
 }
 
 // ---------------------------------------------------------------------------
-// CPU used by other processes, from /proc (as in benches/queue.rs)
-// ---------------------------------------------------------------------------
-
-// ---------------------------------------------------------------------------
 // Statistics and tables
 // ---------------------------------------------------------------------------
-
-/// Prints a markdown table: `rows[0]` is the heading; the first column is
-/// left-aligned, the others right-aligned.
-fn print_table(rows: &[Vec<String>]) {
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .map(|row| row[c].len())
-                .max()
-                .unwrap_or(0)
-                .max(3)
-        })
-        .collect();
-    let line = |row: &[String]| {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, &w))| {
-                if c == 0 {
-                    format!("{cell:<w$}")
-                } else {
-                    format!("{cell:>w$}")
-                }
-            })
-            .collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    line(&rows[0]);
-    let rule: Vec<String> = widths
-        .iter()
-        .enumerate()
-        .map(|(c, &w)| {
-            if c == 0 {
-                format!(":{}", "-".repeat(w - 1))
-            } else {
-                format!("{}:", "-".repeat(w - 1))
-            }
-        })
-        .collect();
-    println!("| {} |", rule.join(" | "));
-    for row in &rows[1..] {
-        line(row);
-    }
-}
-
-/// Median over runs of a per-message count, or `-` where not counted.
-fn per_msg(runs: &[Run], count: fn(&Run) -> Option<u64>) -> String {
-    if runs.iter().any(|r| count(r).is_none()) {
-        return "-".into();
-    }
-    let median = Spread::of(
-        runs.iter()
-            .map(|r| count(r).unwrap_or(0) as f64 / r.msgs as f64),
-    )
-    .median;
-    // Rare events (a sleep per million messages) still show.
-    if median == 0.0 || median >= 0.001 {
-        format!("{median:.3}")
-    } else {
-        format!("{median:.1e}")
-    }
-}
-
-fn flagged(runs: &[Run]) -> String {
-    let mut text = format!(
-        "{}/{}",
-        runs.iter().filter(|r| r.flagged()).count(),
-        runs.len()
-    );
-    if let Some(worst) = runs.iter().filter_map(|r| r.foreign_cpu).reduce(f64::max) {
-        text += &format!(" ({:.0}%)", worst * 100.0);
-    }
-    text
-}
 
 /// Quantile `q` of a wake-up run's latencies, in µs.
 fn quantile_us(run: &Run, q: f64) -> f64 {
@@ -948,19 +790,8 @@ fn describe_placement(cfg: &Config, placement: &Placement) -> String {
 // Throughput scenarios
 // ---------------------------------------------------------------------------
 
-struct Contender<'a> {
-    name: &'static str,
-    run: Box<dyn Fn(u64) -> Run + 'a>,
-}
-
-impl<'a> Contender<'a> {
-    fn new(name: &'static str, run: impl Fn(u64) -> Run + 'a) -> Self {
-        Self {
-            name,
-            run: Box::new(run),
-        }
-    }
-}
+/// One channel (or queue) under test in a scenario.
+type Contender<'a> = common::Contender<'a, Run>;
 
 struct Throughput<'a> {
     key: &'static str,
@@ -1135,17 +966,6 @@ impl Throughput<'_> {
         );
     }
 }
-
-static SPSC: Placement = Placement {
-    producers: &[0],
-    consumer: 1,
-};
-/// With two cores the producers share core 0 and the consumer has core 1 to
-/// itself (with three or more, every thread has its own core).
-static MPSC: Placement = Placement {
-    producers: &[0, 2],
-    consumer: 1,
-};
 
 const RAW: &str = "raw queue (try_claim/commit + read_batch)";
 const CH_BATCH: &str = "logring channel (send + recv_batch)";

@@ -70,8 +70,8 @@
 mod common;
 
 use std::fs;
-use std::hint::spin_loop;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,16 +79,15 @@ use std::sync::{Barrier, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{CpuTimes, Spread, cpu_model, env_or};
+use common::{
+    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, cpu_model, current, flagged,
+    per_msg, print_table, set_current, voluntary_switches,
+};
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
 use logring::ClaimError;
 use logring::channel::SendError;
 use logring::file::{Options, RingFile};
-
-/// A run is flagged when other processes used more than this share of the
-/// machine's CPU time (all cores) while it ran.
-const FOREIGN_CPU_LIMIT: f64 = 0.05;
 
 /// A measured run that receives nothing for this long is hung: the process
 /// reports what it was running and aborts.
@@ -104,7 +103,7 @@ const SMOKE_ROUND_TRIPS: u64 = 1000;
 /// Set in a child process's environment: the role it plays.
 const ROLE_VAR: &str = "LOGRING_BENCH_FILE_ROLE";
 
-/// Placement slots (see [`Config::core_of`]): the producer (or initiator)
+/// Placement slots (see [`BaseConfig::core_of`]): the producer (or initiator)
 /// and the consumer (or echo).
 const PRODUCER: usize = 0;
 const CONSUMER: usize = 1;
@@ -113,35 +112,26 @@ const CONSUMER: usize = 1;
 // Configuration
 // ---------------------------------------------------------------------------
 
+/// The common settings (smoke mode: one tiny run each way, no timing
+/// figures), and where ring files go.
 struct Config {
-    /// Correctness only: one tiny run each way, no timing figures.
-    smoke: bool,
-    filters: Vec<String>,
-    pairs: usize,
-    run_secs: f64,
-    ring: usize,
-    batch: usize,
+    base: BaseConfig,
     /// Where ring files are created.
     dir: PathBuf,
-    /// Cores this process may run on; placement slots map onto them in turn.
-    cores: Vec<CoreId>,
+}
+
+/// The common settings read as the config's own (`cfg.ring`, `cfg.pin(..)`).
+impl Deref for Config {
+    type Target = BaseConfig;
+
+    fn deref(&self) -> &BaseConfig {
+        &self.base
+    }
 }
 
 impl Config {
+    /// The common settings, then `LOGRING_BENCH_DIR`.
     fn from_env() -> Self {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let smoke = !args.iter().any(|arg| arg == "--bench");
-        let filters = args
-            .into_iter()
-            .filter(|arg| !arg.starts_with('-'))
-            .collect();
-        let ring: usize = env_or("LOGRING_BENCH_RING", 256 * 1024);
-        assert!(
-            ring >= 4096,
-            "LOGRING_BENCH_RING must be at least 4096 bytes"
-        );
-        let batch: usize = env_or("LOGRING_BENCH_BATCH", 64);
-        assert!(batch > 0, "LOGRING_BENCH_BATCH must be positive");
         let shm = Path::new("/dev/shm");
         let default_dir = if shm.is_dir() {
             shm.to_path_buf()
@@ -149,33 +139,12 @@ impl Config {
             std::env::temp_dir()
         };
         Self {
-            smoke,
-            filters,
-            pairs: env_or::<usize>("LOGRING_BENCH_PAIRS", 15).max(1),
-            run_secs: env_or::<f64>("LOGRING_BENCH_RUN_MS", 500.0) / 1000.0,
-            ring,
-            batch,
+            base: BaseConfig::from_env(None),
             dir: std::env::var_os("LOGRING_BENCH_DIR").map_or(default_dir, PathBuf::from),
-            cores: core_affinity::get_core_ids().unwrap_or_default(),
         }
     }
 
-    fn wants(&self, key: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| key.contains(f.as_str()))
-    }
-
-    /// The core that placement slot `slot` runs on, if pinning is possible.
-    fn core_of(&self, slot: usize) -> Option<CoreId> {
-        (self.cores.len() >= 2).then(|| self.cores[slot % self.cores.len()])
-    }
-
-    /// Pins the calling thread to the core of placement slot `slot`.
-    fn pin(&self, slot: usize) {
-        if let Some(core) = self.core_of(slot) {
-            core_affinity::set_for_current(core);
-        }
-    }
-
+    /// How polling ends behave in this process and in its children.
     fn pace(&self) -> Pace {
         Pace {
             yield_when_idle: self.smoke,
@@ -183,6 +152,7 @@ impl Config {
         }
     }
 
+    /// How long a run may receive nothing before the watchdog aborts it.
     fn stall(&self) -> Duration {
         if self.smoke { SMOKE_STALL } else { STALL }
     }
@@ -199,13 +169,10 @@ struct Pace {
 }
 
 impl Pace {
+    /// See [`common::idle`].
     #[inline]
     fn idle(self) {
-        if self.yield_when_idle {
-            thread::yield_now();
-        } else {
-            spin_loop();
-        }
+        common::idle(self.yield_when_idle);
     }
 }
 
@@ -566,17 +533,6 @@ fn echo(there: &mut impl Rx, back: &mut impl Tx, n: u64, pace: Pace) -> (u64, u6
     (retries, polls)
 }
 
-/// The calling thread's voluntary context switches so far.
-fn voluntary_switches() -> Option<u64> {
-    let status = fs::read_to_string("/proc/thread-self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))?
-        .trim()
-        .parse()
-        .ok()
-}
-
 // ---------------------------------------------------------------------------
 // The child process
 // ---------------------------------------------------------------------------
@@ -892,16 +848,10 @@ struct Run {
     foreign_cpu: Option<f64>,
 }
 
+// `flagged` and `rate` come with `RunStats`.
+common::impl_run_stats!(Run);
+
 impl Run {
-    fn flagged(&self) -> bool {
-        self.foreign_cpu
-            .is_some_and(|share| share > FOREIGN_CPU_LIMIT)
-    }
-
-    fn rate(&self) -> f64 {
-        self.msgs as f64 / self.secs
-    }
-
     /// Quantile `q` of a ping-pong run's round trips, in ns.
     fn quantile(&self, q: f64) -> f64 {
         self.latency
@@ -958,17 +908,6 @@ fn total_ticks() -> Option<u64> {
             .map(|f| f.parse::<u64>().unwrap_or(0))
             .sum(),
     )
-}
-
-/// The run in progress, for the watchdog's report.
-static CURRENT: Mutex<String> = Mutex::new(String::new());
-
-fn set_current(label: String) {
-    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = label;
-}
-
-fn current() -> String {
-    CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Watches a run's progress (records received) until `done` disconnects;
@@ -1228,19 +1167,8 @@ enum Kind {
     RoundTrip,
 }
 
-struct Variant<'a> {
-    name: &'static str,
-    run: Box<dyn Fn(u64) -> Run + 'a>,
-}
-
-impl<'a> Variant<'a> {
-    fn new(name: &'static str, run: impl Fn(u64) -> Run + 'a) -> Self {
-        Self {
-            name,
-            run: Box::new(run),
-        }
-    }
-}
+/// One side of a scenario: in-process or cross-process.
+type Variant<'a> = common::Contender<'a, Run>;
 
 struct Scenario<'a> {
     key: &'static str,
@@ -1600,84 +1528,8 @@ fn round_trip(cfg: &Config) -> Scenario<'_> {
 }
 
 // ---------------------------------------------------------------------------
-// Tables
+// Header
 // ---------------------------------------------------------------------------
-
-/// Prints a markdown table: `rows[0]` is the heading; the first column is
-/// left-aligned, the others right-aligned.
-fn print_table(rows: &[Vec<String>]) {
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .map(|row| row[c].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(3)
-        })
-        .collect();
-    let line = |row: &[String]| {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, &w))| {
-                if c == 0 {
-                    format!("{cell:<w$}")
-                } else {
-                    format!("{cell:>w$}")
-                }
-            })
-            .collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    line(&rows[0]);
-    let rule: Vec<String> = widths
-        .iter()
-        .enumerate()
-        .map(|(c, &w)| {
-            if c == 0 {
-                format!(":{}", "-".repeat(w - 1))
-            } else {
-                format!("{}:", "-".repeat(w - 1))
-            }
-        })
-        .collect();
-    println!("| {} |", rule.join(" | "));
-    for row in &rows[1..] {
-        line(row);
-    }
-}
-
-/// Median over runs of a per-message count, or `-` where not counted.
-fn per_msg(runs: &[Run], count: fn(&Run) -> Option<u64>) -> String {
-    if runs.iter().any(|r| count(r).is_none()) {
-        return "-".into();
-    }
-    let median = Spread::of(
-        runs.iter()
-            .map(|r| count(r).unwrap_or(0) as f64 / r.msgs as f64),
-    )
-    .median;
-    // Rare events (a sleep per million messages) still show.
-    if median == 0.0 || median >= 0.001 {
-        format!("{median:.3}")
-    } else {
-        format!("{median:.1e}")
-    }
-}
-
-fn flagged(runs: &[Run]) -> String {
-    let mut text = format!(
-        "{}/{}",
-        runs.iter().filter(|r| r.flagged()).count(),
-        runs.len()
-    );
-    if let Some(worst) = runs.iter().filter_map(|r| r.foreign_cpu).reduce(f64::max) {
-        text += &format!(" ({:.0}%)", worst * 100.0);
-    }
-    text
-}
 
 /// The command that reproduces this run: the settings in the environment,
 /// then the cargo invocation with the filters.

@@ -35,88 +35,26 @@
 
 mod common;
 
-use std::hint::{black_box, spin_loop};
+use std::hint::black_box;
 use std::sync::Barrier;
 use std::thread;
 use std::time::Instant;
 
-use common::{CpuTimes, Spread, cpu_model, env_or};
-use core_affinity::CoreId;
+use common::{
+    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, MPSC, Placement, RunStats, SPSC, Spread, cpu_model,
+    flagged,
+};
 use hdrhistogram::Histogram;
-
-/// A run is flagged when other processes used more than this share of the
-/// machine's CPU time (all cores) while it ran.
-const FOREIGN_CPU_LIMIT: f64 = 0.05;
 
 // ---------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------
 
-struct Config {
-    /// Correctness only: one tiny run per contender, no timing figures.
-    smoke: bool,
-    filters: Vec<String>,
-    pairs: usize,
-    run_secs: f64,
-    ring: usize,
-    batch: usize,
-    /// Cores this process may run on; placement slots map onto them in turn.
-    cores: Vec<CoreId>,
-}
+/// The queue bench has no settings beyond the common ones.
+type Config = BaseConfig;
 
-impl Config {
-    fn from_env() -> Self {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let smoke = !args.iter().any(|arg| arg == "--bench");
-        let filters = args
-            .into_iter()
-            .filter(|arg| !arg.starts_with('-'))
-            .collect();
-        let ring: usize = env_or("LOGRING_BENCH_RING", 256 * 1024);
-        assert!(
-            ring >= 4096,
-            "LOGRING_BENCH_RING must be at least 4096 bytes (records go up to 1024)"
-        );
-        let batch: usize = env_or("LOGRING_BENCH_BATCH", 64);
-        assert!(batch > 0, "LOGRING_BENCH_BATCH must be positive");
-        Self {
-            smoke,
-            filters,
-            pairs: env_or::<usize>("LOGRING_BENCH_PAIRS", 15).max(1),
-            run_secs: env_or::<f64>("LOGRING_BENCH_RUN_MS", 500.0) / 1000.0,
-            ring,
-            batch,
-            cores: core_affinity::get_core_ids().unwrap_or_default(),
-        }
-    }
-
-    fn wants(&self, key: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| key.contains(f.as_str()))
-    }
-
-    /// The core that placement slot `slot` runs on, if pinning is possible.
-    fn core_of(&self, slot: usize) -> Option<CoreId> {
-        (self.cores.len() >= 2).then(|| self.cores[slot % self.cores.len()])
-    }
-
-    /// Pins the calling thread to the core of placement slot `slot`.
-    fn pin(&self, slot: usize) {
-        if let Some(core) = self.core_of(slot) {
-            core_affinity::set_for_current(core);
-        }
-    }
-
-    /// What a thread does when its queue has nothing for it: spin while
-    /// measuring; yield in smoke mode, which must finish fast on any machine.
-    #[inline]
-    fn idle(&self) {
-        if self.smoke {
-            thread::yield_now();
-        } else {
-            spin_loop();
-        }
-    }
-}
+/// Why `LOGRING_BENCH_RING` must be at least 4096 bytes here.
+const RING_WHY: &str = "records go up to 1024";
 
 // ---------------------------------------------------------------------------
 // The two ends of a queue, as the benchmark drives them
@@ -353,18 +291,8 @@ struct Run {
     foreign_cpu: Option<f64>,
 }
 
-impl Run {
-    fn flagged(&self) -> bool {
-        self.foreign_cpu
-            .is_some_and(|share| share > FOREIGN_CPU_LIMIT)
-    }
-}
-
-/// Which placement slot (see [`Config::core_of`]) each thread is pinned to.
-struct Placement {
-    producers: &'static [usize],
-    consumer: usize,
-}
+// `flagged` and `rate` come with `RunStats`.
+common::impl_run_stats!(Run);
 
 /// Producers send messages `0..n` of `w` between them (producer `k` sends
 /// `k, k + P, k + 2P, ...`); the consumer reads them all. Timed on the consumer
@@ -511,10 +439,6 @@ fn ping_pong<T: Sender, R: Receiver>(
 }
 
 // ---------------------------------------------------------------------------
-// CPU used by other processes, from /proc
-// ---------------------------------------------------------------------------
-
-// ---------------------------------------------------------------------------
 // The comparison harness
 // ---------------------------------------------------------------------------
 
@@ -526,19 +450,8 @@ enum Kind {
     Latency,
 }
 
-struct Contender<'a> {
-    name: &'static str,
-    run: Box<dyn Fn(u64) -> Run + 'a>,
-}
-
-impl<'a> Contender<'a> {
-    fn new(name: &'static str, run: impl Fn(u64) -> Run + 'a) -> Self {
-        Self {
-            name,
-            run: Box::new(run),
-        }
-    }
-}
+/// One queue under test in a scenario.
+type Contender<'a> = common::Contender<'a, Run>;
 
 struct Scenario<'a> {
     key: &'static str,
@@ -558,7 +471,7 @@ struct Scenario<'a> {
 impl Scenario<'_> {
     fn score(&self, run: &Run) -> f64 {
         match self.kind {
-            Kind::Throughput => run.msgs as f64 / run.secs,
+            Kind::Throughput => run.rate(),
             Kind::Latency => p(run, 0.50),
         }
     }
@@ -585,7 +498,7 @@ impl Scenario<'_> {
             // fast or slow phase of the machine.
             let per_sec = Spread::of((0..3).map(|_| {
                 let probe = (peer.run)(self.calibration_msgs);
-                probe.msgs as f64 / probe.secs
+                probe.rate()
             }))
             .median;
             let n = ((per_sec * cfg.run_secs) as u64).max(self.smoke_msgs);
@@ -719,17 +632,9 @@ impl Scenario<'_> {
         let ratio = ratios.map_or("(peer)".into(), |ratios| {
             Spread::of(ratios.iter().map(|&(r, _)| r)).show(3, "x")
         });
-        let mut flagged = format!(
-            "{}/{}",
-            own.iter().filter(|r| r.flagged()).count(),
-            own.len()
-        );
-        if let Some(worst) = own.iter().filter_map(|r| r.foreign_cpu).reduce(f64::max) {
-            flagged += &format!(" ({:.0}%)", worst * 100.0);
-        }
         match self.kind {
             Kind::Throughput => {
-                let rate = Spread::of(own.iter().map(|r| r.msgs as f64 / r.secs / 1e6));
+                let rate = Spread::of(own.iter().map(|r| r.rate() / 1e6));
                 let gbps = Spread::of(own.iter().map(|r| r.bytes as f64 / r.secs / 1e9));
                 vec![
                     name.into(),
@@ -738,7 +643,7 @@ impl Scenario<'_> {
                     ratio,
                     per_msg(|r| r.full_retries),
                     per_msg(|r| r.empty_polls),
-                    flagged,
+                    flagged(own),
                 ]
             }
             Kind::Latency => {
@@ -750,7 +655,7 @@ impl Scenario<'_> {
                     at(0.999),
                     ratio,
                     per_msg(|r| r.empty_polls),
-                    flagged,
+                    flagged(own),
                 ]
             }
         }
@@ -822,17 +727,6 @@ fn p(run: &Run, q: f64) -> f64 {
 // ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
-
-static SPSC: Placement = Placement {
-    producers: &[0],
-    consumer: 1,
-};
-/// With two cores the producers share core 0 and the consumer has core 1 to
-/// itself (with three or more, every thread has its own core).
-static MPSC: Placement = Placement {
-    producers: &[0, 2],
-    consumer: 1,
-};
 
 fn spsc_throughput<'a>(
     key: &'static str,
@@ -922,7 +816,7 @@ fn ping_pong_latency<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
 }
 
 fn main() {
-    let cfg = Config::from_env();
+    let cfg = Config::from_env(Some(RING_WHY));
     let w64 = Workload::fixed(64);
     let mixed = Workload::uniform(8, 1024);
     let scenarios = [
