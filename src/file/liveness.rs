@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::lock;
 use crate::ring::Ring;
-use crate::ring::layout::{SLOTS, Word};
+use crate::ring::layout::{SLOTS, WORD, Word};
 use crate::sync::Ordering;
 use crate::wait::{self, Barrier};
 
@@ -101,6 +101,11 @@ impl Liveness {
             let from = entry.pos.load(Ordering::Acquire);
             if need == 0 || pos.wrapping_sub(from) >= need {
                 continue;
+            }
+            if (from | need) % WORD != 0 || need > capacity {
+                // No producer writes such an entry: a corrupt header. Never
+                // move the consumer by it.
+                return None;
             }
             if self.slot_alive(ring, slot, (need_generation >> 32) as u32) {
                 return None;

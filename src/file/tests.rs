@@ -116,3 +116,19 @@ fn a_draining_receiver_skips_a_dead_reservation_at_once() {
     assert!(rx.recv().is_err());
     assert_eq!(rx.skipped_claims(), 1);
 }
+
+#[test]
+fn a_reservation_entry_no_producer_writes_never_moves_the_consumer() {
+    let path = TempRing::new("bad-entry");
+    let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+    let mut rx = ring.receiver().unwrap();
+    let header = ring.ring.header();
+    // An empty word at the head below the tail, "explained" by an entry
+    // whose sizes are not whole words.
+    header.tail.0.store(64, Relaxed);
+    header.reservation(0).pos.store(0, Relaxed);
+    header.reservation(0).need_generation.store(6, Relaxed);
+    assert!(rx.try_recv().is_err());
+    assert_eq!(header.head.0.load(Relaxed), 0);
+    assert_eq!(rx.skipped_claims(), 0);
+}

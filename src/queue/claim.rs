@@ -64,7 +64,7 @@ impl<'a> WriteClaim<'a> {
             // writes that may have covered it.
             unsafe {
                 this.ring
-                    .write_word(this.pos + span, Word::padding(this.span - span))
+                    .write_word(this.pos.wrapping_add(span), Word::padding(this.span - span))
             };
         }
         // Release: pairs with the consumer's Acquire load of this word, making

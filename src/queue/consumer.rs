@@ -85,7 +85,7 @@ impl Consumer {
             // no producer writes below the unpublished head.
             unsafe {
                 ring.zero(head, first);
-                ring.zero(head + first, pending - first);
+                ring.zero(head.wrapping_add(first), pending - first);
             }
             head = consumed;
             // Release: as in `release`.
@@ -300,7 +300,7 @@ impl Consumer {
         // producer is dead and nobody else writes below the unpublished head.
         unsafe {
             self.ring.zero(pos, first);
-            self.ring.zero(pos + first, span - first);
+            self.ring.zero(pos.wrapping_add(first), span - first);
         }
         self.head = end;
         // Relaxed: a statistic.
@@ -330,7 +330,7 @@ impl Consumer {
             .header()
             .consumed
             .0
-            .store(pos + span_of(len), Ordering::Relaxed);
+            .store(pos.wrapping_add(span_of(len)), Ordering::Relaxed);
         // AcqRel: Acquire makes the dead producer's writes (and those of a
         // producer that padded the claim first) happen-before our zeroing;
         // Release publishes the mark above with the cleared word. A CAS, not a
@@ -406,7 +406,7 @@ impl Consumer {
             .header()
             .consumed
             .0
-            .store(pos + span, Ordering::Relaxed);
+            .store(pos.wrapping_add(span), Ordering::Relaxed);
         compiler_fence(Ordering::Release);
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).
@@ -423,7 +423,7 @@ impl Consumer {
             // `spsc`). The producer proper learns of it through `head`.
             self.ring.word(pos).store(0, Ordering::Release);
         }
-        self.head = pos + span;
+        self.head = pos.wrapping_add(span);
     }
 
     /// Publishes `head`, giving everything consumed since the last release

@@ -137,6 +137,22 @@ impl Producer {
                         tail = now;
                         continue;
                     }
+                    let behind = head.wrapping_sub(tail);
+                    if behind != 0 && behind <= capacity {
+                        // The consumer is past an unchanged tail, which no
+                        // producer does (each reserves before it writes): a
+                        // damaged ring file. Every claim would be refused for
+                        // ever; move the tail up to the head instead.
+                        // Relaxed: as for the CAS below.
+                        let _ = header.tail.0.compare_exchange(
+                            tail,
+                            head,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                        tail = header.tail.0.load(Ordering::Relaxed);
+                        continue;
+                    }
                     return Err(ClaimError::Full);
                 }
             }
@@ -144,7 +160,7 @@ impl Producer {
             // Relaxed: the CAS only makes the reserved ranges disjoint.
             match header.tail.0.compare_exchange_weak(
                 tail,
-                tail + need,
+                tail.wrapping_add(need),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -159,7 +175,7 @@ impl Producer {
                 .word(tail)
                 .store(Word::padding(padding), Ordering::Release);
         }
-        let pos = tail + padding;
+        let pos = tail.wrapping_add(padding);
         // Release: a consumer that skips this claim if its producer dies
         // zeroes it after everything the producer wrote (MPSC zeroes spans).
         self.ring.word(pos).store(

@@ -112,8 +112,8 @@ impl Producer {
                 return Err(ClaimError::Full);
             }
         }
-        let pos = tail + padding;
-        self.tail = pos + span;
+        let pos = tail.wrapping_add(padding);
+        self.tail = pos.wrapping_add(span);
         if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
             // The consumer zeroes only record words, so keep the word where the
             // next record will start clean. It is free space now; if it is not
@@ -216,7 +216,7 @@ fn take_over(ring: &Ring) -> u64 {
             let raw = ring.word(pos).load(Ordering::Acquire);
             match Word::decode(raw) {
                 Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
-                    pos += span;
+                    pos = pos.wrapping_add(span);
                 }
                 Word::Claimed { len, .. } if span_of(len) <= room => {
                     let span = span_of(len);
@@ -229,7 +229,7 @@ fn take_over(ring: &Ring) -> u64 {
                         Ordering::Release,
                         Ordering::Relaxed,
                     );
-                    pos += span;
+                    pos = pos.wrapping_add(span);
                     break;
                 }
                 _ => break,

@@ -636,3 +636,49 @@ fn a_consumer_redelivers_what_its_predecessor_read_but_did_not_release() {
     assert_eq!(&*next.try_read().unwrap(), &[1; 8]);
     assert_eq!(&*next.try_read().unwrap(), &[2; 8]);
 }
+
+#[test]
+fn positions_wrap_around_the_end_of_u64() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let ring = Ring::new_heap(mode, 128).unwrap();
+        let start = u64::MAX - 63; // 64 bytes short of 2^64
+        for word in [
+            &ring.header().head.0,
+            &ring.header().tail.0,
+            &ring.header().consumed.0,
+        ] {
+            word.store(start, Relaxed);
+        }
+        let mut producer: Box<dyn Produce> = match mode {
+            Mode::Spsc => Box::new(spsc::Producer::new(ring.share(), Owner::LOCAL)),
+            Mode::Mpsc => Box::new(mpsc::Producer::new(ring.share(), Owner::LOCAL)),
+        };
+        let mut consumer = Consumer::new(ring.share());
+        for round in 0..20u8 {
+            let payload = pattern(usize::from(round) % 40, round);
+            producer.write(&payload).unwrap();
+            assert_eq!(
+                &*consumer.try_read().unwrap(),
+                &payload[..],
+                "{mode:?} {round}"
+            );
+        }
+        assert!(
+            ring.header().head.0.load(Relaxed) < start,
+            "{mode:?}: wrapped past 2^64"
+        );
+    }
+}
+
+#[test]
+fn an_mpsc_producer_moves_a_tail_the_consumer_is_past() {
+    // Only a damaged ring file has a head past its tail; every claim would
+    // be refused for ever.
+    let ring = Ring::new_heap(Mode::Mpsc, 256).unwrap();
+    ring.header().head.0.store(64, Relaxed);
+    let producer = mpsc::Producer::new(ring.share(), Owner::LOCAL);
+    let mut consumer = Consumer::new(ring.share());
+    producer.try_write(b"again").unwrap();
+    assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 16);
+    assert_eq!(&*consumer.try_read().unwrap(), b"again");
+}
