@@ -28,6 +28,11 @@ pub struct Consumer {
     /// The other ends of the ring, for telling a dead producer's claim from
     /// a slow one (ring files only).
     peers: Peers,
+    /// Whether to keep the header's `consumed` mark for a successor that may
+    /// take over after a crash (a consumer that `attach`ed, as to a ring
+    /// file). A new heap ring's consumer dies with its ring, and skips the
+    /// store on its read path.
+    marks: bool,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_read`].
@@ -56,9 +61,12 @@ pub(crate) type Found = (u64, u64, u32);
 type Next = Option<Found>;
 
 impl Consumer {
-    /// The consumer of a new heap ring.
+    /// The consumer of a new heap ring: it has no predecessor and no
+    /// successor, so it keeps no `consumed` mark.
     pub(crate) fn new(ring: Ring) -> Self {
-        Self::attach(ring, Peers::Local)
+        let mut consumer = Self::attach(ring, Peers::Local);
+        consumer.marks = false;
+        consumer
     }
 
     /// The consumer of a ring that may have had one before (a ring file),
@@ -96,6 +104,7 @@ impl Consumer {
             head,
             released: head,
             corruption: None,
+            marks: true,
             peers,
         }
     }
@@ -398,16 +407,19 @@ impl Consumer {
     #[inline]
     fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
-        // Relaxed: read only by a consumer that replaces this one after a
-        // crash (see `attach`). The compiler fence keeps it before the
-        // zeroing it covers in program order, which is all a process killed
-        // mid-way needs: what it executed reaches memory.
-        self.ring
-            .header()
-            .consumed
-            .0
-            .store(pos.wrapping_add(span), Ordering::Relaxed);
-        compiler_fence(Ordering::Release);
+        if self.marks {
+            // Relaxed: read only by a consumer (or SPSC producer) that takes
+            // over after a crash (see `attach`, and `take_over` in `spsc`).
+            // The compiler fence keeps it before the zeroing it covers in
+            // program order, which is all a process killed mid-way needs:
+            // what it executed reaches memory.
+            self.ring
+                .header()
+                .consumed
+                .0
+                .store(pos.wrapping_add(span), Ordering::Relaxed);
+            compiler_fence(Ordering::Release);
+        }
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).
         if self.ring.mode() == Mode::Mpsc {

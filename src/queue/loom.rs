@@ -10,7 +10,7 @@ use loom::thread;
 
 use super::{Consumer, spsc};
 use crate::ClaimError;
-use crate::peers::Owner;
+use crate::peers::{Owner, Peers};
 use crate::ring::Ring;
 use crate::ring::layout::Mode;
 use crate::sync::Ordering::Relaxed;
@@ -35,7 +35,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
     model(|| {
         let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-        let mut consumer = Consumer::new(ring.share());
+        let mut consumer = Consumer::attach(ring.share(), Peers::Local);
         let mut dead = spsc::Producer::new(ring.share(), Owner::LOCAL);
         dead.try_write(&[1; 16]).unwrap(); // [0, 24)
         dead.try_write(&[1; 8]).unwrap(); // [24, 40)

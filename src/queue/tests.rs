@@ -519,7 +519,7 @@ fn die_mid_reserve(ring: &Ring, len: usize) -> u64 {
 #[test]
 fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-    let mut consumer = Consumer::new(ring.share());
+    let mut consumer = Consumer::attach(ring.share(), Peers::Local);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_write(&[1; 16]).unwrap(); // [0, 24)
     first.try_write(&[1; 8]).unwrap(); // [24, 40)
@@ -546,7 +546,7 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
 #[test]
 fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-    let mut consumer = Consumer::new(ring.share());
+    let mut consumer = Consumer::attach(ring.share(), Peers::Local);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_write(&[1; 16]).unwrap();
     first.try_write(&[1; 8]).unwrap();
@@ -594,7 +594,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
             Mode::Spsc => Box::new(spsc::Producer::new(ring.share(), Owner::LOCAL)),
             Mode::Mpsc => Box::new(mpsc::Producer::new(ring.share(), Owner::LOCAL)),
         };
-        let mut consumer = Consumer::new(ring.share());
+        let mut consumer = Consumer::attach(ring.share(), Peers::Local);
         producer.write(&[9; 40]).unwrap(); // [0, 48)
         producer.write(&[9; 40]).unwrap(); // [48, 96)
         assert_eq!(consumer.read_batch(2, |_| {}), 2);
