@@ -1,0 +1,286 @@
+//! Fuzz target `open_drain`: any bytes, as a ring file.
+//!
+//! The input is written to a scratch file and opened with `RingFile::open`.
+//! Refusing it is fine (its error must display); what must never happen, on
+//! any input, is a panic, a hang, a crash or a read outside the data area.
+//! When the file opens:
+//!
+//! 1. a consumer drains it (`try_read_checked` and `read_batch`, at most
+//!    `MAX_RECORDS` records): every record lies inside the data area and is
+//!    at most `max_record_len` long; a second consumer is refused, and so is
+//!    a producer of the other mode;
+//! 2. the file is written afresh and opened again, and a receiver drains it
+//!    (`try_recv`, `try_recv_batch`) under the same checks: with no producer
+//!    attached, it must end in `Disconnected`, never `Empty`;
+//! 3. on that ring, a producer of the ring's mode writes a few records and a
+//!    consumer reads them back. On a ring the receiver left sound and empty,
+//!    the first record fits (any record up to the maximum fits on an empty
+//!    ring), and the records read back are exactly those written, in order.
+
+#![no_main]
+
+mod common;
+
+use std::error::Error as _;
+use std::fs;
+use std::hint::black_box;
+use std::path::Path;
+
+use common::{Scratch, payload, scratch_path};
+use libfuzzer_sys::fuzz_target;
+use logring::ClaimError;
+use logring::channel::TryRecvError;
+use logring::file::{FileError, FileErrorKind, Mode, RingFile};
+use logring::queue::{Consumer, mpsc, spsc};
+
+/// Most records read in one drain: enough for any ring a fuzz input can
+/// hold (a 64 KiB data area holds 8 Ki empty records), and a bound on the
+/// loop if a consumer ever went round in circles.
+const MAX_RECORDS: usize = 10_000;
+
+/// Bytes before the data area.
+const HEADER_LEN: u64 = 4096;
+
+fuzz_target!(|data: &[u8]| {
+    let path = scratch_path("open_drain");
+    let _scratch = Scratch(path);
+    let first = drain_with_consumer(path, data);
+    // The drain zeroed what it consumed: start again from the input.
+    let second = drain_with_receiver_and_write(path, data);
+    assert_eq!(
+        first, second,
+        "opening the same bytes twice gave different answers"
+    );
+});
+
+/// Writes `data` as the whole scratch file. Every mapping of it is gone by
+/// then (truncating a mapped file would fault its users).
+fn write_file(path: &Path, data: &[u8]) {
+    fs::write(path, data).expect("write the scratch ring file");
+}
+
+/// Opens the ring file, checking what a successful open promises about the
+/// ring; displays the error of a failed one.
+fn open(path: &Path, data: &[u8]) -> Option<RingFile> {
+    let ring = match RingFile::open(path) {
+        Ok(ring) => ring,
+        Err(error) => {
+            exercise(&error);
+            return None;
+        }
+    };
+    let capacity = ring.capacity() as u64;
+    assert!(capacity.is_power_of_two() && capacity >= 64);
+    assert_eq!(HEADER_LEN + capacity, data.len() as u64, "length checked");
+    assert_eq!(ring.max_record_len() as u64, capacity / 2 - 8);
+    assert!(ring.len_bytes() <= ring.capacity());
+    assert_eq!(ring.is_empty(), ring.len_bytes() == 0);
+    assert!(!ring.consumer_attached(), "nothing is attached yet");
+    assert!(!ring.producers_attached(), "nothing is attached yet");
+    black_box((
+        format!("{ring:?}"),
+        ring.path(),
+        ring.mode(),
+        ring.skipped_claims(),
+        ring.full_rejections(),
+    ));
+    Some(ring)
+}
+
+/// Displays an error and walks its sources, as a tool reporting it would.
+fn exercise(error: &FileError) {
+    black_box((error.to_string(), format!("{error:?}"), error.path()));
+    let mut source = error.source();
+    while let Some(inner) = source {
+        black_box(inner.to_string());
+        source = inner.source();
+    }
+}
+
+/// Checks a record the ring handed out: inside the data area, at most the
+/// maximum length; reads every byte of it.
+fn check_record(ring: &RingFile, position: u64, bytes: &[u8], tag: u32) {
+    let capacity = ring.capacity() as u64;
+    let len = bytes.len() as u64;
+    assert!(bytes.len() <= ring.max_record_len(), "record too long");
+    assert_eq!(position % 8, 0, "records are 8-aligned");
+    assert!(
+        position % capacity + 8 + len <= capacity,
+        "record at {position} of {len} bytes crosses the end of the data area"
+    );
+    black_box((bytes.iter().fold(0u8, |x, &b| x ^ b), tag));
+}
+
+/// Phase 1: open, drain with a consumer. Returns whether the file opened.
+fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
+    write_file(path, data);
+    let Some(ring) = open(path, data) else {
+        return false;
+    };
+    let mut consumer = ring.consumer().expect("the first consumer attaches");
+    assert!(ring.consumer_attached());
+    match ring.consumer() {
+        Err(error) => {
+            assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached));
+            exercise(&error);
+        }
+        Ok(_) => panic!("a second consumer attached"),
+    }
+    let wrong = match ring.mode() {
+        Mode::Spsc => ring.mpsc_producer().err(),
+        Mode::Mpsc => ring.spsc_producer().err(),
+    }
+    .expect("a producer of the other mode is refused");
+    assert!(matches!(wrong.kind(), FileErrorKind::WrongMode { .. }));
+    exercise(&wrong);
+    drain(&ring, &mut consumer);
+    black_box(format!("{consumer:?}"));
+    drop(consumer);
+    assert!(!ring.consumer_attached());
+    true
+}
+
+/// Drains `consumer`, alternating single reads and batches, until nothing
+/// is ready or `MAX_RECORDS` were read.
+fn drain(ring: &RingFile, consumer: &mut Consumer) {
+    let mut read = 0;
+    while read < MAX_RECORDS {
+        assert!(consumer.len_bytes() <= consumer.capacity());
+        if read % 2 == 0 {
+            let corrupt = match consumer.try_read_checked() {
+                Ok(Some(record)) => {
+                    check_record(ring, record.position(), &record, record.tag());
+                    read += 1;
+                    continue;
+                }
+                Ok(None) => break,
+                Err(corrupt) => corrupt,
+            };
+            black_box(corrupt.to_string());
+            assert_eq!(consumer.corruption(), Some(corrupt));
+            break;
+        } else {
+            let n = consumer.read_batch(3, |record| {
+                check_record(ring, record.position(), &record, record.tag());
+            });
+            if n == 0 {
+                break;
+            }
+            read += n;
+        }
+    }
+    if let Some(corrupt) = consumer.corruption() {
+        black_box(corrupt.to_string());
+        assert!(consumer.try_read().is_none(), "nothing past corruption");
+    }
+}
+
+/// A producer of either mode.
+enum Producer {
+    Spsc(spsc::Producer),
+    Mpsc(mpsc::Producer),
+}
+
+impl Producer {
+    /// Claims `len` bytes, fills them with the payload keyed `key`, tags
+    /// and commits them.
+    fn write(&mut self, key: u64, len: usize, tag: u32) -> Result<(), ClaimError> {
+        let mut claim = match self {
+            Producer::Spsc(producer) => producer.try_claim(len)?,
+            Producer::Mpsc(producer) => producer.try_claim(len)?,
+        };
+        common::fill(key, &mut claim);
+        claim.set_tag(tag);
+        claim.commit();
+        Ok(())
+    }
+}
+
+/// Phases 2 and 3: open the input afresh, drain it with a receiver, then
+/// write records and read them back. Returns whether the file opened.
+fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
+    write_file(path, data);
+    let Some(ring) = open(path, data) else {
+        return false;
+    };
+    let mut rx = ring.receiver().expect("the first receiver attaches");
+    let mut read = 0;
+    let mut turn = 0;
+    let disconnected = loop {
+        if read >= MAX_RECORDS {
+            break false;
+        }
+        turn += 1;
+        let result = if turn % 2 == 0 {
+            rx.try_recv().map(|record| {
+                check_record(&ring, record.position(), &record, record.tag());
+                1
+            })
+        } else {
+            rx.try_recv_batch(turn % 5, |record| {
+                check_record(&ring, record.position(), &record, record.tag());
+            })
+        };
+        match result {
+            Ok(n) => read += n,
+            Err(error) => {
+                black_box(error.to_string());
+                assert_eq!(
+                    error,
+                    TryRecvError::Disconnected,
+                    "with no producer attached, a drained receiver is disconnected"
+                );
+                break true;
+            }
+        }
+    };
+    let sound = disconnected && rx.corruption().is_none();
+    if let Some(corrupt) = rx.corruption() {
+        black_box(corrupt.to_string());
+    }
+    black_box((format!("{rx:?}"), rx.skipped_claims(), rx.is_disconnected()));
+    drop(rx);
+
+    let mut producer = match ring.mode() {
+        Mode::Spsc => Producer::Spsc(ring.spsc_producer().expect("the producer attaches")),
+        Mode::Mpsc => Producer::Mpsc(ring.mpsc_producer().expect("a producer attaches")),
+    };
+    assert!(ring.producers_attached());
+    let mut consumer = ring
+        .consumer()
+        .expect("a consumer attaches after the receiver");
+    let empty = ring.is_empty();
+    let max = ring.max_record_len();
+    let mut written = Vec::new();
+    for (i, len) in [0, 5, 8, 13, max.min(100), max].into_iter().enumerate() {
+        let key = 0x5eed_0000 + i as u64;
+        let tag = i as u32 * 0x0101_0101;
+        match producer.write(key, len, tag) {
+            Ok(()) => written.push((key, len, tag)),
+            Err(error) => {
+                black_box(error.to_string());
+                assert_eq!(error, ClaimError::Full, "lengths are at most the maximum");
+                assert!(
+                    !(sound && empty && i == 0),
+                    "a record of {len} bytes was refused as Full by an empty ring \
+                     (max_record_len {max})"
+                );
+            }
+        }
+    }
+    let _ = ring.flush();
+    if sound && empty {
+        for &(key, len, tag) in &written {
+            match consumer.try_read_checked() {
+                Ok(Some(record)) => {
+                    check_record(&ring, record.position(), &record, record.tag());
+                    assert_eq!(*record, payload(key, len), "record {key:#x} read back");
+                    assert_eq!(record.tag(), tag, "record {key:#x} read back");
+                }
+                other => panic!("record {key:#x} written to an empty ring, read {other:?}"),
+            }
+        }
+    }
+    drain(&ring, &mut consumer);
+    true
+}
