@@ -293,15 +293,12 @@ impl Receiver {
             }
             // SAFETY: every sender is gone (observed by the caller). On a heap
             // ring the senders were its only producers, so nobody can write
-            // to it again. On a ring file, no producer is attached, so the
-            // claim's owner is gone; a producer that attaches later never
-            // writes to it, but may pad it, which `skip_abandoned_claim`'s
-            // compare-and-swap arbitrates.
-            if !unsafe { self.consumer.skip_abandoned_claim() }
-                // SAFETY: as above: no producer is alive, so none is between
-                // reserving space and marking it claimed.
-                && !unsafe { self.consumer.skip_dead_reservation() }
-            {
+            // to it again. On a ring file, no producer is attached, so what
+            // is reserved at the head has no live owner; a producer that
+            // attaches later reserves past it, never writes to it, but may
+            // pad a claim, which `skip_abandoned`'s compare-and-swap
+            // arbitrates.
+            if !unsafe { self.consumer.skip_abandoned() } {
                 return Err(Stop::Disconnected);
             }
         }

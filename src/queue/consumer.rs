@@ -242,47 +242,35 @@ impl Consumer {
         next
     }
 
-    /// Skips the claim at `head`, if there is one, counting it in the ring's
-    /// `skipped_claims`; returns whether it did. A claim's size is in its word
-    /// from the moment it is made, so the consumer knows where the next record
-    /// starts without its producer.
+    /// Skips what an abandoned producer left at `head`, counting it in the
+    /// ring's `skipped_claims`; returns whether it did. That is a claim (its
+    /// size is in its word from the moment it is made, so the consumer knows
+    /// where the next record starts without its producer), or a ring file
+    /// reservation its producer never marked `Claimed` (see
+    /// `dead_reservation_end`).
     ///
     /// # Safety
     ///
-    /// The claim's producer will never write to it again (it is gone, or it
-    /// leaked the claim). A producer that takes over a dead producer's place
-    /// in a ring file may race to turn the claim into padding; the
+    /// No producer will ever write to the ring's reserved space again (every
+    /// producer is gone, or leaked its claims), so none is in the middle of
+    /// marking a reservation. A producer that later takes over a dead SPSC
+    /// producer's place may race to turn the claim into padding; the
     /// compare-and-swap in `skip_claim` settles that race.
-    pub(crate) unsafe fn skip_abandoned_claim(&mut self) -> bool {
+    pub(crate) unsafe fn skip_abandoned(&mut self) -> bool {
         if self.corruption.is_some() {
             return false;
         }
         let pos = self.head;
         // Acquire: as in `next`; the claim's writes happen-before our zeroing.
         let raw = self.ring.word(pos).load(Ordering::Acquire);
-        let Word::Claimed { len, .. } = Word::decode(raw) else {
-            return false;
+        let skipped = match Word::decode(raw) {
+            Word::Claimed { len, .. } => self.skip_claim(pos, raw, len),
+            Word::Empty => self
+                .peers
+                .dead_reservation_end(&self.ring, pos, false)
+                .is_some_and(|end| self.skip_reservation(pos, end)),
+            _ => false,
         };
-        let skipped = self.skip_claim(pos, raw, len);
-        self.release();
-        skipped
-    }
-
-    /// Skips a reservation at `head` that its producer never marked
-    /// `Claimed` (it died between reserving and marking), if no producer is
-    /// attached to the ring. Returns whether it did.
-    ///
-    /// # Safety
-    ///
-    /// No producer of the ring is alive, so none is in the middle of
-    /// marking a reservation.
-    pub(crate) unsafe fn skip_dead_reservation(&mut self) -> bool {
-        if self.corruption.is_some() {
-            return false;
-        }
-        let pos = self.head;
-        let end = self.peers.dead_reservation_end(&self.ring, pos, false);
-        let skipped = end.is_some_and(|end| self.skip_reservation(pos, end));
         self.release();
         skipped
     }
@@ -423,7 +411,7 @@ impl Consumer {
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).
         if self.ring.mode() == Mode::Mpsc {
-            // SAFETY: `next` (or `skip_abandoned_claim`) checked that
+            // SAFETY: `next` (or `skip_claim`) checked that
             // `[pos, pos + span)` lies inside the data area and holds a committed
             // record, padding, or a claim no producer will write again; no
             // producer touches it until a head past it is published, and it was

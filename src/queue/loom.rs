@@ -65,7 +65,7 @@ fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
             // 64) may be skipped; the successor's claims are alive.
             if ring.header().head.0.load(Relaxed) == 64 {
                 // SAFETY: the claim at 64 was made by the dead producer.
-                unsafe { consumer.skip_abandoned_claim() };
+                unsafe { consumer.skip_abandoned() };
             }
             thread::yield_now();
         };

@@ -558,7 +558,7 @@ fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
     assert!(consumer.try_read().is_none());
     assert_eq!(ring.header().head.0.load(Relaxed), 64);
     // SAFETY: the claim's producer is gone.
-    assert!(unsafe { consumer.skip_abandoned_claim() });
+    assert!(unsafe { consumer.skip_abandoned() });
     assert_eq!(ring.header().head.0.load(Relaxed), 96);
 
     let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
@@ -581,7 +581,7 @@ fn a_claim_under_the_tail_is_left_for_the_consumer_to_skip() {
     assert_eq!(&*consumer.try_read().unwrap(), &[1; 8]);
     assert!(consumer.try_read().is_none(), "a claim is waited on");
     // SAFETY: the claim's producer is gone.
-    assert!(unsafe { consumer.skip_abandoned_claim() });
+    assert!(unsafe { consumer.skip_abandoned() });
     assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
     assert_eq!(consumer.skipped_claims(), 1);
 }
