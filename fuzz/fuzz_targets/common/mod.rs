@@ -37,22 +37,11 @@ impl Drop for Scratch {
     }
 }
 
-/// A 64-bit mix, so neighbouring keys give unrelated values.
-pub fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
-/// Fills `bytes` with the payload of the record keyed `key`: a torn,
+/// The integration tests' keyed payloads (`mix`, `fill`, `check`): a torn,
 /// shifted or misdelivered record shows in its bytes.
-pub fn fill(key: u64, bytes: &mut [u8]) {
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = (mix(key) >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8;
-    }
-}
+#[path = "../../../tests/common/mod.rs"]
+mod keyed;
+pub use keyed::fill;
 
 /// The payload of `len` bytes of the record keyed `key`.
 pub fn payload(key: u64, len: usize) -> Vec<u8> {
