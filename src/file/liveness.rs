@@ -78,6 +78,9 @@ impl Liveness {
             return false;
         }
         let alive = lock::is_locked(&self.probe, PRODUCER_LOCKS + slot as u64, 1).unwrap_or(true);
+        // Acquire: as in `producers_attached`: what the consumer reads of a
+        // producer found dead (its claim, its reservation entry) is read
+        // after the question, so it is everything that producer stored.
         crate::sync::fence(Ordering::Acquire);
         alive
     }
