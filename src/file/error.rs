@@ -117,6 +117,7 @@ impl FileError {
     }
 
     /// A failed system call, for `action` on the file at `path`.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn io(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> Self {
         move |source| Self::new(path, FileErrorKind::Io { action, source })
     }

@@ -4,11 +4,11 @@
 //! and find every piece of shared state inside it. A heap ring and a file ring
 //! differ only in the `Region` implementation that owns the bytes.
 
-#[cfg(all(feature = "mmap", not(loom)))]
+#[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
 mod file;
 #[cfg(not(loom))]
 mod heap;
-#[cfg(all(feature = "mmap", not(loom)))]
+#[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
 pub(crate) use file::FileRegion;
 #[cfg(not(loom))]
 pub(crate) use heap::HeapRegion;
