@@ -13,12 +13,14 @@ use crate::ring::Ring;
 use crate::sync::Ordering;
 
 /// A producer's name in the claims it makes, and what keeps it valid.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Owner {
     /// The owner field of its `Claimed` words: 0 on a heap ring.
     id: u32,
     /// Its producer slot plus one (0 on a heap ring), decoded from `id`.
     slot: u32,
+    /// Its slot's generation, decoded from `id`.
+    generation: u32,
     /// Keeps the producer's liveness lock (ring files) for as long as any
     /// handle of this producer, or a clone of it, is alive.
     _keep: Option<Arc<dyn Send + Sync>>,
@@ -29,16 +31,19 @@ impl Owner {
     pub(crate) const LOCAL: Owner = Owner {
         id: 0,
         slot: 0,
+        generation: 0,
         _keep: None,
     };
 
     /// A producer known as `id`, alive while `keep` is.
     #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
     pub(crate) fn new(id: u32, keep: Arc<dyn Send + Sync>) -> Self {
-        let slot = crate::ring::layout::Word::owner_slot(id).map_or(0, |(slot, _)| slot as u32 + 1);
+        let (slot, generation) = crate::ring::layout::Word::owner_slot(id)
+            .map_or((0, 0), |(slot, generation)| (slot as u32 + 1, generation));
         Self {
             id,
             slot,
+            generation,
             _keep: Some(keep),
         }
     }
@@ -58,7 +63,6 @@ impl Owner {
             return;
         }
         let entry = ring.header().reservation(self.slot as usize - 1);
-        let generation = u64::from(self.id >> 16);
         // Relaxed: read only by a consumer that found this producer dead,
         // after the kernel dropped its lock (which orders everything it
         // stored). The compiler fence keeps both stores before the CAS that
@@ -67,7 +71,7 @@ impl Owner {
         entry.pos.store(tail, Ordering::Relaxed);
         entry
             .need_generation
-            .store(need | generation << 32, Ordering::Relaxed);
+            .store(need | u64::from(self.generation) << 32, Ordering::Relaxed);
         std::sync::atomic::compiler_fence(Ordering::Release);
     }
 }

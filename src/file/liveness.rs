@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::lock;
 use crate::ring::Ring;
-use crate::ring::layout::{SLOTS, WORD, Word};
+use crate::ring::layout::{GENERATION_MASK, SLOTS, WORD, Word};
 use crate::sync::Ordering;
 use crate::wait::{self, Barrier};
 
@@ -66,13 +66,13 @@ impl Liveness {
         attached
     }
 
-    /// Whether the producer in `slot` is the one of `generation` (low 16
-    /// bits) and alive. An error asking counts as alive.
+    /// Whether the producer in `slot` is the one of `generation` (as an
+    /// owner field keeps it) and alive. An error asking counts as alive.
     fn slot_alive(&self, ring: &Ring, slot: usize, generation: u32) -> bool {
         // Acquire: pairs with the increment of a producer that took the slot
         // over, which it made before its first claim.
         let current = ring.header().generations.0[slot].load(Ordering::Acquire);
-        if current & 0xffff != generation & 0xffff {
+        if current & GENERATION_MASK != generation {
             // The slot has had a new producer since: it was let go of, so the
             // producer of `generation` is gone.
             return false;

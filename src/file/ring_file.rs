@@ -320,7 +320,7 @@ impl RingFile {
             let generation = self.ring.header().generations.0[slot]
                 .fetch_add(1, Ordering::AcqRel)
                 .wrapping_add(1);
-            let owner = Word::owner(slot, generation & 0xffff);
+            let owner = Word::owner(slot, generation);
             let keep = Arc::new(Slot::new(file, self.ring.share()));
             return Ok(Owner::new(owner, keep));
         }

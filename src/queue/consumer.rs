@@ -216,7 +216,7 @@ impl Consumer {
                     }
                 }
                 Word::Claimed { len, owner } => {
-                    if owner == 0 || !self.peers.claim_abandoned(&self.ring, pos, owner) {
+                    if !self.peers.claim_abandoned(&self.ring, pos, owner) {
                         return None;
                     }
                     if !self.skip_claim(pos, raw, len) {

@@ -80,6 +80,8 @@ pub(crate) const VERSION_MINOR: u16 = 0;
 pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
 /// Bytes before the data area.
 pub(crate) const HEADER_LEN: usize = 4096;
+/// The bits of a slot's generation that an owner field keeps.
+pub(crate) const GENERATION_MASK: u32 = 0xffff;
 /// Producer slots of a ring file (MPSC; SPSC uses slot 0 only).
 pub(crate) const SLOTS: usize = 128;
 /// Lines of reservation entries, and entries per line.
@@ -331,7 +333,7 @@ impl Word {
     )]
     #[inline]
     pub(crate) const fn owner(slot: usize, generation: u32) -> u32 {
-        (generation << 16) | (slot as u32 + 1)
+        ((generation & GENERATION_MASK) << 16) | (slot as u32 + 1)
     }
 
     /// The slot and generation an owner field names; `None` for 0 (a heap
