@@ -77,8 +77,8 @@
 //! claim for 5 ms, asks the kernel whether the owner's lock is still held:
 //! if not, it skips the claim, counts it (`skipped_claims`) and goes on:
 //! 5–70 ms after the death in the 100 `SIGKILL` trials of
-//! `tests/file_process.rs` (busy machine included). A live producer's claim is never
-//! skipped, however long it is held. A producer that takes over a dead SPSC
+//! `tests/file_process.rs` (busy machine included). A live producer's
+//! claim is never skipped, however long it is held. A producer that takes over a dead SPSC
 //! producer's place first makes whatever the dead one began past the shared
 //! tail skippable. A sleeping receiver bounds its sleeps while it waits at a
 //! claim (10 ms) or for producers to leave (50 ms), since a dead process
