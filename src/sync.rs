@@ -9,6 +9,12 @@ pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
+// The async ends' waker slots and wait list, modelled too.
+#[cfg(all(feature = "async", loom))]
+pub(crate) use loom::{future::AtomicWaker, sync::Mutex};
+#[cfg(all(feature = "async", not(loom)))]
+pub(crate) use {atomic_waker::AtomicWaker, std::sync::Mutex};
+
 /// One step of a spin-wait. Under loom, a yield to the model's scheduler (a
 /// spinning thread must let the others run, or the model never ends).
 #[inline]

@@ -36,7 +36,7 @@ impl<'a> SendClaim<'a> {
     /// Makes the claim on `[pos, pos + span)`, which `ring`'s producer has
     /// just reserved for it.
     #[inline]
-    pub(super) fn new(ring: &'a Ring, pos: u64, len: usize, link: &'a Link) -> Self {
+    pub(crate) fn new(ring: &'a Ring, pos: u64, len: usize, link: &'a Link) -> Self {
         Self {
             claim: WriteClaim::new(ring, pos, len as u64),
             wake: WakeOnDrop(link),

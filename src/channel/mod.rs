@@ -76,7 +76,7 @@
 
 mod claim;
 pub mod mpsc;
-mod receiver;
+pub(crate) mod receiver;
 pub mod spsc;
 
 pub use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
@@ -85,11 +85,13 @@ pub use claim::SendClaim;
 pub use receiver::Receiver;
 
 use crate::error::{ClaimError, Error};
+use crate::queue::consumer::SpaceSignal;
 use crate::queue::count_full;
 use crate::ring::Ring;
 use crate::ring::layout::{Header, Mode};
 use crate::sync::{AtomicU32, Ordering, spin_hint, yield_now};
-use crate::wait::{self, Barrier};
+use crate::wait::{self, Barrier, Tasks};
+use std::sync::Arc;
 
 /// How long a channel end retries before it gives up (a sender) or goes to
 /// sleep (a receiver).
@@ -140,7 +142,7 @@ impl SpinPolicy {
         self.yields
     }
 
-    fn backoff(self) -> Backoff {
+    pub(crate) fn backoff(self) -> Backoff {
         Backoff {
             policy: self,
             round: 0,
@@ -149,14 +151,14 @@ impl SpinPolicy {
 }
 
 /// One wait's progress through a [`SpinPolicy`].
-struct Backoff {
+pub(crate) struct Backoff {
     policy: SpinPolicy,
     round: u32,
 }
 
 impl Backoff {
     /// Waits one round; `false` (without waiting) once the budget is spent.
-    fn snooze(&mut self) -> bool {
+    pub(crate) fn snooze(&mut self) -> bool {
         if self.round < self.policy.spins {
             for _ in 0..1u32 << self.round.min(6) {
                 spin_hint();
@@ -175,9 +177,12 @@ impl Backoff {
 /// the header's waiter word, this process's barrier, and how to tell whether
 /// the other side is there.
 pub(crate) struct Link {
-    ring: Ring,
-    barrier: Barrier,
+    pub(crate) ring: Ring,
+    pub(crate) barrier: Barrier,
     presence: Presence,
+    /// A heap ring's waiting async tasks (feature `async`); `None` on a ring
+    /// file, where async ends have notifier threads sleep on the words.
+    pub(crate) tasks: Option<Arc<Tasks>>,
 }
 
 /// How an end tells whether the other side is there.
@@ -205,6 +210,10 @@ impl Link {
             ring,
             barrier: Barrier::get(),
             presence: Presence::Counted,
+            #[cfg(feature = "async")]
+            tasks: Some(Arc::new(Tasks::new())),
+            #[cfg(not(feature = "async"))]
+            tasks: None,
         })
     }
 
@@ -215,6 +224,7 @@ impl Link {
             ring,
             barrier: Barrier::get(),
             presence: Presence::Locked(liveness),
+            tasks: None,
         }
     }
 
@@ -224,15 +234,16 @@ impl Link {
             ring: self.ring.share(),
             barrier: self.barrier,
             presence: self.presence.clone(),
+            tasks: self.tasks.clone(),
         }
     }
 
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         self.ring.header()
     }
 
     /// The receiver's futex word.
-    fn waiter(&self) -> &AtomicU32 {
+    pub(crate) fn waiter(&self) -> &AtomicU32 {
         &self.header().waiter.0
     }
 
@@ -240,14 +251,14 @@ impl Link {
     /// can end its wait (a commit, an abort, the last sender leaving).
     #[inline]
     fn notify(&self) {
-        wait::notify(self.waiter(), self.barrier);
+        wait::notify(self.waiter(), self.barrier, self.tasks.as_deref());
     }
 
     /// Whether sends fail with `Disconnected`: on a heap ring once the
     /// receiver is dropped; on a ring file never (records wait for the next
     /// consumer).
     #[inline]
-    fn receiver_gone(&self) -> bool {
+    pub(crate) fn receiver_gone(&self) -> bool {
         match self.presence {
             // Relaxed: nothing is read on the strength of it; a sender that
             // misses the drop by a moment sends into a ring nobody reads, as if
@@ -281,7 +292,7 @@ impl Link {
     }
 
     /// Whether this is a ring file's link (ends come and go).
-    fn is_file(&self) -> bool {
+    pub(crate) fn is_file(&self) -> bool {
         !matches!(self.presence, Presence::Counted)
     }
 
@@ -307,11 +318,29 @@ impl Link {
         }
     }
 
+    /// The receiver leaves; senders waiting for space learn it at once. (A
+    /// ring file's senders keep waiting, for the next consumer.)
     fn drop_receiver(&self) {
         if matches!(self.presence, Presence::Counted) {
-            // Relaxed: see `receiver_gone`.
+            // Relaxed: see `receiver_gone`. The barrier in `notify_space`
+            // orders it before the load of the senders' word.
             self.header().ends.0.receivers.store(0, Ordering::Relaxed);
+            wait::notify_space(
+                &self.header().space_waiter.0,
+                self.barrier,
+                self.tasks.as_deref(),
+            );
         }
+    }
+
+    /// How the receiver's consumer wakes senders waiting for space: needed
+    /// where async senders may be (always on a ring file, whose senders may
+    /// be in any process built with any features).
+    fn space_signal(&self) -> Option<SpaceSignal> {
+        (cfg!(feature = "async") || self.is_file()).then(|| SpaceSignal {
+            barrier: self.barrier,
+            tasks: self.tasks.clone(),
+        })
     }
 
     /// The sender's wait for space: retries `reserve` under `policy` and

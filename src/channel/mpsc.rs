@@ -50,9 +50,9 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 /// It is `Send` but not `Sync`, like the queue producer it wraps. A sender may
 /// hold several claims at once.
 pub struct Sender {
-    producer: queue::mpsc::Producer,
-    link: Link,
-    policy: SpinPolicy,
+    pub(crate) producer: queue::mpsc::Producer,
+    pub(crate) link: Link,
+    pub(crate) policy: SpinPolicy,
 }
 
 impl Sender {

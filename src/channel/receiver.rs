@@ -7,6 +7,7 @@ use super::{Link, RecvError, RecvTimeoutError, SpinPolicy, TryRecvError};
 use crate::error::CorruptRing;
 use crate::queue::consumer::Found;
 use crate::queue::{Consumer, ReadClaim, Record};
+use crate::ring::layout::MAY_SLEEP;
 use crate::wait;
 
 /// The receiving end of a channel (SPSC or MPSC).
@@ -14,9 +15,9 @@ use crate::wait;
 /// Records are read in place, in order; each [`ReadClaim`] releases its space
 /// when dropped.
 pub struct Receiver {
-    consumer: Consumer,
-    link: Link,
-    policy: SpinPolicy,
+    pub(crate) consumer: Consumer,
+    pub(crate) link: Link,
+    pub(crate) policy: SpinPolicy,
     /// Wait for producers to (re)appear instead of reporting `Disconnected`.
     follow: bool,
     /// When a ring file's producers were last seen attached: asking is a
@@ -34,7 +35,7 @@ const CLAIM_NAP: Duration = Duration::from_millis(10);
 const PRESENCE_NAP: Duration = Duration::from_millis(50);
 
 /// Why a look (or a wait) for the next record ended without one.
-enum Stop {
+pub(crate) enum Stop {
     /// Nothing ready (by the deadline, if waiting); senders are connected.
     NotYet,
     /// Every sender is gone and the ring is drained.
@@ -63,7 +64,10 @@ impl Receiver {
     }
 
     /// The receiver over `consumer`, of the ring `link` is to.
-    pub(crate) fn attach(consumer: Consumer, link: Link) -> Self {
+    pub(crate) fn attach(mut consumer: Consumer, link: Link) -> Self {
+        if let Some(signal) = link.space_signal() {
+            consumer.signal_space(signal);
+        }
         Self {
             consumer,
             link,
@@ -250,7 +254,7 @@ impl Receiver {
 
     /// The next record, or why there is none now.
     #[inline]
-    fn try_next(&mut self) -> Result<Found, Stop> {
+    pub(crate) fn try_next(&mut self) -> Result<Found, Stop> {
         if let Some(next) = self.consumer.next_or_release() {
             return Ok(next);
         }
@@ -328,7 +332,7 @@ impl Receiver {
                 }
             };
             // Announce, barrier, re-check, sleep: see the `wait` module.
-            let ordered = wait::announce(self.link.waiter(), self.link.barrier);
+            let ordered = wait::announce(self.link.waiter(), self.link.barrier, MAY_SLEEP);
             match self.try_next() {
                 Err(Stop::NotYet) => {}
                 found_or_gone => {
@@ -347,7 +351,7 @@ impl Receiver {
 impl Receiver {
     /// The longest this receiver may sleep before it must look again
     /// without being woken (`None`: as long as it likes).
-    fn nap_limit(&self, ordered: bool) -> Option<Duration> {
+    pub(crate) fn nap_limit(&self, ordered: bool) -> Option<Duration> {
         if !ordered {
             return Some(wait::UNORDERED_NAP);
         }

@@ -45,9 +45,9 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 
 /// The sending end of an SPSC channel.
 pub struct Sender {
-    producer: queue::spsc::Producer,
-    link: Link,
-    policy: SpinPolicy,
+    pub(crate) producer: queue::spsc::Producer,
+    pub(crate) link: Link,
+    pub(crate) policy: SpinPolicy,
 }
 
 impl Sender {

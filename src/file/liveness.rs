@@ -245,6 +245,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         // Closing the description releases the lock; only then wake.
         drop(self.lock.take());
-        wait::notify(&self.ring.header().waiter.0, self.barrier);
+        wait::notify(&self.ring.header().waiter.0, self.barrier, None);
     }
 }

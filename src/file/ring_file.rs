@@ -11,6 +11,7 @@ use super::liveness::{CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch};
 use super::{FileError, FileErrorKind, Mode, Options, lock};
 use crate::channel::{self, Receiver};
 use crate::peers::{Owner, Peers};
+use crate::queue::consumer::SpaceSignal;
 use crate::queue::{self, Consumer};
 use crate::region::{FileRegion, Region};
 use crate::ring::layout::{
@@ -19,6 +20,7 @@ use crate::ring::layout::{
 };
 use crate::ring::{self as ring_mod, Ring, params};
 use crate::sync::Ordering;
+use crate::wait::Barrier;
 
 /// A ring in a memory-mapped file, attached to by [`create`](Self::create)
 /// or [`open`](Self::open); its ends come from the methods below. See the
@@ -240,7 +242,13 @@ impl RingFile {
     /// [`FileErrorKind::ConsumerAttached`] if a consumer is attached.
     pub fn consumer(&self) -> Result<Consumer, FileError> {
         let watch = self.attach_consumer()?;
-        Ok(Consumer::attach(self.ring.share(), Peers::File(watch)))
+        let mut consumer = Consumer::attach(self.ring.share(), Peers::File(watch));
+        // Senders of any process may wait for space (async ones do).
+        consumer.signal_space(SpaceSignal {
+            barrier: Barrier::get(),
+            tasks: None,
+        });
+        Ok(consumer)
     }
 
     /// Attaches the ring's SPSC producer as a channel sender.

@@ -9,6 +9,8 @@ use crate::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
 use crate::sync::Ordering;
+use crate::wait::{self, Barrier, Tasks};
+use std::sync::Arc;
 use std::sync::atomic::compiler_fence;
 
 /// The reading end of a queue (SPSC or MPSC).
@@ -33,6 +35,18 @@ pub struct Consumer {
     /// file). A new heap ring's consumer dies with its ring, and skips the
     /// store on its read path.
     marks: bool,
+    /// Whom to tell that space was released: set where senders may wait for
+    /// space (a channel's receiver with async ends possible, any consumer of
+    /// a ring file); `None` leaves the release path as it is.
+    space: Option<SpaceSignal>,
+}
+
+/// How a consumer wakes senders waiting for space after a release.
+pub(crate) struct SpaceSignal {
+    pub(crate) barrier: Barrier,
+    /// The heap ring's tasks; `None` on a ring file, whose waiting senders
+    /// have notifier threads asleep on the word.
+    pub(crate) tasks: Option<Arc<Tasks>>,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_read`].
@@ -106,7 +120,15 @@ impl Consumer {
             corruption: None,
             marks: true,
             peers,
+            space: None,
         }
+    }
+
+    /// Makes every release wake the senders that wait for space (one
+    /// barrier and one load of the header's `space_waiter` word per
+    /// release while none waits).
+    pub(crate) fn signal_space(&mut self, signal: SpaceSignal) {
+        self.space = Some(signal);
     }
 
     /// The next committed record, or `None` if there is none yet (or the ring is
@@ -440,6 +462,13 @@ impl Consumer {
                 .0
                 .store(self.head, Ordering::Release);
             self.released = self.head;
+            if let Some(space) = &self.space {
+                wait::notify_space(
+                    &self.ring.header().space_waiter.0,
+                    space.barrier,
+                    space.tasks.as_deref(),
+                );
+            }
         }
     }
 }

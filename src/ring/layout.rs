@@ -21,7 +21,9 @@
 //!    384     8  full_rejections   line 3: claims refused as Full
 //!    512     8  skipped_claims    line 4: dead claims the consumer skipped
 //!    640     4  waiter            line 5: the receiver's futex word
-//!                                 (0 = awake, 1 = may be asleep)
+//!                                 (0 = awake, 1 = may be asleep, 2 = an
+//!                                 async task of this process waits:
+//!                                 heap rings only)
 //!    768     8  senders           line 6: live channel senders (in-process)
 //!    776     4  receivers         live channel receivers (in-process, 0 or 1)
 //!    896     8  consumed          line 7: end of what the consumer has
@@ -30,7 +32,9 @@
 //!                                 (ring files; see "Owners" below)
 //!   1536  2048  reservations      lines 12..28: each producer slot's latest
 //!                                 reservation (ring files, MPSC)
-//!   3584   512  reserved          lines 28..32, zero
+//!   3584     4  space_waiter      line 28: the senders' futex word, for
+//!                                 space (values as for `waiter`)
+//!   3712   384  reserved          lines 29..32, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -197,7 +201,12 @@ pub(crate) struct Header {
     /// Ring files (MPSC): each slot's latest reservation (see
     /// "Reservations"); use [`Header::reservation`].
     reservations: [Line<[Reservation; RESERVATIONS_PER_LINE]>; RESERVATION_LINES],
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 28],
+    /// The word senders that wait for space sleep on (async senders; their
+    /// notifier threads on ring files): `AWAKE`, or not from the moment one
+    /// announces it waits until a release wakes them all. Loaded by the
+    /// consumer after each release.
+    pub space_waiter: Line<AtomicU32>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 29],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -224,6 +233,10 @@ impl Header {
 pub(crate) const AWAKE: u32 = 0;
 /// `Header::waiter`: a receiver announced that it is going to sleep.
 pub(crate) const MAY_SLEEP: u32 = 1;
+/// `Header::waiter`: an async task of the ring's own process announced that
+/// it waits; its waker, not a futex, must be woken. Only heap rings, which
+/// no other process sees, hold it.
+pub(crate) const TASK_WAITS: u32 = 2;
 
 /// Line 6: the channel ends of this process that are alive. Written on
 /// creation, clone and drop of a channel end only; a plain queue leaves both
@@ -250,7 +263,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, consumed) == 7 * LINE);
     assert!(std::mem::offset_of!(Header, generations) == 8 * LINE);
     assert!(std::mem::offset_of!(Header, reservations) == 12 * LINE);
-    assert!(std::mem::offset_of!(Header, reserved) == 28 * LINE);
+    assert!(std::mem::offset_of!(Header, space_waiter) == 28 * LINE);
+    assert!(std::mem::offset_of!(Header, reserved) == 29 * LINE);
     assert!(size_of::<Reservation>() * RESERVATIONS_PER_LINE == LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
@@ -283,6 +297,7 @@ impl Header {
                     need_generation: AtomicU64::new(0),
                 }))
             }),
+            space_waiter: Line(AtomicU32::new(AWAKE)),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }

@@ -25,6 +25,13 @@ pub(super) fn wake(word: &AtomicU32) {
     let _ = futex::wake(word, futex::Flags::empty(), 1);
 }
 
+/// Wakes every sleeper on `word` (senders waiting for space, in any process).
+pub(super) fn wake_all(word: &AtomicU32) {
+    // As in `wake`. The kernel reads the count as an `int`: `i32::MAX` is
+    // "all".
+    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
+}
+
 /// Whether the kernel offers `MEMBARRIER_CMD_GLOBAL_EXPEDITED` and its
 /// registration.
 #[cfg_attr(miri, allow(dead_code))] // miri has no membarrier: fences are used

@@ -71,10 +71,13 @@ mod futex;
 mod model;
 #[cfg(all(not(loom), any(test, not(target_os = "linux"))))]
 mod poll;
+mod tasks;
 
 use std::time::Duration;
 
-use crate::ring::layout::{AWAKE, MAY_SLEEP};
+pub(crate) use tasks::Tasks;
+
+use crate::ring::layout::{AWAKE, MAY_SLEEP, TASK_WAITS};
 use crate::sync::{AtomicU32, Ordering, fence};
 
 #[cfg(all(target_os = "linux", not(loom)))]
@@ -178,14 +181,16 @@ fn global_membarrier() -> bool {
     false
 }
 
-/// The receiver's side of the handshake: announces that it may sleep. Returns
-/// `false` if a sleep that follows must be bounded by [`UNORDERED_NAP`]
-/// (see [`Barrier::heavy`]).
+/// The sleeper's side of the handshake: announces, as `who` (`MAY_SLEEP` for
+/// a thread that will sleep on the word, `TASK_WAITS` for an async task of
+/// this process whose waker is registered), that it may sleep. Returns
+/// `false` if a sleep that follows must be bounded by [`UNORDERED_NAP`] (see
+/// [`Barrier::heavy`]).
 #[inline]
-pub(crate) fn announce(waiter: &AtomicU32, barrier: Barrier) -> bool {
+pub(crate) fn announce(waiter: &AtomicU32, barrier: Barrier, who: u32) -> bool {
     // Relaxed: ordered before the re-check by the heavy barrier. A swap, not
     // a store: see "Every write is a swap" in the module docs.
-    waiter.swap(MAY_SLEEP, Ordering::Relaxed);
+    waiter.swap(who, Ordering::Relaxed);
     barrier.heavy()
 }
 
@@ -197,7 +202,7 @@ pub(crate) fn sleep(waiter: &AtomicU32, timeout: Option<Duration>, naps: u32) {
     os::wait(waiter, MAY_SLEEP, timeout, naps);
 }
 
-/// The receiver's side: no longer asleep (after a sleep, or after a re-check
+/// The sleeper's side: no longer asleep (after a sleep, or after a re-check
 /// that found work).
 #[inline]
 pub(crate) fn settle(waiter: &AtomicU32) {
@@ -207,22 +212,59 @@ pub(crate) fn settle(waiter: &AtomicU32) {
 }
 
 /// The publisher's side, after its store: wakes the receiver if it may be
-/// asleep.
+/// asleep (on the header's `waiter` word), or its task if one of `tasks`
+/// waits.
 #[inline]
-pub(crate) fn notify(waiter: &AtomicU32, barrier: Barrier) {
+pub(crate) fn notify(waiter: &AtomicU32, barrier: Barrier, tasks: Option<&Tasks>) {
     barrier.light();
     // Relaxed: the barriers order this load against the receiver's
     // announcement (module docs).
     if waiter.load(Ordering::Relaxed) != AWAKE {
-        wake_slow(waiter);
+        wake_slow(waiter, tasks, Sleepers::Receiver);
     }
 }
 
+/// The consumer's side, after it published a new `head`: wakes the senders
+/// waiting for space (on the header's `space_waiter` word), if any may be.
+/// The same handshake as [`notify`], with the roles turned round.
+#[inline]
+pub(crate) fn notify_space(space_waiter: &AtomicU32, barrier: Barrier, tasks: Option<&Tasks>) {
+    barrier.light();
+    // Relaxed: as in `notify`.
+    if space_waiter.load(Ordering::Relaxed) != AWAKE {
+        wake_slow(space_waiter, tasks, Sleepers::Senders);
+    }
+}
+
+/// Wakes every thread asleep on `word` (an async end's notifier thread
+/// stopping, whose word others may sleep on too).
+#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) fn wake_all(word: &AtomicU32) {
+    os::wake_all(word);
+}
+
+/// Who sleeps on a word: one receiver, or any number of senders.
+#[derive(Clone, Copy)]
+enum Sleepers {
+    Receiver,
+    Senders,
+}
+
 #[cold]
-fn wake_slow(waiter: &AtomicU32) {
-    // Relaxed: the wake itself is the signal; the receiver re-checks the ring
+fn wake_slow(word: &AtomicU32, tasks: Option<&Tasks>, sleepers: Sleepers) {
+    // Relaxed: the wake itself is the signal; the sleeper re-checks the ring
     // with Acquire loads once it runs.
-    if waiter.swap(AWAKE, Ordering::Relaxed) != AWAKE {
-        os::wake(waiter);
+    match (word.swap(AWAKE, Ordering::Relaxed), tasks) {
+        (AWAKE, _) => {}
+        (TASK_WAITS, Some(tasks)) => match sleepers {
+            Sleepers::Receiver => tasks.wake_receiver(),
+            Sleepers::Senders => tasks.wake_senders(),
+        },
+        // A thread may be asleep on the word (a receiver, or an async end's
+        // notifier thread), perhaps in another process.
+        _ => match sleepers {
+            Sleepers::Receiver => os::wake(word),
+            Sleepers::Senders => os::wake_all(word),
+        },
     }
 }

@@ -31,3 +31,7 @@ pub(super) fn wake(_word: &AtomicU32) {
     drop(lock.lock().unwrap());
     sleepers.notify_all();
 }
+
+pub(super) fn wake_all(word: &AtomicU32) {
+    wake(word);
+}
