@@ -27,6 +27,9 @@
 //!   `Full`, and a receiver that sleeps while the ring is idle.
 //! - `file` (feature `mmap`, Linux): rings in memory-mapped files, shared
 //!   between processes, surviving the crash of either side.
+//! - `nonblocking` (feature `async`): the channels' async ends, for any
+//!   executor: `recv().await` in place, and `send(len).await` that waits for
+//!   space.
 //!
 //! Every piece of shared state (positions, counters, record words, the
 //! waiter word) lives inside the ring's own memory, laid out by a fixed
@@ -47,6 +50,8 @@ pub mod channel;
 mod error;
 #[cfg(all(feature = "mmap", not(loom)))]
 pub mod file;
+#[cfg(feature = "async")]
+pub mod nonblocking;
 mod peers;
 pub mod queue;
 mod region;

@@ -1,0 +1,88 @@
+//! Single-producer, single-consumer async channel.
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! use logring::nonblocking::spsc;
+//!
+//! let (mut tx, mut rx) = spsc::new(4096)?;
+//! let producer = async move {
+//!     for i in 0..1000u32 {
+//!         tx.send_bytes(&i.to_le_bytes()).await.unwrap(); // waits for space
+//!     }
+//! };
+//! let consumer = async move {
+//!     let mut sum = 0u64;
+//!     while let Ok(record) = rx.recv().await {
+//!         sum += u64::from(u32::from_le_bytes(record[..].try_into().unwrap()));
+//!     }
+//!     sum
+//! };
+//! let ((), sum) = futures::join!(producer, consumer);
+//! assert_eq!(sum, 499_500);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::fmt;
+
+pub use super::Receiver;
+use super::sender::async_sender_methods;
+use super::{SendClaim, SendError, SpinPolicy, Waiting, Word};
+use crate::channel;
+use crate::error::Error;
+
+/// Creates an async SPSC channel over a ring of at least `capacity` bytes
+/// (rounded up to a power of two; at least 64).
+///
+/// # Errors
+///
+/// [`Error::CapacityTooSmall`], [`Error::CapacityTooLarge`] or
+/// [`Error::OutOfMemory`].
+pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
+    let (tx, rx) = channel::spsc::new(capacity)?;
+    Ok((Sender::from(tx), Receiver::from(rx)))
+}
+
+/// The async sending end of an SPSC channel.
+///
+/// The async form of [`channel::spsc::Sender`], over the same ring.
+pub struct Sender {
+    inner: channel::spsc::Sender,
+    waiting: Waiting,
+}
+
+impl Sender {
+    async_sender_methods!(spsc);
+}
+
+impl From<channel::spsc::Sender> for Sender {
+    /// The async sender of the same ring. It does not spin
+    /// ([`SpinPolicy::NONE`]) until told to.
+    fn from(mut inner: channel::spsc::Sender) -> Self {
+        inner.set_spin_policy(SpinPolicy::NONE);
+        let waiting = Waiting::new(&inner.link, Word::Space);
+        Self { inner, waiting }
+    }
+}
+
+impl From<Sender> for channel::spsc::Sender {
+    fn from(sender: Sender) -> Self {
+        sender.into_blocking()
+    }
+}
+
+impl channel::spsc::Sender {
+    /// The async sender of the same ring (feature `async`): see
+    /// [`nonblocking::spsc::Sender`](Sender).
+    pub fn into_async(self) -> Sender {
+        Sender::from(self)
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("nonblocking::spsc::Sender")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
