@@ -1,10 +1,19 @@
-//! Sleeping and waking across threads and processes, through one 32-bit word
-//! in the ring's header.
+//! Sleeping and waking across threads and processes, through 32-bit words in
+//! the ring's header.
 //!
 //! A receiver that finds nothing to read sleeps on the header's `waiter` word;
 //! a producer that publishes something wakes it. Both the word and the sleep
 //! live in the ring's memory, so the same code serves a ring shared between
 //! processes.
+//!
+//! The same handshake, with the roles turned round, serves async senders
+//! waiting for space: they sleep on the header's `space_waiter` word (any
+//! number of them), and the consumer, after publishing a new `head`, is the
+//! publisher ([`notify_space`]). And an async task of the ring's own process
+//! "sleeps" by registering its waker in the ring's [`Tasks`] and announcing
+//! `TASK_WAITS` instead of `MAY_SLEEP`; a publisher that swaps that value out
+//! wakes the waker rather than the futex. Ring files never hold
+//! `TASK_WAITS`: their async ends have a notifier thread sleep on the word.
 //!
 //! - Linux (`futex.rs`): a *shared* futex (not `FUTEX_PRIVATE_FLAG`), which
 //!   works between processes that map the same file.

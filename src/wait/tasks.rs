@@ -38,7 +38,10 @@ mod imp {
 
         /// Registers the receiver's waker (before it announces).
         pub(crate) fn register_receiver(&self, waker: &Waker) {
+            #[cfg(not(loom))]
             self.receiver.register(waker);
+            #[cfg(loom)]
+            self.receiver.register_by_ref(waker);
         }
 
         /// Adds a sender's waker to the wait list (before it announces),
