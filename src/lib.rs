@@ -61,7 +61,8 @@ mod wait;
 
 pub use error::{ClaimError, CorruptRing, Error};
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (with every feature:
+/// the README's test command).
+#[cfg(all(doctest, feature = "mmap", feature = "async"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

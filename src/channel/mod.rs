@@ -68,6 +68,16 @@
 //! All of this state (the waiter word, the count of live ends) lives in the
 //! ring's header, beside the queue's positions.
 //!
+//! # Async ends
+//!
+//! With the `async` feature, each end converts into its async form
+//! (`into_async`, or `From`) and back: see `crate::nonblocking`. A hot thread
+//! can keep a blocking sender while an async task receives, or the other
+//! way round. So that a release is never missed by an async sender waiting
+//! for space, the receiver then checks the header's `space_waiter` word
+//! after each release: one barrier (a compiler fence where `membarrier` is
+//! available) and one load of a line nobody writes while no sender waits.
+//!
 //! On a ring file ([`crate::file`]) ends come and go, in any process, so
 //! disconnection means "not attached now": senders never report
 //! `Disconnected` (their records wait for the next receiver), and a receiver

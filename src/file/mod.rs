@@ -95,6 +95,17 @@
 //! entry is then overwritten), or if two producers died there at once and
 //! their entries disagree; the consumer then waits at it.
 //!
+//! # Async ends
+//!
+//! With the `async` feature, a ring file's channel ends convert into async
+//! ones (`ring.receiver()?.into_async()`, `ring.mpsc_sender()?.into_async()`;
+//! see `crate::nonblocking`). Their publishers may be in other processes,
+//! which can only wake the header's futex words, so each async end that has
+//! to wait gets a notifier thread that sleeps on the word and wakes the
+//! task. Every consumer of a ring file, async or not, wakes senders waiting
+//! for space after each release (one barrier and one load per release while
+//! none waits).
+//!
 //! # Platforms
 //!
 //! Ring files need Linux (open file description locks, shared futexes);
