@@ -272,11 +272,12 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.found();
+        // The notifier first: `stop` must find the thread's sleep to end it.
         #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
         if let Park::Notifier(Some(notifier)) = &self.park {
             notifier.stop(self.word.of(&self.ring));
         }
+        self.found();
     }
 }
 

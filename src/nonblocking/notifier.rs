@@ -26,7 +26,7 @@ use atomic_waker::AtomicWaker;
 
 use super::Word;
 use crate::ring::Ring;
-use crate::ring::layout::{AWAKE, MAY_SLEEP};
+use crate::ring::layout::AWAKE;
 use crate::sync::AtomicU32;
 use crate::wait;
 
@@ -92,18 +92,19 @@ impl Notifier {
         self.thread.unpark();
     }
 
-    /// Ends the thread: it may be parked (unparked here) or asleep on
-    /// `word` (woken here, like a publisher would; any other sleeper on the
-    /// word wakes spuriously and looks again).
+    /// Ends the thread, wherever it is: parked (unparked here), about to
+    /// sleep on `word` (the word no longer reads `MAY_SLEEP`, so that sleep
+    /// returns at once), or asleep on it (woken here). Unconditionally: a
+    /// thread left asleep would take the next single wake-up meant for the
+    /// ring's next receiver. Any other sleeper on the word (another sender's
+    /// notifier) wakes spuriously and its task looks again.
     pub(super) fn stop(&self, word: &AtomicU32) {
         // Release: the thread's Acquire load of `stop` after it wakes.
         self.shared.stop.store(true, Ordering::Release);
+        // Relaxed: the kernel's check of the word orders it with the sleep.
+        word.swap(AWAKE, Ordering::Relaxed);
+        wait::wake_all(word);
         self.thread.unpark();
-        // Relaxed: the swap is the signal; the futex wake below is ordered
-        // after it by the kernel.
-        if word.swap(AWAKE, Ordering::Relaxed) == MAY_SLEEP {
-            wait::wake_all(word);
-        }
     }
 }
 

@@ -1,0 +1,664 @@
+//! Async ends of ring files (features `async` and `mmap`, Linux), with the
+//! other ends in real child processes (this test binary, run again with a
+//! role: see `process`). Each waiting async end of a ring file has a
+//! notifier thread asleep on the ring's futex word, woken by publishers in
+//! any process; these tests check that path end to end, on a tokio
+//! multi-thread runtime.
+//!
+//! - A stream: a producer process sends 200,000 records, pausing now and
+//!   then so that the parent's consumer task parks often; every byte, the
+//!   order and the count are checked, and `recv` reports `Err` once the
+//!   producer has exited.
+//! - A parked receiver task (following, so nothing but a wake-up can end its
+//!   wait) is woken by a single commit from another process.
+//! - A sender task waiting for space on a full ring is woken by a consumer
+//!   process's release (a waiting sender's sleep has no time limit either).
+//! - A producer process killed with `SIGKILL` while it holds a claim: the
+//!   async receiver delivers what came before it, stays at the claim while
+//!   its producer lives, skips it once the producer is dead, and delivers
+//!   another producer process's records committed after it.
+//!
+//! Every wait has a deadline, so a lost wake-up fails its test instead of
+//! hanging it. The tests take turns, so that each has the CPUs to itself and
+//! its children.
+
+#![cfg(all(feature = "async", feature = "mmap", target_os = "linux"))]
+
+mod common;
+#[macro_use]
+mod process;
+
+use common::{check, fill, mix};
+use process::{PATIENCE, Proc, Role, TempPath};
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use logring::channel::{self, RecvTimeoutError, SendClaim, SendError};
+use logring::file::{Mode, Options, RingFile};
+use logring::nonblocking::{self, Receiver};
+
+/// The tests here take turns (see the module docs).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A test that failed while holding the lock poisons it; the others run on.
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How long a waiting end may take to be woken by another process.
+const WAKE_PATIENCE: Duration = Duration::from_secs(5);
+
+// Records: producer `id`'s record `seq` has the key `key(id, seq)`, a length
+// (0 to 100 bytes) and payload derived from the key, and a tag naming the
+// producer and the low bits of the sequence number.
+
+fn key(id: u32, seq: u64) -> u64 {
+    (u64::from(id) << 40) | seq
+}
+
+fn len_of(key: u64) -> usize {
+    (mix(key ^ 0xf11e_a5c0) % 101) as usize
+}
+
+fn tag_of(id: u32, seq: u64) -> u32 {
+    (id << 24) | (seq as u32 & 0x00ff_ffff)
+}
+
+/// Writes record `seq` of producer `id` into `claim` (of its length) and
+/// commits it.
+fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
+    let key = key(id, seq);
+    fill(key, &mut claim);
+    claim.set_tag(tag_of(id, seq));
+    claim.commit();
+}
+
+/// The payload length of the records that fill a ring exactly (a span of
+/// 64 bytes with the record word), so that each release makes room for one.
+const FIXED: usize = 56;
+
+/// The records of producers `0..n`, each checked against the next one its
+/// producer must send: the tag, the length and every byte.
+struct Streams {
+    next: Vec<u64>,
+    /// Whether records have [`FIXED`] lengths instead of [`len_of`] theirs.
+    fixed: bool,
+}
+
+impl Streams {
+    fn new(producers: usize) -> Self {
+        Self {
+            next: vec![0; producers],
+            fixed: false,
+        }
+    }
+
+    fn fixed(producers: usize) -> Self {
+        Self {
+            fixed: true,
+            ..Self::new(producers)
+        }
+    }
+
+    /// Checks a record; returns its producer.
+    #[track_caller]
+    fn check(&mut self, tag: u32, bytes: &[u8]) -> u32 {
+        let id = tag >> 24;
+        let Some(next) = self.next.get_mut(id as usize) else {
+            panic!("a record from unknown producer {id} (tag {tag:#x})");
+        };
+        let seq = *next;
+        assert_eq!(
+            tag,
+            tag_of(id, seq),
+            "producer {id}: expected record {seq}, got tag {tag:#x}"
+        );
+        let key = key(id, seq);
+        let len = if self.fixed { FIXED } else { len_of(key) };
+        assert_eq!(
+            bytes.len(),
+            len,
+            "producer {id}: record {seq} has the wrong length"
+        );
+        check(key, bytes);
+        *next += 1;
+        id
+    }
+
+    /// How many records producer `id` has delivered.
+    fn count(&self, id: u32) -> u64 {
+        self.next[id as usize]
+    }
+}
+
+fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
+    RingFile::create(path.path(), Options::new(capacity).mode(mode))
+        .unwrap_or_else(|error| panic!("cannot create the ring file: {error}"))
+}
+
+/// The ring's consumer, as an async receiver.
+fn async_receiver(ring: &RingFile) -> Receiver {
+    match ring.receiver() {
+        Ok(receiver) => receiver.into_async(),
+        Err(error) => panic!("cannot attach the receiver: {error}"),
+    }
+}
+
+// The producing end of a ring file, of either mode.
+
+/// A blocking sender of either mode.
+enum Tx {
+    Spsc(channel::spsc::Sender),
+    Mpsc(channel::mpsc::Sender),
+}
+
+impl Tx {
+    fn attach(ring: &RingFile) -> Self {
+        let attached = match ring.mode() {
+            Mode::Spsc => ring.spsc_sender().map(Tx::Spsc),
+            Mode::Mpsc => ring.mpsc_sender().map(Tx::Mpsc),
+        };
+        attached.unwrap_or_else(|error| panic!("cannot attach a producer: {error}"))
+    }
+
+    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        match self {
+            Tx::Spsc(tx) => tx.send(len),
+            Tx::Mpsc(tx) => tx.send(len),
+        }
+    }
+
+    /// Claims `len` bytes, retrying while the ring is full, and hands the
+    /// claim to `f`.
+    fn with_claim<R>(&mut self, len: usize, f: impl FnOnce(SendClaim<'_>) -> R) -> R {
+        let start = Instant::now();
+        loop {
+            match self.try_send(len) {
+                Ok(claim) => return f(claim),
+                Err(SendError::Full) => {}
+                Err(error) => panic!("claiming {len} bytes: {error}"),
+            }
+            assert!(start.elapsed() < PATIENCE, "the ring stayed full");
+            thread::sleep(Duration::from_micros(20));
+        }
+    }
+
+    /// Sends record `seq` of producer `id`.
+    fn send(&mut self, id: u32, seq: u64) {
+        let len = len_of(key(id, seq));
+        self.with_claim(len, |claim| commit_record(claim, id, seq));
+    }
+
+    fn into_async(self) -> AsyncTx {
+        match self {
+            Tx::Spsc(tx) => AsyncTx::Spsc(tx.into_async()),
+            Tx::Mpsc(tx) => AsyncTx::Mpsc(tx.into_async()),
+        }
+    }
+}
+
+/// An async sender of either mode.
+enum AsyncTx {
+    Spsc(nonblocking::spsc::Sender),
+    Mpsc(nonblocking::mpsc::Sender),
+}
+
+impl AsyncTx {
+    async fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.send(len).await,
+            AsyncTx::Mpsc(tx) => tx.send(len).await,
+        }
+    }
+
+    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.try_send(len),
+            AsyncTx::Mpsc(tx) => tx.try_send(len),
+        }
+    }
+
+    fn is_disconnected(&self) -> bool {
+        match self {
+            AsyncTx::Spsc(tx) => tx.is_disconnected(),
+            AsyncTx::Mpsc(tx) => tx.is_disconnected(),
+        }
+    }
+}
+
+// The children. Each role opens the ring named by its path and reports to
+// the parent on its stdout.
+
+#[test]
+fn child() {
+    let Some(role) = process::role() else {
+        return;
+    };
+    let ring = RingFile::open(&role.path).unwrap_or_else(|error| panic!("{error}"));
+    match role.name.as_str() {
+        "produce" => produce(&ring, &role),
+        "two_batches" => two_batches(&ring, &role),
+        "commit_on_eof" => commit_on_eof(&ring, &role),
+        "release" => release(&ring, &role),
+        "hold" => hold(&ring, &role),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Args: producer id, count, pause interval. Sends `count` records, sleeping
+/// a millisecond after every `pause interval` of them (never if 0), and
+/// reports `sent <count>`.
+fn produce(ring: &RingFile, role: &Role) {
+    let (id, count, every) = (role.arg(0) as u32, role.arg(1), role.arg(2));
+    let mut tx = Tx::attach(ring);
+    report!("attached");
+    for seq in 0..count {
+        tx.send(id, seq);
+        if every != 0 && seq % every == every - 1 {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    report!("sent {count}");
+}
+
+/// Args: producer id, count. Sends `count` records and reports
+/// `sent <count>`; once its stdin closes, sends `count` more and reports
+/// `sent <2 count>`.
+fn two_batches(ring: &RingFile, role: &Role) {
+    let (id, count) = (role.arg(0) as u32, role.arg(1));
+    let mut tx = Tx::attach(ring);
+    report!("attached");
+    for seq in 0..count {
+        tx.send(id, seq);
+    }
+    report!("sent {count}");
+    process::wait_for_stdin_eof();
+    for seq in count..2 * count {
+        tx.send(id, seq);
+    }
+    report!("sent {}", 2 * count);
+}
+
+/// Args: producer id. Attaches, reports `attached`, and once its stdin
+/// closes sends record 0 and reports `sent 1`.
+fn commit_on_eof(ring: &RingFile, role: &Role) {
+    let id = role.arg(0) as u32;
+    let mut tx = Tx::attach(ring);
+    report!("attached");
+    process::wait_for_stdin_eof();
+    tx.send(id, 0);
+    report!("sent 1");
+}
+
+/// Args: count. Receives `count` of producer 0's fixed-length records and
+/// reports `released <count>`; once its stdin closes, receives until
+/// disconnected and reports `received <total>`.
+fn release(ring: &RingFile, role: &Role) {
+    let count = role.arg(0);
+    let mut rx = ring.receiver().expect("attach the receiver");
+    report!("attached");
+    let mut streams = Streams::fixed(1);
+    for _ in 0..count {
+        let record = rx.recv_timeout(PATIENCE).expect("a record");
+        streams.check(record.tag(), &record);
+    }
+    report!("released {count}");
+    process::wait_for_stdin_eof();
+    loop {
+        match rx.recv_timeout(PATIENCE) {
+            Ok(record) => {
+                streams.check(record.tag(), &record);
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => panic!("no record and no disconnection"),
+        }
+    }
+    report!("received {}", streams.count(0));
+}
+
+/// Args: producer id, count, claim length. Sends `count` records, claims one
+/// more, writes half of it, reports `holding <position>` and waits (to be
+/// killed) with the claim held.
+fn hold(ring: &RingFile, role: &Role) {
+    let (id, count, len) = (role.arg(0) as u32, role.arg(1), role.arg(2) as usize);
+    let mut tx = Tx::attach(ring);
+    report!("attached");
+    for seq in 0..count {
+        tx.send(id, seq);
+    }
+    tx.with_claim(len, |mut claim| {
+        claim.set_tag(tag_of(id, count));
+        fill(key(id, count), &mut claim[..len / 2]);
+        report!("holding {}", claim.position());
+        process::wait_for_stdin_eof();
+    });
+}
+
+// The parent's side.
+
+/// A tokio multi-thread runtime with two workers.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("cannot build a tokio runtime: {error}"))
+}
+
+/// The output of a spawned task, which must finish within `limit`
+/// (re-raising its panic).
+async fn join<T>(task: tokio::task::JoinHandle<T>, limit: Duration, what: &str) -> T {
+    match tokio::time::timeout(limit, task).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("{what}: the task did not finish: {error}"),
+        },
+        Err(_) => panic!("{what}: not done within {limit:?}"),
+    }
+}
+
+/// Waits (napping on the runtime) until `done()` holds; fails the test with
+/// `what` after [`PATIENCE`].
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < PATIENCE, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Awaits `fut`, counting in `pending` the polls that found it not ready.
+async fn counted<F: Future>(fut: F, pending: &AtomicU64) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        let poll = fut.as_mut().poll(cx);
+        if poll.is_pending() {
+            pending.fetch_add(1, Ordering::Relaxed);
+        }
+        poll
+    })
+    .await
+}
+
+/// A producer process sends 200,000 records (0 to 100 bytes) into a 16 KiB
+/// MPSC ring file, pausing a millisecond every 2,000; a consumer task in this
+/// process receives them with `recv().await` from an async receiver, parking
+/// whenever it has drained the ring, so that the producer's commits wake it
+/// through the notifier thread. Every byte, the order and the count are
+/// right, and `recv` reports `Err` once the producer has exited.
+#[test]
+fn async_receiver_streams_from_a_producer_process() {
+    let _turn = one_at_a_time();
+    const RECORDS: u64 = 200_000;
+    let path = TempPath::new("async-stream");
+    let ring = create(&path, 16 << 10, Mode::Mpsc);
+    let mut producer = Proc::spawn("produce", path.path(), &[0, RECORDS, 2_000]);
+    producer.expect("attached");
+    let mut rx = async_receiver(&ring);
+    let parked = Arc::new(AtomicU64::new(0));
+    let (streams, rx) = runtime().block_on(async {
+        let parked = Arc::clone(&parked);
+        let consumer = tokio::spawn(async move {
+            let mut streams = Streams::new(1);
+            while let Ok(record) = counted(rx.recv(), &parked).await {
+                streams.check(record.tag(), &record);
+            }
+            (streams, rx)
+        });
+        join(consumer, 6 * PATIENCE, "the consumer task").await
+    });
+    // The stream ended because the producer left, with every record in.
+    assert_eq!(producer.expect("sent"), [RECORDS]);
+    producer.finish();
+    assert_eq!(streams.count(0), RECORDS);
+    assert!(rx.is_empty());
+    assert_eq!(rx.corruption(), None);
+    assert_eq!(rx.skipped_claims(), 0);
+    let parked = parked.load(Ordering::Relaxed);
+    assert!(parked > 0, "the consumer task never waited");
+    println!("the consumer task parked {parked} times");
+}
+
+/// A following async receiver (whose notifier thread sleeps with no time
+/// limit, so only a wake-up can end its wait) parks with nothing to read; a
+/// single commit by a producer process wakes its task.
+#[test]
+fn parked_async_receiver_is_woken_by_a_commit_in_another_process() {
+    let _turn = one_at_a_time();
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let path = TempPath::new("async-wake");
+        let ring = create(&path, 4096, mode);
+        let mut rx = async_receiver(&ring);
+        rx.set_follow(true);
+        let mut child = Proc::spawn("commit_on_eof", path.path(), &[0]);
+        child.expect("attached");
+        let (rx, (tag, bytes)) = runtime().block_on(async {
+            let parked = Arc::new(AtomicU64::new(0));
+            let waiting = tokio::spawn({
+                let parked = Arc::clone(&parked);
+                async move {
+                    let received = match counted(rx.recv(), &parked).await {
+                        Ok(record) => (record.tag(), record.to_vec()),
+                        Err(_) => panic!("a following receiver reported Err"),
+                    };
+                    (rx, received)
+                }
+            });
+            wait_until("the receiver task parks", || {
+                parked.load(Ordering::Relaxed) > 0
+            })
+            .await;
+            // Time for the notifier thread to fall asleep on the word.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(!waiting.is_finished(), "{mode}: a record from nowhere");
+            child.close_stdin();
+            join(
+                waiting,
+                WAKE_PATIENCE,
+                "the receiver task, woken by a commit",
+            )
+            .await
+        });
+        Streams::new(1).check(tag, &bytes);
+        assert_eq!(child.expect("sent"), [1]);
+        child.finish();
+        assert!(rx.is_empty());
+    }
+}
+
+/// A sender task waits in `send().await` on a full ring file (its notifier
+/// thread sleeps on the senders' word with no time limit); a consumer process
+/// attaches and releases one record, which wakes it, and its record arrives
+/// after all the others.
+#[test]
+fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
+    let _turn = one_at_a_time();
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let path = TempPath::new("async-space");
+        let ring = create(&path, 4096, mode);
+        let mut tx = Tx::attach(&ring).into_async();
+        // No consumer is attached: sends go on until the ring is full.
+        assert!(tx.is_disconnected());
+        let mut filled = 0;
+        loop {
+            match tx.try_send(FIXED) {
+                Ok(mut claim) => {
+                    fill(key(0, filled), &mut claim);
+                    claim.set_tag(tag_of(0, filled));
+                    claim.commit();
+                    filled += 1;
+                }
+                Err(SendError::Full) => break,
+                Err(error) => panic!("{mode}: filling the ring: {error}"),
+            }
+        }
+        assert_eq!(
+            filled,
+            4096 / 64,
+            "{mode}: records of 64 bytes fill the ring"
+        );
+        let mut child = None;
+        let tx = runtime().block_on(async {
+            let parked = Arc::new(AtomicU64::new(0));
+            let waiting = tokio::spawn({
+                let parked = Arc::clone(&parked);
+                async move {
+                    match counted(tx.send(FIXED), &parked).await {
+                        Ok(mut claim) => {
+                            fill(key(0, filled), &mut claim);
+                            claim.set_tag(tag_of(0, filled));
+                            claim.commit();
+                        }
+                        Err(error) => panic!("a ring file's sender failed: {error}"),
+                    }
+                    tx
+                }
+            });
+            wait_until("the sender task parks", || {
+                parked.load(Ordering::Relaxed) > 0
+            })
+            .await;
+            // Time for the notifier thread to fall asleep on the word.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                !waiting.is_finished(),
+                "{mode}: a send completed on a full ring"
+            );
+            let consumer = child.insert(Proc::spawn("release", path.path(), &[1]));
+            consumer.expect("attached");
+            assert_eq!(consumer.expect("released"), [1]);
+            join(
+                waiting,
+                WAKE_PATIENCE,
+                "the sender task, woken by a release",
+            )
+            .await
+        });
+        let mut consumer = child.expect("the consumer process");
+        // The consumer drains everything once this producer has left.
+        drop(tx);
+        consumer.close_stdin();
+        assert_eq!(consumer.expect("received"), [filled + 1], "{mode}");
+        consumer.finish();
+        assert!(ring.is_empty());
+    }
+}
+
+/// A producer process killed with `SIGKILL` while it holds a claim: the
+/// async receiver task delivers the records committed before the claim,
+/// stays at the claim while its producer lives (delivering nothing past it),
+/// skips it once the producer is dead, then delivers the records another
+/// producer process committed after it, before and after the kill, and
+/// reports `Err` when that one exits.
+#[test]
+fn async_receiver_skips_the_claim_of_a_killed_producer_process() {
+    let _turn = one_at_a_time();
+    const BEFORE: u64 = 20;
+    const EACH_BATCH: u64 = 300;
+    let path = TempPath::new("async-kill");
+    let ring = create(&path, 64 << 10, Mode::Mpsc);
+    let mut holder = Proc::spawn("hold", path.path(), &[0, BEFORE, 77]);
+    holder.expect("attached");
+    let claim = holder.expect("holding")[0];
+    let mut other = Proc::spawn("two_batches", path.path(), &[1, EACH_BATCH]);
+    other.expect("attached");
+    assert_eq!(other.expect("sent"), [EACH_BATCH]);
+    let mut rx = async_receiver(&ring);
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let (streams, rx) = runtime().block_on(async {
+        let consumer = tokio::spawn({
+            let counts = Arc::clone(&counts);
+            async move {
+                let mut streams = Streams::new(2);
+                while let Ok(record) = rx.recv().await {
+                    let id = streams.check(record.tag(), &record);
+                    assert_eq!(
+                        id == 1,
+                        record.position() > claim,
+                        "the other producer's records are all after the claim"
+                    );
+                    counts[id as usize].store(streams.count(id), Ordering::SeqCst);
+                }
+                (streams, rx)
+            }
+        });
+        wait_until("the records before the claim are in", || {
+            counts[0].load(Ordering::SeqCst) == BEFORE
+        })
+        .await;
+        // A live producer's claim is never skipped, however long it is held.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            counts[1].load(Ordering::SeqCst),
+            0,
+            "records delivered past a live claim"
+        );
+        assert_eq!(ring.skipped_claims(), 0, "a live claim was skipped");
+        holder.kill();
+        wait_until("the records after the claim are in", || {
+            counts[1].load(Ordering::SeqCst) == EACH_BATCH
+        })
+        .await;
+        // More records, committed after the kill; then the stream ends.
+        other.close_stdin();
+        join(consumer, PATIENCE, "the consumer task").await
+    });
+    assert_eq!(other.expect("sent"), [2 * EACH_BATCH]);
+    other.finish();
+    assert_eq!(streams.count(0), BEFORE);
+    assert_eq!(streams.count(1), 2 * EACH_BATCH);
+    assert_eq!(rx.skipped_claims(), 1);
+    assert!(rx.is_empty());
+    assert_eq!(rx.corruption(), None);
+}
+
+/// After an async receiver's wait was cancelled, the receiver made from it
+/// (here: its blocking form, following) is woken by a commit. The async
+/// end's notifier thread is asleep on the waiter word when the end is
+/// converted; if it were left there, it would take the commit's wake-up
+/// (which wakes one sleeper) and the blocking receiver would sleep on with
+/// the word marked awake, woken by no later commit either.
+#[test]
+fn receiver_after_a_cancelled_async_wait_is_woken_by_a_commit() {
+    let _turn = one_at_a_time();
+    let path = TempPath::new("async-leftover");
+    let ring = create(&path, 4096, Mode::Mpsc);
+    let mut tx = Tx::attach(&ring);
+    let mut rx = async_receiver(&ring);
+    rx.set_follow(true);
+    {
+        let waker = futures::task::noop_waker();
+        let mut recv = pin!(rx.recv());
+        let pending = recv.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(matches!(pending, Poll::Pending), "nothing to receive");
+        // Time for the notifier thread to fall asleep on the word.
+        thread::sleep(Duration::from_millis(50));
+    }
+    let mut rx = rx.into_blocking();
+    // `recv`, not `recv_timeout`: the latter looks again at its deadline,
+    // which would hide a lost wake-up.
+    let (done, received) = std_mpsc::channel();
+    thread::spawn(move || {
+        let got = rx.recv().map(|record| record.to_vec());
+        let _ = done.send(got);
+    });
+    // Time for the blocking receiver to fall asleep on the word.
+    thread::sleep(Duration::from_millis(50));
+    tx.send(0, 0);
+    match received.recv_timeout(WAKE_PATIENCE) {
+        Ok(Ok(bytes)) => check(key(0, 0), &bytes),
+        Ok(Err(error)) => panic!("a following receiver reported {error}"),
+        Err(std_mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the receiver was not woken by the commit within {WAKE_PATIENCE:?}")
+        }
+        Err(std_mpsc::RecvTimeoutError::Disconnected) => panic!("the receiver thread panicked"),
+    }
+}
