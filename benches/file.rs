@@ -72,7 +72,7 @@ mod common;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::Deref;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex, mpsc};
@@ -81,7 +81,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, cpu_model, current, flagged,
-    per_msg, print_table, set_current, voluntary_switches,
+    per_msg, print_table, ring_dir, set_current, voluntary_switches,
 };
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
@@ -132,15 +132,9 @@ impl Deref for Config {
 impl Config {
     /// The common settings, then `LOGRING_BENCH_DIR`.
     fn from_env() -> Self {
-        let shm = Path::new("/dev/shm");
-        let default_dir = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
         Self {
             base: BaseConfig::from_env(None),
-            dir: std::env::var_os("LOGRING_BENCH_DIR").map_or(default_dir, PathBuf::from),
+            dir: std::env::var_os("LOGRING_BENCH_DIR").map_or_else(ring_dir, PathBuf::from),
         }
     }
 

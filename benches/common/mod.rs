@@ -1,11 +1,17 @@
 //! Helpers shared by the benchmarks: the settings every bench reads, thread
 //! placement, CPU accounting from `/proc`, spreads of repeated measurements,
-//! the cells and tables of the reports, and the machine's name.
+//! the cells and tables of the reports, and the machine's name. The channel
+//! benches' records, runs and scenarios are in the submodules.
 
 // Each bench crate includes this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod records;
+pub mod runs;
+pub mod scenarios;
+
 use std::hint::spin_loop;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::thread;
@@ -288,6 +294,17 @@ pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
             .parse()
             .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
         Err(_) => default,
+    }
+}
+
+/// Where ring files go by default: `/dev/shm` if it exists (memory, as
+/// rings between processes usually are), else the temporary directory.
+pub fn ring_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
     }
 }
 

@@ -1,0 +1,402 @@
+//! One run of a channel bench: what it measured, the watchdog that guards
+//! it, the two ends of a contender as threads drive them (with logring's
+//! blocking channel ends among them), and the threaded throughput and
+//! wake-up runs.
+
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use logring::channel::{SendError, SpinPolicy};
+
+use super::records::{LEN, MAX_PRODUCERS, Msg, Tally, message, share};
+use super::{BaseConfig, CpuTimes, Placement, SPSC, current, env_or, voluntary_switches};
+
+/// A run whose consumer receives nothing for this long is hung: the process
+/// reports what it was running and aborts.
+pub const STALL: Duration = Duration::from_secs(30);
+
+/// Messages per throughput run in smoke mode (and the least per measured run).
+pub const SMOKE_MSGS: u64 = 4000;
+
+/// Messages at the start of each wake-up run that are not recorded.
+pub const WAKE_WARMUP: u64 = 20;
+
+/// The wake-up scenario's settings.
+pub struct WakeConfig {
+    /// Recorded messages per wake-up run (`LOGRING_BENCH_WAKE_SAMPLES`).
+    pub samples: u64,
+    /// Wake-up rounds (`LOGRING_BENCH_WAKE_ROUNDS`).
+    pub rounds: usize,
+    /// The producer's idle before each wake-up message
+    /// (`LOGRING_BENCH_WAKE_GAP_US`).
+    pub gap: Duration,
+}
+
+impl WakeConfig {
+    /// From the environment (defaults 2000 samples, 5 rounds, 500 µs); fixed
+    /// and tiny in smoke mode.
+    pub fn from_env(smoke: bool) -> Self {
+        let (samples, rounds, gap_us) = if smoke {
+            (50, 1, 100)
+        } else {
+            (
+                env_or::<u64>("LOGRING_BENCH_WAKE_SAMPLES", 2000).max(1),
+                env_or::<usize>("LOGRING_BENCH_WAKE_ROUNDS", 5).max(1),
+                env_or::<u64>("LOGRING_BENCH_WAKE_GAP_US", 500),
+            )
+        };
+        Self {
+            samples,
+            rounds,
+            gap: Duration::from_micros(gap_us),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What a run measured
+// ---------------------------------------------------------------------------
+
+/// One run's figures. Counts a contender cannot give are `None` (`-` in the
+/// tables).
+pub struct Run {
+    /// Messages the run delivered.
+    pub msgs: u64,
+    /// The run's timed length in seconds.
+    pub secs: f64,
+    /// Sends refused as full, if the contender can count them.
+    pub retries: Option<u64>,
+    /// Polls that found nothing, for polling receivers.
+    pub polls: Option<u64>,
+    /// The receiving thread's voluntary context switches, where `/proc`
+    /// tells (threaded receivers).
+    pub sleeps: Option<u64>,
+    /// Polls of an async receiving end that returned `Pending`: its task
+    /// parked (async receivers).
+    pub rx_pending: Option<u64>,
+    /// Polls of async sending ends that returned `Pending`: they waited for
+    /// space (async senders).
+    pub tx_pending: Option<u64>,
+    /// Times the async runtime's worker threads parked: went idle, to sleep
+    /// until woken (runs on an async runtime).
+    pub worker_parks: Option<u64>,
+    /// Wake-up latencies in ns (wake-up runs only).
+    pub latency: Option<Histogram<u64>>,
+    /// Share of the machine's CPU time used by other processes during the
+    /// run; `None` where `/proc/stat` cannot tell (or in smoke mode).
+    pub foreign_cpu: Option<f64>,
+}
+
+// `flagged` and `rate` come with `RunStats`.
+super::impl_run_stats!(Run);
+
+impl Run {
+    /// A run of `msgs` messages in `secs`, with no counts.
+    pub fn new(msgs: u64, secs: f64, foreign_cpu: Option<f64>) -> Self {
+        Self {
+            msgs,
+            secs,
+            retries: None,
+            polls: None,
+            sleeps: None,
+            rx_pending: None,
+            tx_pending: None,
+            worker_parks: None,
+            latency: None,
+            foreign_cpu,
+        }
+    }
+}
+
+/// An empty histogram for wake-up latencies in ns (1 ns to 60 s, 3 digits).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap()
+}
+
+/// Watches a run's progress (records received) until `done` disconnects;
+/// reports and aborts the process if nothing arrives for [`STALL`].
+pub fn watchdog(progress: &AtomicU64, n: u64, done: &std::sync::mpsc::Receiver<()>) {
+    let (mut seen, mut since) = (0, Instant::now());
+    loop {
+        match done.recv_timeout(Duration::from_millis(250)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        let now = progress.load(Ordering::Relaxed);
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        } else if since.elapsed() > STALL {
+            eprintln!(
+                "HANG: {}: no record received for {} s; {now} of {n} received",
+                current(),
+                STALL.as_secs()
+            );
+            std::process::abort();
+        }
+    }
+}
+
+/// Panics, naming the run in progress, unless `tally` holds exactly `n`
+/// messages from `producers` producers (see [`Tally::verify`]).
+pub fn check(tally: &Tally, n: u64, producers: usize, check_sum: bool) {
+    if let Err(error) = tally.verify(n, producers, check_sum) {
+        panic!("{}: {error}", current());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The two ends of each contender, as threads drive them
+// ---------------------------------------------------------------------------
+
+/// A sending end, driven by a thread.
+pub trait Tx: Send {
+    /// Whether `put` counts refusals (`false`: the send waits inside).
+    const COUNTS_RETRIES: bool;
+
+    /// Sends `msg`, waiting as the contender's API does; returns how many
+    /// attempts were refused as full.
+    fn put(&mut self, msg: &Msg, cfg: &BaseConfig) -> u64;
+}
+
+/// What a receiving end's `take` did.
+pub enum Got {
+    /// It handed one or more records over.
+    Records,
+    /// Nothing was ready (polling receivers only).
+    Empty,
+    /// Every sender is gone and everything was received.
+    Closed,
+}
+
+/// A receiving end, driven by a thread.
+pub trait Rx: Send {
+    /// Whether `take` polls (`Empty` when nothing is ready) rather than waits.
+    const POLLS: bool;
+
+    /// Hands one or more records to `f`, in order.
+    fn take(&mut self, f: impl FnMut(&[u8])) -> Got;
+}
+
+/// logring's channel senders: `send` (which spins for its budget), copy,
+/// commit; a `Full` is counted and the send retried.
+macro_rules! logring_channel_tx {
+    ($($sender:ty),* $(,)?) => {$(
+        impl Tx for $sender {
+            const COUNTS_RETRIES: bool = true;
+
+            #[inline]
+            fn put(&mut self, msg: &Msg, _: &BaseConfig) -> u64 {
+                let mut retries = 0;
+                loop {
+                    match self.send(LEN) {
+                        Ok(mut claim) => {
+                            claim.copy_from_slice(msg);
+                            claim.commit();
+                            return retries;
+                        }
+                        Err(SendError::Full) => retries += 1,
+                        Err(error) => panic!("logring channel send failed: {error}"),
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+logring_channel_tx!(
+    logring::channel::spsc::Sender,
+    logring::channel::mpsc::Sender
+);
+
+/// logring's channel receiver, with `recv_batch` (`BATCH`) or one `recv` per
+/// record.
+pub struct ChannelRx<const BATCH: bool> {
+    rx: logring::channel::Receiver,
+    limit: usize,
+}
+
+impl<const BATCH: bool> ChannelRx<BATCH> {
+    /// Wraps `rx`; batches are `cfg.batch` records at most.
+    pub fn new(rx: logring::channel::Receiver, cfg: &BaseConfig) -> Self {
+        Self {
+            rx,
+            limit: cfg.batch,
+        }
+    }
+
+    /// The same receiver with spin policy `policy`.
+    pub fn with_policy(mut self, policy: SpinPolicy) -> Self {
+        self.rx.set_spin_policy(policy);
+        self
+    }
+}
+
+impl<const BATCH: bool> Rx for ChannelRx<BATCH> {
+    const POLLS: bool = false;
+
+    #[inline]
+    fn take(&mut self, mut f: impl FnMut(&[u8])) -> Got {
+        if BATCH {
+            match self.rx.recv_batch(self.limit, |record| f(&record)) {
+                Ok(_) => Got::Records,
+                Err(_) => Got::Closed,
+            }
+        } else {
+            match self.rx.recv() {
+                Ok(record) => {
+                    f(&record);
+                    Got::Records
+                }
+                Err(_) => Got::Closed,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Threaded runs
+// ---------------------------------------------------------------------------
+
+/// Producers send `n` messages between them (producer `k` its own sequence
+/// `0..share(n, P, k)`), then drop their senders; the consumer receives them
+/// all. Timed on the consumer from the common start to the last record.
+pub fn throughput<T: Tx, R: Rx>(
+    senders: Vec<T>,
+    rx: R,
+    cfg: &BaseConfig,
+    placement: &Placement,
+    n: u64,
+) -> Run {
+    let producers = senders.len();
+    assert!(producers <= MAX_PRODUCERS);
+    let start = Barrier::new(producers + 1);
+    let progress = AtomicU64::new(0);
+    let cpu = CpuTimes::sample(cfg.smoke);
+    let (tally, secs, polls, sleeps, retries) = thread::scope(|s| {
+        let (start, progress) = (&start, &progress);
+        let (done, watched) = std::sync::mpsc::channel::<()>();
+        s.spawn(move || watchdog(progress, n, &watched));
+        let handles: Vec<_> = senders
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut tx)| {
+                let slot = placement.producers[k];
+                s.spawn(move || {
+                    cfg.pin(slot);
+                    start.wait();
+                    let mut retries = 0u64;
+                    for seq in 0..share(n, producers, k) {
+                        retries += tx.put(&message(k, seq, 0), cfg);
+                    }
+                    retries
+                })
+            })
+            .collect();
+        let receiver = s.spawn(move || {
+            let mut rx = rx;
+            cfg.pin(placement.consumer);
+            let mut tally = Tally::new();
+            start.wait();
+            let switches = voluntary_switches();
+            let began = Instant::now();
+            let mut polls = 0u64;
+            while tally.msgs < n {
+                match rx.take(|record| {
+                    tally.add(record);
+                }) {
+                    Got::Records => progress.store(tally.msgs, Ordering::Relaxed),
+                    Got::Empty => {
+                        polls += 1;
+                        cfg.idle();
+                    }
+                    Got::Closed => break,
+                }
+            }
+            let secs = began.elapsed().as_secs_f64();
+            let sleeps = voluntary_switches()
+                .zip(switches)
+                .map(|(after, before)| after - before);
+            (tally, secs, polls, sleeps)
+        });
+        let retries: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        let (tally, secs, polls, sleeps) = receiver.join().unwrap();
+        drop(done);
+        (tally, secs, polls, sleeps, retries)
+    });
+    let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
+    check(&tally, n, producers, true);
+    Run {
+        retries: T::COUNTS_RETRIES.then_some(retries),
+        polls: R::POLLS.then_some(polls),
+        sleeps,
+        ..Run::new(n, secs, foreign_cpu)
+    }
+}
+
+/// The producer idles `gap` before each of `samples` messages (plus a
+/// warm-up), stamps it with the time since a base `Instant` and sends it;
+/// the receiver, asleep by then, records the time from the stamp to the
+/// moment `recv` hands it the record.
+pub fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &BaseConfig, gap: Duration, samples: u64) -> Run {
+    let n = WAKE_WARMUP + samples;
+    let start = Barrier::new(2);
+    let progress = AtomicU64::new(0);
+    let base = Instant::now();
+    let cpu = CpuTimes::sample(cfg.smoke);
+    let (tally, hist, secs, sleeps) = thread::scope(|s| {
+        let (start, progress) = (&start, &progress);
+        let (done, watched) = std::sync::mpsc::channel::<()>();
+        s.spawn(move || watchdog(progress, n, &watched));
+        let producer = s.spawn(move || {
+            let mut tx = tx;
+            cfg.pin(SPSC.producers[0]);
+            start.wait();
+            for seq in 0..n {
+                thread::sleep(gap);
+                let stamp = base.elapsed().as_nanos() as u64;
+                tx.put(&message(0, seq, stamp), cfg);
+            }
+        });
+        let receiver = s.spawn(move || {
+            let mut rx = rx;
+            cfg.pin(SPSC.consumer);
+            let mut tally = Tally::new();
+            let mut hist = latency_histogram();
+            start.wait();
+            let began = Instant::now();
+            let switches = voluntary_switches();
+            while tally.msgs < n {
+                let got = rx.take(|record| {
+                    let now = base.elapsed().as_nanos() as u64;
+                    let stamp = tally.add(record);
+                    if tally.msgs > WAKE_WARMUP {
+                        hist.saturating_record(now.saturating_sub(stamp));
+                    }
+                });
+                match got {
+                    Got::Records => progress.store(tally.msgs, Ordering::Relaxed),
+                    Got::Empty => cfg.idle(),
+                    Got::Closed => break,
+                }
+            }
+            let sleeps = voluntary_switches()
+                .zip(switches)
+                .map(|(after, before)| after - before);
+            (tally, hist, began.elapsed().as_secs_f64(), sleeps)
+        });
+        producer.join().unwrap();
+        let result = receiver.join().unwrap();
+        drop(done);
+        result
+    });
+    let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
+    check(&tally, n, 1, false);
+    Run {
+        sleeps,
+        latency: Some(hist),
+        ..Run::new(n, secs, foreign_cpu)
+    }
+}
