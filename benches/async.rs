@@ -9,8 +9,9 @@
 //!   producer and a consumer thread pinned to their own cores: the reference).
 //!   Contenders: logring's async channel (`nonblocking::spsc`: `send(64)`,
 //!   copy, `commit` in a producer task; `recv` in a consumer task), the same
-//!   with `recv_batch`, both again with the receiver spinning
-//!   (`SpinPolicy::RECEIVER`) before it parks, tokio's `sync::mpsc` carrying a
+//!   with `recv_batch`, both again with neither end spinning before it parks
+//!   (`SpinPolicy::NONE`, against the default `SpinPolicy::ASYNC`), tokio's
+//!   `sync::mpsc` carrying a
 //!   new 64-byte `Vec<u8>` per message (as code that sends owned buffers
 //!   does), and the blocking channel with `recv_batch`. Besides each
 //!   contender's ratio to the reference, the report gives logring async /
@@ -566,11 +567,11 @@ const BLOCKING_BATCH: &str = "logring channel, blocking (send + recv_batch)";
 const ASYNC_ONE: &str = "logring async (send + recv)";
 /// logring's async channel with `recv_batch(..).await`.
 const ASYNC_BATCH: &str = "logring async (send + recv_batch)";
-/// logring's async channel, its receiver spinning before it parks.
-const ASYNC_SPIN: &str = "logring async (send + recv), receiver SpinPolicy::RECEIVER";
-/// logring's async channel with `recv_batch`, its receiver spinning before it
+/// logring's async channel, neither end spinning before it parks.
+const ASYNC_SPIN: &str = "logring async (send + recv), both ends SpinPolicy::NONE";
+/// logring's async channel with `recv_batch`, neither end spinning before it
 /// parks.
-const ASYNC_BATCH_SPIN: &str = "logring async (send + recv_batch), receiver SpinPolicy::RECEIVER";
+const ASYNC_BATCH_SPIN: &str = "logring async (send + recv_batch), both ends SpinPolicy::NONE";
 /// tokio's bounded mpsc channel of `Vec<u8>`.
 const TOKIO: &str = "tokio mpsc, Vec<u8> per message (send + recv)";
 
@@ -658,10 +659,16 @@ fn throughput_scenario(cfg: &Config, producers: usize) -> Throughput<'_> {
     };
     let logring_async = move |n: u64, batch: bool, policy: Option<SpinPolicy>| {
         if spsc {
-            let (tx, rx) = logring::nonblocking::spsc::new(cfg.ring).expect("channel");
+            let (mut tx, rx) = logring::nonblocking::spsc::new(cfg.ring).expect("channel");
+            if let Some(policy) = policy {
+                tx.set_spin_policy(policy);
+            }
             async_run(vec![tx], rx, batch, policy, cfg, n)
         } else {
-            let (tx, rx) = logring::nonblocking::mpsc::new(cfg.ring).expect("channel");
+            let (mut tx, rx) = logring::nonblocking::mpsc::new(cfg.ring).expect("channel");
+            if let Some(policy) = policy {
+                tx.set_spin_policy(policy); // clones keep it
+            }
             async_run(vec![tx; producers], rx, batch, policy, cfg, n)
         }
     };
@@ -679,10 +686,10 @@ fn throughput_scenario(cfg: &Config, producers: usize) -> Throughput<'_> {
             Contender::new(ASYNC_ONE, move |n| logring_async(n, false, None)),
             Contender::new(ASYNC_BATCH, move |n| logring_async(n, true, None)),
             Contender::new(ASYNC_SPIN, move |n| {
-                logring_async(n, false, Some(SpinPolicy::RECEIVER))
+                logring_async(n, false, Some(SpinPolicy::NONE))
             }),
             Contender::new(ASYNC_BATCH_SPIN, move |n| {
-                logring_async(n, true, Some(SpinPolicy::RECEIVER))
+                logring_async(n, true, Some(SpinPolicy::NONE))
             }),
             Contender::new(TOKIO, move |n| {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(cfg.slots());

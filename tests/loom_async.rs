@@ -5,8 +5,8 @@
 //! Each task runs under `loom::future::block_on`, which parks the model
 //! thread while the future is pending and unparks it when the waker is woken:
 //! a lost wake-up leaves it parked with every other thread finished, a
-//! deadlock that fails the model. The ends do not spin (`SpinPolicy::NONE`,
-//! their default), so every empty look goes through the whole handshake. Run
+//! deadlock that fails the model. The ends do not spin (`SpinPolicy::NONE`),
+//! so every empty look goes through the whole handshake. Run
 //! with:
 //!
 //! ```text
@@ -22,7 +22,7 @@ mod common;
 use common::model;
 
 use logring::channel::{self, SendError};
-use logring::nonblocking::{RecvError, mpsc, spsc};
+use logring::nonblocking::{RecvError, SpinPolicy, mpsc, spsc};
 
 /// A commit reaches the receiver's task whichever step of parking it is at,
 /// and the sender's drop then ends its next wait.
@@ -30,6 +30,8 @@ use logring::nonblocking::{RecvError, mpsc, spsc};
 fn commit_wakes_the_receivers_task() {
     model(|| {
         let (mut tx, mut rx) = spsc::new(64).unwrap();
+        tx.set_spin_policy(SpinPolicy::NONE);
+        rx.set_spin_policy(SpinPolicy::NONE);
         let sender = thread::spawn(move || {
             block_on(tx.send_bytes(b"wake")).unwrap();
         });
@@ -48,6 +50,7 @@ fn blocking_commit_wakes_an_async_receiver() {
     model(|| {
         let (mut tx, rx) = channel::spsc::new(64).unwrap();
         let mut rx = rx.into_async();
+        rx.set_spin_policy(SpinPolicy::NONE);
         let sender = thread::spawn(move || tx.send_bytes(b"wake").unwrap());
         block_on(async {
             assert_eq!(&*rx.recv().await.unwrap(), b"wake");
@@ -63,6 +66,8 @@ fn release_wakes_a_sender_waiting_for_space() {
     model(|| {
         // 64 bytes: one record of 24 bytes (32 with its word) takes half.
         let (mut tx, mut rx) = spsc::new(64).unwrap();
+        tx.set_spin_policy(SpinPolicy::NONE);
+        rx.set_spin_policy(SpinPolicy::NONE);
         for fill in [b'a', b'b'] {
             let mut claim = tx.try_send(24).unwrap();
             claim.fill(fill);
@@ -91,6 +96,7 @@ fn release_wakes_a_sender_waiting_for_space() {
 fn receiver_drop_wakes_a_waiting_sender() {
     model(|| {
         let (mut tx, rx) = spsc::new(64).unwrap();
+        tx.set_spin_policy(SpinPolicy::NONE);
         for _ in 0..2 {
             tx.try_send(24).unwrap().commit();
         }
@@ -109,6 +115,8 @@ fn receiver_drop_wakes_a_waiting_sender() {
 fn every_waiting_sender_is_woken() {
     model(|| {
         let (mut first, mut rx) = mpsc::new(64).unwrap();
+        first.set_spin_policy(SpinPolicy::NONE); // clones keep it
+        rx.set_spin_policy(SpinPolicy::NONE);
         for _ in 0..2 {
             first.try_send(24).unwrap().commit();
         }

@@ -120,7 +120,9 @@ use std::sync::Arc;
 ///   costs from a few to about 140 cycles depending on the CPU, so expect
 ///   5–100 µs elsewhere.
 /// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (703
-///   hints), then sleep. They do not yield by default: on a busy machine a
+///   hints), then sleep.
+/// - Async ends (feature `async`) default to [`SpinPolicy::ASYNC`]: 4 spin
+///   rounds (15 hints), then park. They do not yield by default: on a busy machine a
 ///   yield can hand the core away for milliseconds, while a futex sleep is
 ///   woken in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +138,11 @@ impl SpinPolicy {
     pub const RECEIVER: SpinPolicy = SpinPolicy::new(16, 0);
     /// No retries: senders fail at once, receivers sleep at once.
     pub const NONE: SpinPolicy = SpinPolicy::new(0, 0);
+    /// Async ends' default: 4 spin rounds (15 spin-loop hints, well under a
+    /// microsecond), no yields. Enough to spare a task that has just caught
+    /// up with the other side the cost of parking (see `crate::nonblocking`),
+    /// too short to hold its executor's thread.
+    pub const ASYNC: SpinPolicy = SpinPolicy::new(4, 0);
 
     /// A budget of `spins` busy-waiting rounds, then `yields` yielding ones.
     pub const fn new(spins: u32, yields: u32) -> Self {

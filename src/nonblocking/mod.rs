@@ -116,13 +116,23 @@
 //! `Disconnected`: with no consumer attached, `send().await` waits until one
 //! attaches and releases space (put it under a timeout if that can be long).
 //!
-//! # Spinning
+//! # Spinning, and sharing the executor
 //!
-//! An async end does not spin by default: when nothing is ready it parks at
-//! once, so that it never holds the executor's thread. Give it a
-//! [`SpinPolicy`] with `set_spin_policy` to look again a few times before it
-//! parks (its yield rounds are not used: they would block the executor's
-//! thread); `BENCHMARKS.md` shows what that buys under load.
+//! When nothing is ready, an async end looks again a few times, spinning
+//! for well under a microsecond ([`SpinPolicy::ASYNC`]: 4 rounds, 15
+//! spin-loop hints), and then parks. Parking costs the heavy barrier (a
+//! `membarrier` system call that interrupts the other cores), and a receiver
+//! that keeps pace with its sender would otherwise pay it on nearly every
+//! look: with the short spin, an async SPSC stream ran in its fast state in
+//! most runs, and without it in few (`BENCHMARKS.md`). Change it with
+//! `set_spin_policy`; the policy's yield rounds are not used, since they
+//! would block the executor's thread.
+//!
+//! The futures complete at once whenever a record (or space) is there, and
+//! take no part in an executor's cooperative budget: a task that loops on a
+//! busy ring does not give its worker thread to other tasks until it has to
+//! wait. Where that matters, bound the loop (`recv_batch` with a limit, then
+//! yield), or on tokio wrap the future in `tokio::task::coop::cooperative`.
 //!
 //! [`ReadClaim`]: crate::queue::ReadClaim
 

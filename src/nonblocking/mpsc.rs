@@ -66,17 +66,20 @@ impl Sender {
 }
 
 impl Clone for Sender {
-    /// Another sender of the same ring, for another task.
+    /// Another sender of the same ring, for another task, with this one's
+    /// spin policy.
     fn clone(&self) -> Self {
-        Self::from(self.inner.clone())
+        let inner = self.inner.clone();
+        let waiting = Waiting::new(&inner.link, Word::Space);
+        Self { inner, waiting }
     }
 }
 
 impl From<channel::mpsc::Sender> for Sender {
-    /// The async sender of the same ring. It does not spin
-    /// ([`SpinPolicy::NONE`]) until told to.
+    /// The async sender of the same ring. It spins briefly
+    /// before it parks ([`SpinPolicy::ASYNC`]).
     fn from(mut inner: channel::mpsc::Sender) -> Self {
-        inner.set_spin_policy(SpinPolicy::NONE);
+        inner.set_spin_policy(SpinPolicy::ASYNC);
         let waiting = Waiting::new(&inner.link, Word::Space);
         Self { inner, waiting }
     }

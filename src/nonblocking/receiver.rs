@@ -148,7 +148,8 @@ impl Receiver {
     }
 
     /// The budget the receiver looks again for before it parks (spin
-    /// rounds only; none by default: see the [module docs](super)).
+    /// rounds only; [`SpinPolicy::ASYNC`] by default: see the
+    /// [module docs](super)).
     pub fn spin_policy(&self) -> SpinPolicy {
         self.inner.spin_policy()
     }
@@ -173,18 +174,29 @@ impl Receiver {
 
     /// The next record found, or why there is none; on `Pending`, the task
     /// is woken when there may be one.
+    #[inline]
     fn poll_found(&mut self, cx: &mut Context<'_>) -> Poll<Result<Found, Stop>> {
+        match self.inner.try_next() {
+            Err(Stop::NotYet) => self.poll_found_slow(cx),
+            found_or_gone => {
+                self.waiting.found();
+                Poll::Ready(found_or_gone)
+            }
+        }
+    }
+
+    /// `poll_found` once nothing was ready: looks again for the spin
+    /// budget, then parks.
+    #[inline(never)]
+    fn poll_found_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<Found, Stop>> {
         let mut backoff = self.inner.policy.backoff();
-        loop {
+        while backoff.snooze() {
             match self.inner.try_next() {
                 Err(Stop::NotYet) => {}
                 found_or_gone => {
                     self.waiting.found();
                     return Poll::Ready(found_or_gone);
                 }
-            }
-            if !backoff.snooze() {
-                break;
             }
         }
         // Register, announce, barrier, re-check: see the module docs.
@@ -202,10 +214,10 @@ impl Receiver {
 }
 
 impl From<channel::Receiver> for Receiver {
-    /// The async receiver of the same ring. It does not spin
-    /// ([`SpinPolicy::NONE`]) until told to.
+    /// The async receiver of the same ring. It spins briefly
+    /// before it parks ([`SpinPolicy::ASYNC`]).
     fn from(mut inner: channel::Receiver) -> Self {
-        inner.set_spin_policy(SpinPolicy::NONE);
+        inner.set_spin_policy(SpinPolicy::ASYNC);
         let waiting = Waiting::new(&inner.link, Word::Receiver);
         Self { inner, waiting }
     }

@@ -71,8 +71,8 @@ macro_rules! async_sender_methods {
         }
 
         /// The budget [`send`](Self::send) looks again for before it parks
-        /// (spin rounds only; none by default: see the
-        /// [module docs](super)).
+        /// (spin rounds only; [`SpinPolicy::ASYNC`] by default: see
+        /// the [module docs](super)).
         pub fn spin_policy(&self) -> SpinPolicy {
             self.inner.spin_policy()
         }
@@ -96,18 +96,31 @@ macro_rules! async_sender_methods {
 
         /// Reserves space for `len` bytes, or why not; on `Pending`, the task
         /// is woken when space may have been released.
+        #[inline]
         fn poll_reserve(
+            &mut self,
+            cx: &mut std::task::Context<'_>,
+            len: usize,
+        ) -> std::task::Poll<Result<u64, SendError>> {
+            match self.try_reserve(len) {
+                Some(done) => std::task::Poll::Ready(done),
+                None => self.poll_reserve_slow(cx, len),
+            }
+        }
+
+        /// `poll_reserve` once the ring was found full: looks again for the
+        /// spin budget, then parks.
+        #[inline(never)]
+        fn poll_reserve_slow(
             &mut self,
             cx: &mut std::task::Context<'_>,
             len: usize,
         ) -> std::task::Poll<Result<u64, SendError>> {
             use std::task::Poll;
             let mut backoff = self.inner.policy.backoff();
-            loop {
-                match self.try_reserve(len) {
-                    Some(done) => return Poll::Ready(done),
-                    None if backoff.snooze() => {}
-                    None => break,
+            while backoff.snooze() {
+                if let Some(done) = self.try_reserve(len) {
+                    return Poll::Ready(done);
                 }
             }
             // Register, announce, barrier, re-check: see the module docs.

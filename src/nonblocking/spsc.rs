@@ -56,10 +56,10 @@ impl Sender {
 }
 
 impl From<channel::spsc::Sender> for Sender {
-    /// The async sender of the same ring. It does not spin
-    /// ([`SpinPolicy::NONE`]) until told to.
+    /// The async sender of the same ring. It spins briefly
+    /// before it parks ([`SpinPolicy::ASYNC`]).
     fn from(mut inner: channel::spsc::Sender) -> Self {
-        inner.set_spin_policy(SpinPolicy::NONE);
+        inner.set_spin_policy(SpinPolicy::ASYNC);
         let waiting = Waiting::new(&inner.link, Word::Space);
         Self { inner, waiting }
     }
