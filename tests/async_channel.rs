@@ -38,7 +38,7 @@
 #![cfg(feature = "async")]
 
 mod common;
-use common::{check, fill, mix};
+use common::{Streams, check, fill, mix, record_key as key, record_tag as tag_of};
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -479,17 +479,9 @@ fn open_channel<T>(new: New<T>, capacity: usize) -> (T, Receiver) {
 // the producer and the low bits of the sequence number, so that even an
 // empty record out of order shows.
 
-fn key(id: u32, seq: u64) -> u64 {
-    (u64::from(id) << 40) | seq
-}
-
 /// 0 to 100 bytes.
 fn len_of(key: u64) -> usize {
     (mix(key ^ 0x1e57_a5c0) % 101) as usize
-}
-
-fn tag_of(id: u32, seq: u64) -> u32 {
-    (id << 24) | (seq as u32 & 0x00ff_ffff)
 }
 
 /// Writes record `seq` of producer `id` into `claim` (of its length) and
@@ -524,57 +516,6 @@ fn send_record_blocking<B: BlockingTx>(tx: &mut B, id: u32, seq: u64) {
             }
             Err(error) => panic!("producer {id}: record {seq}: {error}"),
         }
-    }
-}
-
-/// The records of producers `0..n`, each checked against the next one its
-/// producer must send: the tag, the length and every byte.
-struct Streams {
-    next: Vec<u64>,
-}
-
-impl Streams {
-    fn new(producers: usize) -> Self {
-        Self {
-            next: vec![0; producers],
-        }
-    }
-
-    /// Checks a record; returns its producer.
-    #[track_caller]
-    fn check(&mut self, tag: u32, bytes: &[u8]) -> u32 {
-        let id = tag >> 24;
-        let Some(next) = self.next.get_mut(id as usize) else {
-            panic!("a record from unknown producer {id} (tag {tag:#x})");
-        };
-        let seq = *next;
-        assert_eq!(
-            tag,
-            tag_of(id, seq),
-            "producer {id}: expected record {seq}, got tag {tag:#x}"
-        );
-        let key = key(id, seq);
-        assert_eq!(
-            bytes.len(),
-            len_of(key),
-            "producer {id}: record {seq} has the wrong length"
-        );
-        check(key, bytes);
-        *next += 1;
-        id
-    }
-
-    /// Checks a record that carries no tag (a stream item) as producer
-    /// `id`'s next.
-    #[track_caller]
-    fn check_untagged(&mut self, id: u32, bytes: &[u8]) {
-        let tag = tag_of(id, self.next[id as usize]);
-        self.check(tag, bytes);
-    }
-
-    /// How many records producer `id` has delivered.
-    fn count(&self, id: u32) -> u64 {
-        self.next[id as usize]
     }
 }
 
@@ -733,7 +674,7 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     }
     drop(tx);
     assert!(rx.is_disconnected());
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     expect_record(rx.try_recv().map_err(|_| RecvError), &mut streams);
     expect_record(rx.recv().await, &mut streams);
     expect_record(rx.recv().await, &mut streams);
@@ -953,7 +894,7 @@ executors!(mpsc_senders_wait_together);
 /// after which it drains what is left and reports `Err`; a receiver task the
 /// executor parked ends the same way.
 async fn receiver_woken<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     let (mut tx, mut rx) = open_channel(new, 1024);
     // Woken by a commit.
     {
@@ -1001,7 +942,7 @@ async fn receiver_woken<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     // while it waits.
     let (mut tx, mut rx) = open_channel(new, 1024);
     let consumer = exec.spawn(async move {
-        let mut streams = Streams::new(1);
+        let mut streams = Streams::new(1, len_of);
         receive_to_end(&mut rx, &mut streams).await;
         assert!(rx.is_empty());
         streams.count(0)
@@ -1029,7 +970,7 @@ async fn mpsc_last_sender_drop<E: Exec>(_exec: E) {
     for (id, tx) in senders.iter_mut().enumerate() {
         send_record(tx, id as u32, 0).await;
     }
-    let mut streams = Streams::new(3);
+    let mut streams = Streams::new(3, len_of);
     for _ in 0..3 {
         expect_record(rx.recv().await, &mut streams);
     }
@@ -1060,7 +1001,7 @@ executors!(mpsc_last_sender_drop);
 /// (and stays ended) once the sender is gone.
 async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let (mut tx, mut rx) = open_channel(new, 4096);
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     let nothing = |_: nonblocking::Record<'_>| panic!("a record from an empty ring");
     assert_eq!(rx.recv_batch(0, nothing).await, Ok(0));
     assert_eq!(rx.try_recv_batch(8, nothing), Err(TryRecvError::Empty));
@@ -1141,7 +1082,7 @@ async fn four_producer_tasks<E: Exec>(exec: E) {
                 waits.load(Ordering::Relaxed) > 0
             })
             .await;
-            let mut streams = Streams::new(PRODUCERS as usize);
+            let mut streams = Streams::new(PRODUCERS as usize, len_of);
             for round in 0usize.. {
                 let received = if round % 3 == 0 {
                     rx.recv_batch(1 + round % 32, |record| {
@@ -1196,7 +1137,7 @@ async fn blocking_and_async_ends<E: Exec>(exec: E) {
         }
     });
     let consumer = exec.spawn(async move {
-        let mut streams = Streams::new(1);
+        let mut streams = Streams::new(1, len_of);
         receive_to_end(&mut rx, &mut streams).await;
         assert!(rx.is_empty());
         streams.count(0)
@@ -1223,7 +1164,7 @@ async fn blocking_and_async_ends<E: Exec>(exec: E) {
         .collect();
     drop(tx);
     let consumer = thread::spawn(move || {
-        let mut streams = Streams::new(2);
+        let mut streams = Streams::new(2, len_of);
         loop {
             match rx.recv_timeout(PATIENCE) {
                 Ok(record) => {
@@ -1256,7 +1197,7 @@ executors!(blocking_and_async_ends);
 /// waits for space and is woken by a blocking receiver's release.
 async fn conversions<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let (mut tx, mut rx) = open_channel(new, 1024);
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     let mut seq = 0;
 
     // Async ends.
@@ -1409,7 +1350,7 @@ async fn lockstep<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let (mut ping_tx, mut ping_rx) = open_channel(new, 256);
     let (mut pong_tx, mut pong_rx) = open_channel(new, 256);
     let echo = exec.spawn(async move {
-        let mut streams = Streams::new(1);
+        let mut streams = Streams::new(1, len_of);
         while let Ok(record) = ping_rx.recv().await {
             streams.check(record.tag(), &record);
             drop(record);
@@ -1417,7 +1358,7 @@ async fn lockstep<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         }
         streams.count(0)
     });
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     for seq in 0..ROUND_TRIPS {
         send_record(&mut ping_tx, 0, seq).await;
         expect_record(pong_rx.recv().await, &mut streams);
@@ -1667,7 +1608,7 @@ async fn cancel_safety<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         }
     });
 
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     let (mut lost, mut timer_won) = (0, 0);
     let mut next_pause = 0;
     for round in 0usize.. {

@@ -28,7 +28,7 @@ mod common;
 #[macro_use]
 mod process;
 
-use common::{check, fill, mix};
+use common::{Streams, check, fill, mix, record_key as key, record_tag as tag_of};
 use process::{PATIENCE, Proc, Role, TempPath};
 
 use std::future::{Future, poll_fn};
@@ -59,16 +59,8 @@ const WAKE_PATIENCE: Duration = Duration::from_secs(5);
 // (0 to 100 bytes) and payload derived from the key, and a tag naming the
 // producer and the low bits of the sequence number.
 
-fn key(id: u32, seq: u64) -> u64 {
-    (u64::from(id) << 40) | seq
-}
-
 fn len_of(key: u64) -> usize {
     (mix(key ^ 0xf11e_a5c0) % 101) as usize
-}
-
-fn tag_of(id: u32, seq: u64) -> u32 {
-    (id << 24) | (seq as u32 & 0x00ff_ffff)
 }
 
 /// Writes record `seq` of producer `id` into `claim` (of its length) and
@@ -83,60 +75,6 @@ fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
 /// The payload length of the records that fill a ring exactly (a span of
 /// 64 bytes with the record word), so that each release makes room for one.
 const FIXED: usize = 56;
-
-/// The records of producers `0..n`, each checked against the next one its
-/// producer must send: the tag, the length and every byte.
-struct Streams {
-    next: Vec<u64>,
-    /// Whether records have [`FIXED`] lengths instead of [`len_of`] theirs.
-    fixed: bool,
-}
-
-impl Streams {
-    fn new(producers: usize) -> Self {
-        Self {
-            next: vec![0; producers],
-            fixed: false,
-        }
-    }
-
-    fn fixed(producers: usize) -> Self {
-        Self {
-            fixed: true,
-            ..Self::new(producers)
-        }
-    }
-
-    /// Checks a record; returns its producer.
-    #[track_caller]
-    fn check(&mut self, tag: u32, bytes: &[u8]) -> u32 {
-        let id = tag >> 24;
-        let Some(next) = self.next.get_mut(id as usize) else {
-            panic!("a record from unknown producer {id} (tag {tag:#x})");
-        };
-        let seq = *next;
-        assert_eq!(
-            tag,
-            tag_of(id, seq),
-            "producer {id}: expected record {seq}, got tag {tag:#x}"
-        );
-        let key = key(id, seq);
-        let len = if self.fixed { FIXED } else { len_of(key) };
-        assert_eq!(
-            bytes.len(),
-            len,
-            "producer {id}: record {seq} has the wrong length"
-        );
-        check(key, bytes);
-        *next += 1;
-        id
-    }
-
-    /// How many records producer `id` has delivered.
-    fn count(&self, id: u32) -> u64 {
-        self.next[id as usize]
-    }
-}
 
 fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
     RingFile::create(path.path(), Options::new(capacity).mode(mode))
@@ -304,7 +242,7 @@ fn release(ring: &RingFile, role: &Role) {
     let count = role.arg(0);
     let mut rx = ring.receiver().expect("attach the receiver");
     report!("attached");
-    let mut streams = Streams::fixed(1);
+    let mut streams = Streams::new(1, |_| FIXED);
     for _ in 0..count {
         let record = rx.recv_timeout(PATIENCE).expect("a record");
         streams.check(record.tag(), &record);
@@ -407,7 +345,7 @@ fn async_receiver_streams_from_a_producer_process() {
     let (streams, rx) = runtime().block_on(async {
         let parked = Arc::clone(&parked);
         let consumer = tokio::spawn(async move {
-            let mut streams = Streams::new(1);
+            let mut streams = Streams::new(1, len_of);
             while let Ok(record) = counted(rx.recv(), &parked).await {
                 streams.check(record.tag(), &record);
             }
@@ -467,7 +405,7 @@ fn parked_async_receiver_is_woken_by_a_commit_in_another_process() {
             )
             .await
         });
-        Streams::new(1).check(tag, &bytes);
+        Streams::new(1, len_of).check(tag, &bytes);
         assert_eq!(child.expect("sent"), [1]);
         child.finish();
         assert!(rx.is_empty());
@@ -577,7 +515,7 @@ fn async_receiver_skips_the_claim_of_a_killed_producer_process() {
         let consumer = tokio::spawn({
             let counts = Arc::clone(&counts);
             async move {
-                let mut streams = Streams::new(2);
+                let mut streams = Streams::new(2, len_of);
                 while let Ok(record) = rx.recv().await {
                     let id = streams.check(record.tag(), &record);
                     assert_eq!(

@@ -29,7 +29,9 @@ mod common;
 #[macro_use]
 mod process;
 
-use common::{check, fill, mix};
+use common::{
+    Streams, check_numbered, fill, mix, record_key as key, record_tag as tag_of, split_tag,
+};
 use process::{Line, PATIENCE, Polled, Proc, Role, TempPath};
 
 use std::ops::{Deref, DerefMut};
@@ -58,68 +60,15 @@ const MAX_STALL: Duration = Duration::from_secs(1);
 // bits of the sequence number, so that even an empty record out of order
 // shows.
 
-fn key(id: u32, seq: u64) -> u64 {
-    (u64::from(id) << 40) | seq
-}
-
 /// 0 to 200 bytes.
 fn len_of(key: u64) -> usize {
     (mix(key ^ 0x1e57_f11e) % 201) as usize
 }
 
-fn tag_of(id: u32, seq: u64) -> u32 {
-    (id << 24) | (seq as u32 & 0x00ff_ffff)
-}
-
-/// The producer and the low 24 bits of the sequence number in `tag`.
-fn split_tag(tag: u32) -> (u32, u64) {
-    (tag >> 24, u64::from(tag & 0x00ff_ffff))
-}
-
 /// Panics unless `tag` and `bytes` are record `seq` of producer `id`.
+#[track_caller]
 fn check_record(id: u32, seq: u64, tag: u32, bytes: &[u8]) {
-    assert_eq!(
-        tag,
-        tag_of(id, seq),
-        "producer {id}: expected record {seq}, got tag {tag:#x}"
-    );
-    let key = key(id, seq);
-    assert_eq!(
-        bytes.len(),
-        len_of(key),
-        "producer {id}: record {seq} has the wrong length"
-    );
-    check(key, bytes);
-}
-
-/// The records of producers `0..n`, each checked against the next one its
-/// producer must send.
-struct Streams {
-    next: Vec<u64>,
-}
-
-impl Streams {
-    fn new(producers: usize) -> Self {
-        Self {
-            next: vec![0; producers],
-        }
-    }
-
-    /// Checks a record; returns its producer.
-    fn check(&mut self, tag: u32, bytes: &[u8]) -> u32 {
-        let (id, _) = split_tag(tag);
-        let Some(next) = self.next.get_mut(id as usize) else {
-            panic!("a record from unknown producer {id} (tag {tag:#x})");
-        };
-        check_record(id, *next, tag, bytes);
-        *next += 1;
-        id
-    }
-
-    /// How many records producer `id` has delivered.
-    fn count(&self, id: u32) -> u64 {
-        self.next[id as usize]
-    }
+    check_numbered(id, seq, tag, bytes, len_of(key(id, seq)));
 }
 
 // The producing end of a ring file, whichever API it is reached through.
@@ -513,7 +462,7 @@ fn hold_receiver(ring: &RingFile) {
 /// in order from the first, and reports `received <count>`.
 fn drain(ring: &RingFile) {
     let mut rx = ring.receiver().expect("attach the receiver");
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     loop {
         match rx.recv_timeout(PATIENCE) {
             Ok(record) => {
@@ -559,7 +508,7 @@ fn spsc_stream_from_a_producer_process() {
     let mut rx = ring.receiver().unwrap();
     let mut producer = Proc::spawn("produce", path.path(), &[CHANNEL, 0, RECORDS, 0, 0]);
     producer.expect("attached");
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     receive_all(&mut rx, &mut streams, std::slice::from_mut(&mut producer));
     // The stream ended when the producer left, with every record received.
     assert_eq!(producer.expect("sent"), [RECORDS]);
@@ -582,7 +531,7 @@ fn mpsc_streams_from_three_producer_processes() {
     for producer in &mut producers {
         producer.expect("attached");
     }
-    let mut streams = Streams::new(3);
+    let mut streams = Streams::new(3, len_of);
     receive_all(&mut rx, &mut streams, &mut producers);
     for (id, producer) in producers.iter_mut().enumerate() {
         assert_eq!(producer.expect("sent"), [EACH]);
@@ -672,7 +621,7 @@ fn sigkill_spsc_producer_holding_a_claim() {
         let path = TempPath::new("spsc-kill-producer");
         let ring = create(&path, 4096, Mode::Spsc);
         let mut rx = Rx::attach(&ring, consumer_api, restart != Restart::None);
-        let mut streams = Streams::new(3);
+        let mut streams = Streams::new(3, len_of);
         let args = [holder_api, 0, k, claim_len];
         let mut a = Proc::spawn("hold", path.path(), &args);
         a.expect("attached");
@@ -772,7 +721,7 @@ fn sigkill_mpsc_producer_holding_a_claim() {
         let path = TempPath::new("mpsc-kill-producer");
         let ring = create(&path, RING, Mode::Mpsc);
         let mut rx = Rx::attach(&ring, consumer_api, false);
-        let mut streams = Streams::new(2);
+        let mut streams = Streams::new(2, len_of);
         // Producer 1 keeps committing throughout; producer 0 holds a claim.
         let mut b = Proc::spawn("steady", path.path(), &[steady_api, 1]);
         b.expect("attached");
@@ -961,8 +910,8 @@ fn sigkill_consumer_mid_stream_then_resume() {
         if slow && first_seq == read {
             redelivered_in_batch = true;
         }
-        let mut streams = Streams::new(1);
-        streams.next[0] = first_seq + 1;
+        let mut streams = Streams::new(1, len_of);
+        streams.resume_at(0, first_seq + 1);
         receive_all(&mut rx, &mut streams, std::slice::from_mut(&mut child));
         assert_eq!(streams.count(0), RECORDS, "trial {trial}");
         producer.join().unwrap();
@@ -1009,7 +958,7 @@ fn draining_receiver_ends_when_the_producer_process_is_killed() {
     let path = TempPath::new("drain");
     let ring = create(&path, 64 << 10, Mode::Spsc);
     let mut rx = ring.receiver().unwrap();
-    let mut streams = Streams::new(1);
+    let mut streams = Streams::new(1, len_of);
     let mut receive = |rx: &mut Receiver, n: u64| {
         for _ in 0..n {
             let record = rx.recv_timeout(PATIENCE).expect("a record");
@@ -1057,7 +1006,7 @@ fn following_receiver_waits_for_a_new_producer_process() {
     let ring = create(&path, 64 << 10, Mode::Mpsc);
     let mut rx = ring.receiver().unwrap();
     rx.set_follow(true);
-    let mut streams = Streams::new(2);
+    let mut streams = Streams::new(2, len_of);
     let mut receive = |rx: &mut Receiver, n: u64| {
         for _ in 0..n {
             let record = rx.recv_timeout(PATIENCE).expect("a record");

@@ -64,3 +64,89 @@ where
     }
     builder.check(f);
 }
+
+// Numbered records: producer `id`'s record `seq` has the key
+// `record_key(id, seq)`, from which every payload byte derives, and a tag
+// naming the producer and the low 24 bits of the sequence number, so that
+// even an empty record out of order shows. Each test crate chooses the
+// lengths, as a function of the key.
+
+/// The key of producer `id`'s record `seq`.
+pub fn record_key(id: u32, seq: u64) -> u64 {
+    (u64::from(id) << 40) | seq
+}
+
+/// The tag of producer `id`'s record `seq`.
+pub fn record_tag(id: u32, seq: u64) -> u32 {
+    (id << 24) | (seq as u32 & 0x00ff_ffff)
+}
+
+/// The producer and the low 24 bits of the sequence number in `tag`.
+pub fn split_tag(tag: u32) -> (u32, u64) {
+    (tag >> 24, u64::from(tag & 0x00ff_ffff))
+}
+
+/// Panics unless `tag` and `bytes` are producer `id`'s record `seq`, of
+/// `len` bytes.
+#[track_caller]
+pub fn check_numbered(id: u32, seq: u64, tag: u32, bytes: &[u8], len: usize) {
+    assert_eq!(
+        tag,
+        record_tag(id, seq),
+        "producer {id}: expected record {seq}, got tag {tag:#x}"
+    );
+    assert_eq!(
+        bytes.len(),
+        len,
+        "producer {id}: record {seq} has the wrong length"
+    );
+    check(record_key(id, seq), bytes);
+}
+
+/// The records of producers `0..n`, each checked against the next one its
+/// producer must send: the tag, the length (`len` of its key) and every
+/// byte.
+pub struct Streams {
+    next: Vec<u64>,
+    len: fn(u64) -> usize,
+}
+
+impl Streams {
+    pub fn new(producers: usize, len: fn(u64) -> usize) -> Self {
+        Self {
+            next: vec![0; producers],
+            len,
+        }
+    }
+
+    /// Checks a record; returns its producer.
+    #[track_caller]
+    pub fn check(&mut self, tag: u32, bytes: &[u8]) -> u32 {
+        let (id, _) = split_tag(tag);
+        let Some(next) = self.next.get_mut(id as usize) else {
+            panic!("a record from unknown producer {id} (tag {tag:#x})");
+        };
+        let seq = *next;
+        check_numbered(id, seq, tag, bytes, (self.len)(record_key(id, seq)));
+        *next += 1;
+        id
+    }
+
+    /// Checks a record that carries no tag (a stream item) as producer
+    /// `id`'s next.
+    #[track_caller]
+    pub fn check_untagged(&mut self, id: u32, bytes: &[u8]) {
+        let tag = record_tag(id, self.next[id as usize]);
+        self.check(tag, bytes);
+    }
+
+    /// How many records producer `id` has delivered.
+    pub fn count(&self, id: u32) -> u64 {
+        self.next[id as usize]
+    }
+
+    /// Expects producer `id`'s record `seq` next (after a restart).
+    pub fn resume_at(&mut self, id: u32, seq: u64) {
+        self.next[id as usize] = seq;
+    }
+}
