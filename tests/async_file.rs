@@ -29,28 +29,20 @@ mod common;
 mod process;
 
 use common::{Streams, check, fill, mix, record_key as key, record_tag as tag_of};
-use process::{PATIENCE, Proc, Role, TempPath};
+use process::{PATIENCE, Proc, Role, TempPath, create, one_at_a_time};
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use logring::channel::{self, RecvTimeoutError, SendClaim, SendError};
-use logring::file::{Mode, Options, RingFile};
+use logring::file::{Mode, RingFile};
 use logring::nonblocking::{self, Receiver};
-
-/// The tests here take turns (see the module docs).
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed while holding the lock poisons it; the others run on.
-    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// How long a waiting end may take to be woken by another process.
 const WAKE_PATIENCE: Duration = Duration::from_secs(5);
@@ -75,11 +67,6 @@ fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
 /// The payload length of the records that fill a ring exactly (a span of
 /// 64 bytes with the record word), so that each release makes room for one.
 const FIXED: usize = 56;
-
-fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
-    RingFile::create(path.path(), Options::new(capacity).mode(mode))
-        .unwrap_or_else(|error| panic!("cannot create the ring file: {error}"))
-}
 
 /// The ring's consumer, as an async receiver.
 fn async_receiver(ring: &RingFile) -> Receiver {

@@ -32,25 +32,17 @@ mod process;
 use common::{
     Streams, check_numbered, fill, mix, record_key as key, record_tag as tag_of, split_tag,
 };
-use process::{Line, PATIENCE, Polled, Proc, Role, TempPath};
+use process::{Line, PATIENCE, Polled, Proc, Role, TempPath, create, one_at_a_time};
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use logring::channel::{self, Receiver, RecvTimeoutError, SendClaim, SendError, TryRecvError};
-use logring::file::{FileErrorKind, Mode, Options, RingFile};
+use logring::file::{FileErrorKind, Mode, RingFile};
 use logring::queue::{self, Consumer, WriteClaim};
-
-/// The tests here take turns (see the module docs).
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed while holding the lock poisons it; the others run on.
-    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The longest a consumer may stay stuck at a dead producer's claim.
 const MAX_STALL: Duration = Duration::from_secs(1);
@@ -274,11 +266,6 @@ fn idle(got: &Got) {
     if *got == Got::Empty {
         thread::sleep(Duration::from_micros(100));
     }
-}
-
-fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
-    RingFile::create(path.path(), Options::new(capacity).mode(mode))
-        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 // The children. Each role opens the ring named by its path and reports to

@@ -24,9 +24,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use logring::file::{Mode, Options, RingFile};
 
 /// The name of the test function every child process runs.
 pub const CHILD_TEST: &str = "child";
@@ -78,6 +80,22 @@ pub fn role() -> Option<Role> {
         .map(|word| word.parse().expect("numeric child arguments"))
         .collect();
     Some(Role { name, path, args })
+}
+
+/// The multi-process tests of one test binary take turns, so that each has
+/// the machine's cores to itself for its timing checks.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Waits for this test's turn (see [`ONE_AT_A_TIME`]).
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A test that failed while holding the lock poisons it; the others run on.
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Creates the ring file at `path`.
+pub fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
+    RingFile::create(path.path(), Options::new(capacity).mode(mode))
+        .unwrap_or_else(|error| panic!("cannot create the ring file: {error}"))
 }
 
 /// Blocks until the parent closes this child's stdin (or dies).
