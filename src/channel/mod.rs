@@ -120,11 +120,11 @@ use std::sync::Arc;
 ///   costs from a few to about 140 cycles depending on the CPU, so expect
 ///   5–100 µs elsewhere.
 /// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (703
-///   hints), then sleep.
-/// - Async ends (feature `async`) default to [`SpinPolicy::ASYNC`]: 4 spin
-///   rounds (15 hints), then park. They do not yield by default: on a busy machine a
+///   hints), then sleep. They do not yield by default: on a busy machine a
 ///   yield can hand the core away for milliseconds, while a futex sleep is
 ///   woken in microseconds.
+/// - Async ends (feature `async`) default to [`SpinPolicy::ASYNC`]: 4 spin
+///   rounds (15 hints), then park.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpinPolicy {
     spins: u32,
@@ -255,12 +255,12 @@ impl Link {
         }
     }
 
-    pub(crate) fn header(&self) -> &Header {
+    fn header(&self) -> &Header {
         self.ring.header()
     }
 
     /// The receiver's futex word.
-    pub(crate) fn waiter(&self) -> &AtomicU32 {
+    fn waiter(&self) -> &AtomicU32 {
         &self.header().waiter.0
     }
 
@@ -309,7 +309,7 @@ impl Link {
     }
 
     /// Whether this is a ring file's link (ends come and go).
-    pub(crate) fn is_file(&self) -> bool {
+    fn is_file(&self) -> bool {
         !matches!(self.presence, Presence::Counted)
     }
 
