@@ -38,9 +38,9 @@
 #![cfg(feature = "async")]
 
 mod common;
-use common::{Streams, check, fill, mix, record_key as key, record_tag as tag_of};
+use common::{Streams, check, counted, fill, mix, record_key as key, record_tag as tag_of};
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -314,19 +314,6 @@ async fn wait_until<E: Exec>(exec: &E, what: &str, mut done: impl FnMut() -> boo
         assert!(start.elapsed() < PATIENCE, "timed out waiting until {what}");
         exec.sleep(Duration::from_millis(1)).await;
     }
-}
-
-/// Awaits `fut`, counting in `pending` the polls that found it not ready.
-async fn counted<F: Future>(fut: F, pending: &AtomicU64) -> F::Output {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() {
-            pending.fetch_add(1, Ordering::Relaxed);
-        }
-        poll
-    })
-    .await
 }
 
 /// Polls futures by hand with a waker that counts its wake-ups, to see

@@ -28,10 +28,10 @@ mod common;
 #[macro_use]
 mod process;
 
-use common::{Streams, check, fill, mix, record_key as key, record_tag as tag_of};
+use common::{Streams, check, counted, fill, mix, record_key as key, record_tag as tag_of};
 use process::{PATIENCE, Proc, Role, TempPath, create, one_at_a_time};
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -298,19 +298,6 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(start.elapsed() < PATIENCE, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-}
-
-/// Awaits `fut`, counting in `pending` the polls that found it not ready.
-async fn counted<F: Future>(fut: F, pending: &AtomicU64) -> F::Output {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() {
-            pending.fetch_add(1, Ordering::Relaxed);
-        }
-        poll
-    })
-    .await
 }
 
 /// A producer process sends 200,000 records (0 to 100 bytes) into a 16 KiB

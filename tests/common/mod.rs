@@ -150,3 +150,19 @@ impl Streams {
         self.next[id as usize] = seq;
     }
 }
+
+/// Awaits `fut`, counting in `pending` the polls that found it not ready.
+pub async fn counted<F: std::future::Future>(
+    fut: F,
+    pending: &std::sync::atomic::AtomicU64,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let poll = fut.as_mut().poll(cx);
+        if poll.is_pending() {
+            pending.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        poll
+    })
+    .await
+}
