@@ -293,8 +293,8 @@ impl AsyncRx for tokio::sync::mpsc::Receiver<Vec<u8>> {
 /// Awaits `future`, adding one to `pending` for each of its polls that
 /// returns `Pending` (each time the task parks on it). It wraps a task's
 /// whole loop, not each operation: a wrapper around every `send` or `recv`
-/// future costs a pinned future and a closure per message, which measured
-/// as a third of the async throughput.
+/// future costs a pinned future and a closure per message, and lowered the
+/// async figures (`BENCHMARKS.md`).
 async fn counted<F: Future>(future: F, pending: &mut u64) -> F::Output {
     let mut future = pin!(future);
     poll_fn(|cx| {
