@@ -264,7 +264,7 @@ fn a_file_shorter_than_a_header_is_too_short() {
 fn a_file_without_the_magic_is_not_a_ring() {
     let path = ring_file("magic", 4096, Mode::Spsc);
     patch(&path, MAGIC_AT, b"NOTARING");
-    let kind = open_fails(&path, "not a ring file (starts with NOTARING)");
+    let kind = open_fails(&path, "not a logring file (starts with NOTARING)");
     assert!(
         matches!(kind, FileErrorKind::BadMagic { found } if &found == b"NOTARING"),
         "{kind:?}"
@@ -279,7 +279,7 @@ fn a_file_without_the_magic_is_not_a_ring() {
         .take((HEADER + 4096) as usize)
         .collect();
     fs::write(path.path(), &text).unwrap();
-    let kind = open_fails(&path, "not a ring file");
+    let kind = open_fails(&path, "not a logring file");
     assert!(
         matches!(kind, FileErrorKind::BadMagic { found } if found == text[..8]),
         "{kind:?}"
@@ -290,7 +290,7 @@ fn a_file_without_the_magic_is_not_a_ring() {
 fn another_major_version_is_refused_and_another_minor_accepted() {
     let path = ring_file("major", 4096, Mode::Spsc);
     patch_u16(&path, MAJOR_AT, 2);
-    let kind = open_fails(&path, "format version 2.0");
+    let kind = open_fails(&path, "ring format 2.0, this logring reads 1.x");
     assert!(
         matches!(
             kind,
@@ -303,7 +303,7 @@ fn another_major_version_is_refused_and_another_minor_accepted() {
         "{kind:?}"
     );
     patch_u16(&path, MAJOR_AT, 0);
-    let kind = open_fails(&path, "format version 0.0");
+    let kind = open_fails(&path, "ring format 0.0, this logring reads 1.x");
     assert!(
         matches!(kind, FileErrorKind::UnsupportedVersion { major: 0, .. }),
         "{kind:?}"
@@ -814,17 +814,27 @@ fn a_ring_has_one_consumer_at_a_time() {
             other.consumer().unwrap_err(),
             other.receiver().unwrap_err(),
         ] {
-            assert_reported(&error, path.path(), "another consumer is attached");
-            assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached));
+            let me = std::process::id();
+            assert_reported(
+                &error,
+                path.path(),
+                &format!("another consumer (pid {me}) holds this ring"),
+            );
+            assert!(matches!(
+                error.kind(),
+                FileErrorKind::ConsumerAttached { pid: Some(pid) } if *pid == me
+            ));
         }
+        assert_eq!(other.consumer_pid(), Some(std::process::id()));
         drop(consumer);
         assert!(!ring.consumer_attached());
+        assert_eq!(other.consumer_pid(), None);
 
         let receiver = other.receiver().unwrap();
         assert!(ring.consumer_attached());
         assert!(matches!(
             ring.consumer().unwrap_err().kind(),
-            FileErrorKind::ConsumerAttached
+            FileErrorKind::ConsumerAttached { .. }
         ));
         drop(receiver);
         assert!(!other.consumer_attached());
@@ -1331,4 +1341,52 @@ fn a_draining_receiver_skips_a_dead_claim() {
     ));
     assert_eq!(receiver.skipped_claims(), 1);
     assert!(receiver.corruption().is_none());
+}
+
+#[test]
+fn an_unread_record_goes_to_the_next_consumer() {
+    let path = ring_file("unread", 4096, Mode::Spsc);
+    let ring = open(&path);
+    let positions = write_spsc(&ring, 0..3);
+    {
+        let mut receiver = ring.receiver().unwrap();
+        check(0, &receiver.try_recv().unwrap());
+        let record = receiver.try_recv().unwrap();
+        check(1, &record);
+        // A tailer whose output closed leaves the record it could not print.
+        record.unread();
+    }
+    assert_eq!(ring.head(), positions[1]);
+    let mut consumer = ring.consumer().unwrap();
+    expect_record(&mut consumer, 1);
+    expect_record(&mut consumer, 2);
+    assert!(consumer.try_read().is_none());
+}
+
+#[test]
+fn observers_report_the_header() {
+    let path = TempPath::new("observers");
+    let ring = create(&path, 4096, Mode::Mpsc);
+    assert_eq!(ring.format_version(), (1, 0));
+    assert_eq!((ring.head(), ring.tail()), (0, 0));
+    assert_eq!(ring.producer_count(), 0);
+    assert_eq!(ring.consumer_pid(), None);
+
+    let first = ring.mpsc_producer().unwrap();
+    let _clone = first.clone();
+    let second = ring.mpsc_producer().unwrap();
+    assert_eq!(ring.producer_count(), 2, "clones share a slot");
+    first.try_write(&payload(0)).unwrap();
+    let tail = ring.tail();
+    assert_eq!(tail, (8 + len_of(0) as u64).next_multiple_of(8));
+    assert_eq!(ring.len_bytes() as u64, tail - ring.head());
+
+    let mut consumer = ring.consumer().unwrap();
+    assert_eq!(ring.consumer_pid(), Some(std::process::id()));
+    expect_record(&mut consumer, 0);
+    assert_eq!(ring.head(), tail);
+    drop((first, _clone, second));
+    assert_eq!(ring.producer_count(), 0);
+    drop(consumer);
+    assert_eq!(ring.consumer_pid(), None);
 }

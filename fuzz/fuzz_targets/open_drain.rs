@@ -121,7 +121,7 @@ fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
     assert!(ring.consumer_attached());
     match ring.consumer() {
         Err(error) => {
-            assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached));
+            assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached { .. }));
             exercise(&error);
         }
         Ok(_) => panic!("a second consumer attached"),

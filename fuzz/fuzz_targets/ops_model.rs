@@ -932,7 +932,7 @@ impl Core {
             Op::AttachConsumer => {
                 if self.consumer.is_some() {
                     let error = self.ring().consumer().expect_err("a second consumer");
-                    assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached));
+                    assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached { .. }));
                     std::hint::black_box(error.to_string());
                 } else {
                     self.attach_consumer();

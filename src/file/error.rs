@@ -47,7 +47,7 @@ pub enum FileErrorKind {
         /// The length of a ring header.
         min: u64,
     },
-    /// The file does not start with the ring magic: not a ring file.
+    /// The file does not start with the ring magic: not a logring file.
     BadMagic {
         /// The first eight bytes found.
         found: [u8; 8],
@@ -96,7 +96,11 @@ pub enum FileErrorKind {
     },
     /// Another consumer (in this process or another) holds the ring: a ring
     /// has one consumer at a time.
-    ConsumerAttached,
+    ConsumerAttached {
+        /// Its process id, if it named itself (see
+        /// [`RingFile::consumer_pid`](super::RingFile::consumer_pid)).
+        pid: Option<u32>,
+    },
     /// Another producer holds this SPSC ring: it has one producer at a time.
     ProducerAttached,
     /// Every producer slot of this MPSC ring is held by a live producer.
@@ -158,7 +162,7 @@ impl fmt::Display for FileError {
             ),
             FileErrorKind::BadMagic { found } => write!(
                 f,
-                "ring file {path}: not a ring file (starts with {})",
+                "ring file {path}: not a logring file (starts with {})",
                 found.escape_ascii()
             ),
             FileErrorKind::UnsupportedVersion {
@@ -167,8 +171,8 @@ impl fmt::Display for FileError {
                 supported,
             } => write!(
                 f,
-                "ring file {path}: format version {major}.{minor}, but this build reads only \
-                 version {supported}.x"
+                "ring file {path}: ring format {major}.{minor}, this logring reads \
+                 {supported}.x"
             ),
             FileErrorKind::Uninitialised => write!(
                 f,
@@ -196,9 +200,14 @@ impl fmt::Display for FileError {
                 f,
                 "ring file {path}: an {asked} end was asked of an {ring} ring"
             ),
-            FileErrorKind::ConsumerAttached => write!(
+            FileErrorKind::ConsumerAttached { pid: Some(pid) } => write!(
                 f,
-                "ring file {path}: another consumer is attached (one consumer at a time)"
+                "ring file {path}: another consumer (pid {pid}) holds this ring (one \
+                 consumer at a time)"
+            ),
+            FileErrorKind::ConsumerAttached { pid: None } => write!(
+                f,
+                "ring file {path}: another consumer holds this ring (one consumer at a time)"
             ),
             FileErrorKind::ProducerAttached => write!(
                 f,

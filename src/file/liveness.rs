@@ -55,6 +55,17 @@ impl Liveness {
         lock::is_locked(&self.probe, CONSUMER_LOCK, 1).unwrap_or(true)
     }
 
+    /// How many producer slots are held by live producers (clones of one
+    /// producer share a slot). A slot the kernel cannot be asked about
+    /// counts as held.
+    pub(crate) fn producer_slots_held(&self, slots: usize) -> usize {
+        (0..slots as u64)
+            .filter(|&slot| {
+                lock::is_locked(&self.probe, PRODUCER_LOCKS + slot, 1).unwrap_or(true)
+            })
+            .count()
+    }
+
     /// Whether any producer holds a slot. An error asking counts as "yes".
     pub(crate) fn producers_attached(&self) -> bool {
         let attached = lock::is_locked(&self.probe, PRODUCER_LOCKS, SLOTS as u64).unwrap_or(true);
@@ -142,8 +153,10 @@ impl Liveness {
 /// The consumer's watch over the claims it waits at.
 pub(crate) struct Watch {
     liveness: std::sync::Arc<Liveness>,
-    /// The consumer's lock (held while this lives).
-    _lock: File,
+    /// The consumer's lock (held while this lives; taken out in `drop`).
+    lock: Option<File>,
+    /// The ring, whose header names the consumer's process while it lives.
+    ring: Ring,
     /// The claim position the consumer has been waiting at, and since when
     /// (or since its last ask).
     waiting: Option<(u64, Instant)>,
@@ -156,10 +169,20 @@ pub(crate) struct Watch {
 const EMPTY_LOOKS: u32 = 64;
 
 impl Watch {
-    pub(crate) fn new(liveness: std::sync::Arc<Liveness>, lock: File) -> Self {
+    /// The watch of a consumer that has just taken the consumer `lock`:
+    /// names this process in the header for whoever asks who holds it.
+    pub(crate) fn new(liveness: std::sync::Arc<Liveness>, lock: File, ring: Ring) -> Self {
+        // Relaxed: information for people (`RingFile::consumer_pid`), read
+        // only while the lock shows a consumer attached; nothing is ordered
+        // by it.
+        ring.header()
+            .consumer_pid
+            .0
+            .store(std::process::id(), Ordering::Relaxed);
         Self {
             liveness,
-            _lock: lock,
+            lock: Some(lock),
+            ring,
             waiting: None,
             empty_looks: 0,
         }
@@ -219,6 +242,16 @@ impl Watch {
     /// each `CLAIM_PATIENCE` after that.
     pub(crate) fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
         self.patience_spent(pos) && !self.liveness.owner_alive(ring, owner)
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // Relaxed: as in `new`. Cleared while the lock is still held, so a
+        // successor (which stores its own id only once it has the lock) is
+        // never wiped out.
+        self.ring.header().consumer_pid.0.store(0, Ordering::Relaxed);
+        drop(self.lock.take());
     }
 }
 

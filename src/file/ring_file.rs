@@ -185,9 +185,61 @@ impl RingFile {
         self.liveness.consumer_attached()
     }
 
+    /// The process id of the attached consumer, if one is attached and has
+    /// named itself (it does so right after it takes the ring, so one that
+    /// is attaching at this very moment may not have yet). The id is as the
+    /// consumer's process sees it: a consumer in another PID namespace (a
+    /// container) reports its own.
+    pub fn consumer_pid(&self) -> Option<u32> {
+        // Relaxed: information only; the lock below says whether it is live.
+        let pid = self.ring.header().consumer_pid.0.load(Ordering::Relaxed);
+        (pid != 0 && self.consumer_attached()).then_some(pid)
+    }
+
     /// Whether any producer (in any process, this one included) is attached.
     pub fn producers_attached(&self) -> bool {
         self.liveness.producers_attached()
+    }
+
+    /// How many producers (in any process, this one included) are attached:
+    /// the producer slots held, since clones of one MPSC producer share its
+    /// slot. 0 or 1 on an SPSC ring.
+    pub fn producer_count(&self) -> usize {
+        self.liveness.producer_slots_held(match self.mode {
+            Mode::Spsc => 1,
+            Mode::Mpsc => SLOTS,
+        })
+    }
+
+    /// The ring's format version, `(major, minor)`: this build reads major
+    /// version 1 (and [`open`](Self::open) refuses any other), whatever
+    /// the minor.
+    pub fn format_version(&self) -> (u16, u16) {
+        // SAFETY: a valid, aligned pointer to plain old data inside the
+        // mapping, which `self` keeps alive; the header's layout fields are
+        // written once, before the ring was marked initialised.
+        let fields: LayoutFields =
+            unsafe { std::ptr::read_volatile(&self.ring.header().meta.0.layout) };
+        (
+            u16::from_le(fields.version_major),
+            u16::from_le(fields.version_minor),
+        )
+    }
+
+    /// The consumer's position: the free-running byte position of the next
+    /// record to read (it only grows; `head % capacity` is its offset in the
+    /// data area). A snapshot.
+    pub fn head(&self) -> u64 {
+        // Relaxed: a snapshot for observers; nothing is read on it.
+        self.ring.header().head.0.load(Ordering::Relaxed)
+    }
+
+    /// The producers' position: the free-running byte position where the
+    /// next claim starts. `tail - head` is the bytes in use (see
+    /// [`len_bytes`](Self::len_bytes)). A snapshot.
+    pub fn tail(&self) -> u64 {
+        // Relaxed: as in `head`.
+        self.ring.header().tail.0.load(Ordering::Relaxed)
     }
 
     /// Claims skipped because their producers died, over the ring's life.
@@ -295,9 +347,13 @@ impl RingFile {
         let locked =
             lock::try_lock(&file, CONSUMER_LOCK).map_err(FileError::io(self.path(), "lock"))?;
         if !locked {
-            return Err(FileError::new(self.path(), FileErrorKind::ConsumerAttached));
+            let pid = self.consumer_pid();
+            return Err(FileError::new(
+                self.path(),
+                FileErrorKind::ConsumerAttached { pid },
+            ));
         }
-        Ok(Watch::new(Arc::clone(&self.liveness), file))
+        Ok(Watch::new(Arc::clone(&self.liveness), file, self.ring.share()))
     }
 
     /// Takes a producer slot (SPSC: slot 0 only) and returns the producer's
@@ -400,7 +456,7 @@ fn check_header(region: &FileRegion, len: u64) -> Result<(Mode, u64, u64), FileE
     let minor = u16::from_le(fields.version_minor);
     if fields.magic != MAGIC {
         // A file still being created reads as zero: say so rather than
-        // "not a ring file".
+        // "not a logring file".
         if initialised != INIT_MARK && bytemuck::bytes_of(&fields).iter().all(|&b| b == 0) {
             return Err(FileErrorKind::Uninitialised);
         }

@@ -48,7 +48,12 @@ impl RingFile {
         path -> &Path;
         mode -> Mode;
         consumer_attached -> bool;
+        consumer_pid -> Option<u32>;
         producers_attached -> bool;
+        producer_count -> usize;
+        format_version -> (u16, u16);
+        head -> u64;
+        tail -> u64;
         skipped_claims -> u64;
         capacity -> usize;
         max_record_len -> usize;

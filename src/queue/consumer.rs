@@ -507,6 +507,18 @@ impl ReadClaim<'_> {
     /// Releases the record's space (the same as dropping the claim).
     #[inline]
     pub fn release(self) {}
+
+    /// Leaves the record in the ring, unreleased: the next read returns it
+    /// again, and so does the first read of a consumer that attaches after
+    /// this one is dropped (ring files). For a reader that could not finish
+    /// with the record, such as a tailer whose output just closed.
+    #[inline]
+    pub fn unread(self) {
+        // Nothing was consumed yet: `head` stays at this record, whose word
+        // is still committed. Skipping the drop skips the release; the claim
+        // holds nothing else.
+        std::mem::forget(self);
+    }
 }
 
 impl Deref for ReadClaim<'_> {

@@ -682,3 +682,27 @@ fn an_mpsc_producer_moves_a_tail_the_consumer_is_past() {
     assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 16);
     assert_eq!(&*consumer.try_read().unwrap(), b"again");
 }
+
+#[test]
+fn an_unread_record_is_read_again_and_holds_its_space() {
+    each_queue(256, |name, producer, consumer| {
+        // Three laps, so that some records follow wrap padding.
+        for round in 0..24u8 {
+            let record = pattern(40 + round as usize % 3 * 8, round);
+            producer.write(&record).unwrap();
+            let before = consumer.len_bytes();
+            let first = consumer.try_read().expect("a record");
+            assert_eq!(&*first, &record[..], "{name} round {round}");
+            let position = first.position();
+            first.unread();
+            assert_eq!(consumer.len_bytes(), before, "{name}: nothing released");
+            for _ in 0..2 {
+                let again = consumer.try_read().expect("the same record");
+                assert_eq!((&*again, again.position()), (&record[..], position));
+                again.unread();
+            }
+            consumer.try_read().expect("the same record").release();
+            assert!(consumer.try_read().is_none(), "{name}: read once released");
+        }
+    });
+}

@@ -34,7 +34,10 @@
 //!                                 reservation (ring files, MPSC)
 //!   3584     4  space_waiter      line 28: the senders' futex word, for
 //!                                 space (values as for `waiter`)
-//!   3712   384  reserved          lines 29..32, zero
+//!   3712     4  consumer_pid      line 29: process id of the consumer
+//!                                 that attached last (ring files; 0 if
+//!                                 none, or it detached cleanly)
+//!   3840   256  reserved          lines 30..32, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -206,7 +209,12 @@ pub(crate) struct Header {
     /// announces it waits until a release wakes them all. Loaded by the
     /// consumer after each release.
     pub space_waiter: Line<AtomicU32>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 29],
+    /// Ring files: the process id of the consumer that attached last, stored
+    /// once it holds the consumer lock and cleared before it lets go (a
+    /// crashed consumer leaves its id behind). Information for people
+    /// only: liveness is the lock, never this field.
+    pub consumer_pid: Line<AtomicU32>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 30],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -264,7 +272,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, generations) == 8 * LINE);
     assert!(std::mem::offset_of!(Header, reservations) == 12 * LINE);
     assert!(std::mem::offset_of!(Header, space_waiter) == 28 * LINE);
-    assert!(std::mem::offset_of!(Header, reserved) == 29 * LINE);
+    assert!(std::mem::offset_of!(Header, consumer_pid) == 29 * LINE);
+    assert!(std::mem::offset_of!(Header, reserved) == 30 * LINE);
     assert!(size_of::<Reservation>() * RESERVATIONS_PER_LINE == LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
@@ -298,6 +307,7 @@ impl Header {
                 }))
             }),
             space_waiter: Line(AtomicU32::new(AWAKE)),
+            consumer_pid: Line(AtomicU32::new(0)),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }

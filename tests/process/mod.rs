@@ -223,6 +223,11 @@ impl Proc {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Fails the test, quoting what the child wrote to stderr.
     #[track_caller]
     pub fn fail(&self, what: &str) -> ! {
