@@ -1048,7 +1048,9 @@ fn one_consumer_at_a_time_across_processes() {
     ] {
         let error = attempt.expect_err("a second consumer");
         let holder_pid = Some(holder.pid());
-        assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached { pid } if *pid == holder_pid));
+        assert!(
+            matches!(error.kind(), FileErrorKind::ConsumerAttached { pid } if *pid == holder_pid)
+        );
         assert_eq!(ring.consumer_pid(), holder_pid);
         assert_eq!(error.path(), path.path());
     }

@@ -60,9 +60,7 @@ impl Liveness {
     /// counts as held.
     pub(crate) fn producer_slots_held(&self, slots: usize) -> usize {
         (0..slots as u64)
-            .filter(|&slot| {
-                lock::is_locked(&self.probe, PRODUCER_LOCKS + slot, 1).unwrap_or(true)
-            })
+            .filter(|&slot| lock::is_locked(&self.probe, PRODUCER_LOCKS + slot, 1).unwrap_or(true))
             .count()
     }
 
@@ -250,7 +248,11 @@ impl Drop for Watch {
         // Relaxed: as in `new`. Cleared while the lock is still held, so a
         // successor (which stores its own id only once it has the lock) is
         // never wiped out.
-        self.ring.header().consumer_pid.0.store(0, Ordering::Relaxed);
+        self.ring
+            .header()
+            .consumer_pid
+            .0
+            .store(0, Ordering::Relaxed);
         drop(self.lock.take());
     }
 }

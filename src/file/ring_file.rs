@@ -353,7 +353,11 @@ impl RingFile {
                 FileErrorKind::ConsumerAttached { pid },
             ));
         }
-        Ok(Watch::new(Arc::clone(&self.liveness), file, self.ring.share()))
+        Ok(Watch::new(
+            Arc::clone(&self.liveness),
+            file,
+            self.ring.share(),
+        ))
     }
 
     /// Takes a producer slot (SPSC: slot 0 only) and returns the producer's
