@@ -1,0 +1,167 @@
+//! `logring stat`: a ring's state, read from its header and the kernel's
+//! locks without attaching anything.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use logring::file::{Mode, RingFile};
+
+use crate::stop::{self, Stop};
+use crate::{Failure, units};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ring file.
+    path: PathBuf,
+    /// Print one JSON object (per refresh) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print the state again every second (or --interval) until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: time between refreshes: 1s, 250ms.
+    #[arg(long, value_parser = units::duration, requires = "watch", default_value = "1s")]
+    interval: Duration,
+}
+
+/// A snapshot of a ring, as `--json` prints it.
+#[derive(serde::Serialize)]
+struct Status {
+    path: String,
+    format: String,
+    mode: &'static str,
+    capacity: usize,
+    max_record_len: usize,
+    head: u64,
+    tail: u64,
+    used_bytes: usize,
+    fill_percent: f64,
+    consumer_attached: bool,
+    consumer_pid: Option<u32>,
+    producers: usize,
+    full_rejections: u64,
+    skipped_claims: u64,
+}
+
+impl Status {
+    fn of(ring: &RingFile) -> Self {
+        let (major, minor) = ring.format_version();
+        let used = ring.len_bytes();
+        let pid = ring.consumer_pid();
+        Self {
+            path: ring.path().display().to_string(),
+            format: format!("{major}.{minor}"),
+            mode: match ring.mode() {
+                Mode::Spsc => "spsc",
+                Mode::Mpsc => "mpsc",
+            },
+            capacity: ring.capacity(),
+            max_record_len: ring.max_record_len(),
+            head: ring.head(),
+            tail: ring.tail(),
+            used_bytes: used,
+            // One decimal, as printed.
+            fill_percent: (used as f64 * 1000.0 / ring.capacity() as f64).round() / 10.0,
+            consumer_attached: pid.is_some() || ring.consumer_attached(),
+            consumer_pid: pid,
+            producers: ring.producer_count(),
+            full_rejections: ring.full_rejections(),
+            skipped_claims: ring.skipped_claims(),
+        }
+    }
+
+    fn table(&self) -> String {
+        let consumer = match (self.consumer_attached, self.consumer_pid) {
+            (_, Some(pid)) => format!("pid {pid}"),
+            (true, None) => "attached (pid unknown)".to_owned(),
+            (false, None) => "none".to_owned(),
+        };
+        let rows = [
+            ("ring file", self.path.clone()),
+            ("format", self.format.clone()),
+            ("mode", self.mode.to_uppercase()),
+            (
+                "capacity",
+                format!(
+                    "{} bytes ({})",
+                    self.capacity,
+                    bytesize::ByteSize::b(self.capacity as u64)
+                ),
+            ),
+            ("max record", format!("{} bytes", self.max_record_len)),
+            ("head", self.head.to_string()),
+            ("tail", self.tail.to_string()),
+            (
+                "used",
+                format!("{} bytes ({:.1}%)", self.used_bytes, self.fill_percent),
+            ),
+            ("consumer", consumer),
+            ("producers", self.producers.to_string()),
+            ("full rejections", self.full_rejections.to_string()),
+            ("skipped claims", self.skipped_claims.to_string()),
+        ];
+        rows.iter()
+            .map(|(name, value)| format!("{name:<17}{value}\n"))
+            .collect()
+    }
+
+    fn render(&self, json: bool) -> String {
+        if json {
+            // Integers, a float and strings: serialising cannot fail.
+            serde_json::to_string(self).expect("a JSON status") + "\n"
+        } else {
+            self.table()
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let ring = RingFile::open(&args.path)?;
+    let mut stdout = io::stdout().lock();
+    if !args.watch {
+        return print(&mut stdout, &Status::of(&ring).render(args.json)).map(drop);
+    }
+    let stop = Stop::install()?;
+    // On a terminal the table is redrawn in place; elsewhere (a file, a
+    // pipe) each refresh follows the last, JSON one object per line.
+    let redraw = !args.json && io::stdout().is_terminal();
+    let mut first = true;
+    loop {
+        let mut text = Status::of(&ring).render(args.json);
+        if redraw {
+            text.insert_str(0, "\x1b[H\x1b[2J");
+        } else if !args.json && !first {
+            text.insert(0, '\n');
+        }
+        first = false;
+        if !print(&mut stdout, &text)? {
+            return Ok(());
+        }
+        let next = Instant::now() + args.interval;
+        while let Some(left) = next.checked_duration_since(Instant::now()) {
+            if stop.requested() || stop::output_closed() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+        if stop.requested() {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes `text`: `false` if the output was closed, which ends the command
+/// cleanly.
+fn print(stdout: &mut impl Write, text: &str) -> Result<bool, Failure> {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(true),
+        Err(error) if stop::is_closed_output(&error) => Ok(false),
+        Err(error) => Err(Failure::runtime(format!(
+            "cannot write the output: {error}"
+        ))),
+    }
+}

@@ -1,0 +1,131 @@
+//! `logring tail`: become the ring's consumer and print records as they
+//! arrive.
+//!
+//! A record is released only after it has been written to standard output:
+//! whatever stops the command (Ctrl-C, a closed output, `--count`, even
+//! SIGKILL) leaves every record it did not print in the ring for the next
+//! consumer. A record written in part to an output that closed meanwhile is
+//! left too.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use logring::channel::RecvTimeoutError;
+use logring::file::RingFile;
+
+use crate::format::{self, Format};
+use crate::stop::{self, Stop};
+use crate::{Failure, units};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ring file.
+    path: PathBuf,
+    /// How to print each record.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit after printing this many records.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Exit once no record has arrived for this long: 500ms, 2s, 1m.
+    #[arg(long, value_parser = units::duration)]
+    timeout: Option<Duration>,
+    /// Print the records that are in the ring now, then exit (as `tail`
+    /// without `-f`).
+    #[arg(long)]
+    no_follow: bool,
+}
+
+/// Longest sleep between looks at the stop signals and the output while
+/// the ring is idle.
+const TICK: Duration = Duration::from_millis(100);
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let stop = Stop::install()?;
+    let ring = RingFile::open(&args.path)?;
+    let mut receiver = ring.receiver()?;
+    // This command decides when to end (below): never because producers are
+    // absent, as `tail -f` goes on while a log is not written.
+    receiver.set_follow(true);
+    // With --no-follow: the end of what was in the ring on arrival.
+    let end = args.no_follow.then(|| ring.tail());
+
+    let mut stdout = io::stdout().lock();
+    let mut out = String::new();
+    let mut printed = 0u64;
+    let mut last_arrival = Instant::now();
+    loop {
+        if stop.requested() || args.count.is_some_and(|count| printed >= count) {
+            return Ok(());
+        }
+        if end.is_some_and(|end| reached(ring.head(), end)) {
+            return Ok(());
+        }
+        let mut wait = TICK;
+        if let Some(timeout) = args.timeout {
+            let idle = last_arrival.elapsed();
+            if idle >= timeout {
+                return Ok(());
+            }
+            wait = wait.min(timeout - idle);
+        }
+        let record = match receiver.recv_timeout(wait) {
+            Ok(record) => record,
+            Err(RecvTimeoutError::Timeout) => {
+                if stop::output_closed() {
+                    return Ok(());
+                }
+                continue;
+            }
+            // A following receiver ends only at a corrupt record.
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if end.is_some_and(|end| reached(record.position(), end)) {
+            // Committed after this tail arrived: not ours to print.
+            record.unread();
+            return Ok(());
+        }
+        last_arrival = Instant::now();
+        out.clear();
+        let shown = format::Record {
+            seq: printed + 1,
+            position: record.position(),
+            tag: record.tag(),
+            payload: &record,
+        };
+        format::record(&mut out, args.format, &shown);
+        match stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => {
+                record.release();
+                printed += 1;
+            }
+            Err(error) => {
+                record.unread();
+                return if stop::is_closed_output(&error) {
+                    Ok(())
+                } else {
+                    Err(Failure::runtime(format!(
+                        "cannot write the output: {error}"
+                    )))
+                };
+            }
+        }
+    }
+    Err(Failure::runtime(match receiver.corruption() {
+        Some(corrupt) => format!(
+            "ring file {}: {corrupt}; the records before it were printed",
+            args.path.display()
+        ),
+        None => format!("ring file {}: the receiver stopped", args.path.display()),
+    }))
+}
+
+/// Whether free-running position `pos` is at or past `end` (positions wrap
+/// past 2^64; the two are never a capacity apart from the wrong side).
+fn reached(pos: u64, end: u64) -> bool {
+    pos.wrapping_sub(end) as i64 >= 0
+}
