@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example ringfile                    # the whole demo
 //! cargo run --release --example ringfile -- create PATH     # a new MPSC ring file
-//! cargo run --release --example ringfile -- log PATH [N]    # log N lines into it
+//! cargo run --release --example ringfile -- log PATH [N [MS]]  # log N lines, MS ms apart
 //! cargo run --release --example ringfile -- tail PATH [-f]  # print what arrives
 //! ```
 //!
@@ -26,12 +26,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => demo(),
         ["create", path] => create(Path::new(path)).map(drop),
-        ["log", path] => log(Path::new(path), 10, false),
-        ["log", path, n] => log(Path::new(path), n.parse()?, false),
-        ["crash", path] => log(Path::new(path), 1000, true),
+        ["log", path] => log(Path::new(path), 10, Duration::ZERO, false),
+        ["log", path, n] => log(Path::new(path), n.parse()?, Duration::ZERO, false),
+        ["log", path, n, ms] => log(
+            Path::new(path),
+            n.parse()?,
+            Duration::from_millis(ms.parse()?),
+            false,
+        ),
+        ["crash", path] => log(Path::new(path), 1000, Duration::ZERO, true),
         ["tail", path] => tail(Path::new(path), false, true).map(drop),
         ["tail", path, "-f"] => tail(Path::new(path), true, true).map(drop),
-        _ => Err("usage: ringfile [create PATH | log PATH [N] | tail PATH [-f]]".into()),
+        _ => Err("usage: ringfile [create PATH | log PATH [N [MS]] | tail PATH [-f]]".into()),
     }
 }
 
@@ -46,9 +52,9 @@ fn create(path: &Path) -> Result<RingFile, Box<dyn Error>> {
     Ok(ring)
 }
 
-/// One logging process: `n` lines, then exit (or, with `crash`, hold a claim
-/// and wait to be killed).
-fn log(path: &Path, n: u64, crash: bool) -> Result<(), Box<dyn Error>> {
+/// One logging process: `n` lines, `pause` apart, then exit (or, with
+/// `crash`, hold a claim and wait to be killed).
+fn log(path: &Path, n: u64, pause: Duration, crash: bool) -> Result<(), Box<dyn Error>> {
     let ring = RingFile::open(path)?;
     let tx = ring.mpsc_sender()?;
     let pid = std::process::id();
@@ -56,6 +62,9 @@ fn log(path: &Path, n: u64, crash: bool) -> Result<(), Box<dyn Error>> {
     std::io::stdout().flush()?;
     let mut full = 0;
     for seq in 0..n {
+        if seq > 0 && !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
         let line = format!("pid {pid} line {seq}: order {} filled", seq * 7 + 1);
         loop {
             match tx.send_bytes(line.as_bytes()) {

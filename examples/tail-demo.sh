@@ -1,0 +1,39 @@
+#!/bin/sh
+# Both halves of a ring file in one command, as two terminals would run
+# them: a logging process (the `ringfile` example, built on the library)
+# writes into a ring file, and `logring tail` reads it in another process.
+#
+#   sh examples/tail-demo.sh
+set -eu
+
+cargo build --release --quiet --features cli --bin logring --example ringfile
+logring=target/release/logring
+logger=target/release/examples/ringfile
+dir=/dev/shm
+[ -d "$dir" ] || dir=${TMPDIR:-/tmp}
+ring="$dir/logring-demo-$$.ring"
+trap 'rm -f "$ring"' EXIT INT TERM
+
+bold='' plain=''
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
+say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
+show() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+
+show "$logring" create "$ring" --capacity 64KiB --mode mpsc
+
+say "terminal 1: a logging process writes 20 lines, 100 ms apart"
+"$logger" log "$ring" 20 100 >/dev/null 2>&1 &
+logger_pid=$!
+sleep 0.5
+show "$logring" stat "$ring"
+
+say "terminal 2: tail the ring while it is written (stopping after 1 s of quiet)"
+show "$logring" tail "$ring" --timeout 1s
+wait "$logger_pid"
+
+say "lines from a shell; a tail that stops early leaves the rest to the next one"
+printf 'order 7 filled\norder 8 filled\nbad byte: \377\n' | "$logring" write "$ring"
+show "$logring" tail "$ring" --count 1
+show "$logring" tail "$ring" --no-follow --format json
+
+show "$logring" stat "$ring"
