@@ -39,25 +39,41 @@ pub fn record(out: &mut String, format: Format, record: &Record<'_>) {
 /// of invalid UTF-8 as `\xNN`.
 fn text(out: &mut String, payload: &[u8]) {
     for chunk in payload.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push('\t'),
-                c if c.is_control() && c.is_ascii() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if c.is_control() => {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
+        let valid = chunk.valid();
+        // Most log lines need no escape: copy them whole. 0xc2 leads the
+        // C1 controls (and some printable characters, which the slow path
+        // keeps as they are).
+        if !valid
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2)
+        {
+            out.push_str(valid);
+        } else {
+            escape(out, valid);
         }
         for byte in chunk.invalid() {
             let _ = write!(out, "\\x{byte:02x}");
         }
     }
     out.push('\n');
+}
+
+/// `valid` with its control characters other than tab escaped.
+fn escape(out: &mut String, valid: &str) {
+    for c in valid.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
 }
 
 /// A header line, then sixteen bytes a line as `hexdump -C` shows them.
@@ -157,6 +173,10 @@ mod tests {
             "a\\nb\\r\tc\\x1b[0m\\xff\\xfe\u{e9}\n"
         );
         assert_eq!(formatted(Format::Text, "x\u{85}".as_bytes()), "x\\u{85}\n");
+        assert_eq!(
+            formatted(Format::Text, "\u{a9} \u{e9}".as_bytes()),
+            "\u{a9} \u{e9}\n"
+        );
         assert_eq!(formatted(Format::Text, b""), "\n");
     }
 

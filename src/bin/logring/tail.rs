@@ -54,7 +54,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     let mut out = String::new();
     let mut printed = 0u64;
-    let mut last_arrival = Instant::now();
+    // Since when nothing has arrived; `None` while records come (the clock
+    // is read only when the ring runs dry).
+    let mut idle_since = Some(Instant::now());
     loop {
         if stop.requested() || args.count.is_some_and(|count| printed >= count) {
             return Ok(());
@@ -64,7 +66,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         let mut wait = TICK;
         if let Some(timeout) = args.timeout {
-            let idle = last_arrival.elapsed();
+            let idle = idle_since.map_or(Duration::ZERO, |since| since.elapsed());
             if idle >= timeout {
                 return Ok(());
             }
@@ -73,6 +75,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let record = match receiver.recv_timeout(wait) {
             Ok(record) => record,
             Err(RecvTimeoutError::Timeout) => {
+                idle_since.get_or_insert_with(Instant::now);
                 if stop::output_closed() {
                     return Ok(());
                 }
@@ -86,7 +89,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             record.unread();
             return Ok(());
         }
-        last_arrival = Instant::now();
+        idle_since = None;
         out.clear();
         let shown = format::Record {
             seq: printed + 1,
