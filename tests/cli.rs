@@ -1504,6 +1504,35 @@ fn every_bad_ring_file_is_reported_on_one_line() {
 }
 
 #[test]
+fn a_corrupt_record_stops_tail_after_the_records_before_it() {
+    let ring = create_ring("corrupt-record", "4KiB", "spsc");
+    run_with(&["write", ring.arg()], &numbered_input(1..=3)).ok();
+    // Record 2 starts after record 1's word and payload, rounded up to 8.
+    let second = (8 + numbered(1).len() as u64).next_multiple_of(8);
+    patch_u64(&ring, HEADER + second, u64::MAX);
+    // The first tail prints record 1 and stops at record 2; the next one
+    // starts and stops there.
+    for (args, printed) in [
+        (vec!["tail", ring.arg()], 1..=1),
+        (vec!["tail", ring.arg(), "--no-follow"], 1..=0),
+    ] {
+        let ran = run(&args);
+        assert_eq!(ran.status.code(), Some(1), "{}", ran.describe());
+        assert_numbered(&ran.lines(), printed, "before the corruption");
+        assert_eq!(
+            ran.err(),
+            format!(
+                "logring: ring file {}: corrupt ring: record word 0xffffffffffffffff at \
+                 position {second}: unknown record state; the records before it were printed\n",
+                ring.arg()
+            ),
+            "{}",
+            ran.describe()
+        );
+    }
+}
+
+#[test]
 fn a_second_tail_is_refused_naming_the_first() {
     let ring = create_ring("second-tail", "64KiB", "mpsc");
     let mut first = Proc::logring(&["tail", ring.arg()], Stdio::null(), Stdio::piped());

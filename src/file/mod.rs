@@ -43,7 +43,8 @@
 //!
 //! A ring has one consumer ([`consumer`](RingFile::consumer) or
 //! [`receiver`](RingFile::receiver)) at a time, in any process; a second one
-//! is [`FileErrorKind::ConsumerAttached`]. An SPSC ring has one producer at a
+//! is [`FileErrorKind::ConsumerAttached`], which names the holder's process
+//! (so does [`RingFile::consumer_pid`]). An SPSC ring has one producer at a
 //! time; an MPSC ring has up to 128 producers, in any processes, each
 //! holding a *slot* (clones of one producer share its slot).
 //!
