@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use common::{BaseConfig, Spread, cpu_model, env_or, print_table, ring_dir};
+use common::{BaseConfig, CpuTimes, Spread, cpu_model, env_or, print_table, ring_dir};
 use logring::file::{Mode, Options, RingFile};
 
 const LOGRING: &str = env!("CARGO_BIN_EXE_logring");
@@ -103,6 +103,26 @@ impl Files {
             .unwrap_or_else(|error| panic!("{error}"))
     }
 
+    /// `cat lines`, started, with the read end of its output.
+    fn cat_lines(&self) -> (Child, Stdio) {
+        let mut source = cat(&[&self.lines])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start cat");
+        let pipe = source.stdout.take().expect("a pipe");
+        (source, Stdio::from(pipe))
+    }
+
+    /// `logring write RING < lines`.
+    fn write_all(&self) {
+        run(
+            logring(&["write", path(&self.scratch)]),
+            open(&self.lines),
+            Stdio::null(),
+            "logring write",
+        );
+    }
+
     /// A ring with room for every line and no consumer (with wrap padding
     /// to spare).
     fn roomy_ring(&self) -> RingFile {
@@ -116,6 +136,13 @@ impl Drop for Files {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// `cat FILES` (standard input if none).
+fn cat(files: &[&Path]) -> Command {
+    let mut command = Command::new("cat");
+    command.args(files);
+    command
 }
 
 fn logring(args: &[&str]) -> Command {
@@ -181,13 +208,13 @@ impl Timed {
 
 fn time(prepare: &Prepare<'_>) -> Timed {
     let run = prepare();
-    let before = Ticks::read();
+    let before = CpuTimes::read();
     let start = Instant::now();
     run();
     let secs = start.elapsed().as_secs_f64();
     Timed {
         secs,
-        foreign: before.and_then(Ticks::foreign_share),
+        foreign: before.and_then(CpuTimes::foreign_share_besides_children),
     }
 }
 
@@ -201,20 +228,13 @@ fn scenarios<'a>(cfg: &'a Config, files: &'a Files) -> Vec<Scenario<'a>> {
             ours: "logring write",
             prepare_reference: Box::new(move || {
                 Box::new(move || {
-                    let mut cat = Command::new("cat");
-                    cat.arg("-");
-                    run(cat, open(&files.lines), create(&files.scratch), "cat");
+                    run(cat(&[]), open(&files.lines), create(&files.scratch), "cat");
                 })
             }),
             prepare_ours: Box::new(move || {
                 drop(files.roomy_ring());
                 Box::new(move || {
-                    run(
-                        logring(&["write", path(&files.scratch)]),
-                        open(&files.lines),
-                        Stdio::null(),
-                        "logring write",
-                    );
+                    files.write_all();
                     let ring = RingFile::open(&files.scratch).unwrap();
                     assert_eq!(ring.full_rejections(), 0, "the ring was too small");
                     assert_eq!(ring.tail(), files.spans, "not every line was committed");
@@ -228,19 +248,12 @@ fn scenarios<'a>(cfg: &'a Config, files: &'a Files) -> Vec<Scenario<'a>> {
             ours: "logring tail --no-follow",
             prepare_reference: Box::new(move || {
                 Box::new(move || {
-                    let mut cat = Command::new("cat");
-                    cat.arg(&files.log);
-                    run(cat, Stdio::null(), Stdio::null(), "cat");
+                    run(cat(&[&files.log]), Stdio::null(), Stdio::null(), "cat");
                 })
             }),
             prepare_ours: Box::new(move || {
                 drop(files.roomy_ring());
-                run(
-                    logring(&["write", path(&files.scratch)]),
-                    open(&files.lines),
-                    Stdio::null(),
-                    "logring write",
-                );
+                files.write_all();
                 Box::new(move || {
                     run(
                         logring(&["tail", path(&files.scratch), "--no-follow"]),
@@ -260,14 +273,8 @@ fn scenarios<'a>(cfg: &'a Config, files: &'a Files) -> Vec<Scenario<'a>> {
             ours: "cat | logring write, logring tail",
             prepare_reference: Box::new(move || {
                 Box::new(move || {
-                    let mut source = Command::new("cat");
-                    let mut source = source
-                        .arg(&files.lines)
-                        .stdout(Stdio::piped())
-                        .spawn()
-                        .expect("start cat");
-                    let pipe = source.stdout.take().expect("a pipe");
-                    run(Command::new("cat"), Stdio::from(pipe), Stdio::null(), "cat");
+                    let (source, pipe) = files.cat_lines();
+                    run(cat(&[]), pipe, Stdio::null(), "cat");
                     finish(source, "cat");
                 })
             }),
@@ -280,18 +287,12 @@ fn scenarios<'a>(cfg: &'a Config, files: &'a Files) -> Vec<Scenario<'a>> {
                         .stdout(Stdio::null())
                         .spawn()
                         .expect("start logring tail");
-                    let mut source = Command::new("cat");
-                    let mut source = source
-                        .arg(&files.lines)
-                        .stdout(Stdio::piped())
-                        .spawn()
-                        .expect("start cat");
-                    let pipe = source.stdout.take().expect("a pipe");
+                    let (source, pipe) = files.cat_lines();
                     // Its report of waits for room goes nowhere: waiting is
                     // what a writer ahead of its reader does.
                     let mut write = logring(&["write", path(&files.scratch)]);
                     write.stderr(Stdio::null());
-                    run(write, Stdio::from(pipe), Stdio::null(), "logring write");
+                    run(write, pipe, Stdio::null(), "logring write");
                     finish(source, "cat");
                     finish(tail, "logring tail");
                     let ring = RingFile::open(&files.scratch).unwrap();
@@ -411,49 +412,4 @@ fn main() {
     }
     println!();
     println!("(took {:.1} s)", began.elapsed().as_secs_f64());
-}
-
-/// Clock ticks of the whole machine, and of this process with its waited-for
-/// children (the commands it runs).
-#[derive(Clone, Copy)]
-struct Ticks {
-    busy: u64,
-    total: u64,
-    ours: u64,
-}
-
-impl Ticks {
-    fn read() -> Option<Self> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .strip_prefix("cpu ")?
-            .split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect();
-        let at = |k: usize| fields.get(k).copied().unwrap_or(0);
-        let idle = at(3) + at(4);
-        let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // After the parenthesised command: utime, stime, cutime, cstime are
-        // fields 14 to 17.
-        let after: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
-        let tick = |k: usize| after.get(k).and_then(|f| f.parse::<u64>().ok());
-        let ours = tick(11)? + tick(12)? + tick(13)? + tick(14)?;
-        Some(Self {
-            busy,
-            total: busy + idle,
-            ours,
-        })
-    }
-
-    /// Share of all cores' time since `self` that was busy outside this
-    /// process and its children.
-    fn foreign_share(self) -> Option<f64> {
-        let now = Self::read()?;
-        let total = now.total.checked_sub(self.total)?;
-        let foreign = (now.busy - self.busy).saturating_sub(now.ours - self.ours);
-        (total > 0).then(|| foreign as f64 / total as f64)
-    }
 }

@@ -12,14 +12,18 @@
 #![cfg(all(target_os = "linux", feature = "mmap"))]
 
 mod common;
+mod ringfile;
 use common::{check, fill, mix};
+use ringfile::{
+    CAPACITY_AT, CONSUMED_AT, DATA_OFFSET_AT, HEAD_AT, HEADER, INITIALISED_AT, MAGIC_AT, MAJOR_AT,
+    MAX_LEN_AT, MINOR_AT, MODE_AT, TAIL_AT, TempPath, patch, patch_u16, patch_u32, patch_u64,
+};
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,19 +32,6 @@ use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile};
 use logring::queue::Consumer;
 use logring::{CorruptRing, Error};
 
-// Where things are in a ring file (see `ring::layout`).
-const HEADER: u64 = 4096;
-const MAGIC_AT: u64 = 0;
-const MAJOR_AT: u64 = 8;
-const MINOR_AT: u64 = 10;
-const MODE_AT: u64 = 12;
-const CAPACITY_AT: u64 = 16;
-const MAX_LEN_AT: u64 = 24;
-const DATA_OFFSET_AT: u64 = 32;
-const INITIALISED_AT: u64 = 64;
-const TAIL_AT: u64 = 128;
-const HEAD_AT: u64 = 256;
-const CONSUMED_AT: u64 = 896;
 /// The payload length bits of a record word.
 const LEN_MASK: u64 = (1 << 30) - 1;
 /// Largest data area a ring file may have (64-bit targets).
@@ -49,42 +40,6 @@ const MAX_CAPACITY: u64 = 1 << 40;
 /// How long a test waits for something that should happen within
 /// milliseconds (a dead claim is skipped after about 5 ms).
 const PATIENCE: Duration = Duration::from_secs(1);
-
-/// A unique path for a test's file, removed (file or directory) when dropped.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    /// A fresh path under the system's temporary directory.
-    fn new(name: &str) -> Self {
-        Self::under(&std::env::temp_dir(), name)
-    }
-
-    /// A fresh path under `dir`.
-    fn under(dir: &Path, name: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(
-            "logring-file-errors-{}-{n}-{name}.ring",
-            std::process::id()
-        ));
-        let _ = fs::remove_file(&path);
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = fs::remove_dir(&self.0);
-        } else {
-            let _ = fs::remove_file(&self.0);
-        }
-    }
-}
 
 /// A valid, closed ring file of `capacity` bytes.
 fn ring_file(name: &str, capacity: usize, mode: Mode) -> TempPath {
@@ -102,24 +57,6 @@ fn create(path: &TempPath, capacity: usize, mode: Mode) -> RingFile {
 
 fn open(path: &TempPath) -> RingFile {
     RingFile::open(path.path()).unwrap_or_else(|error| panic!("{error}"))
-}
-
-/// Writes `bytes` at `offset` of the file at `path`.
-fn patch(path: &TempPath, offset: u64, bytes: &[u8]) {
-    let file = OpenOptions::new().write(true).open(path.path()).unwrap();
-    file.write_all_at(bytes, offset).unwrap();
-}
-
-fn patch_u16(path: &TempPath, offset: u64, value: u16) {
-    patch(path, offset, &value.to_le_bytes());
-}
-
-fn patch_u32(path: &TempPath, offset: u64, value: u32) {
-    patch(path, offset, &value.to_le_bytes());
-}
-
-fn patch_u64(path: &TempPath, offset: u64, value: u64) {
-    patch(path, offset, &value.to_le_bytes());
 }
 
 fn read_u64(path: &TempPath, offset: u64) -> u64 {

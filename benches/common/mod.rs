@@ -231,12 +231,14 @@ pub fn voluntary_switches() -> Option<u64> {
 // The machine, the environment and spreads of measurements
 // ---------------------------------------------------------------------------
 
-/// Clock ticks: all cores busy, all cores total, and this process.
+/// Clock ticks: all cores busy, all cores total, this process, and its
+/// children that it has waited for.
 #[derive(Clone, Copy)]
 pub struct CpuTimes {
     busy: u64,
     total: u64,
     ours: u64,
+    children: u64,
 }
 
 impl CpuTimes {
@@ -266,21 +268,36 @@ impl CpuTimes {
         let own = std::fs::read_to_string("/proc/self/stat").ok()?;
         // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
         let after_comm: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
-        let ours =
-            after_comm.get(11)?.parse::<u64>().ok()? + after_comm.get(12)?.parse::<u64>().ok()?;
+        // cutime and cstime, fields 16 and 17, count waited-for children.
+        let tick = |k: usize| after_comm.get(k)?.parse::<u64>().ok();
         Some(Self {
             busy,
             total: busy + idle,
-            ours,
+            ours: tick(11)? + tick(12)?,
+            children: tick(13)? + tick(14)?,
         })
     }
 
     /// Share of all cores' time since `self` that was busy outside this
     /// process (steal included: another guest had our core).
     pub fn foreign_share(self) -> Option<f64> {
+        self.share_besides(false)
+    }
+
+    /// As [`foreign_share`](Self::foreign_share), counting the children this
+    /// process waited for meanwhile (the commands a bench runs) as its own.
+    pub fn foreign_share_besides_children(self) -> Option<f64> {
+        self.share_besides(true)
+    }
+
+    fn share_besides(self, children: bool) -> Option<f64> {
         let now = Self::read()?;
         let total = now.total.checked_sub(self.total)?;
-        let foreign = (now.busy - self.busy).saturating_sub(now.ours - self.ours);
+        let mut ours = now.ours - self.ours;
+        if children {
+            ours += now.children - self.children;
+        }
+        let foreign = (now.busy - self.busy).saturating_sub(ours);
         (total > 0).then(|| foreign as f64 / total as f64)
     }
 }
