@@ -75,7 +75,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let record = match receiver.recv_timeout(wait) {
             Ok(record) => record,
             Err(RecvTimeoutError::Timeout) => {
-                idle_since.get_or_insert_with(Instant::now);
+                // Idle at least since this wait began.
+                idle_since.get_or_insert_with(|| {
+                    let now = Instant::now();
+                    now.checked_sub(wait).unwrap_or(now)
+                });
                 if stop::output_closed() {
                     return Ok(());
                 }

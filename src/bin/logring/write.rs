@@ -100,7 +100,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let more = if args.raw {
             read_chunk(&mut input, &mut record, chunk)
         } else {
-            read_line(&mut input, &mut record)
+            read_line(&mut input, &mut record, max)
         };
         match more {
             Ok(true) => {}
@@ -108,6 +108,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
             Err(error) => break Err(Failure::runtime(format!("cannot read input: {error}"))),
         }
         tally.records += 1;
+        if record.len() > max {
+            break Err(Failure::runtime(format!(
+                "ring file {path}: line {} is longer than the ring's largest record ({max} \
+                 bytes); the lines before it were written",
+                tally.records
+            )));
+        }
         if let Err(failure) = commit(&ring, &mut sender, &record, &args, &mut tally, &path) {
             break Err(failure);
         }
@@ -183,9 +190,11 @@ fn wait_for_room(ring: &RingFile, head: u64) {
 }
 
 /// Reads one line into `record`, without its newline; `false` at the end of
-/// the input.
-fn read_line(input: &mut impl BufRead, record: &mut Vec<u8>) -> io::Result<bool> {
-    if input.read_until(b'\n', record)? == 0 {
+/// the input. Reads no more than `max + 1` bytes of it: a longer line cannot
+/// be a record, and need not fill the memory first.
+fn read_line(input: &mut impl BufRead, record: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+    let limit = max as u64 + 2; // the longest record, its newline, one more
+    if input.take(limit).read_until(b'\n', record)? == 0 {
         return Ok(false);
     }
     if record.last() == Some(&b'\n') {
