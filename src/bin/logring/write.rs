@@ -141,18 +141,13 @@ fn commit(
         match sender.send(record, args.tag) {
             Ok(()) => return Ok(()),
             Err(SendError::Full) => {}
-            Err(SendError::TooLarge { len, max }) => {
-                let what = if args.raw { "chunk" } else { "line" };
+            // Neither happens here: lines and chunks were checked against
+            // the largest record, and a ring file's sender never sees its
+            // consumer as gone. Should one, say so rather than retry.
+            Err(error) => {
                 return Err(Failure::runtime(format!(
-                    "ring file {path}: {what} {} is {len} bytes, more than the ring's largest \
-                     record ({max} bytes); the {what}s before it were written",
+                    "ring file {path}: record {} was refused: {error}",
                     tally.records
-                )));
-            }
-            Err(SendError::Disconnected) => {
-                return Err(Failure::runtime(format!(
-                    "ring file {path}: the ring refused the record ({})",
-                    SendError::Disconnected
                 )));
             }
         }
