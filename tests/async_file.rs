@@ -163,10 +163,9 @@ impl AsyncTx {
 
 #[test]
 fn child() {
-    let Some(role) = process::role() else {
+    let Some((role, ring)) = process::child() else {
         return;
     };
-    let ring = RingFile::open(&role.path).unwrap_or_else(|error| panic!("{error}"));
     match role.name.as_str() {
         "produce" => produce(&ring, &role),
         "two_batches" => two_batches(&ring, &role),

@@ -273,10 +273,9 @@ fn idle(got: &Got) {
 
 #[test]
 fn child() {
-    let Some(role) = process::role() else {
+    let Some((role, ring)) = process::child() else {
         return;
     };
-    let ring = RingFile::open(&role.path).unwrap_or_else(|error| panic!("{error}"));
     match role.name.as_str() {
         "produce" => produce(&ring, &role),
         "steady" => steady(&ring, &role),

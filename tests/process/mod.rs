@@ -70,8 +70,16 @@ impl Role {
     }
 }
 
+/// This process's role and its opened ring file if it is a child, `None` in
+/// a normal test run.
+pub fn child() -> Option<(Role, RingFile)> {
+    let role = role()?;
+    let ring = RingFile::open(&role.path).unwrap_or_else(|error| panic!("{error}"));
+    Some((role, ring))
+}
+
 /// This process's role if it is a child, `None` in a normal test run.
-pub fn role() -> Option<Role> {
+fn role() -> Option<Role> {
     let name = std::env::var(ROLE_VAR).ok()?;
     let path = PathBuf::from(std::env::var_os(PATH_VAR).expect("a child has a path"));
     let args = std::env::var(ARGS_VAR)
