@@ -104,7 +104,6 @@
 mod common;
 
 use std::future::{Future, poll_fn};
-use std::ops::Deref;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
@@ -121,7 +120,7 @@ use common::scenarios::{
     Column, Contender, Quantile, RETRIES, RX_PENDING, RX_SLEEPS, Ratios, TX_PENDING, Throughput,
     WORKER_PARKS, Wakeup, headline, quantile_spread,
 };
-use common::{BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, MPSC, SPSC, cpu_model, ring_dir};
+use common::{BaseConfig, CpuTimes, MPSC, SPSC, cpu_model, ring_dir};
 use hdrhistogram::Histogram;
 use logring::file::{Options, RingFile};
 use logring::nonblocking::SpinPolicy;
@@ -143,14 +142,7 @@ struct Config {
     dir: PathBuf,
 }
 
-/// The common settings read as the config's own (`cfg.ring`, `cfg.pin(..)`).
-impl Deref for Config {
-    type Target = BaseConfig;
-
-    fn deref(&self) -> &BaseConfig {
-        &self.base
-    }
-}
+common::deref_to_base!(Config);
 
 impl Config {
     /// The common settings, the wake-up ones (fixed in smoke mode), then
@@ -951,19 +943,7 @@ fn print_header(cfg: &Config) {
         "- {}, timer enabled, built outside the timed part",
         runtime_note(cfg)
     );
-    if cfg.core_of(0).is_some() {
-        println!(
-            "- threads pinned with core_affinity: producers from core {}, consumer on core {}",
-            cfg.core_of(0).map_or(0, |c| c.id),
-            cfg.core_of(1).map_or(0, |c| c.id)
-        );
-    } else {
-        println!("- threads not pinned (fewer than 2 usable cores)");
-    }
-    println!(
-        "- runs during which other processes used over {:.0}% of all cores are flagged",
-        FOREIGN_CPU_LIMIT * 100.0
-    );
+    cfg.print_placement_and_flagging();
 }
 
 /// A scenario of this bench.

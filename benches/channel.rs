@@ -58,14 +58,13 @@
 
 mod common;
 
-use std::ops::Deref;
 use std::sync::atomic::{Ordering, fence};
 use std::time::Instant;
 
 use common::records::{LEN, Msg, RECORD_SPAN};
 use common::runs::{ChannelRx, Got, Rx, Tx, WakeConfig, throughput, wakeup};
 use common::scenarios::{Contender, POLLS, Quantile, RETRIES, RX_SLEEPS, Throughput, Wakeup};
-use common::{BaseConfig, FOREIGN_CPU_LIMIT, MPSC, SPSC, cpu_model};
+use common::{BaseConfig, MPSC, SPSC, cpu_model};
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
 
@@ -80,14 +79,7 @@ struct Config {
     wake: WakeConfig,
 }
 
-/// The common settings read as the config's own (`cfg.ring`, `cfg.pin(..)`).
-impl Deref for Config {
-    type Target = BaseConfig;
-
-    fn deref(&self) -> &BaseConfig {
-        &self.base
-    }
-}
+common::deref_to_base!(Config);
 
 impl Config {
     /// The common settings, then the wake-up ones (fixed in smoke mode).
@@ -537,19 +529,7 @@ fn print_header(cfg: &Config) {
         cfg.wake.samples,
         cfg.wake.gap.as_micros()
     );
-    if cfg.core_of(0).is_some() {
-        println!(
-            "- threads pinned with core_affinity: producers from core {}, consumer on core {}",
-            cfg.core_of(0).map_or(0, |c| c.id),
-            cfg.core_of(1).map_or(0, |c| c.id)
-        );
-    } else {
-        println!("- threads not pinned (fewer than 2 usable cores)");
-    }
-    println!(
-        "- runs during which other processes used over {:.0}% of all cores are flagged",
-        FOREIGN_CPU_LIMIT * 100.0
-    );
+    cfg.print_placement_and_flagging();
 }
 
 enum Scenario<'a> {

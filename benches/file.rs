@@ -71,7 +71,6 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -120,14 +119,7 @@ struct Config {
     dir: PathBuf,
 }
 
-/// The common settings read as the config's own (`cfg.ring`, `cfg.pin(..)`).
-impl Deref for Config {
-    type Target = BaseConfig;
-
-    fn deref(&self) -> &BaseConfig {
-        &self.base
-    }
-}
+common::deref_to_base!(Config);
 
 impl Config {
     /// The common settings, then `LOGRING_BENCH_DIR`.

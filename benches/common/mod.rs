@@ -94,6 +94,24 @@ impl BaseConfig {
         }
     }
 
+    /// Prints the report header's lines on thread placement and on which runs
+    /// are flagged.
+    pub fn print_placement_and_flagging(&self) {
+        if self.core_of(0).is_some() {
+            println!(
+                "- threads pinned with core_affinity: producers from core {}, consumer on core {}",
+                self.core_of(0).map_or(0, |c| c.id),
+                self.core_of(1).map_or(0, |c| c.id)
+            );
+        } else {
+            println!("- threads not pinned (fewer than 2 usable cores)");
+        }
+        println!(
+            "- runs during which other processes used over {:.0}% of all cores are flagged",
+            FOREIGN_CPU_LIMIT * 100.0
+        );
+    }
+
     /// What a polling thread does when its queue has nothing for it: see
     /// [`idle`].
     #[inline]
@@ -101,6 +119,24 @@ impl BaseConfig {
         idle(self.smoke);
     }
 }
+
+/// Lets a bench's `Config`, which holds the common settings in a field
+/// `base` beside its own, read them as its own (`cfg.ring`, `cfg.pin(..)`).
+/// (Benches with no settings of their own leave it unused.)
+#[allow(unused_macros)]
+macro_rules! deref_to_base {
+    ($config:ty) => {
+        impl std::ops::Deref for $config {
+            type Target = crate::common::BaseConfig;
+
+            fn deref(&self) -> &crate::common::BaseConfig {
+                &self.base
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use deref_to_base;
 
 /// What a polling thread does when its queue has nothing for it: spin while
 /// measuring; yield in smoke mode (`yield_now`), which must finish fast on
