@@ -105,6 +105,29 @@ impl Peers {
         }
     }
 
+    /// Whether producers of this ring may leave reservations that no word
+    /// shows (MPSC ring files: see `dead_reservation_end`).
+    #[inline]
+    pub(crate) fn may_hold_reservations(&self) -> bool {
+        match self {
+            Peers::Local => false,
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Peers::File(watch) => watch.may_hold_reservations(),
+        }
+    }
+
+    /// Makes the next patient look at an unfinished record look at the
+    /// clock, rather than wait for its turn among the looks counted
+    /// between two readings (see `Watch::hurry`).
+    #[inline]
+    pub(crate) fn hurry(&mut self) {
+        match self {
+            Peers::Local => {}
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Peers::File(watch) => watch.hurry(),
+        }
+    }
+
     /// Whether the claim `owner` made at `pos` (the consumer's head) will
     /// never be committed. `false` while there is any doubt: a slow producer's
     /// claim is never skipped.

@@ -28,7 +28,8 @@ pub struct Receiver {
 /// How long a receiver of a ring file trusts "a producer is attached".
 const PRESENCE_RECHECK: Duration = Duration::from_millis(1);
 /// A ring file's receiver sleeps at most this long while it waits at a claim
-/// (its producer may die, and a dead process wakes nobody).
+/// or inside a reservation (its producer may die, and a dead process wakes
+/// nobody).
 const CLAIM_NAP: Duration = Duration::from_millis(10);
 /// A ring file's receiver sleeps at most this long while it waits for
 /// records (every producer may die, and it should notice).
@@ -358,15 +359,19 @@ impl Receiver {
 
 impl Receiver {
     /// The longest this receiver may sleep before it must look again
-    /// without being woken (`None`: as long as it likes).
-    pub(crate) fn nap_limit(&self, ordered: bool) -> Option<Duration> {
+    /// without being woken (`None`: as long as it likes). Called just
+    /// before each sleep, blocking or async.
+    pub(crate) fn nap_limit(&mut self, ordered: bool) -> Option<Duration> {
         if !ordered {
             return Some(wait::UNORDERED_NAP);
         }
         if !self.link.is_file() {
             return None;
         }
-        if self.consumer.waiting_at_claim() {
+        if self.consumer.waiting_on_producer() {
+            // Its producer may die, and then nobody wakes us: look again
+            // after each nap, and ask then whether it lives.
+            self.consumer.hurry();
             Some(CLAIM_NAP)
         } else if self.follow {
             None

@@ -203,6 +203,21 @@ impl Watch {
         }
     }
 
+    /// Whether the ring's producers reserve space before they mark it (MPSC):
+    /// then an empty word below `tail` may be a dead producer's reservation.
+    pub(crate) fn may_hold_reservations(&self) -> bool {
+        self.ring.mode() == crate::ring::layout::Mode::Mpsc
+    }
+
+    /// Lets the next patient look at an empty word look at the clock. A
+    /// consumer that polls counts `EMPTY_LOOKS` looks per reading of the
+    /// clock; a receiver that wakes from a nap makes one or two looks per
+    /// nap, and would take `EMPTY_LOOKS` naps to get round to asking
+    /// whether a dead producer left the gap it waits at.
+    pub(crate) fn hurry(&mut self) {
+        self.empty_looks = EMPTY_LOOKS - 1;
+    }
+
     /// Where the reservation at `pos` (an empty word below `tail`) ends, if
     /// its producer died before marking it `Claimed` (MPSC rings only: an
     /// SPSC producer marks its claim before it moves `tail`). With

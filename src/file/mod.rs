@@ -81,8 +81,9 @@
 //! `tests/file_process.rs` (busy machine included). A live producer's
 //! claim is never skipped, however long it is held. A producer that takes over a dead SPSC
 //! producer's place first makes whatever the dead one began past the shared
-//! tail skippable. A sleeping receiver bounds its sleeps while it waits at a
-//! claim (10 ms) or for producers to leave (50 ms), since a dead process
+//! tail skippable. A sleeping receiver (blocking or async, following or not)
+//! bounds its sleeps while it waits at a claim or at a reservation not yet
+//! marked (10 ms), or for producers to leave (50 ms), since a dead process
 //! cannot wake it.
 //!
 //! An MPSC producer can also die between reserving space (its
@@ -91,10 +92,13 @@
 //! in its slot's entry of the header where it reserves from and how much; a
 //! consumer waiting at such a gap asks whether every producer whose latest
 //! reservation covers it is dead, and then steps over it (counted with the
-//! skipped claims). A gap stays only if the dead producer's slot has been
-//! taken and used by a new producer before the consumer reached it (the
-//! entry is then overwritten), or if two producers died there at once and
-//! their entries disagree; the consumer then waits at it.
+//! skipped claims): 20–25 ms after the death in the deterministic
+//! reproductions of `src/file/tests.rs`, whether the receiver was polling,
+//! asleep in `recv`, following or async. A gap stays only if the dead
+//! producer's slot has been taken and used by a new producer before the
+//! consumer reached it (the entry is then overwritten), or if two producers
+//! died there at once and their entries disagree; the consumer then waits
+//! at it.
 //!
 //! # Async ends
 //!

@@ -1,5 +1,9 @@
 //! White-box tests of ring file recovery that the public API cannot stage:
 //! a producer that dies between reserving space and marking it claimed.
+//!
+//! Some of them run this test binary again as a child process that makes
+//! such a reservation and waits to be killed with `SIGKILL`: a real death,
+//! which releases the producer's lock without a word to anybody.
 
 use std::time::{Duration, Instant};
 
@@ -131,4 +135,154 @@ fn a_reservation_entry_no_producer_writes_never_moves_the_consumer() {
     assert!(rx.try_recv().is_err());
     assert_eq!(header.head.0.load(Relaxed), 0);
     assert_eq!(rx.skipped_claims(), 0);
+}
+
+/// The environment variable that makes `child_reserving_without_marking` a
+/// child process: the path of the ring file it reserves in.
+const CHILD_RING: &str = "LOGRING_UNIT_CHILD_RING";
+
+/// What the child reports, before the position it reserved.
+const RESERVED: &str = "@reserved-without-marking ";
+
+/// How long a receive may take before the test calls it a hang: far above
+/// the tens of milliseconds the consumer needs to step over a dead
+/// producer's gap, even on a loaded machine.
+const HANG: Duration = Duration::from_secs(2);
+
+/// In a child process (see `Reserver`): attaches an MPSC producer, reserves
+/// 40 bytes without marking them, reports the position on stdout and waits
+/// to be killed. In a normal test run: nothing.
+#[test]
+fn child_reserving_without_marking() {
+    let Some(path) = std::env::var_os(CHILD_RING) else {
+        return;
+    };
+    let ring = RingFile::open(path).unwrap();
+    let owner = ring.attach_producer(Mode::Mpsc).unwrap();
+    let pos = reserve_without_marking(&ring, &owner, 40);
+    println!("{RESERVED}{pos}");
+    // Until the parent kills us (or closes our stdin by dying itself).
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+}
+
+/// A child process holding a reservation it never marked.
+struct Reserver(std::process::Child);
+
+impl Reserver {
+    /// Starts the child on `ring` and waits for its reservation; returns it
+    /// with the reserved position.
+    fn start(ring: &TempRing) -> (Self, u64) {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "file::tests::child_reserving_without_marking",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_RING, &ring.0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut reserver = Self(child);
+        for line in stdout.lines() {
+            // The test harness may have begun the line ("test ... ").
+            let line = line.unwrap();
+            if let Some((_, pos)) = line.split_once(RESERVED) {
+                return (reserver, pos.trim().parse().unwrap());
+            }
+        }
+        reserver.kill();
+        panic!("the child exited before it reserved");
+    }
+
+    /// `SIGKILL`, and waits for the death.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Reserver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A receiver, asleep at the gap a producer process left when it was killed
+/// between reserving space and marking it, steps over the gap by itself: no
+/// live process will wake it. `receive` receives one record (within `HANG`)
+/// on another thread.
+fn receiver_wakes_past_a_dead_reservation(
+    name: &str,
+    receive: impl FnOnce(crate::channel::Receiver) -> Option<Vec<u8>> + Send + 'static,
+) {
+    let path = TempRing::new(name);
+    let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+    let rx = ring.receiver().unwrap();
+    let (mut reserver, hole) = Reserver::start(&path);
+    let survivor = ring.mpsc_sender().unwrap();
+    survivor.send_bytes(b"after").unwrap();
+    let (tx, got) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(receive(rx)));
+    // Wait until the receiver sleeps at the gap (or, had it skipped a live
+    // producer's reservation, has the record already: checked below).
+    let deadline = Instant::now() + HANG;
+    while ring.ring.header().waiter.0.load(Relaxed) == crate::ring::layout::AWAKE
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(ring.ring.word(hole).load(Relaxed), 0, "the gap is there");
+    assert_eq!(ring.skipped_claims(), 0, "a live reservation was skipped");
+
+    let killed = Instant::now();
+    reserver.kill();
+    let record = got
+        .recv_timeout(HANG + Duration::from_secs(1))
+        .expect("the receiving thread hangs");
+    eprintln!(
+        "{name}: stepped over the gap {:?} after the kill",
+        killed.elapsed()
+    );
+    assert_eq!(
+        record.as_deref(),
+        Some(&b"after"[..]),
+        "the receiver did not step over the dead producer's gap within {HANG:?}"
+    );
+    assert_eq!(ring.skipped_claims(), 1);
+}
+
+#[test]
+fn a_following_receiver_wakes_past_a_dead_reservation() {
+    receiver_wakes_past_a_dead_reservation("follow-gap", |mut rx| {
+        rx.set_follow(true);
+        rx.recv_timeout(HANG).ok().map(|record| record.to_vec())
+    });
+}
+
+#[test]
+fn a_draining_receiver_wakes_past_a_dead_reservation() {
+    // Not following: it waits because the survivor is still attached.
+    receiver_wakes_past_a_dead_reservation("drain-gap", |mut rx| {
+        rx.recv_timeout(HANG).ok().map(|record| record.to_vec())
+    });
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn an_async_receiver_wakes_past_a_dead_reservation() {
+    receiver_wakes_past_a_dead_reservation("async-gap", |rx| {
+        let mut rx = rx.into_async();
+        rx.set_follow(true);
+        // The deadline is the calling test's: a hang leaves this thread
+        // parked, and the test fails at its own deadline.
+        futures::executor::block_on(rx.recv())
+            .ok()
+            .map(|record| record.to_vec())
+    });
 }

@@ -372,11 +372,36 @@ impl Consumer {
         true
     }
 
-    /// Whether the consumer is stopped at a claim (not yet committed).
-    pub(crate) fn waiting_at_claim(&self) -> bool {
+    /// Whether the consumer is stopped where a producer has begun a record
+    /// it has not finished: at a claim, or (ring files) at an empty word
+    /// below `tail`, inside a reservation not yet marked `Claimed`. Either
+    /// producer may die there, and a dead process wakes nobody: a receiver
+    /// that sleeps here must bound its sleep (`Receiver::nap_limit`).
+    pub(crate) fn waiting_on_producer(&self) -> bool {
         // Relaxed: a hint for how long to sleep; nothing is read on it.
         let raw = self.ring.word(self.head).load(Ordering::Relaxed);
-        matches!(Word::decode(raw), Word::Claimed { .. })
+        match Word::decode(raw) {
+            Word::Claimed { .. } => true,
+            Word::Empty => {
+                self.peers.may_hold_reservations() && {
+                    // Relaxed: as above. A reservation made after this load
+                    // holds up nothing committed until a later producer commits
+                    // past it, and that commit wakes the receiver, which then
+                    // finds the reservation here.
+                    let tail = self.ring.header().tail.0.load(Ordering::Relaxed);
+                    tail != self.head
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes the next look at an unfinished record ask at once whether its
+    /// producer lives, once the consumer's patience there is spent: for a
+    /// receiver that has slept, whose looks are too few for the looks
+    /// counted between two readings of the clock.
+    pub(crate) fn hurry(&mut self) {
+        self.peers.hurry();
     }
 
     /// The read claim on a record `next` found.
