@@ -127,7 +127,7 @@ fn every_waiting_sender_is_woken() {
         let consumer = thread::spawn(move || {
             block_on(async {
                 for _ in 0..2 {
-                    rx.recv().await.unwrap();
+                    rx.recv().await.unwrap().release();
                 }
             });
             rx

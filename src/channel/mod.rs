@@ -224,8 +224,8 @@ impl Link {
         ends.senders.store(1, Ordering::Relaxed);
         ends.receivers.store(1, Ordering::Relaxed);
         Ok(Self {
+            barrier: Barrier::for_ring(ring.header()),
             ring,
-            barrier: Barrier::get(),
             presence: Presence::Counted,
             #[cfg(feature = "async")]
             tasks: Some(Arc::new(Tasks::new())),
@@ -238,8 +238,8 @@ impl Link {
     #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
     pub(crate) fn file(ring: Ring, liveness: std::sync::Arc<crate::file::Liveness>) -> Self {
         Self {
+            barrier: Barrier::for_ring(ring.header()),
             ring,
-            barrier: Barrier::get(),
             presence: Presence::Locked(liveness),
             tasks: None,
         }

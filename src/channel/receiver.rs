@@ -341,7 +341,12 @@ impl Receiver {
                 }
             };
             // Announce, barrier, re-check, sleep: see the `wait` module.
-            let ordered = wait::announce(self.link.waiter(), self.link.barrier, MAY_SLEEP);
+            let ordered = wait::announce(
+                self.link.ring.header(),
+                self.link.waiter(),
+                self.link.barrier,
+                MAY_SLEEP,
+            );
             match self.try_next() {
                 Err(Stop::NotYet) => {}
                 found_or_gone => {
@@ -349,7 +354,7 @@ impl Receiver {
                     return found_or_gone;
                 }
             }
-            let timeout = cap(timeout, self.nap_limit(ordered));
+            let timeout = cap(timeout, self.nap_limit(ordered, naps));
             wait::sleep(self.link.waiter(), timeout, naps);
             naps = naps.saturating_add(1);
             wait::settle(self.link.waiter());
@@ -360,10 +365,11 @@ impl Receiver {
 impl Receiver {
     /// The longest this receiver may sleep before it must look again
     /// without being woken (`None`: as long as it likes). Called just
-    /// before each sleep, blocking or async.
-    pub(crate) fn nap_limit(&mut self, ordered: bool) -> Option<Duration> {
+    /// before each sleep, blocking or async, with the sleeps since the
+    /// receiver last found a record (`naps`).
+    pub(crate) fn nap_limit(&mut self, ordered: bool, naps: u32) -> Option<Duration> {
         if !ordered {
-            return Some(wait::UNORDERED_NAP);
+            return Some(wait::unordered_nap(naps));
         }
         if !self.link.is_file() {
             return None;

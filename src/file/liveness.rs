@@ -285,8 +285,8 @@ impl Slot {
     pub(crate) fn new(lock: File, ring: Ring) -> Self {
         Self {
             lock: Some(lock),
+            barrier: Barrier::for_ring(ring.header()),
             ring,
-            barrier: Barrier::get(),
         }
     }
 }

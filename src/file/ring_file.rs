@@ -297,7 +297,7 @@ impl RingFile {
         let mut consumer = Consumer::attach(self.ring.share(), Peers::File(watch));
         // Senders of any process may wait for space (async ones do).
         consumer.signal_space(SpaceSignal {
-            barrier: Barrier::get(),
+            barrier: Barrier::for_ring(self.ring.header()),
             tasks: None,
         });
         Ok(consumer)

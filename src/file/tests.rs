@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Mode, Options, RingFile};
 use crate::ring::layout::{Word, span_of};
 use crate::sync::Ordering::Relaxed;
+use crate::wait::Barrier;
 
 struct TempRing(std::path::PathBuf);
 
@@ -137,79 +138,104 @@ fn a_reservation_entry_no_producer_writes_never_moves_the_consumer() {
     assert_eq!(rx.skipped_claims(), 0);
 }
 
-/// The environment variable that makes `child_reserving_without_marking` a
-/// child process: the path of the ring file it reserves in.
+/// The environment variable that makes a `child_*` test a child process:
+/// the path of the ring file it works on.
 const CHILD_RING: &str = "LOGRING_UNIT_CHILD_RING";
 
-/// What the child reports, before the position it reserved.
-const RESERVED: &str = "@reserved-without-marking ";
+/// What a child's report lines start with (the test harness may have begun
+/// the line: "test ... ").
+const REPORT: &str = "@child ";
 
 /// How long a receive may take before the test calls it a hang: far above
 /// the tens of milliseconds the consumer needs to step over a dead
 /// producer's gap, even on a loaded machine.
 const HANG: Duration = Duration::from_secs(2);
 
-/// In a child process (see `Reserver`): attaches an MPSC producer, reserves
-/// 40 bytes without marking them, reports the position on stdout and waits
-/// to be killed. In a normal test run: nothing.
+/// The ring file of a child process, `None` in a normal test run.
+fn child_ring() -> Option<RingFile> {
+    Some(RingFile::open(std::env::var_os(CHILD_RING)?).unwrap())
+}
+
+/// In a child process (see `Child`): attaches an MPSC producer, reserves 40
+/// bytes without marking them, reports `reserved <position>` and waits to
+/// be killed. In a normal test run: nothing.
 #[test]
 fn child_reserving_without_marking() {
-    let Some(path) = std::env::var_os(CHILD_RING) else {
+    let Some(ring) = child_ring() else {
         return;
     };
-    let ring = RingFile::open(path).unwrap();
     let owner = ring.attach_producer(Mode::Mpsc).unwrap();
     let pos = reserve_without_marking(&ring, &owner, 40);
-    println!("{RESERVED}{pos}");
+    println!("{REPORT}reserved {pos}");
     // Until the parent kills us (or closes our stdin by dying itself).
     let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
 }
 
-/// A child process holding a reservation it never marked.
-struct Reserver(std::process::Child);
+/// A child process: this test binary running one `child_*` test on a ring.
+struct Child {
+    process: std::process::Child,
+    /// The child's report lines (the text after `REPORT`), from a thread
+    /// that reads its stdout.
+    reports: std::sync::mpsc::Receiver<String>,
+}
 
-impl Reserver {
-    /// Starts the child on `ring` and waits for its reservation; returns it
-    /// with the reserved position.
-    fn start(ring: &TempRing) -> (Self, u64) {
+impl Child {
+    /// Starts `file::tests::<test>` on `ring`, with `env` set too.
+    fn start(test: &str, ring: &TempRing, env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut process = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "file::tests::child_reserving_without_marking",
+                &format!("file::tests::{test}"),
                 "--nocapture",
                 "--test-threads=1",
             ])
             .env(CHILD_RING, &ring.0)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut reserver = Self(child);
-        for line in stdout.lines() {
-            // The test harness may have begun the line ("test ... ").
-            let line = line.unwrap();
-            if let Some((_, pos)) = line.split_once(RESERVED) {
-                return (reserver, pos.trim().parse().unwrap());
+        let stdout = std::io::BufReader::new(process.stdout.take().unwrap());
+        let (tx, reports) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if let Some((_, report)) = line.split_once(REPORT) {
+                    if tx.send(report.to_owned()).is_err() {
+                        return;
+                    }
+                }
             }
+        });
+        Self { process, reports }
+    }
+
+    /// Waits (at most `HANG`) for the child's next report, which must be
+    /// `word`; returns the rest of its line.
+    fn report(&mut self, word: &str) -> String {
+        let report = match self.reports.recv_timeout(HANG) {
+            Ok(report) => report,
+            Err(error) => panic!("no report `{word}` from the child within {HANG:?}: {error}"),
+        };
+        match report.split_once(' ') {
+            Some((first, rest)) if first == word => rest.to_owned(),
+            _ if report == word => String::new(),
+            _ => panic!("the child reported `{report}`, expected `{word}`"),
         }
-        reserver.kill();
-        panic!("the child exited before it reserved");
     }
 
     /// `SIGKILL`, and waits for the death.
     fn kill(&mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
     }
 }
 
-impl Drop for Reserver {
+impl Drop for Child {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 
@@ -224,7 +250,8 @@ fn receiver_wakes_past_a_dead_reservation(
     let path = TempRing::new(name);
     let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
     let rx = ring.receiver().unwrap();
-    let (mut reserver, hole) = Reserver::start(&path);
+    let mut reserver = Child::start("child_reserving_without_marking", &path, &[]);
+    let hole: u64 = reserver.report("reserved").parse().unwrap();
     let survivor = ring.mpsc_sender().unwrap();
     survivor.send_bytes(b"after").unwrap();
     let (tx, got) = std::sync::mpsc::channel();
@@ -285,4 +312,68 @@ fn an_async_receiver_wakes_past_a_dead_reservation() {
             .ok()
             .map(|record| record.to_vec())
     });
+}
+
+/// In a child process started with `LOGRING_NO_MEMBARRIER=1` (see
+/// `a_receiver_denied_membarrier_is_woken_by_a_light_publisher`): reports
+/// whether its sleeps are bounded on the ring, then receives records
+/// `0, 1, ...`, reporting each, until `u64::MAX`.
+#[test]
+fn child_receiving_without_membarrier() {
+    let Some(ring) = child_ring() else {
+        return;
+    };
+    let barrier = Barrier::for_ring(ring.ring.header());
+    let ordered = barrier.heavy(ring.ring.header());
+    println!("{REPORT}ordered {}", u8::from(ordered));
+    let mut rx = ring.receiver().unwrap();
+    rx.set_follow(true);
+    println!("{REPORT}attached");
+    for expected in 0.. {
+        let record = rx.recv().unwrap();
+        let got = u64::from_le_bytes(record[..].try_into().unwrap());
+        if got == u64::MAX {
+            return;
+        }
+        assert_eq!(got, expected);
+        println!("{REPORT}got {got}");
+    }
+}
+
+/// A receiver process denied `membarrier` (forced by the switch) shares a
+/// ring with this process, whose publishers use the light barrier where
+/// the kernel allows: it must bound its sleeps (the light publisher's
+/// commits are fenced by nobody), and receives every record although the
+/// sender pauses after each one, so that the receiver is often asleep or
+/// falling asleep when the next one comes. A lost wake-up would leave it
+/// asleep until the test's hang detector fires.
+#[test]
+fn a_receiver_denied_membarrier_is_woken_by_a_light_publisher() {
+    let path = TempRing::new("no-membarrier");
+    let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+    let tx = ring.mpsc_sender().unwrap();
+    let light = Barrier::for_ring(ring.ring.header()).is_light();
+    let mut receiver = Child::start(
+        "child_receiving_without_membarrier",
+        &path,
+        &[(crate::wait::NO_MEMBARRIER_VAR, "1")],
+    );
+    let ordered = receiver.report("ordered") == "1";
+    assert_eq!(
+        ordered, !light,
+        "bounded sleeps exactly when a light publisher may commit"
+    );
+    receiver.report("attached");
+    let mut pause = 1u64;
+    for k in 0..300u64 {
+        tx.send_bytes(&k.to_le_bytes()).unwrap();
+        assert_eq!(receiver.report("got"), k.to_string());
+        // 0 to 2 ms: the receiver spins, announces or sleeps by then.
+        pause = pause
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_micros(pause >> 53));
+    }
+    tx.send_bytes(&u64::MAX.to_le_bytes()).unwrap();
+    assert!(receiver.process.wait().unwrap().success());
 }

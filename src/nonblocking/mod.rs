@@ -203,6 +203,9 @@ struct Waiting {
     word: Word,
     park: Park,
     announced: bool,
+    /// Parks since the task last found what it waits for (bounded sleeps
+    /// grow with it: see `wait::unordered_nap`).
+    naps: u32,
 }
 
 impl Waiting {
@@ -220,6 +223,7 @@ impl Waiting {
             word,
             park,
             announced: false,
+            naps: 0,
         }
     }
 
@@ -250,12 +254,18 @@ impl Waiting {
             Park::SelfWake => MAY_SLEEP,
         };
         self.announced = true;
-        wait::announce(self.word.of(&self.ring), self.barrier, who)
+        wait::announce(
+            self.ring.header(),
+            self.word.of(&self.ring),
+            self.barrier,
+            who,
+        )
     }
 
     /// The re-check (or a later look) found what the task waits for.
     #[inline]
     fn found(&mut self) {
+        self.naps = 0;
         if self.announced {
             self.announced = false;
             // The senders' word is shared: another sender may still wait, so
@@ -266,10 +276,16 @@ impl Waiting {
         }
     }
 
+    /// Parks since the task last found what it waits for.
+    fn naps(&self) -> u32 {
+        self.naps
+    }
+
     /// The re-check found nothing: arranges for the task to be woken, at the
     /// latest after `limit` (`None`: only by a publisher), and the caller
     /// returns `Pending`.
     fn park(&mut self, cx: &Context<'_>, limit: Option<Duration>) {
+        self.naps = self.naps.saturating_add(1);
         match &self.park {
             Park::Tasks(_) if limit.is_none() => {}
             #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]

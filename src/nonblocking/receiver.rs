@@ -208,7 +208,8 @@ impl Receiver {
                 return Poll::Ready(found_or_gone);
             }
         }
-        self.waiting.park(cx, self.inner.nap_limit(ordered));
+        let limit = self.inner.nap_limit(ordered, self.waiting.naps());
+        self.waiting.park(cx, limit);
         Poll::Pending
     }
 }

@@ -128,7 +128,7 @@ macro_rules! async_sender_methods {
             if let Some(done) = self.try_reserve(len) {
                 return Poll::Ready(done);
             }
-            let limit = (!ordered).then_some(crate::wait::UNORDERED_NAP);
+            let limit = (!ordered).then(|| crate::wait::unordered_nap(self.waiting.naps()));
             self.waiting.park(cx, limit);
             Poll::Pending
         }

@@ -37,7 +37,11 @@
 //!   3712     4  consumer_pid      line 29: process id of the consumer
 //!                                 that attached last (ring files; 0 if
 //!                                 none, or it detached cleanly)
-//!   3840   256  reserved          lines 30..32, zero
+//!   3840     4  light_barriers    line 30: 1 once any process whose
+//!                                 publishers use the light barrier made
+//!                                 an end (see the `wait` module); never
+//!                                 cleared
+//!   3968   128  reserved          line 31, zero
 //!
 //! data area (capacity bytes); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -214,7 +218,13 @@ pub(crate) struct Header {
     /// crashed consumer leaves its id behind). Information for people
     /// only: liveness is the lock, never this field.
     pub consumer_pid: Line<AtomicU32>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 30],
+    /// `LIGHT_BARRIERS` once a process whose publishers rely on sleepers'
+    /// `membarrier` (a compiler fence in place of a hardware one) has made
+    /// an end of this ring; set with a `SeqCst` read-modify-write, never
+    /// cleared. A sleeper that cannot issue `membarrier` bounds its sleeps
+    /// while it is set (see `wait::Barrier`).
+    pub light_barriers: Line<AtomicU32>,
+    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 31],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -246,6 +256,10 @@ pub(crate) const MAY_SLEEP: u32 = 1;
 /// no other process sees, hold it.
 pub(crate) const TASK_WAITS: u32 = 2;
 
+/// `Header::light_barriers`: a process whose publishers use the light
+/// barrier has made an end of the ring.
+pub(crate) const LIGHT_BARRIERS: u32 = 1;
+
 /// Line 6: the channel ends of this process that are alive. Written on
 /// creation, clone and drop of a channel end only; a plain queue leaves both
 /// at zero.
@@ -273,7 +287,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, reservations) == 12 * LINE);
     assert!(std::mem::offset_of!(Header, space_waiter) == 28 * LINE);
     assert!(std::mem::offset_of!(Header, consumer_pid) == 29 * LINE);
-    assert!(std::mem::offset_of!(Header, reserved) == 30 * LINE);
+    assert!(std::mem::offset_of!(Header, light_barriers) == 30 * LINE);
+    assert!(std::mem::offset_of!(Header, reserved) == 31 * LINE);
     assert!(size_of::<Reservation>() * RESERVATIONS_PER_LINE == LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);
@@ -308,6 +323,7 @@ impl Header {
             }),
             space_waiter: Line(AtomicU32::new(AWAKE)),
             consumer_pid: Line(AtomicU32::new(0)),
+            light_barriers: Line(AtomicU32::new(0)),
             reserved: std::array::from_fn(|_| Line([0; LINE])),
         }
     }

@@ -73,6 +73,51 @@
 //! In the common case, the receiver is awake and `W` is `AWAKE`: the producer
 //! pays the light barrier and one load of a line that only changes when the
 //! receiver goes to sleep, so it stays in the producer's cache.
+//!
+//! # Processes that differ
+//!
+//! The light barrier is a compiler fence only in a process that registered
+//! for `membarrier`; then it is the sleeper's system call that fences the
+//! publisher's core. Processes sharing a ring file need not agree: seccomp,
+//! gVisor or an old kernel can deny `membarrier` to one of them, and the
+//! switch below denies it on purpose. Every mix must hold:
+//!
+//! - **Publisher with real fences** (its process did not register): a
+//!   `SeqCst` fence on each side, whatever the sleeper does.
+//! - **Light publisher, sleeper with `membarrier`**: the system call fences
+//!   every running thread of every registered process, the publisher's
+//!   among them. If the call fails, the sleeper bounds its sleep.
+//! - **Light publisher, sleeper without `membarrier`**: nothing fences the
+//!   publisher's core, and a wake-up can be lost. So the sleeper must know
+//!   whether such a publisher may exist. Every process whose publishers are
+//!   light marks the ring's header (`light_barriers`) when it makes an end,
+//!   before that end publishes anything: a `SeqCst` `fetch_or`, then a
+//!   `SeqCst` fence. A sleeper without `membarrier` reads the mark after
+//!   its own fence, and bounds its sleep (to [`UNORDERED_NAP`], growing up
+//!   to [`UNORDERED_NAP_MAX`] while nothing arrives) if it is set.
+//!
+//! Why a sleeper that reads the mark as clear can trust the handshake: its
+//! load follows its fence `X` and does not see the `fetch_or` `M`, so `X`
+//! precedes `M` in the single total order of `SeqCst` operations (were `M`
+//! first, a load after `X` would see `M` or later, and the mark is only
+//! ever set). The marking process's fence `Y` comes after `M` in its own
+//! thread, and the handles it then makes happen-after `Y` wherever they
+//! run. So `X` precedes `Y`, and the publisher's load of `W` after any
+//! commit, which happens after `Y`, sees the sleeper's `W := MAY_SLEEP`
+//! (or a later value): the fence-to-fence case above. A publisher whose
+//! process made its end *before* the sleeper's fence is covered the same
+//! way with the roles of the loads turned: the sleeper then sees the mark
+//! and bounds its sleep.
+//!
+//! The mark is sticky: once any light process has made an end of a ring, a
+//! sleeper without `membarrier` on that ring naps rather than sleeps until
+//! woken. Heap rings are seen by one process only, which is light only if
+//! its sleepers have `membarrier`, so their mark never bounds a sleep.
+//!
+//! Setting the environment variable `LOGRING_NO_MEMBARRIER` (to anything
+//! but `0` or nothing) makes the process act as one that `membarrier` is
+//! denied to: real fences on publish, no system call on sleep. It is read
+//! once, when the process makes its first channel end or ring file end.
 
 #[cfg(all(target_os = "linux", not(loom)))]
 mod futex;
@@ -86,7 +131,7 @@ use std::time::Duration;
 
 pub(crate) use tasks::Tasks;
 
-use crate::ring::layout::{AWAKE, MAY_SLEEP, TASK_WAITS};
+use crate::ring::layout::{AWAKE, Header, LIGHT_BARRIERS, MAY_SLEEP, TASK_WAITS};
 use crate::sync::{AtomicU32, Ordering, fence};
 
 #[cfg(all(target_os = "linux", not(loom)))]
@@ -112,11 +157,13 @@ use poll as os;
 ///
 /// Processes register once, when they first make a channel end.
 ///
-/// Processes sharing a ring file need not decide alike: a sleeper issues the
-/// system call whenever the kernel offers it, whether or not its own process
-/// registered, so it covers every publisher that relies on it; a publisher
-/// whose process could not register uses real fences, which need nothing
-/// from the sleeper.
+/// Processes sharing a ring file need not decide alike (see "Processes that
+/// differ" in the module docs): a sleeper issues the system call whenever
+/// the kernel offers it, whether or not its own process registered, so it
+/// covers every publisher that relies on it; a publisher whose process
+/// could not register uses real fences, which need nothing from the
+/// sleeper; and a sleeper that cannot issue the call bounds its sleeps on
+/// a ring that a light publisher may use.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Barrier {
     /// This process's publishers rely on sleepers' `membarrier`.
@@ -126,9 +173,39 @@ pub(crate) struct Barrier {
 }
 
 impl Barrier {
-    /// This process's barrier (registering for `membarrier` on first use).
-    pub(crate) fn get() -> Self {
+    /// This process's barrier for the ring whose header is `header`
+    /// (registering for `membarrier` on first use). Call it before the end
+    /// it serves publishes anything: if this process's publishers are
+    /// light, it marks the header for sleepers that cannot cover them.
+    pub(crate) fn for_ring(header: &Header) -> Self {
         let (asymmetric, expedited) = modes();
+        let barrier = Self {
+            asymmetric,
+            expedited,
+        };
+        if asymmetric {
+            // SeqCst, and the fence after it: the sleeper's proof that a
+            // mark it does not see cannot matter ("Processes that differ"
+            // in the module docs). Once per end made, off the hot path.
+            header
+                .light_barriers
+                .0
+                .fetch_or(LIGHT_BARRIERS, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+        }
+        barrier
+    }
+
+    /// Whether this process's publishers use the light barrier (and so mark
+    /// the rings they publish to).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_light(self) -> bool {
+        self.asymmetric
+    }
+
+    /// A barrier with the given modes, whatever this process has.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn with_modes(asymmetric: bool, expedited: bool) -> Self {
         Self {
             asymmetric,
             expedited,
@@ -147,20 +224,43 @@ impl Barrier {
         }
     }
 
-    /// The sleeper's side: after it stores `MAY_SLEEP`, before it re-checks.
-    /// Returns `false` if the handshake cannot be relied on this time (the
-    /// system call failed, so publishers' light barriers are not covered):
-    /// the caller must then bound its sleep.
-    pub(crate) fn heavy(self) -> bool {
-        let covered = !self.expedited || global_membarrier();
+    /// The sleeper's side: after it stores `MAY_SLEEP`, before it re-checks,
+    /// on the ring whose header is `header`. Returns `false` if the
+    /// handshake cannot be relied on this time (the system call failed, or
+    /// this process cannot issue it and a light publisher may use the
+    /// ring): the caller must then bound its sleep.
+    pub(crate) fn heavy(self, header: &Header) -> bool {
+        let covered = if self.expedited {
+            global_membarrier()
+        } else {
+            true
+        };
         // Our own side of the pair, whatever the publishers use.
         fence(Ordering::SeqCst);
+        // Relaxed: ordered after the fence above, which is what the
+        // argument in "Processes that differ" needs.
         covered
+            && (self.expedited
+                || header.light_barriers.0.load(Ordering::Relaxed) & LIGHT_BARRIERS == 0)
     }
 }
 
-/// How long a receiver sleeps at most when `Barrier::heavy` failed.
+/// How long a sleeper sleeps at first when `Barrier::heavy` says the
+/// handshake cannot be relied on.
 pub(crate) const UNORDERED_NAP: Duration = Duration::from_millis(1);
+/// The longest such a sleep grows to while nothing arrives: an idle
+/// receiver that cannot be sure of its wake-ups looks twenty times a
+/// second.
+pub(crate) const UNORDERED_NAP_MAX: Duration = Duration::from_millis(50);
+
+/// The bound on the `naps`-th consecutive sleep (from 0) of a sleeper whose
+/// handshake cannot be relied on: [`UNORDERED_NAP`], doubling up to
+/// [`UNORDERED_NAP_MAX`].
+pub(crate) fn unordered_nap(naps: u32) -> Duration {
+    UNORDERED_NAP
+        .saturating_mul(1 << naps.min(16))
+        .min(UNORDERED_NAP_MAX)
+}
 
 /// Whether this process's publishers use the asymmetric barrier pair (it
 /// registered for `membarrier`), and whether its sleepers can issue the
@@ -169,9 +269,23 @@ pub(crate) const UNORDERED_NAP: Duration = Duration::from_millis(1);
 fn modes() -> (bool, bool) {
     static MODES: std::sync::OnceLock<(bool, bool)> = std::sync::OnceLock::new();
     *MODES.get_or_init(|| {
+        if membarrier_denied() {
+            return (false, false);
+        }
         let expedited = futex::expedited_supported();
         (expedited && futex::register_membarrier(), expedited)
     })
+}
+
+/// The variable that makes a process act as one denied `membarrier`.
+#[cfg_attr(any(not(test), loom, miri), allow(dead_code))] // read where `modes` asks the kernel
+pub(crate) const NO_MEMBARRIER_VAR: &str = "LOGRING_NO_MEMBARRIER";
+
+/// Whether `LOGRING_NO_MEMBARRIER` asks this process to do without
+/// `membarrier` (set, and neither empty nor `0`).
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
+fn membarrier_denied() -> bool {
+    std::env::var_os(NO_MEMBARRIER_VAR).is_some_and(|value| !value.is_empty() && value != "0")
 }
 
 #[cfg(not(all(target_os = "linux", not(loom), not(miri))))]
@@ -190,17 +304,18 @@ fn global_membarrier() -> bool {
     false
 }
 
-/// The sleeper's side of the handshake: announces, as `who` (`MAY_SLEEP` for
-/// a thread that will sleep on the word, `TASK_WAITS` for an async task of
-/// this process whose waker is registered), that it may sleep. Returns
-/// `false` if a sleep that follows must be bounded by [`UNORDERED_NAP`] (see
+/// The sleeper's side of the handshake: announces on `waiter`, a word of the
+/// ring whose header is `header`, as `who` (`MAY_SLEEP` for a thread that
+/// will sleep on the word, `TASK_WAITS` for an async task of this process
+/// whose waker is registered), that it may sleep. Returns `false` if a
+/// sleep that follows must be bounded by [`unordered_nap`] (see
 /// [`Barrier::heavy`]).
 #[inline]
-pub(crate) fn announce(waiter: &AtomicU32, barrier: Barrier, who: u32) -> bool {
+pub(crate) fn announce(header: &Header, waiter: &AtomicU32, barrier: Barrier, who: u32) -> bool {
     // Relaxed: ordered before the re-check by the heavy barrier. A swap, not
     // a store: see "Every write is a swap" in the module docs.
     waiter.swap(who, Ordering::Relaxed);
-    barrier.heavy()
+    barrier.heavy(header)
 }
 
 /// The receiver's side: sleeps while `waiter` reads `MAY_SLEEP`, for at most
@@ -275,5 +390,66 @@ fn wake_slow(word: &AtomicU32, tasks: Option<&Tasks>, sleepers: Sleepers) {
             Sleepers::Receiver => os::wake(word),
             Sleepers::Senders => os::wake_all(word),
         },
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::ring::Ring;
+    use crate::ring::layout::Mode;
+
+    fn ring() -> Ring {
+        Ring::new_heap(Mode::Mpsc, 4096).unwrap()
+    }
+
+    #[test]
+    fn a_sleeper_without_membarrier_bounds_its_sleep_once_a_light_publisher_marked_the_ring() {
+        let ring = ring();
+        let header = ring.header();
+        let fenced_sleeper = Barrier::with_modes(false, false);
+        assert!(fenced_sleeper.heavy(header), "no light publisher yet");
+        header
+            .light_barriers
+            .0
+            .store(LIGHT_BARRIERS, Ordering::Relaxed);
+        assert!(
+            !fenced_sleeper.heavy(header),
+            "a light publisher's commit could go unseen: the sleep must be bounded"
+        );
+    }
+
+    #[test]
+    fn ends_of_a_light_process_mark_the_ring_before_they_publish() {
+        let ring = ring();
+        let barrier = Barrier::for_ring(ring.header());
+        let marked = ring.header().light_barriers.0.load(Ordering::Relaxed) != 0;
+        assert_eq!(marked, barrier.asymmetric);
+        assert!(
+            !barrier.asymmetric || barrier.expedited,
+            "light implies membarrier"
+        );
+    }
+
+    #[test]
+    fn a_sleeper_with_membarrier_covers_light_publishers_itself() {
+        let ring = ring();
+        let header = ring.header();
+        header
+            .light_barriers
+            .0
+            .store(LIGHT_BARRIERS, Ordering::Relaxed);
+        let (_, expedited) = modes();
+        // Where the kernel offers the barrier, the sleeper's system call
+        // covers the light publishers: no bound. Elsewhere it cannot.
+        assert_eq!(Barrier::with_modes(false, true).heavy(header), expedited);
+    }
+
+    #[test]
+    fn unordered_naps_grow_to_their_cap() {
+        assert_eq!(unordered_nap(0), UNORDERED_NAP);
+        assert_eq!(unordered_nap(1), UNORDERED_NAP * 2);
+        assert_eq!(unordered_nap(5), UNORDERED_NAP_MAX.min(UNORDERED_NAP * 32));
+        assert_eq!(unordered_nap(u32::MAX), UNORDERED_NAP_MAX);
     }
 }
