@@ -38,8 +38,10 @@ const LEN_MASK: u64 = (1 << 30) - 1;
 const MAX_CAPACITY: u64 = 1 << 40;
 
 /// How long a test waits for something that should happen within
-/// milliseconds (a dead claim is skipped after about 5 ms).
-const PATIENCE: Duration = Duration::from_secs(1);
+/// milliseconds (a dead claim is skipped after about 5 ms) before it calls
+/// it a hang: generous, since a busy machine may not run the test for a
+/// while, and free, since every wait ends as soon as the thing happens.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A valid, closed ring file of `capacity` bytes.
 fn ring_file(name: &str, capacity: usize, mode: Mode) -> TempPath {

@@ -9,7 +9,10 @@
 //! - A producer killed while it holds a claim: the consumer delivers every
 //!   record committed before it, skips the claim once (never while its
 //!   producer lives), goes on with the records committed after it by another
-//!   producer or by a new SPSC producer, and does so within a second.
+//!   producer or by a new SPSC producer. It gets past the claim by itself:
+//!   in most SPSC trials nothing else happens until it has, so one that
+//!   never did would hang, which the deadline turns into a failure. How
+//!   long it took is printed (`-- --nocapture`), never asserted.
 //! - A consumer killed mid-stream, even inside a batch whose release it
 //!   never published: the next one resumes after the last record the dead
 //!   one finished with (its `ReadClaim` dropped, or its `read_batch`
@@ -30,7 +33,8 @@ mod common;
 mod process;
 
 use common::{
-    Streams, check_numbered, fill, mix, record_key as key, record_tag as tag_of, split_tag,
+    Latencies, Streams, check_numbered, fill, mix, record_key as key, record_tag as tag_of,
+    split_tag,
 };
 use process::{Line, PATIENCE, Polled, Proc, Role, TempPath, create, one_at_a_time};
 
@@ -43,9 +47,6 @@ use std::time::{Duration, Instant};
 use logring::channel::{self, Receiver, RecvTimeoutError, SendClaim, SendError, TryRecvError};
 use logring::file::{FileErrorKind, Mode, RingFile};
 use logring::queue::{self, Consumer, WriteClaim};
-
-/// The longest a consumer may stay stuck at a dead producer's claim.
-const MAX_STALL: Duration = Duration::from_secs(1);
 
 // Records: producer `id`'s record `seq` has the key `key(id, seq)`, a length
 // and payload derived from the key, and a tag naming the producer and the low
@@ -591,9 +592,11 @@ fn reach_live_claim(rx: &mut Rx, streams: &mut Streams, a: &mut Proc, k: u64) ->
 #[test]
 fn sigkill_spsc_producer_holding_a_claim() {
     let _turn = one_at_a_time();
-    // The longest stalls: the consumer's own, and with a new producer
-    // started before it looks again (process start-up included).
-    let mut max_stall = [Duration::ZERO; 2];
+    // How long the consumer stayed at the dead claim (from the kill): on its
+    // own, and with a new producer started before it looks again (process
+    // start-up included). A consumer that never gets past it fails the
+    // deadline.
+    let mut stalls = [Latencies::new(), Latencies::new()];
     for trial in 0..50u64 {
         let consumer_api = trial % 2;
         let holder_api = (trial / 2) % 2;
@@ -639,13 +642,8 @@ fn sigkill_spsc_producer_holding_a_claim() {
             }
             idle(&got);
         }
-        let stall = killed.elapsed();
-        assert!(
-            stall < MAX_STALL,
-            "trial {trial}: stuck at the dead claim for {stall:?}"
-        );
         let which = usize::from(restart == Restart::Early);
-        max_stall[which] = max_stall[which].max(stall);
+        stalls[which].record(trial, killed.elapsed());
         a.reap();
 
         if restart == Restart::AfterSkip {
@@ -686,9 +684,10 @@ fn sigkill_spsc_producer_holding_a_claim() {
         assert_eq!(skips, 1, "trial {trial} ({restart:?})");
     }
     println!(
-        "SPSC: longest stall at a dead claim {:?} ({:?} when a new producer \
-         started first)",
-        max_stall[0], max_stall[1]
+        "SPSC: stalls at a dead claim (numbered by trial) {}\n\
+         and when a new producer started first: {}",
+        stalls[0].summary(),
+        stalls[1].summary()
     );
 }
 
@@ -697,7 +696,9 @@ fn sigkill_mpsc_producer_holding_a_claim() {
     let _turn = one_at_a_time();
     /// Holds at most `RING / 8` records (8 bytes is the smallest).
     const RING: usize = 8192;
-    let mut max_stall = Duration::ZERO;
+    // How long the consumer stayed at the dead claim; one that never gets
+    // past it fails the deadline.
+    let mut stalls = Latencies::new();
     for trial in 0..50u64 {
         let consumer_api = trial % 2;
         let holder_api = (trial / 2) % 2;
@@ -737,12 +738,7 @@ fn sigkill_mpsc_producer_holding_a_claim() {
             deadline.check();
             assert_ne!(poll(&mut rx, &mut streams, &mut past), Got::Disconnected);
         }
-        let stall = killed.elapsed();
-        assert!(
-            stall < MAX_STALL,
-            "trial {trial}: stuck at the dead claim for {stall:?}"
-        );
-        max_stall = max_stall.max(stall);
+        stalls.record(trial, killed.elapsed());
         a.reap();
 
         // The live producer's records after the claim come through, more
@@ -791,7 +787,10 @@ fn sigkill_mpsc_producer_holding_a_claim() {
             }
         });
     }
-    println!("MPSC: longest stall at a dead claim {max_stall:?}");
+    println!(
+        "MPSC: stalls at a dead claim (numbered by trial) {}",
+        stalls.summary()
+    );
 }
 
 /// What a consumer process has reported: the last record it read (before

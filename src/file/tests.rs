@@ -45,6 +45,11 @@ fn reserve_without_marking(ring: &RingFile, owner: &crate::peers::Owner, len: u6
     tail
 }
 
+/// How long a record that should come may take before the test calls it
+/// a hang: far beyond the consumer's few milliseconds of patience at a claim
+/// (`read_within` returns as soon as the record is there).
+const HANG: Duration = Duration::from_secs(10);
+
 /// Reads until a record arrives or `limit` passes.
 fn read_within(consumer: &mut crate::queue::Consumer, limit: Duration) -> Option<Vec<u8>> {
     let start = Instant::now();
@@ -69,7 +74,7 @@ fn a_reservation_its_dead_producer_never_marked_is_skipped() {
     let hole = reserve_without_marking(&ring, &dying, 40);
     survivor.try_write(b"after").unwrap();
     assert_eq!(
-        read_within(&mut consumer, Duration::from_secs(1)).as_deref(),
+        read_within(&mut consumer, HANG).as_deref(),
         Some(&b"before"[..])
     );
 
@@ -79,7 +84,7 @@ fn a_reservation_its_dead_producer_never_marked_is_skipped() {
     assert_eq!(ring.ring.word(hole).load(Relaxed), 0);
 
     drop(dying); // its process dies: the kernel drops its lock
-    let record = read_within(&mut consumer, Duration::from_secs(1));
+    let record = read_within(&mut consumer, HANG);
     assert_eq!(record.as_deref(), Some(&b"after"[..]));
     assert_eq!(ring.skipped_claims(), 1);
 }
@@ -100,7 +105,7 @@ fn a_live_producer_marking_late_is_never_skipped() {
     claim.copy_from_slice(b"yes");
     claim.commit();
     assert_eq!(
-        read_within(&mut consumer, Duration::from_secs(1)).as_deref(),
+        read_within(&mut consumer, HANG).as_deref(),
         Some(&b"yes"[..])
     );
     assert_eq!(ring.skipped_claims(), 0);

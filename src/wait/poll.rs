@@ -22,11 +22,20 @@ pub(super) fn nap(naps: u32) -> Duration {
 /// Naps once if `word == expected`, for at most `timeout`.
 pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>, naps: u32) {
     // Relaxed: a hint; the caller re-checks the ring itself.
-    if word.load(Ordering::Relaxed) != expected {
-        return;
+    if let Some(nap) = nap_for(word.load(Ordering::Relaxed), expected, timeout, naps) {
+        std::thread::sleep(nap);
+    }
+}
+
+/// How long [`wait`] naps when it finds `current` in the word: not at all
+/// if the word changed, else the nap after `naps` consecutive ones, cut to
+/// `timeout`.
+fn nap_for(current: u32, expected: u32, timeout: Option<Duration>, naps: u32) -> Option<Duration> {
+    if current != expected {
+        return None;
     }
     let nap = nap(naps);
-    std::thread::sleep(timeout.map_or(nap, |t| t.min(nap)));
+    Some(timeout.map_or(nap, |t| t.min(nap)))
 }
 
 /// Nothing to do: sleepers wake by themselves.
@@ -46,25 +55,41 @@ mod tests {
     fn naps_grow_to_the_cap() {
         assert_eq!(nap(0), FIRST_NAP);
         assert_eq!(nap(1), FIRST_NAP * 2);
+        assert_eq!(nap(10), FIRST_NAP * 1024);
         assert_eq!(nap(11), MAX_NAP);
         assert_eq!(nap(u32::MAX), MAX_NAP);
     }
 
     #[test]
-    fn returns_at_once_when_the_word_changed() {
-        let word = AtomicU32::new(0);
-        let start = Instant::now();
-        wait(&word, 1, None, 20);
-        assert!(start.elapsed() < MAX_NAP);
+    fn no_nap_when_the_word_changed() {
+        for timeout in [None, Some(Duration::ZERO), Some(Duration::from_secs(1))] {
+            for naps in [0, 20, u32::MAX] {
+                assert_eq!(nap_for(0, 1, timeout, naps), None);
+            }
+        }
     }
 
     #[test]
-    fn naps_at_most_the_timeout() {
+    fn a_nap_is_cut_to_the_timeout() {
+        let ms = Duration::from_millis;
+        assert_eq!(nap_for(1, 1, None, 0), Some(FIRST_NAP));
+        assert_eq!(nap_for(1, 1, None, 20), Some(MAX_NAP));
+        assert_eq!(nap_for(1, 1, Some(ms(2)), 20), Some(ms(2)));
+        assert_eq!(nap_for(1, 1, Some(ms(2)), 0), Some(FIRST_NAP));
+        assert_eq!(nap_for(1, 1, Some(ms(500)), 20), Some(MAX_NAP));
+        assert_eq!(
+            nap_for(1, 1, Some(Duration::ZERO), 20),
+            Some(Duration::ZERO)
+        );
+    }
+
+    /// On the clock only what no pure function can show: the nap really
+    /// happens, and lasts its whole length (a timeout never ends early).
+    #[test]
+    fn naps_at_least_the_timeout() {
         let word = AtomicU32::new(1);
         let start = Instant::now();
         wait(&word, 1, Some(Duration::from_millis(2)), 20);
-        let slept = start.elapsed();
-        assert!(slept >= Duration::from_millis(2));
-        assert!(slept < MAX_NAP);
+        assert!(start.elapsed() >= Duration::from_millis(2));
     }
 }

@@ -1,6 +1,7 @@
 //! Payload helpers shared by the integration tests: every byte of a record is
 //! derived from the record's key, so a torn, shifted or misdelivered record
-//! shows in the bytes themselves.
+//! shows in the bytes themselves. And [`Latencies`], the summary of how long
+//! waits took that the tests print instead of asserting on speed.
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]
@@ -165,4 +166,68 @@ pub async fn counted<F: std::future::Future>(
         poll
     })
     .await
+}
+
+/// How long the waits of one kind took (handoffs, stalls), for a test to
+/// print: tests fail on a lost wake-up or a hang, never on a slow wait, and
+/// show the distribution (`cargo test -- --nocapture`) for a reader to judge.
+/// How fast things are is measured by `cargo bench`.
+#[derive(Default)]
+pub struct Latencies {
+    nanos: Vec<u64>,
+    /// The longest wait, and its number (the caller's numbering).
+    max: Option<(u64, u64)>,
+}
+
+impl Latencies {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records wait `at` (a handoff or trial number, named in the summary if
+    /// it was the longest), which took `nanos` nanoseconds.
+    pub fn record_nanos(&mut self, at: u64, nanos: u64) {
+        if self.max.is_none_or(|(max, _)| nanos > max) {
+            self.max = Some((nanos, at));
+        }
+        self.nanos.push(nanos);
+    }
+
+    pub fn record(&mut self, at: u64, wait: std::time::Duration) {
+        self.record_nanos(at, u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// One line: the count, the median, the 90th, 99th and 99.9th
+    /// percentiles and the maximum, and how many waits took at least 1 ms,
+    /// 10 ms, 100 ms and 1 s.
+    pub fn summary(&self) -> String {
+        use std::time::Duration;
+        let mut sorted = self.nanos.clone();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        let Some((max, max_at)) = self.max else {
+            return "no waits".to_owned();
+        };
+        // Nearest rank: the smallest wait that at least `per_mille`/1000 of
+        // the waits do not exceed.
+        let rank = |per_mille: usize| {
+            Duration::from_nanos(sorted[(n * per_mille).div_ceil(1000).max(1) - 1])
+        };
+        let at_least =
+            |millis: u64| sorted.len() - sorted.partition_point(|&w| w < millis * 1_000_000);
+        format!(
+            "{n} waits: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?} (#{}); \
+             at least 1 ms: {}, 10 ms: {}, 100 ms: {}, 1 s: {}",
+            rank(500),
+            rank(900),
+            rank(990),
+            rank(999),
+            Duration::from_nanos(max),
+            max_at,
+            at_least(1),
+            at_least(10),
+            at_least(100),
+            at_least(1_000),
+        )
+    }
 }
