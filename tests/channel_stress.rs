@@ -678,6 +678,7 @@ fn drain_receive(rx: &mut Receiver, run_index: u64, run: u64, records: &[u32], r
                     "run {run_index}: nothing received for {PATIENCE:?}; got {next:?} of {records:?}"
                 )
             }
+            Err(error) => panic!("run {run_index}: {error}"),
         }
     }
     assert_eq!(
@@ -685,7 +686,7 @@ fn drain_receive(rx: &mut Receiver, run_index: u64, run: u64, records: &[u32], r
         "run {run_index}: records received per sender"
     );
     assert!(rx.is_disconnected());
-    assert_eq!(rx.recv().map(drop), Err(RecvError));
+    assert_eq!(rx.recv().map(drop), Err(RecvError::Disconnected));
     assert_eq!(rx.skipped_claims(), 0);
 }
 
