@@ -23,11 +23,11 @@ use std::sync::mpsc as std_mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use logring::Error;
 use logring::channel::{
     Receiver, RecvError, RecvTimeoutError, SendClaim, SendError, SpinPolicy, TryRecvError, mpsc,
     spsc,
 };
+use logring::{CorruptRing, Error};
 
 /// How long any single wait may take before a test reports a hang.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -1000,6 +1000,48 @@ fn errors_are_errors_with_messages() {
     assert_eq!(
         RecvTimeoutError::from(RecvError::Disconnected),
         RecvTimeoutError::Disconnected
+    );
+}
+
+#[test]
+fn corruption_is_an_error_of_its_own_in_every_receive_error() {
+    let corrupt = CorruptRing {
+        position: 4136,
+        word: 0xffff_ffff_ffff_ffff,
+        reason: "unknown record state",
+    };
+    let messages = [
+        RecvError::Corrupt(corrupt).to_string(),
+        TryRecvError::Corrupt(corrupt).to_string(),
+        RecvTimeoutError::Corrupt(corrupt).to_string(),
+    ];
+    for message in messages {
+        // The same words as the corruption's own, naming where and why.
+        assert_eq!(message, corrupt.to_string());
+        assert!(
+            message.contains("position 4136") && message.contains("unknown record state"),
+            "{message}"
+        );
+        assert!(!message.contains("disconnected"), "{message}");
+    }
+    // Conversions keep the case.
+    assert_eq!(RecvError::from(corrupt), RecvError::Corrupt(corrupt));
+    assert_eq!(TryRecvError::from(corrupt), TryRecvError::Corrupt(corrupt));
+    assert_eq!(
+        RecvTimeoutError::from(corrupt),
+        RecvTimeoutError::Corrupt(corrupt)
+    );
+    assert_eq!(
+        TryRecvError::from(RecvError::Corrupt(corrupt)),
+        TryRecvError::Corrupt(corrupt)
+    );
+    assert_eq!(
+        RecvTimeoutError::from(RecvError::Corrupt(corrupt)),
+        RecvTimeoutError::Corrupt(corrupt)
+    );
+    assert_ne!(
+        RecvError::Corrupt(corrupt).to_string(),
+        RecvError::Disconnected.to_string()
     );
 }
 
