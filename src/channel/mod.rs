@@ -67,7 +67,8 @@
 //! word, then every receive call reports [`RecvError::Corrupt`] (or the
 //! `Corrupt` case of [`TryRecvError`] and [`RecvTimeoutError`]) with the
 //! [`CorruptRing`](crate::CorruptRing) that names the position, also to a
-//! receiver that was asleep when the word was published and to one that
+//! receiver that was asleep when the word appeared (once a commit after it
+//! wakes it, as for a record) and to one that
 //! [follows](Receiver::set_follow). Nothing past it can arrive. A receive
 //! loop should tell the two apart:
 //!

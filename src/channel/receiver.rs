@@ -105,7 +105,8 @@ impl Receiver {
     /// [`RecvError::Corrupt`] once the ring is found corrupt: every record
     /// before the bad word was delivered, none after it can be, and every
     /// later receive reports the same (see [`corruption`](Self::corruption)).
-    /// A receiver asleep when the bad word is published wakes with it.
+    /// A receiver asleep when the bad word appears returns it when woken
+    /// (by a commit after it), as it would return a record.
     #[inline]
     pub fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         match self.wait(None) {

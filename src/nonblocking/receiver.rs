@@ -45,7 +45,8 @@ impl Receiver {
     /// [`RecvError::Corrupt`] once the ring is found corrupt: every record
     /// before the bad word was delivered, none after it can be, and every
     /// later receive reports the same (see [`corruption`](Self::corruption)).
-    /// A task waiting when the bad word is published is woken with it.
+    /// A task waiting when the bad word appears gets it when woken (by a
+    /// commit after it), as it would get a record.
     pub async fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         let found = poll_fn(|cx| self.poll_found(cx)).await;
         match found {
