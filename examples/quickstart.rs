@@ -145,7 +145,10 @@ fn background_logger() -> Result<(), Box<dyn Error>> {
                 // Idle for 20 ms: a real logger would flush its file here.
                 Err(RecvTimeoutError::Timeout) => idle += 1,
                 // Every sender is gone and every line was received.
-                Err(RecvTimeoutError::Disconnected) => return (lines, bytes, idle),
+                Err(RecvTimeoutError::Disconnected) => return Ok((lines, bytes, idle)),
+                // The ring is corrupt (`Corrupt`, naming the position): the
+                // lines after it are lost, so say so rather than stop quietly.
+                Err(error) => return Err(error),
             }
         }
     });
@@ -182,7 +185,7 @@ fn background_logger() -> Result<(), Box<dyn Error>> {
         .collect();
     drop(tx);
     let dropped: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
-    let (lines, bytes, idle) = logger.join().unwrap();
+    let (lines, bytes, idle) = logger.join().unwrap()?;
     println!(
         "\nchannel: 2 threads logged {lines} lines ({bytes} bytes) in {:.1} ms; \
          {dropped} dropped as Full; the logger found the channel idle {idle} times",

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use logring::channel::SendError;
+use logring::channel::{RecvError, SendError};
 use logring::file::{Mode, Options, RingFile};
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -104,16 +104,20 @@ fn tail(path: &Path, follow: bool, print: bool) -> Result<u64, Box<dyn Error>> {
     let mut rx = ring.receiver()?;
     rx.set_follow(follow);
     let mut lines = 0;
-    while let Ok(record) = rx.recv() {
-        lines += 1;
-        if print {
-            println!("{}", String::from_utf8_lossy(&record));
+    loop {
+        match rx.recv() {
+            Ok(record) => {
+                lines += 1;
+                if print {
+                    println!("{}", String::from_utf8_lossy(&record));
+                }
+            }
+            // No logger attached, and everything was read.
+            Err(RecvError::Disconnected) => return Ok(lines),
+            // A corrupt ring, naming the position: the lines past it are lost.
+            Err(error) => return Err(error.into()),
         }
     }
-    if let Some(corrupt) = rx.corruption() {
-        return Err(corrupt.into());
-    }
-    Ok(lines)
 }
 
 /// The whole story in one command: two loggers and a crashing one, in

@@ -151,35 +151,66 @@ impl From<ClaimError> for SendError {
     }
 }
 
-/// A blocking [`recv`](crate::channel::Receiver::recv) failed: every sender
-/// is gone and every record they committed has been received.
+/// A blocking [`recv`](crate::channel::Receiver::recv) (or `recv_batch`,
+/// or the async `recv`) failed: the channel ended, or its ring is corrupt.
+///
+/// The two call for different actions, so they are told apart: the end of
+/// the stream is the normal way out of a receive loop, while corruption
+/// means records were lost at [`CorruptRing::position`] and nothing past
+/// it can be received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecvError;
+#[non_exhaustive]
+pub enum RecvError {
+    /// Every sender is gone and every record they committed has been
+    /// received.
+    Disconnected,
+    /// The receiver found a record word no producer writes: the records
+    /// before it were delivered, none after it can be. Every later receive
+    /// reports the same.
+    Corrupt(CorruptRing),
+}
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("receiving on an empty and disconnected channel")
+        match self {
+            RecvError::Disconnected => f.write_str(DISCONNECTED),
+            RecvError::Corrupt(corrupt) => corrupt.fmt(f),
+        }
     }
 }
 
 impl std::error::Error for RecvError {}
 
-/// [`try_recv`](crate::channel::Receiver::try_recv) found no record.
+impl From<CorruptRing> for RecvError {
+    fn from(corrupt: CorruptRing) -> Self {
+        RecvError::Corrupt(corrupt)
+    }
+}
+
+/// What every receive error says for [`RecvError::Disconnected`] and its
+/// counterparts.
+const DISCONNECTED: &str = "receiving on an empty and disconnected channel";
+
+/// [`try_recv`](crate::channel::Receiver::try_recv) (or `try_recv_batch`)
+/// found no record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryRecvError {
     /// No record is ready now, and senders are still connected.
     Empty,
     /// Every sender is gone and every record they committed has been received.
     Disconnected,
+    /// The ring is corrupt at the position given: as
+    /// [`RecvError::Corrupt`].
+    Corrupt(CorruptRing),
 }
 
 impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             TryRecvError::Empty => f.write_str("receiving on an empty channel"),
-            TryRecvError::Disconnected => {
-                f.write_str("receiving on an empty and disconnected channel")
-            }
+            TryRecvError::Disconnected => f.write_str(DISCONNECTED),
+            TryRecvError::Corrupt(corrupt) => corrupt.fmt(f),
         }
     }
 }
@@ -187,28 +218,40 @@ impl fmt::Display for TryRecvError {
 impl std::error::Error for TryRecvError {}
 
 impl From<RecvError> for TryRecvError {
-    fn from(_: RecvError) -> Self {
-        TryRecvError::Disconnected
+    fn from(error: RecvError) -> Self {
+        match error {
+            RecvError::Disconnected => TryRecvError::Disconnected,
+            RecvError::Corrupt(corrupt) => TryRecvError::Corrupt(corrupt),
+        }
+    }
+}
+
+impl From<CorruptRing> for TryRecvError {
+    fn from(corrupt: CorruptRing) -> Self {
+        TryRecvError::Corrupt(corrupt)
     }
 }
 
 /// [`recv_timeout`](crate::channel::Receiver::recv_timeout) (or
-/// `recv_deadline`) found no record in time.
+/// `recv_deadline`, `recv_batch_timeout`) found no record in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecvTimeoutError {
     /// The deadline passed with no record ready; senders are still connected.
     Timeout,
     /// Every sender is gone and every record they committed has been received.
     Disconnected,
+    /// The ring is corrupt at the position given: as
+    /// [`RecvError::Corrupt`].
+    Corrupt(CorruptRing),
 }
 
 impl fmt::Display for RecvTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             RecvTimeoutError::Timeout => f.write_str("timed out waiting on a channel"),
-            RecvTimeoutError::Disconnected => {
-                f.write_str("receiving on an empty and disconnected channel")
-            }
+            RecvTimeoutError::Disconnected => f.write_str(DISCONNECTED),
+            RecvTimeoutError::Corrupt(corrupt) => corrupt.fmt(f),
         }
     }
 }
@@ -216,7 +259,16 @@ impl fmt::Display for RecvTimeoutError {
 impl std::error::Error for RecvTimeoutError {}
 
 impl From<RecvError> for RecvTimeoutError {
-    fn from(_: RecvError) -> Self {
-        RecvTimeoutError::Disconnected
+    fn from(error: RecvError) -> Self {
+        match error {
+            RecvError::Disconnected => RecvTimeoutError::Disconnected,
+            RecvError::Corrupt(corrupt) => RecvTimeoutError::Corrupt(corrupt),
+        }
+    }
+}
+
+impl From<CorruptRing> for RecvTimeoutError {
+    fn from(corrupt: CorruptRing) -> Self {
+        RecvTimeoutError::Corrupt(corrupt)
     }
 }

@@ -513,7 +513,7 @@ fn expect_record(received: Result<nonblocking::ReadClaim<'_>, RecvError>, stream
         Ok(record) => {
             streams.check(record.tag(), &record);
         }
-        Err(RecvError) => panic!("disconnected; expected a record"),
+        Err(error) => panic!("{error}; expected a record"),
     }
 }
 
@@ -581,7 +581,7 @@ fn check_fixed(tag: u32, bytes: &[u8], seq: u64) {
 async fn receive_fixed(rx: &mut Receiver, next: &mut u64) {
     match rx.recv().await {
         Ok(record) => check_fixed(record.tag(), &record, *next),
-        Err(RecvError) => panic!("disconnected; expected fixed record {next}"),
+        Err(error) => panic!("{error}; expected fixed record {next}"),
     }
     *next += 1;
 }
@@ -662,12 +662,15 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     drop(tx);
     assert!(rx.is_disconnected());
     let mut streams = Streams::new(1, len_of);
-    expect_record(rx.try_recv().map_err(|_| RecvError), &mut streams);
+    expect_record(
+        rx.try_recv().map_err(|_| RecvError::Disconnected),
+        &mut streams,
+    );
     expect_record(rx.recv().await, &mut streams);
     expect_record(rx.recv().await, &mut streams);
-    assert_eq!(rx.recv().await.map(drop), Err(RecvError));
+    assert_eq!(rx.recv().await.map(drop), Err(RecvError::Disconnected));
     assert_eq!(rx.try_recv().map(drop), Err(TryRecvError::Disconnected));
-    assert_eq!(rx.recv().await.map(drop), Err(RecvError));
+    assert_eq!(rx.recv().await.map(drop), Err(RecvError::Disconnected));
     assert_eq!(rx.skipped_claims(), 0);
     assert_eq!(rx.corruption(), None);
 }
@@ -920,7 +923,7 @@ async fn receiver_woken<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
             "the sender's drop did not wake the receiver"
         );
         match probe.poll(recv.as_mut()) {
-            Poll::Ready(received) => assert_eq!(received.map(drop), Err(RecvError)),
+            Poll::Ready(received) => assert_eq!(received.map(drop), Err(RecvError::Disconnected)),
             Poll::Pending => panic!("the woken receiver still waits"),
         }
     }
@@ -976,7 +979,7 @@ async fn mpsc_last_sender_drop<E: Exec>(_exec: E) {
         "the last sender's drop did not wake the receiver"
     );
     match probe.poll(recv.as_mut()) {
-        Poll::Ready(received) => assert_eq!(received.map(drop), Err(RecvError)),
+        Poll::Ready(received) => assert_eq!(received.map(drop), Err(RecvError::Disconnected)),
         Poll::Pending => panic!("the woken receiver still waits"),
     }
 }
@@ -1020,7 +1023,8 @@ async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     });
     let mut stream = rx.into_stream();
     assert!(!stream.is_terminated());
-    while let Some(bytes) = stream.next().await {
+    while let Some(item) = stream.next().await {
+        let bytes = item.unwrap_or_else(|corrupt| panic!("{corrupt}"));
         streams.check_untagged(0, &bytes);
     }
     producer.await;
@@ -1159,6 +1163,7 @@ async fn blocking_and_async_ends<E: Exec>(exec: E) {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => panic!("no record within {PATIENCE:?}"),
+                Err(error) => panic!("{error}"),
             }
         }
         assert!(rx.is_empty());
@@ -1246,7 +1251,7 @@ async fn conversions<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
             streams.check(tag, &bytes);
             brx
         }
-        Ok((_, Err(RecvError))) => panic!("disconnected; expected a record"),
+        Ok((_, Err(error))) => panic!("{error}; expected a record"),
         Err(std_mpsc::RecvTimeoutError::Timeout) => {
             panic!("the blocking receiver was not woken by the commit within {PATIENCE:?}")
         }
@@ -1259,7 +1264,7 @@ async fn conversions<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let consumer = exec.spawn(async move {
         let got = match rx.recv().await {
             Ok(record) => (record.tag(), record.to_vec()),
-            Err(RecvError) => panic!("disconnected; expected a record"),
+            Err(error) => panic!("{error}; expected a record"),
         };
         (rx, got)
     });
@@ -1305,6 +1310,7 @@ async fn conversions<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
             }
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record within {PATIENCE:?}"),
+            Err(error) => panic!("{error}"),
         }
     }
     assert_eq!(fixed, filled + 1);
@@ -1352,7 +1358,7 @@ async fn lockstep<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     }
     drop(ping_tx);
     assert_eq!(echo.await, ROUND_TRIPS);
-    assert_eq!(pong_rx.recv().await.map(drop), Err(RecvError));
+    assert_eq!(pong_rx.recv().await.map(drop), Err(RecvError::Disconnected));
 
     const STREAMED: u64 = 20_000;
     let (mut tx, mut rx) = open_channel(new, 64);
@@ -1457,6 +1463,7 @@ async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
                     }
                     Err(TryRecvError::Empty) => false,
                     Err(TryRecvError::Disconnected) => panic!("round {round}: the echo task left"),
+                    Err(error) => panic!("round {round}: {error}"),
                 },
             );
             assert_eq!(
@@ -1617,7 +1624,8 @@ async fn cancel_safety<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         };
         match received {
             Some(Ok(())) | None => {}
-            Some(Err(RecvError)) => break,
+            Some(Err(RecvError::Disconnected)) => break,
+            Some(Err(error)) => panic!("{error}"),
         }
         if streams.count(0) >= next_pause {
             next_pause += 5_000;

@@ -17,6 +17,10 @@
 //!   async receiver delivers what came before it, stays at the claim while
 //!   its producer lives, skips it once the producer is dead, and delivers
 //!   another producer process's records committed after it.
+//! - A ring file damaged behind the library's back (in this process): every
+//!   async receive call, and the record stream, deliver the records before
+//!   the bad word and then report it as corrupt, naming its position; a
+//!   parked receiver task is woken with it.
 //!
 //! Every wait has a deadline, so a lost wake-up fails its test instead of
 //! hanging it. The tests take turns, so that each has the CPUs to itself and
@@ -27,11 +31,13 @@
 mod common;
 #[macro_use]
 mod process;
+mod ringfile;
 
 use common::{Streams, check, counted, fill, mix, record_key as key, record_tag as tag_of};
 use process::{PATIENCE, Proc, Role, TempPath, create, one_at_a_time};
+use ringfile::{HEADER, patch_u64};
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,9 +46,12 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::FusedStream;
+use logring::CorruptRing;
 use logring::channel::{self, RecvTimeoutError, SendClaim, SendError};
 use logring::file::{Mode, RingFile};
-use logring::nonblocking::{self, Receiver};
+use logring::nonblocking::{self, Receiver, Record, RecvError, TryRecvError};
 
 /// How long a waiting end may take to be woken by another process.
 const WAKE_PATIENCE: Duration = Duration::from_secs(5);
@@ -242,6 +251,7 @@ fn release(ring: &RingFile, role: &Role) {
             }
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record and no disconnection"),
+            Err(error) => panic!("{error}"),
         }
     }
     report!("received {}", streams.count(0));
@@ -572,4 +582,203 @@ fn receiver_after_a_cancelled_async_wait_is_woken_by_a_commit() {
         }
         Err(std_mpsc::RecvTimeoutError::Disconnected) => panic!("the receiver thread panicked"),
     }
+}
+
+// Corruption. A ring file damaged behind the library's back: the async
+// receiver delivers the records before the bad word, then reports it as
+// `Corrupt`, naming the position, from every call and to a waiting task.
+
+/// A closed SPSC ring file of 4096 bytes holding producer 0's records 0 to
+/// 11, the word of record 6 overwritten with one no producer writes; returns
+/// the path and the records' positions.
+fn corrupt_ring_file() -> (TempPath, Vec<u64>) {
+    let path = TempPath::new("async-corrupt");
+    let positions = {
+        let ring = create(&path, 4096, Mode::Spsc);
+        let mut tx = ring.spsc_sender().unwrap();
+        (0..12)
+            .map(|seq| {
+                let claim = tx.send(len_of(key(0, seq))).unwrap();
+                let position = claim.position();
+                commit_record(claim, 0, seq);
+                position
+            })
+            .collect::<Vec<_>>()
+    };
+    patch_u64(path.path(), word_at(positions[6]), u64::MAX);
+    (path, positions)
+}
+
+/// File offset of the record word at `position` of a 4096-byte ring.
+fn word_at(position: u64) -> u64 {
+    HEADER + (position & 4095)
+}
+
+/// The corruption of [`corrupt_ring_file`].
+fn corruption_at(position: u64) -> CorruptRing {
+    CorruptRing {
+        position,
+        word: u64::MAX,
+        reason: "unknown record state",
+    }
+}
+
+/// The async receive calls, each tried on a corrupt ring.
+#[derive(Clone, Copy, Debug)]
+enum Call {
+    Recv,
+    PollRecv,
+    RecvBatch,
+    TryRecv,
+    TryRecvBatch,
+}
+
+/// Receives with `call` (a batch of up to 4 records for the batch calls):
+/// the positions received, or the error, with the message it displays.
+async fn receive(rx: &mut Receiver, call: Call) -> Result<Vec<u64>, (TryRecvError, String)> {
+    let failed = |error: RecvError| (TryRecvError::from(error), error.to_string());
+    let try_failed = |error: TryRecvError| (error, error.to_string());
+    let mut batch = Vec::new();
+    let take = |record: Record<'_>| batch.push(record.position());
+    match call {
+        Call::Recv => rx.recv().await.map(|r| vec![r.position()]).map_err(failed),
+        Call::PollRecv => poll_fn(|cx| rx.poll_recv(cx).map_ok(|r| vec![r.position()]))
+            .await
+            .map_err(failed),
+        Call::RecvBatch => rx.recv_batch(4, take).await.map(|_| batch).map_err(failed),
+        Call::TryRecv => rx
+            .try_recv()
+            .map(|r| vec![r.position()])
+            .map_err(try_failed),
+        Call::TryRecvBatch => rx
+            .try_recv_batch(4, take)
+            .map(|_| batch)
+            .map_err(try_failed),
+    }
+}
+
+#[test]
+fn every_async_receive_call_reports_a_corrupt_ring_as_corrupt() {
+    let _turn = one_at_a_time();
+    let calls = [
+        Call::Recv,
+        Call::PollRecv,
+        Call::RecvBatch,
+        Call::TryRecv,
+        Call::TryRecvBatch,
+    ];
+    runtime().block_on(async {
+        for call in calls {
+            for follow in [false, true] {
+                let what = format!("{call:?}, follow: {follow}");
+                let (path, positions) = corrupt_ring_file();
+                let ring = RingFile::open(path.path()).unwrap();
+                let mut rx = async_receiver(&ring);
+                rx.set_follow(follow);
+                let mut received = Vec::new();
+                let error = loop {
+                    let outcome = tokio::time::timeout(WAKE_PATIENCE, receive(&mut rx, call))
+                        .await
+                        .unwrap_or_else(|_| panic!("{what}: no answer within {WAKE_PATIENCE:?}"));
+                    match outcome {
+                        Ok(positions) => received.extend(positions),
+                        Err(error) => break error,
+                    }
+                };
+                assert_eq!(received, positions[..6], "{what}: the records before it");
+                let expected = corruption_at(positions[6]);
+                assert_eq!(error.0, TryRecvError::Corrupt(expected), "{what}");
+                assert!(
+                    error.1.contains(&format!("position {}", positions[6]))
+                        && !error.1.contains("disconnected"),
+                    "{what}: {}",
+                    error.1
+                );
+                // Every call keeps reporting it.
+                for again in calls {
+                    let error = receive(&mut rx, again).await.expect_err("nothing past it");
+                    assert_eq!(
+                        error.0,
+                        TryRecvError::Corrupt(expected),
+                        "{what}, {again:?}"
+                    );
+                }
+                assert_eq!(rx.corruption(), Some(expected), "{what}");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_record_stream_yields_the_corruption_as_an_item_and_then_ends() {
+    let _turn = one_at_a_time();
+    let (path, positions) = corrupt_ring_file();
+    let ring = RingFile::open(path.path()).unwrap();
+    let mut stream = async_receiver(&ring).into_stream();
+    let items = runtime().block_on(async {
+        let mut items = Vec::new();
+        loop {
+            let next = tokio::time::timeout(WAKE_PATIENCE, stream.next())
+                .await
+                .expect("the stream neither yields nor ends");
+            match next {
+                Some(item) => items.push(item),
+                None => break items,
+            }
+        }
+    });
+    assert_eq!(items.len(), 7, "{items:?}");
+    for (seq, item) in items[..6].iter().enumerate() {
+        match item {
+            Ok(bytes) => check(key(0, seq as u64), bytes),
+            Err(corrupt) => panic!("record {seq}: {corrupt}"),
+        }
+    }
+    assert_eq!(items[6], Err(corruption_at(positions[6])));
+    assert!(stream.is_terminated());
+    let rx = stream.into_inner();
+    assert_eq!(rx.corruption(), Some(corruption_at(positions[6])));
+}
+
+/// The async counterpart of the blocking test in `file_errors`: a task
+/// waits (parked, its notifier thread asleep) at a producer's claim, whose
+/// word is then overwritten with one no producer writes; another producer's
+/// commit wakes it.
+#[test]
+fn a_task_waiting_in_recv_wakes_with_the_corruption() {
+    let _turn = one_at_a_time();
+    let path = TempPath::new("async-corrupt-asleep");
+    let ring = create(&path, 4096, Mode::Mpsc);
+    let first = ring.mpsc_sender().unwrap();
+    let second = first.clone();
+    let mut rx = async_receiver(&ring);
+    rx.set_follow(true);
+    let held = first.send(8).unwrap();
+    let bad = held.position();
+    let mut later = second.send(8).unwrap();
+    later.copy_from_slice(b"after it");
+    let received = runtime().block_on(async {
+        let parked = Arc::new(AtomicU64::new(0));
+        let waiting = tokio::spawn({
+            let parked = Arc::clone(&parked);
+            async move {
+                let received = counted(rx.recv(), &parked).await.map(|r| r.position());
+                (rx, received)
+            }
+        });
+        wait_until("the receiver task parks", || {
+            parked.load(Ordering::Relaxed) > 0
+        })
+        .await;
+        // Time for the notifier thread to fall asleep; the test holds either
+        // way.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        patch_u64(path.path(), word_at(bad), u64::MAX);
+        later.commit();
+        join(waiting, WAKE_PATIENCE, "the receiver task, woken").await
+    });
+    let (rx, received) = received;
+    assert_eq!(received, Err(RecvError::Corrupt(corruption_at(bad))));
+    assert_eq!(rx.corruption(), Some(corruption_at(bad)));
+    drop(held);
 }

@@ -23,11 +23,11 @@ use std::sync::mpsc as std_mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use logring::Error;
 use logring::channel::{
     Receiver, RecvError, RecvTimeoutError, SendClaim, SendError, SpinPolicy, TryRecvError, mpsc,
     spsc,
 };
+use logring::{CorruptRing, Error};
 
 /// How long any single wait may take before a test reports a hang.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -230,7 +230,7 @@ fn basic<T: Tx>(new: New<T>) {
 
     drop(tx);
     assert!(rx.is_disconnected());
-    assert_eq!(rx.recv().unwrap_err(), RecvError);
+    assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
 }
 both!(basic);
 
@@ -291,6 +291,7 @@ fn threaded_in_order<T: Tx>(new: New<T>) {
             Ok(()) => {}
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record within {PATIENCE:?}"),
+            Err(error) => panic!("{error}"),
         }
     }
     sending.join();
@@ -325,6 +326,7 @@ fn mpsc_cloned_senders_deliver_everything() {
             Ok(record) => got.push(record.to_vec()),
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record within {PATIENCE:?}"),
+            Err(error) => panic!("{error}"),
         }
     }
     for thread in threads {
@@ -404,6 +406,7 @@ fn mpsc_four_senders_keep_per_sender_order() {
             Ok(()) => {}
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record within {PATIENCE:?}"),
+            Err(error) => panic!("{error}"),
         }
     }
     let fulls: u64 = senders.into_iter().map(Guarded::join).sum();
@@ -435,7 +438,7 @@ fn mpsc_disconnects_only_when_the_last_sender_drops() {
     assert!(rx.is_disconnected());
     assert_eq!(&*rx.recv().unwrap(), b"b");
     assert_eq!(&*rx.recv().unwrap(), b"c");
-    assert_eq!(rx.recv().unwrap_err(), RecvError);
+    assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
 }
 
 // ---------------------------------------------------------------------------
@@ -494,7 +497,7 @@ fn senders_dropped<T: Tx>(new: New<T>) {
     assert_eq!(seen, [4, 5, 6, 7]);
     // Then every call reports the disconnection, repeatedly.
     for _ in 0..2 {
-        assert_eq!(rx.recv().unwrap_err(), RecvError);
+        assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
         assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Disconnected);
         assert_eq!(
             rx.recv_timeout(PATIENCE).unwrap_err(),
@@ -509,7 +512,7 @@ fn senders_dropped<T: Tx>(new: New<T>) {
                 .unwrap_err(),
             RecvTimeoutError::Disconnected
         );
-        assert_eq!(rx.recv_batch(4, |_| panic!()), Err(RecvError));
+        assert_eq!(rx.recv_batch(4, |_| panic!()), Err(RecvError::Disconnected));
         assert_eq!(
             rx.try_recv_batch(4, |_| panic!()),
             Err(TryRecvError::Disconnected)
@@ -551,7 +554,7 @@ fn leaked_claim<T: Tx>(new: New<T>) {
     let record = rx.recv().unwrap();
     assert_eq!((&*record, record.tag()), (&b"after 2"[..], 2));
     drop(record);
-    assert_eq!(rx.recv().unwrap_err(), RecvError);
+    assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
     assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Disconnected);
     assert_eq!(rx.skipped_claims(), 1);
     assert!(rx.is_empty());
@@ -567,7 +570,7 @@ fn leaked_claim_last_wakes_receiver<T: Tx>(new: New<T>) {
     std::mem::forget(tx.send(20).unwrap());
     let receiving = spawn_guarded("receiver", move || {
         assert_eq!(&*rx.recv().unwrap(), b"only");
-        assert_eq!(rx.recv().unwrap_err(), RecvError);
+        assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
         rx.skipped_claims()
     });
     thread::sleep(Duration::from_millis(20));
@@ -801,7 +804,7 @@ fn full_ring_with_sleeping_receiver<T: Tx>(new: New<T>) {
         assert_eq!(u64::from_le_bytes(record[..].try_into().unwrap()), seq);
     }
     let fulls = sending.join();
-    assert_eq!(rx.recv().unwrap_err(), RecvError);
+    assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
     assert_eq!(rx.full_rejections(), fulls);
 }
 both!(full_ring_with_sleeping_receiver);
@@ -876,7 +879,7 @@ fn mpsc_abort_unblocks_receiver() {
             assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
             assert_eq!(rx.skipped_claims(), 0);
             drop((a, b));
-            assert_eq!(rx.recv().unwrap_err(), RecvError);
+            assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
         }
     }
 }
@@ -915,7 +918,7 @@ fn mpsc_receiver_woken_by_last_sender_drop() {
     drop(a);
     thread::sleep(Duration::from_millis(10));
     drop(b);
-    assert_eq!(receiving.join(), Err(RecvError));
+    assert_eq!(receiving.join(), Err(RecvError::Disconnected));
 }
 
 // ---------------------------------------------------------------------------
@@ -958,7 +961,7 @@ fn batches<T: Tx>(new: New<T>) {
     assert_eq!(rx.recv_batch(1, |r| assert_eq!(r[0], 11)), Ok(1));
     assert_eq!(rx.try_recv().unwrap()[0], 12);
     drop(tx);
-    assert_eq!(rx.recv_batch(5, &mut take), Err(RecvError));
+    assert_eq!(rx.recv_batch(5, &mut take), Err(RecvError::Disconnected));
     assert_eq!(seen, (0..10).collect::<Vec<u8>>());
     assert!(rx.is_empty());
 }
@@ -980,7 +983,7 @@ fn errors_are_errors_with_messages() {
         SendError::Full.to_string(),
         SendError::TooLarge { len: 300, max: 120 }.to_string(),
         SendError::Disconnected.to_string(),
-        RecvError.to_string(),
+        RecvError::Disconnected.to_string(),
         TryRecvError::Empty.to_string(),
         TryRecvError::Disconnected.to_string(),
         RecvTimeoutError::Timeout.to_string(),
@@ -990,10 +993,55 @@ fn errors_are_errors_with_messages() {
         assert!(!message.is_empty());
     }
     assert!(messages[1].contains("300") && messages[1].contains("120"));
-    assert_eq!(TryRecvError::from(RecvError), TryRecvError::Disconnected);
     assert_eq!(
-        RecvTimeoutError::from(RecvError),
+        TryRecvError::from(RecvError::Disconnected),
+        TryRecvError::Disconnected
+    );
+    assert_eq!(
+        RecvTimeoutError::from(RecvError::Disconnected),
         RecvTimeoutError::Disconnected
+    );
+}
+
+#[test]
+fn corruption_is_an_error_of_its_own_in_every_receive_error() {
+    let corrupt = CorruptRing {
+        position: 4136,
+        word: 0xffff_ffff_ffff_ffff,
+        reason: "unknown record state",
+    };
+    let messages = [
+        RecvError::Corrupt(corrupt).to_string(),
+        TryRecvError::Corrupt(corrupt).to_string(),
+        RecvTimeoutError::Corrupt(corrupt).to_string(),
+    ];
+    for message in messages {
+        // The same words as the corruption's own, naming where and why.
+        assert_eq!(message, corrupt.to_string());
+        assert!(
+            message.contains("position 4136") && message.contains("unknown record state"),
+            "{message}"
+        );
+        assert!(!message.contains("disconnected"), "{message}");
+    }
+    // Conversions keep the case.
+    assert_eq!(RecvError::from(corrupt), RecvError::Corrupt(corrupt));
+    assert_eq!(TryRecvError::from(corrupt), TryRecvError::Corrupt(corrupt));
+    assert_eq!(
+        RecvTimeoutError::from(corrupt),
+        RecvTimeoutError::Corrupt(corrupt)
+    );
+    assert_eq!(
+        TryRecvError::from(RecvError::Corrupt(corrupt)),
+        TryRecvError::Corrupt(corrupt)
+    );
+    assert_eq!(
+        RecvTimeoutError::from(RecvError::Corrupt(corrupt)),
+        RecvTimeoutError::Corrupt(corrupt)
+    );
+    assert_ne!(
+        RecvError::Corrupt(corrupt).to_string(),
+        RecvError::Disconnected.to_string()
     );
 }
 

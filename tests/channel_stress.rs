@@ -661,6 +661,7 @@ fn drain_receive(
                     "run {run_index}: nothing received for {PATIENCE:?}; got {next:?} of {records:?}"
                 )
             }
+            Err(error) => panic!("run {run_index}: {error}"),
         }
     }
     assert_eq!(
@@ -668,7 +669,7 @@ fn drain_receive(
         "run {run_index}: records received per sender"
     );
     assert!(rx.is_disconnected());
-    assert_eq!(rx.recv().map(drop), Err(RecvError));
+    assert_eq!(rx.recv().map(drop), Err(RecvError::Disconnected));
     assert_eq!(rx.skipped_claims(), 0);
 }
 

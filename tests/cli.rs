@@ -1553,9 +1553,8 @@ fn a_stopped_writer_leaves_what_it_committed(signal: libc::c_int) {
     stat_until(&ring, "records", |stat| field(stat, "tail") > 32 << 10);
     writer.signal(signal);
     let status = writer.wait();
-    if signal == libc::SIGKILL {
-        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
-    }
+    // Killed, or ended as the signal would have after its summary.
+    assert_eq!(status.signal(), Some(signal), "{status}");
     // Its input ends in a broken pipe.
     let _ = feeder.join().unwrap();
 
@@ -1563,6 +1562,10 @@ fn a_stopped_writer_leaves_what_it_committed(signal: libc::c_int) {
     assert!(printed.len() > 100, "{} records", printed.len());
     let last = number_of(printed.last().unwrap());
     assert_numbered(&printed, 1..=last, "the stopped writer's records");
+    if signal != libc::SIGKILL {
+        let err = writer.stderr_text();
+        assert_eq!(committed(&err), printed.len() as u64, "{err}");
+    }
 
     run_with(&["write", ring.arg()], b"after\n").ok();
     let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
@@ -1577,6 +1580,153 @@ fn a_sigkilled_writer_leaves_every_record_it_committed() {
 #[test]
 fn an_interrupted_writer_leaves_every_record_it_committed() {
     a_stopped_writer_leaves_what_it_committed(libc::SIGINT);
+}
+
+#[test]
+fn a_terminated_writer_leaves_every_record_it_committed() {
+    a_stopped_writer_leaves_what_it_committed(libc::SIGTERM);
+}
+
+/// The count in the summary line a stopped `write` ends with: `... committed
+/// N of M records ...; stopped by a signal`.
+fn committed(stderr: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .last()
+        .filter(|line| line.starts_with("logring: ") && line.ends_with("stopped by a signal"))
+        .unwrap_or_else(|| panic!("no summary at the end of stderr: {stderr:?}"));
+    summary
+        .split("committed ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the summary does not say what was committed: {summary:?}"))
+}
+
+/// Waits until `proc`'s stderr has `lines` lines; returns them.
+fn stderr_lines(proc: &Proc, lines: usize) -> Vec<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = proc.stderr_text();
+        if text.matches('\n').count() >= lines {
+            return text.lines().map(str::to_owned).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {lines} lines on stderr not seen within {PATIENCE:?}: {text:?}",
+            proc.what
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Checks that `line` says the ring is full, that no consumer is attached,
+/// and what can be done.
+#[track_caller]
+fn assert_no_consumer_notice(line: &str, ring: &TempPath) {
+    for says in [
+        "logring: ",
+        ring.arg(),
+        "full",
+        "no consumer is attached",
+        &format!("logring tail {}", ring.arg()),
+        "--on-full drop",
+        "--on-full fail",
+    ] {
+        assert!(line.contains(says), "does not say {says:?}: {line:?}");
+    }
+}
+
+#[test]
+fn a_writer_waiting_with_no_consumer_says_so_once_and_its_summary_on_ctrl_c() {
+    let ring = create_ring("no-consumer", "4KiB", "spsc");
+    let lines = hundred_long_lines();
+    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
+    let feeder = feed(writer.take_stdin(), (lines.join("\n") + "\n").into_bytes());
+    let notice = stderr_lines(&writer, 1);
+    assert_eq!(notice.len(), 1, "{notice:?}");
+    assert_no_consumer_notice(&notice[0], &ring);
+
+    // A consumer comes, takes 5 records and goes: the writer fills the
+    // room they left, waits again, and says so again, once.
+    let taken = run(&["tail", ring.arg(), "--count", "5"]).ok().lines();
+    assert_eq!(taken, lines[..5]);
+    let notices = stderr_lines(&writer, 2);
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_no_consumer_notice(&notices[1], &ring);
+
+    writer.signal(libc::SIGINT);
+    let status = writer.wait();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status}");
+    let _ = feeder.join().unwrap();
+    let err = writer.stderr_text();
+    assert_eq!(
+        err.lines().count(),
+        3,
+        "two notices and the summary: {err:?}"
+    );
+    let committed = committed(&err) as usize;
+    let kept = run(&["tail", ring.arg(), "--no-follow"]).ok().lines();
+    assert_eq!(5 + kept.len(), committed, "{err}");
+    assert_eq!(kept, lines[5..committed], "the records committed");
+}
+
+#[test]
+fn a_writer_waiting_on_a_stalled_consumer_says_nothing() {
+    let ring = create_ring("stalled-consumer", "4KiB", "spsc");
+    // A tail whose output nobody reads yet: once the pipe is full it stops
+    // releasing records, and stays attached.
+    let mut tail = Proc::logring(&["tail", ring.arg()], Stdio::null(), Stdio::piped());
+    stat_until(&ring, "the tail attached", |stat| {
+        stat["consumer_pid"].is_u64()
+    });
+    // 1,000 lines of 100 bytes: more than the pipe and the ring hold.
+    let lines: Vec<String> = (1..=1000).map(|n| format!("{:<99}", numbered(n))).collect();
+    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
+    let feeder = feed(writer.take_stdin(), (lines.join("\n") + "\n").into_bytes());
+    stat_until(&ring, "the ring full", |stat| {
+        field(stat, "full_rejections") > 0
+    });
+    // Well past the wait after which a writer looks for a consumer: the
+    // writer says nothing, since one is attached.
+    thread::sleep(Duration::from_millis(2500));
+    assert_eq!(writer.stderr_text(), "", "writer's stderr");
+
+    let printed: Vec<String> = {
+        let mut output = tail.lines();
+        (0..lines.len()).map(|_| output.expect()).collect()
+    };
+    assert_eq!(printed, lines);
+    feeder.join().unwrap().expect("feeding the writer");
+    writer.expect_exit(0);
+    let err = writer.stderr_text();
+    assert!(
+        err.lines().count() == 1 && err.contains("committed 1000 of 1000 records"),
+        "{err:?}"
+    );
+    tail.signal(libc::SIGINT);
+    tail.expect_exit(0);
+}
+
+#[test]
+fn a_writer_interrupted_while_its_input_is_idle_says_what_it_committed() {
+    let ring = create_ring("idle-input", "4KiB", "spsc");
+    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
+    let mut stdin = writer.take_stdin();
+    stdin.write_all(b"one\ntwo\nthree\nfour").unwrap();
+    stdin.flush().unwrap();
+    stat_until(&ring, "three records", |stat| field(stat, "tail") == 3 * 16);
+    // Its input stays open and silent; a signal must not wait for more.
+    writer.signal(libc::SIGINT);
+    let status = writer.wait();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status}");
+    let err = writer.stderr_text();
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert_eq!(committed(&err), 3, "{err:?}");
+    // The line without its newline was never finished: not written.
+    let kept = run(&["tail", ring.arg(), "--no-follow"]).ok().lines();
+    assert_eq!(kept, ["one", "two", "three"]);
+    drop(stdin);
 }
 
 /// 100 numbered lines padded to 100 bytes: more than a 4 KiB ring holds.

@@ -27,7 +27,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use logring::channel::{RecvTimeoutError, TryRecvError};
+use logring::channel::{ReadClaim, Receiver, Record, RecvError, RecvTimeoutError, TryRecvError};
 use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile};
 use logring::queue::Consumer;
 use logring::{CorruptRing, Error};
@@ -1010,30 +1010,174 @@ fn a_corrupt_length_in_the_middle_stops_the_consumer_there() {
     assert!(consumer.try_read().is_none());
 }
 
+/// The blocking receive calls, each tried on a corrupt ring.
+#[derive(Clone, Copy, Debug)]
+enum Call {
+    Recv,
+    RecvTimeout,
+    RecvDeadline,
+    TryRecv,
+    RecvBatch,
+    RecvBatchTimeout,
+    TryRecvBatch,
+}
+
+const CALLS: [Call; 7] = [
+    Call::Recv,
+    Call::RecvTimeout,
+    Call::RecvDeadline,
+    Call::TryRecv,
+    Call::RecvBatch,
+    Call::RecvBatchTimeout,
+    Call::TryRecvBatch,
+];
+
+/// What one receive call did: the positions of the records it received, or
+/// its error's message and, if the error is the `Corrupt` variant, what it
+/// carries.
+type Received = Result<Vec<u64>, (String, Option<CorruptRing>)>;
+
+fn recv_failed(error: RecvError) -> (String, Option<CorruptRing>) {
+    let corrupt = match error {
+        RecvError::Corrupt(corrupt) => Some(corrupt),
+        _ => None,
+    };
+    (error.to_string(), corrupt)
+}
+
+fn timeout_failed(error: RecvTimeoutError) -> (String, Option<CorruptRing>) {
+    let corrupt = match error {
+        RecvTimeoutError::Corrupt(corrupt) => Some(corrupt),
+        _ => None,
+    };
+    (error.to_string(), corrupt)
+}
+
+fn try_failed(error: TryRecvError) -> (String, Option<CorruptRing>) {
+    let corrupt = match error {
+        TryRecvError::Corrupt(corrupt) => Some(corrupt),
+        _ => None,
+    };
+    (error.to_string(), corrupt)
+}
+
+/// Receives with `call` (a batch of up to 4 records for the batch calls).
+fn receive(rx: &mut Receiver, call: Call) -> Received {
+    let one = |record: ReadClaim<'_>| vec![record.position()];
+    let mut batch = Vec::new();
+    let take = |record: Record<'_>| batch.push(record.position());
+    match call {
+        Call::Recv => rx.recv().map(one).map_err(recv_failed),
+        Call::RecvTimeout => rx.recv_timeout(PATIENCE).map(one).map_err(timeout_failed),
+        Call::RecvDeadline => rx
+            .recv_deadline(Instant::now() + PATIENCE)
+            .map(one)
+            .map_err(timeout_failed),
+        Call::TryRecv => rx.try_recv().map(one).map_err(try_failed),
+        Call::RecvBatch => rx.recv_batch(4, take).map(|_| batch).map_err(recv_failed),
+        Call::RecvBatchTimeout => rx
+            .recv_batch_timeout(4, PATIENCE, take)
+            .map(|_| batch)
+            .map_err(timeout_failed),
+        Call::TryRecvBatch => rx
+            .try_recv_batch(4, take)
+            .map(|_| batch)
+            .map_err(try_failed),
+    }
+}
+
+/// Checks that `error` is the `Corrupt` variant carrying `expected`, and
+/// that its message names the position and the reason, not a disconnection.
+#[track_caller]
+fn assert_corrupt_error(error: &(String, Option<CorruptRing>), expected: CorruptRing, what: &str) {
+    let (message, corrupt) = error;
+    assert_eq!(*corrupt, Some(expected), "{what}: {message}");
+    assert!(
+        message.contains(&format!("position {}", expected.position))
+            && message.contains(expected.reason),
+        "{what}: the message does not name the position and the reason: {message}"
+    );
+    assert!(
+        !message.contains("disconnected"),
+        "{what}: corruption reported as a disconnection: {message}"
+    );
+}
+
 #[test]
-fn a_receiver_of_a_corrupt_ring_disconnects() {
-    let (path, positions) = corrupt_ring(12, 0, 6, LEN_MASK);
+fn every_receive_call_reports_a_corrupt_ring_as_corrupt() {
+    // With or without a producer attached, following or not: the records
+    // before the corruption arrive, then the corruption, never the end of
+    // the stream and never a wait for records past it.
+    for call in CALLS {
+        for (attached, follow) in [(false, false), (false, true), (true, false), (true, true)] {
+            let what = format!("{call:?}, producer attached: {attached}, follow: {follow}");
+            let (path, positions) = corrupt_ring(12, 0, 6, LEN_MASK);
+            let ring = open(&path);
+            let _sender = attached.then(|| ring.spsc_sender().unwrap());
+            let mut receiver = ring.receiver().unwrap();
+            receiver.set_follow(follow);
+            let mut received = Vec::new();
+            let error = loop {
+                match receive(&mut receiver, call) {
+                    Ok(positions) => received.extend(positions),
+                    Err(error) => break error,
+                }
+            };
+            assert_eq!(received, positions[..6], "{what}: the records before it");
+            let expected = CorruptRing {
+                position: positions[6],
+                word: read_u64(&path, word_at(positions[6], 4096)),
+                reason: "record length out of bounds",
+            };
+            assert_corrupt_error(&error, expected, &what);
+            // Every call keeps reporting it.
+            for again in CALLS {
+                let error = receive(&mut receiver, again).expect_err("nothing past it");
+                assert_corrupt_error(&error, expected, &format!("{what}, then {again:?}"));
+            }
+            assert_eq!(receiver.corruption(), Some(expected), "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_receiver_asleep_in_recv_wakes_with_the_corruption() {
+    // Two producers' claims: the receiver waits (asleep, following) at the
+    // first, whose word is then overwritten with one no producer writes;
+    // the second commits, which wakes the receiver.
+    let path = ring_file("asleep", 4096, Mode::Mpsc);
     let ring = open(&path);
-    // A producer attached and a following receiver: neither keeps it
-    // waiting for records past the corruption.
-    let _sender = ring.spsc_sender().unwrap();
+    let first = ring.mpsc_sender().unwrap();
+    let second = first.clone();
     let mut receiver = ring.receiver().unwrap();
     receiver.set_follow(true);
-    for key in 0..6 {
-        let record = receiver.recv_timeout(PATIENCE).unwrap();
-        check(key, &record);
-    }
-    assert!(matches!(
-        receiver.recv_timeout(Duration::from_secs(60)),
-        Err(RecvTimeoutError::Disconnected)
-    ));
-    assert!(matches!(
-        receiver.try_recv(),
-        Err(TryRecvError::Disconnected)
-    ));
-    assert!(receiver.recv().is_err());
-    let corrupt = receiver.corruption().expect("the corruption is reported");
-    assert_eq!(corrupt.position, positions[6]);
+    let held = first.send(8).unwrap();
+    let mut later = second.send(8).unwrap();
+    later.copy_from_slice(b"after it");
+    let (done, outcome) = std::sync::mpsc::channel();
+    let receiving = thread::spawn(move || {
+        let received = receiver.recv().map(|record| record.position());
+        done.send(received).unwrap();
+        receiver
+    });
+    // Time to fall asleep; the test holds either way.
+    thread::sleep(Duration::from_millis(50));
+    let bad = held.position();
+    patch_u64(&path, word_at(bad, 4096), u64::MAX);
+    later.commit();
+    // A hang, not slowness, is what this deadline catches.
+    let received = outcome
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the receiver is still asleep");
+    let expected = CorruptRing {
+        position: bad,
+        word: u64::MAX,
+        reason: "unknown record state",
+    };
+    assert_eq!(received, Err(RecvError::Corrupt(expected)));
+    let receiver = receiving.join().unwrap();
+    assert_eq!(receiver.corruption(), Some(expected));
+    drop(held);
 }
 
 #[test]

@@ -229,6 +229,7 @@ impl Rx {
                         assert_eq!(receiver.corruption(), None);
                         Got::Disconnected
                     }
+                    error => panic!("{error}"),
                 }
             }
         }
@@ -457,6 +458,7 @@ fn drain(ring: &RingFile) {
             }
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => panic!("no record and no disconnection"),
+            Err(error) => panic!("{error}"),
         }
     }
     report!("received {}", streams.count(0));
@@ -481,6 +483,7 @@ fn receive_all(rx: &mut Receiver, streams: &mut Streams, producers: &mut [Proc])
             Ok(()) => {}
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => producers[0].fail("no record within PATIENCE"),
+            Err(error) => producers[0].fail(&error.to_string()),
         }
     }
     assert_eq!(rx.corruption(), None);

@@ -37,7 +37,7 @@ fn commit_wakes_the_receivers_task() {
         });
         block_on(async {
             assert_eq!(&*rx.recv().await.unwrap(), b"wake");
-            assert_eq!(rx.recv().await.unwrap_err(), RecvError);
+            assert_eq!(rx.recv().await.unwrap_err(), RecvError::Disconnected);
         });
         sender.join().unwrap();
     });

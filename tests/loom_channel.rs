@@ -31,7 +31,7 @@ fn spsc_commit_wakes_the_receiver() {
             tx.send_bytes(b"wake").unwrap();
         });
         assert_eq!(&*rx.recv().unwrap(), b"wake");
-        assert_eq!(rx.recv().unwrap_err(), RecvError);
+        assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
         sender.join().unwrap();
     });
 }
@@ -82,7 +82,7 @@ fn mpsc_abort_wakes_the_receiver() {
             second.send_bytes(b"late").unwrap();
         });
         assert_eq!(&*rx.recv().unwrap(), b"late");
-        assert_eq!(rx.recv().unwrap_err(), RecvError);
+        assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
         committer.join().unwrap();
         aborter.join().unwrap();
     });

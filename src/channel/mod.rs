@@ -62,8 +62,35 @@
 //! - [`is_disconnected`](Receiver::is_disconnected) on either end tells whether
 //!   the other side is gone.
 //!
-//! A corrupt ring (see [`Receiver::corruption`]) is reported as
-//! `Disconnected` by the receiver: nothing past the corruption can arrive.
+//! A corrupt ring is not the end of the stream, and is never reported as
+//! `Disconnected`: the receiver delivers the records before the bad record
+//! word, then every receive call reports [`RecvError::Corrupt`] (or the
+//! `Corrupt` case of [`TryRecvError`] and [`RecvTimeoutError`]) with the
+//! [`CorruptRing`](crate::CorruptRing) that names the position, also to a
+//! receiver that was asleep when the word appeared (once a commit after it
+//! wakes it, as for a record) and to one that
+//! [follows](Receiver::set_follow). Nothing past it can arrive. A receive
+//! loop should tell the two apart:
+//!
+//! ```
+//! use logring::channel::{RecvError, spsc};
+//!
+//! let (mut tx, mut rx) = spsc::new(4096)?;
+//! tx.send_bytes(b"one")?;
+//! drop(tx);
+//! let mut received = 0;
+//! loop {
+//!     match rx.recv() {
+//!         Ok(record) => received += record.len(),
+//!         // Every sender is gone and everything was received.
+//!         Err(RecvError::Disconnected) => break,
+//!         // Records were lost: report it, naming the position.
+//!         Err(error) => return Err(error.into()),
+//!     }
+//! }
+//! assert_eq!(received, 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! All of this state (the waiter word, the count of live ends) lives in the
 //! ring's header, beside the queue's positions.
@@ -88,6 +115,8 @@ mod claim;
 pub mod mpsc;
 pub(crate) mod receiver;
 pub mod spsc;
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 pub use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};

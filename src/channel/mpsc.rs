@@ -2,7 +2,7 @@
 //! producing thread.
 //!
 //! ```
-//! use logring::channel::mpsc;
+//! use logring::channel::{RecvError, mpsc};
 //!
 //! let (tx, mut rx) = mpsc::new(64 * 1024)?;
 //! for id in 0..4u8 {
@@ -11,9 +11,17 @@
 //! }
 //! drop(tx);
 //! let mut received = 0;
-//! while let Ok(record) = rx.recv() {
-//!     assert_eq!(record.len(), 16);
-//!     received += 1;
+//! loop {
+//!     match rx.recv() {
+//!         Ok(record) => {
+//!             assert_eq!(record.len(), 16);
+//!             received += 1;
+//!         }
+//!         // Every sender is gone and everything was received.
+//!         Err(RecvError::Disconnected) => break,
+//!         // A corrupt ring, naming the position: records were lost.
+//!         Err(error) => return Err(error.into()),
+//!     }
 //! }
 //! assert_eq!(received, 4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

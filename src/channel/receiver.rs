@@ -41,13 +41,28 @@ pub(crate) enum Stop {
     NotYet,
     /// Every sender is gone and the ring is drained.
     Disconnected,
+    /// The ring is corrupt there: nothing past it can be received.
+    Corrupt(CorruptRing),
 }
 
 impl Stop {
+    /// The error of a wait without a deadline, which never ends `NotYet`.
+    pub(crate) fn recv_error(self) -> RecvError {
+        match self {
+            Stop::Corrupt(corrupt) => RecvError::Corrupt(corrupt),
+            Stop::Disconnected => RecvError::Disconnected,
+            Stop::NotYet => {
+                debug_assert!(false, "a wait without a deadline ended with nothing");
+                RecvError::Disconnected
+            }
+        }
+    }
+
     fn timeout_error(self) -> RecvTimeoutError {
         match self {
             Stop::NotYet => RecvTimeoutError::Timeout,
             Stop::Disconnected => RecvTimeoutError::Disconnected,
+            Stop::Corrupt(corrupt) => RecvTimeoutError::Corrupt(corrupt),
         }
     }
 
@@ -55,6 +70,7 @@ impl Stop {
         match self {
             Stop::NotYet => TryRecvError::Empty,
             Stop::Disconnected => TryRecvError::Disconnected,
+            Stop::Corrupt(corrupt) => TryRecvError::Corrupt(corrupt),
         }
     }
 }
@@ -82,16 +98,21 @@ impl Receiver {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] once every sender is gone and every record they committed
-    /// has been received (on a ring file: once no producer is attached and
-    /// everything is received, unless the receiver
-    /// [follows](Self::set_follow)); also once the ring is found corrupt
-    /// (see [`corruption`](Self::corruption)).
+    /// [`RecvError::Disconnected`] once every sender is gone and every record
+    /// they committed has been received (on a ring file: once no producer
+    /// is attached and everything is received, unless the receiver
+    /// [follows](Self::set_follow)).
+    ///
+    /// [`RecvError::Corrupt`] once the ring is found corrupt: every record
+    /// before the bad word was delivered, none after it can be, and every
+    /// later receive reports the same (see [`corruption`](Self::corruption)).
+    /// A receiver asleep when the bad word appears returns it when woken
+    /// (by a commit after it), as it would return a record.
     #[inline]
     pub fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         match self.wait(None) {
             Ok(next) => Ok(self.consumer.claim(next)),
-            Err(_) => Err(RecvError),
+            Err(stop) => Err(stop.recv_error()),
         }
     }
 
@@ -100,8 +121,8 @@ impl Receiver {
     /// # Errors
     ///
     /// [`RecvTimeoutError::Timeout`] once `timeout` has passed (never
-    /// earlier); [`RecvTimeoutError::Disconnected`] as for
-    /// [`recv`](Self::recv).
+    /// earlier); [`RecvTimeoutError::Disconnected`] and
+    /// [`RecvTimeoutError::Corrupt`] as for [`recv`](Self::recv).
     #[inline]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<ReadClaim<'_>, RecvTimeoutError> {
         // A record that is ready costs no look at the clock: a receiver
@@ -137,7 +158,8 @@ impl Receiver {
     /// # Errors
     ///
     /// [`TryRecvError::Empty`] if none is ready;
-    /// [`TryRecvError::Disconnected`] as for [`recv`](Self::recv).
+    /// [`TryRecvError::Disconnected`] and [`TryRecvError::Corrupt`] as for
+    /// [`recv`](Self::recv).
     #[inline]
     pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
         match self.try_next() {
@@ -149,7 +171,8 @@ impl Receiver {
     /// Waits for at least one record, then reads up to `limit` of those ready,
     /// calling `f` on each in order, and releases them together with one
     /// update of the shared head (see [`Consumer::read_batch`]). Returns how
-    /// many were read; `limit == 0` returns `Ok(0)` at once.
+    /// many were read; `limit == 0` returns `Ok(0)` at once. A batch ends
+    /// before a corrupt record word; the next call reports it.
     ///
     /// # Errors
     ///
@@ -159,7 +182,7 @@ impl Receiver {
         F: FnMut(Record<'_>),
     {
         self.batch(limit, f, |rx| rx.wait(None))
-            .map_err(|_| RecvError)
+            .map_err(Stop::recv_error)
     }
 
     /// [`recv_batch`](Self::recv_batch) that waits at most `timeout` for the
@@ -214,8 +237,8 @@ impl Receiver {
     /// everything is received. Meant for ring files, whose producers come
     /// and go: on a heap ring, whose dropped senders are gone for good, a
     /// following `recv` with no sender left waits for ever (`recv_timeout`
-    /// still times out). A corrupt ring is reported as `Disconnected` either
-    /// way, since nothing past the corruption can be received.
+    /// still times out). A corrupt ring is reported as `Corrupt` either way,
+    /// since nothing past the corruption can be received.
     pub fn set_follow(&mut self, follow: bool) {
         self.follow = follow;
     }
@@ -231,7 +254,8 @@ impl Receiver {
     }
 
     /// The corruption that stopped this receiver, if any (see
-    /// [`Consumer::corruption`]).
+    /// [`Consumer::corruption`]): what every receive reports as `Corrupt`
+    /// once it is found.
     pub fn corruption(&self) -> Option<CorruptRing> {
         self.consumer.corruption()
     }
@@ -267,9 +291,9 @@ impl Receiver {
         if let Some(next) = self.consumer.next_or_release() {
             return Ok(next);
         }
-        if self.consumer.corruption().is_some() {
+        if let Some(corrupt) = self.consumer.corruption() {
             // Nothing past the corruption can ever be received.
-            return Err(Stop::Disconnected);
+            return Err(Stop::Corrupt(corrupt));
         }
         if !self.follow && self.senders_gone() {
             return self.drain();
@@ -312,7 +336,11 @@ impl Receiver {
             // pad a claim, which `skip_abandoned`'s compare-and-swap
             // arbitrates.
             if !unsafe { self.consumer.skip_abandoned() } {
-                return Err(Stop::Disconnected);
+                // The drain may have run into the corruption.
+                return Err(match self.consumer.corruption() {
+                    Some(corrupt) => Stop::Corrupt(corrupt),
+                    None => Stop::Disconnected,
+                });
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Single-producer, single-consumer channel.
 //!
 //! ```
-//! use logring::channel::spsc;
+//! use logring::channel::{RecvError, spsc};
 //!
 //! let (mut tx, mut rx) = spsc::new(4096)?;
 //! std::thread::spawn(move || {
@@ -10,8 +10,14 @@
 //!     }
 //! });
 //! let mut sum = 0;
-//! while let Ok(record) = rx.recv() {
-//!     sum += u32::from_le_bytes(record[..].try_into().unwrap());
+//! loop {
+//!     match rx.recv() {
+//!         Ok(record) => sum += u32::from_le_bytes(record[..].try_into()?),
+//!         // The sender is gone and everything was received.
+//!         Err(RecvError::Disconnected) => break,
+//!         // A corrupt ring, naming the position: records were lost.
+//!         Err(error) => return Err(error.into()),
+//!     }
 //! }
 //! assert_eq!(sum, 4950);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

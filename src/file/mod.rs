@@ -6,6 +6,7 @@
 //! differs.
 //!
 //! ```no_run
+//! use logring::channel::RecvError;
 //! use logring::file::{Mode, Options, RingFile};
 //!
 //! // The logging process (create once; later runs open the same file).
@@ -16,8 +17,15 @@
 //! // The tailer, in another process.
 //! let ring = RingFile::open("/dev/shm/app.ring")?;
 //! let mut rx = ring.receiver()?;
-//! while let Ok(record) = rx.recv() {
-//!     println!("{}", String::from_utf8_lossy(&record));
+//! loop {
+//!     match rx.recv() {
+//!         Ok(record) => println!("{}", String::from_utf8_lossy(&record)),
+//!         // No producer is attached and everything was received.
+//!         Err(RecvError::Disconnected) => break,
+//!         // A corrupt ring: the error names the position; nothing past it
+//!         // can be received.
+//!         Err(error) => return Err(error.into()),
+//!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -61,7 +69,11 @@
 //! - A receiver returns `Disconnected` once no producer is attached and it
 //!   has received everything committed, so that a draining tool stops. A
 //!   receiver set to [`follow`](crate::channel::Receiver::set_follow) never
-//!   does: it waits for producers to (re)appear, as `tail -f` does.
+//!   does: it waits for producers to (re)appear, as `tail -f` does. Either
+//!   way, a record word no producer writes (a foreign writer, a damaged
+//!   file) stops the receiver there with `Corrupt`, naming the position,
+//!   after the records before it; see
+//!   [`RecvError::Corrupt`](crate::channel::RecvError::Corrupt).
 //! - A consumer that attaches resumes after the last record its predecessor
 //!   finished with (a [`ReadClaim`](crate::queue::ReadClaim) dropped, or a
 //!   [`read_batch`](crate::queue::Consumer::read_batch) callback returned),

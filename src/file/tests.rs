@@ -151,10 +151,10 @@ const CHILD_RING: &str = "LOGRING_UNIT_CHILD_RING";
 /// the line: "test ... ").
 const REPORT: &str = "@child ";
 
-/// How long a receive may take before the test calls it a hang: far above
-/// the tens of milliseconds the consumer needs to step over a dead
-/// producer's gap, even on a loaded machine.
-const HANG: Duration = Duration::from_secs(2);
+/// How long a receiver may stay at a dead producer's gap before the test
+/// calls it wedged: far above the tens of milliseconds it takes to step
+/// over, even on a loaded machine.
+const WEDGED: Duration = Duration::from_secs(2);
 
 /// The ring file of a child process, `None` in a normal test run.
 fn child_ring() -> Option<RingFile> {
@@ -246,7 +246,7 @@ impl Drop for Child {
 
 /// A receiver, asleep at the gap a producer process left when it was killed
 /// between reserving space and marking it, steps over the gap by itself: no
-/// live process will wake it. `receive` receives one record (within `HANG`)
+/// live process will wake it. `receive` receives one record (within `WEDGED`)
 /// on another thread.
 fn receiver_wakes_past_a_dead_reservation(
     name: &str,
@@ -263,7 +263,7 @@ fn receiver_wakes_past_a_dead_reservation(
     std::thread::spawn(move || tx.send(receive(rx)));
     // Wait until the receiver sleeps at the gap (or, had it skipped a live
     // producer's reservation, has the record already: checked below).
-    let deadline = Instant::now() + HANG;
+    let deadline = Instant::now() + WEDGED;
     while ring.ring.header().waiter.0.load(Relaxed) == crate::ring::layout::AWAKE
         && Instant::now() < deadline
     {
@@ -275,7 +275,7 @@ fn receiver_wakes_past_a_dead_reservation(
     let killed = Instant::now();
     reserver.kill();
     let record = got
-        .recv_timeout(HANG + Duration::from_secs(1))
+        .recv_timeout(WEDGED + Duration::from_secs(1))
         .expect("the receiving thread hangs");
     eprintln!(
         "{name}: stepped over the gap {:?} after the kill",
@@ -284,7 +284,7 @@ fn receiver_wakes_past_a_dead_reservation(
     assert_eq!(
         record.as_deref(),
         Some(&b"after"[..]),
-        "the receiver did not step over the dead producer's gap within {HANG:?}"
+        "the receiver did not step over the dead producer's gap within {WEDGED:?}"
     );
     assert_eq!(ring.skipped_claims(), 1);
 }
@@ -293,7 +293,7 @@ fn receiver_wakes_past_a_dead_reservation(
 fn a_following_receiver_wakes_past_a_dead_reservation() {
     receiver_wakes_past_a_dead_reservation("follow-gap", |mut rx| {
         rx.set_follow(true);
-        rx.recv_timeout(HANG).ok().map(|record| record.to_vec())
+        rx.recv_timeout(WEDGED).ok().map(|record| record.to_vec())
     });
 }
 
@@ -301,7 +301,7 @@ fn a_following_receiver_wakes_past_a_dead_reservation() {
 fn a_draining_receiver_wakes_past_a_dead_reservation() {
     // Not following: it waits because the survivor is still attached.
     receiver_wakes_past_a_dead_reservation("drain-gap", |mut rx| {
-        rx.recv_timeout(HANG).ok().map(|record| record.to_vec())
+        rx.recv_timeout(WEDGED).ok().map(|record| record.to_vec())
     });
 }
 

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! # futures::executor::block_on(async {
-//! use logring::nonblocking::mpsc;
+//! use logring::nonblocking::{RecvError, mpsc};
 //!
 //! let (mut tx, mut rx) = mpsc::new(64 * 1024)?;
 //! let mut claim = tx.send(5).await?; // waits while the ring is full
@@ -22,7 +22,8 @@
 //!
 //! assert_eq!(&*rx.recv().await?, b"hello"); // in place; released on drop
 //! assert_eq!(&*rx.recv().await?, b"world");
-//! assert!(rx.recv().await.is_err()); // every sender gone, all received
+//! // Every sender is gone and everything was received.
+//! assert_eq!(rx.recv().await.map(drop), Err(RecvError::Disconnected));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -46,9 +47,17 @@
 //!     }
 //! });
 //! let mut next = 0u32;
-//! while let Ok(record) = rx.recv().await {
-//!     assert_eq!(u32::from_le_bytes(record[..].try_into()?), next);
-//!     next += 1;
+//! loop {
+//!     match rx.recv().await {
+//!         Ok(record) => {
+//!             assert_eq!(u32::from_le_bytes(record[..].try_into()?), next);
+//!             next += 1;
+//!         }
+//!         // The sender is gone and everything was received.
+//!         Err(nonblocking::RecvError::Disconnected) => break,
+//!         // A corrupt ring, naming the position: records were lost.
+//!         Err(error) => return Err(error.into()),
+//!     }
 //! }
 //! assert_eq!(next, 1000);
 //! hot.join().unwrap();

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! # futures::executor::block_on(async {
-//! use logring::nonblocking::mpsc;
+//! use logring::nonblocking::{RecvError, mpsc};
 //!
 //! let (tx, mut rx) = mpsc::new(4096)?;
 //! let producers: Vec<_> = (0..4u8)
@@ -19,14 +19,21 @@
 //! drop(tx);
 //! let consumer = async move {
 //!     let mut received = 0;
-//!     while let Ok(record) = rx.recv().await {
-//!         assert_eq!(record.len(), 16);
-//!         received += 1;
+//!     loop {
+//!         match rx.recv().await {
+//!             Ok(record) => {
+//!                 assert_eq!(record.len(), 16);
+//!                 received += 1;
+//!             }
+//!             // Every sender is gone and everything was received.
+//!             Err(RecvError::Disconnected) => return Ok(received),
+//!             // A corrupt ring, naming the position.
+//!             Err(error) => return Err(error),
+//!         }
 //!     }
-//!     received
 //! };
 //! let (_, received) = futures::join!(futures::future::join_all(producers), consumer);
-//! assert_eq!(received, 400);
+//! assert_eq!(received?, 400);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

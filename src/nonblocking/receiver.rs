@@ -37,27 +37,32 @@ impl Receiver {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] once every sender is gone and every record they committed
-    /// has been received (on a ring file: once no producer is attached and
-    /// everything is received, unless the receiver
-    /// [follows](Self::set_follow)); also once the ring is found corrupt
-    /// (see [`corruption`](Self::corruption)).
+    /// [`RecvError::Disconnected`] once every sender is gone and every record
+    /// they committed has been received (on a ring file: once no producer
+    /// is attached and everything is received, unless the receiver
+    /// [follows](Self::set_follow)).
+    ///
+    /// [`RecvError::Corrupt`] once the ring is found corrupt: every record
+    /// before the bad word was delivered, none after it can be, and every
+    /// later receive reports the same (see [`corruption`](Self::corruption)).
+    /// A task waiting when the bad word appears gets it when woken (by a
+    /// commit after it), as it would get a record.
     pub async fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         let found = poll_fn(|cx| self.poll_found(cx)).await;
         match found {
             Ok(next) => Ok(self.inner.consumer.claim(next)),
-            Err(_) => Err(RecvError),
+            Err(stop) => Err(stop.recv_error()),
         }
     }
 
     /// Polls for the next record: the poll-based form of
     /// [`recv`](Self::recv), for hand-written futures and streams. On
     /// `Pending`, the waker of `cx` is woken when a record may be ready (the
-    /// last waker polled with is the one woken).
+    /// last waker polled with is the one woken). Errors as for `recv`.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadClaim<'_>, RecvError>> {
         match self.poll_found(cx) {
             Poll::Ready(Ok(next)) => Poll::Ready(Ok(self.inner.consumer.claim(next))),
-            Poll::Ready(Err(_)) => Poll::Ready(Err(RecvError)),
+            Poll::Ready(Err(stop)) => Poll::Ready(Err(stop.recv_error())),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -67,7 +72,8 @@ impl Receiver {
     /// # Errors
     ///
     /// [`TryRecvError::Empty`] if none is ready;
-    /// [`TryRecvError::Disconnected`] as for [`recv`](Self::recv).
+    /// [`TryRecvError::Disconnected`] and [`TryRecvError::Corrupt`] as for
+    /// [`recv`](Self::recv).
     #[inline]
     pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
         self.inner.try_recv()
@@ -77,7 +83,8 @@ impl Receiver {
     /// ready, calling `f` on each in order, and releases them together with
     /// one update of the shared head (see
     /// [`Consumer::read_batch`](crate::queue::Consumer::read_batch)). Returns
-    /// how many were read; `limit == 0` returns `Ok(0)` at once.
+    /// how many were read; `limit == 0` returns `Ok(0)` at once. A batch
+    /// ends before a corrupt record word; the next call reports it.
     ///
     /// # Cancel safety
     ///
@@ -96,7 +103,7 @@ impl Receiver {
         }
         match poll_fn(|cx| self.poll_found(cx)).await {
             Ok(_) => Ok(self.inner.consumer.read_batch(limit, f)),
-            Err(_) => Err(RecvError),
+            Err(stop) => Err(stop.recv_error()),
         }
     }
 
@@ -159,7 +166,8 @@ impl Receiver {
         self.inner.set_spin_policy(spins(policy));
     }
 
-    /// The corruption that stopped this receiver, if any.
+    /// The corruption that stopped this receiver, if any: what every receive
+    /// reports as `Corrupt` once it is found.
     pub fn corruption(&self) -> Option<CorruptRing> {
         self.inner.corruption()
     }

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! # futures::executor::block_on(async {
-//! use logring::nonblocking::spsc;
+//! use logring::nonblocking::{RecvError, spsc};
 //!
 //! let (mut tx, mut rx) = spsc::new(4096)?;
 //! let producer = async move {
@@ -12,13 +12,18 @@
 //! };
 //! let consumer = async move {
 //!     let mut sum = 0u64;
-//!     while let Ok(record) = rx.recv().await {
-//!         sum += u64::from(u32::from_le_bytes(record[..].try_into().unwrap()));
+//!     loop {
+//!         match rx.recv().await {
+//!             Ok(record) => sum += u64::from(u32::from_le_bytes(record[..].try_into()?)),
+//!             // The sender is gone and everything was received.
+//!             Err(RecvError::Disconnected) => return Ok(sum),
+//!             // A corrupt ring, naming the position.
+//!             Err(error) => return Err(Box::<dyn std::error::Error>::from(error)),
+//!         }
 //!     }
-//!     sum
 //! };
 //! let ((), sum) = futures::join!(producer, consumer);
-//! assert_eq!(sum, 499_500);
+//! assert_eq!(sum?, 499_500);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

@@ -85,8 +85,20 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 }
                 continue;
             }
-            // A following receiver ends only at a corrupt record.
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Corrupt(corrupt)) => {
+                return Err(Failure::runtime(format!(
+                    "ring file {}: {corrupt}; the records before it were printed",
+                    args.path.display()
+                )));
+            }
+            // A following receiver is never disconnected; should it be, say
+            // so rather than wait.
+            Err(error) => {
+                return Err(Failure::runtime(format!(
+                    "ring file {}: the receiver stopped: {error}",
+                    args.path.display()
+                )));
+            }
         };
         if end.is_some_and(|end| reached(record.position(), end)) {
             // Committed after this tail arrived: not ours to print.
@@ -122,13 +134,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
             }
         }
     }
-    Err(Failure::runtime(match receiver.corruption() {
-        Some(corrupt) => format!(
-            "ring file {}: {corrupt}; the records before it were printed",
-            args.path.display()
-        ),
-        None => format!("ring file {}: the receiver stopped", args.path.display()),
-    }))
 }
 
 /// Whether free-running position `pos` is at or past `end` (positions wrap

@@ -1,13 +1,20 @@
 //! `logring write`: standard input into a ring, one record per line or per
 //! fixed-size chunk.
+//!
+//! It never waits without a word: waiting on a full ring that no consumer
+//! is attached to, it says so once on standard error (again only after a
+//! consumer came and went); stopped by Ctrl-C (SIGINT or SIGTERM), while
+//! waiting or reading, it tells what it committed and then ends as the
+//! signal would have.
 
 use std::io::{self, BufRead, Read};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logring::channel::{self, SendError};
 use logring::file::{Mode, RingFile};
 
+use crate::stop::{self, Stop};
 use crate::{Failure, units};
 
 #[derive(clap::Args)]
@@ -21,8 +28,8 @@ pub struct Args {
     /// largest record); the last record may be shorter.
     #[arg(long, value_parser = units::size, requires = "raw")]
     chunk_size: Option<usize>,
-    /// When the ring is full: wait for the consumer to make room, drop the
-    /// record, or fail (status 1).
+    /// When the ring is full: wait for the consumer to make room (saying so
+    /// once if none is attached), drop the record, or fail (status 1).
     #[arg(long, value_enum, default_value_t = OnFull::Wait)]
     on_full: OnFull,
     /// Tag every record with this number.
@@ -42,6 +49,11 @@ const CHUNK: usize = 4096;
 /// How long a writer waiting for room sleeps at most between looks at the
 /// consumer's position.
 const LONGEST_NAP: Duration = Duration::from_millis(1);
+/// How long a writer waits on a full ring before it looks whether a
+/// consumer is attached (a system call), and then between looks.
+const PRESENCE_LOOK: Duration = Duration::from_secs(1);
+/// Longest wait for input between looks at the stop signals.
+const TICK: Duration = Duration::from_millis(100);
 
 /// The ring's producer, of whichever mode the ring has.
 enum Sender {
@@ -66,13 +78,52 @@ impl Sender {
 /// What happened to the input.
 #[derive(Default)]
 struct Tally {
+    /// Records read from the input (the one in hand included).
     records: u64,
+    committed: u64,
     /// Records that found the ring full at least once.
     full: u64,
     dropped: u64,
 }
 
+/// How the input ended up.
+enum End {
+    /// Every record of it was dealt with.
+    Input,
+    /// A stop signal came first.
+    Stopped,
+}
+
+/// Standard input, read from only once it has something (or has ended), so
+/// that a stop signal is noticed while it is idle.
+struct Input<'s> {
+    stdin: io::StdinLock<'static>,
+    stop: &'s Stop,
+}
+
+impl Read for Input<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.stop.requested() {
+                // Not `Interrupted`, which readers retry.
+                return Err(io::Error::other("stopped by a signal"));
+            }
+            if stop::input_ready(TICK) {
+                return self.stdin.read(buf);
+            }
+        }
+    }
+}
+
+/// Whether standard error was told that the ring is full with no consumer
+/// attached: it is told once, and again only after a consumer was seen.
+#[derive(Default)]
+struct Absence {
+    told: bool,
+}
+
 pub fn run(args: Args) -> Result<(), Failure> {
+    let stop = Stop::install()?;
     let ring = RingFile::open(&args.path)?;
     let path = args.path.display().to_string();
     let mut sender = match ring.mode() {
@@ -93,9 +144,19 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
 
     let mut tally = Tally::default();
-    let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+    let mut input = io::BufReader::with_capacity(
+        1 << 16,
+        Input {
+            stdin: io::stdin().lock(),
+            stop: &stop,
+        },
+    );
     let mut record = Vec::new();
+    let mut absence = Absence::default();
     let result = loop {
+        if stop.requested() {
+            break Ok(End::Stopped);
+        }
         record.clear();
         let more = if args.raw {
             read_chunk(&mut input, &mut record, chunk)
@@ -104,7 +165,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         };
         match more {
             Ok(true) => {}
-            Ok(false) => break Ok(()),
+            Ok(false) => break Ok(End::Input),
+            // A partial line or chunk in hand is not written.
+            Err(_) if stop.requested() => break Ok(End::Stopped),
             Err(error) => break Err(Failure::runtime(format!("cannot read input: {error}"))),
         }
         tally.records += 1;
@@ -115,31 +178,62 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 tally.records
             )));
         }
-        if let Err(failure) = commit(&ring, &mut sender, &record, &args, &mut tally, &path) {
-            break Err(failure);
+        let mut waiting = Waiting {
+            ring: &ring,
+            stop: &stop,
+            absence: &mut absence,
+            path: &path,
+        };
+        match commit(&mut waiting, &mut sender, &record, &args, &mut tally) {
+            Ok(true) => {}
+            Ok(false) => break Ok(End::Stopped),
+            Err(failure) => break Err(failure),
         }
     };
-    if result.is_ok() {
-        report(&tally, &path);
+    match result? {
+        End::Input => {
+            if tally.full > 0 {
+                eprintln!("logring: {}", summary(&tally, &path));
+            }
+            Ok(())
+        }
+        End::Stopped => {
+            // Detach before saying so: what it says is then final.
+            drop(sender);
+            drop(ring);
+            eprintln!("logring: {}; stopped by a signal", summary(&tally, &path));
+            stop.die()
+        }
     }
-    result
 }
 
-/// Commits one record, dealing with a full ring as `--on-full` says.
+/// What a wait for room needs besides the ring's position.
+struct Waiting<'a> {
+    ring: &'a RingFile,
+    stop: &'a Stop,
+    absence: &'a mut Absence,
+    path: &'a str,
+}
+
+/// Commits one record, dealing with a full ring as `--on-full` says;
+/// `false` if a stop signal came while it waited.
 fn commit(
-    ring: &RingFile,
+    waiting: &mut Waiting<'_>,
     sender: &mut Sender,
     record: &[u8],
     args: &Args,
     tally: &mut Tally,
-    path: &str,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
+    let path = waiting.path;
     let mut waited = false;
     loop {
         // The consumer's position before trying: a wait ends when it moves.
-        let head = ring.head();
+        let head = waiting.ring.head();
         match sender.send(record, args.tag) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                tally.committed += 1;
+                return Ok(true);
+            }
             Err(SendError::Full) => {}
             // Neither happens here: lines and chunks were checked against
             // the largest record, and a ring file's sender never sees its
@@ -156,10 +250,14 @@ fn commit(
             tally.full += 1;
         }
         match args.on_full {
-            OnFull::Wait => wait_for_room(ring, head),
+            OnFull::Wait => {
+                if !wait_for_room(waiting, head) {
+                    return Ok(false);
+                }
+            }
             OnFull::Drop => {
                 tally.dropped += 1;
-                return Ok(());
+                return Ok(true);
             }
             OnFull::Fail => {
                 return Err(Failure::runtime(format!(
@@ -173,15 +271,43 @@ fn commit(
 }
 
 /// Sleeps until the consumer's position moves past `head`, that is until it
-/// released some room. Looking costs no claim, so a writer waiting for a
-/// slow (or absent) consumer adds nothing to the ring's full rejections
-/// until there is room to try again.
-fn wait_for_room(ring: &RingFile, head: u64) {
+/// released some room; `false` if a stop signal came first. Looking costs
+/// no claim, so a writer waiting for a slow (or absent) consumer adds
+/// nothing to the ring's full rejections until there is room to try again.
+///
+/// Once it has waited `PRESENCE_LOOK`, and every `PRESENCE_LOOK` after, it
+/// looks whether a consumer is attached, and tells standard error once if
+/// none is: a writer that waits for ever must not look hung.
+fn wait_for_room(waiting: &mut Waiting<'_>, head: u64) -> bool {
     let mut nap = Duration::from_micros(20);
-    while ring.head() == head {
+    let mut look = Instant::now() + PRESENCE_LOOK;
+    while waiting.ring.head() == head {
+        if waiting.stop.requested() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= look {
+            look = now + PRESENCE_LOOK;
+            if waiting.ring.consumer_attached() {
+                // Should this one leave, say so again.
+                waiting.absence.told = false;
+            } else if !waiting.absence.told {
+                waiting.absence.told = true;
+                eprintln!(
+                    "logring: ring file {path}: the ring is full and no consumer is attached; \
+                     waiting for one to make room (start one, e.g. `logring tail {path}`, or \
+                     write with `--on-full drop` or `--on-full fail`)",
+                    path = waiting.path
+                );
+            }
+        }
         std::thread::sleep(nap);
         nap = (nap * 2).min(LONGEST_NAP);
     }
+    // The position moved: a consumer was there. Should it be gone by the
+    // next wait, say so again.
+    waiting.absence.told = false;
+    true
 }
 
 /// Reads one line into `record`, without its newline; `false` at the end of
@@ -205,18 +331,19 @@ fn read_chunk(input: &mut impl Read, record: &mut Vec<u8>, chunk: usize) -> io::
     Ok(!record.is_empty())
 }
 
-/// Tells standard error how the input fared, if the ring was ever full.
-fn report(tally: &Tally, path: &str) {
+/// How the input fared: what was committed, and what the full ring did.
+fn summary(tally: &Tally, path: &str) -> String {
+    let mut summary = format!(
+        "ring file {path}: committed {} of {} records",
+        tally.committed, tally.records
+    );
     if tally.dropped > 0 {
-        eprintln!(
-            "logring: ring file {path}: dropped {} of {} records (the ring was full)",
-            tally.dropped, tally.records
-        );
+        summary += &format!("; dropped {} (the ring was full)", tally.dropped);
     } else if tally.full > 0 {
-        eprintln!(
-            "logring: ring file {path}: the ring was full for {} of {} records, which waited \
-             for room",
-            tally.full, tally.records
+        summary += &format!(
+            "; the ring was full for {} of them, which waited for room",
+            tally.full
         );
     }
+    summary
 }
