@@ -119,6 +119,10 @@ mod liveness;
 #[cfg(target_os = "linux")]
 mod lock;
 #[cfg(target_os = "linux")]
+mod observer;
+#[cfg(target_os = "linux")]
+mod publish;
+#[cfg(target_os = "linux")]
 mod ring_file;
 #[cfg(not(target_os = "linux"))]
 #[path = "unsupported.rs"]
@@ -131,7 +135,11 @@ mod tests;
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
 pub(crate) use liveness::{Liveness, Watch};
+#[cfg(target_os = "linux")]
+pub use observer::RingObserver;
 pub use ring_file::RingFile;
+#[cfg(not(target_os = "linux"))]
+pub use ring_file::RingObserver;
 
 use std::fmt;
 
@@ -140,6 +148,7 @@ use std::fmt;
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<RingFile>();
+    send_sync::<RingObserver>();
     send_sync::<FileError>();
 };
 
@@ -198,3 +207,145 @@ impl Options {
         self
     }
 }
+
+/// The observers [`RingFile`] and [`RingObserver`] share: what the header
+/// and the kernel's locks say of a ring. Expects a private
+/// `fn header(&self) -> &Header` and the fields `liveness` (a `Liveness`
+/// or an `Arc` of one), `mode`, `capacity` and `max_record_len`.
+#[cfg(target_os = "linux")]
+macro_rules! header_observers {
+    () => {
+        /// The path the ring was created or opened by.
+        pub fn path(&self) -> &std::path::Path {
+            self.liveness.path()
+        }
+
+        /// The ring's producer mode.
+        pub fn mode(&self) -> crate::file::Mode {
+            self.mode
+        }
+
+        /// Data area size in bytes (a power of two).
+        pub fn capacity(&self) -> usize {
+            self.capacity as usize
+        }
+
+        /// Largest payload a single record can carry: `capacity / 2 - 8` (at
+        /// most 1 GiB - 16).
+        pub fn max_record_len(&self) -> usize {
+            self.max_record_len as usize
+        }
+
+        /// Whether a consumer (in any process, this one included) is attached.
+        pub fn consumer_attached(&self) -> bool {
+            self.liveness.consumer_attached()
+        }
+
+        /// The process id of the attached consumer, if one is attached and has
+        /// named itself (it does so right after it takes the ring, so one that
+        /// is attaching at this very moment may not have yet). The id is as the
+        /// consumer's process sees it: a consumer in another PID namespace (a
+        /// container) reports its own.
+        pub fn consumer_pid(&self) -> Option<u32> {
+            // Relaxed: information only; the lock below says whether it is live.
+            let pid = self
+                .header()
+                .consumer_pid
+                .0
+                .load(crate::sync::Ordering::Relaxed);
+            (pid != 0 && self.consumer_attached()).then_some(pid)
+        }
+
+        /// Whether any producer (in any process, this one included) is attached.
+        pub fn producers_attached(&self) -> bool {
+            self.liveness.producers_attached()
+        }
+
+        /// How many producers (in any process, this one included) are attached:
+        /// the producer slots held, since clones of one MPSC producer share its
+        /// slot. 0 or 1 on an SPSC ring.
+        pub fn producer_count(&self) -> usize {
+            self.liveness.producer_slots_held(match self.mode {
+                crate::file::Mode::Spsc => 1,
+                crate::file::Mode::Mpsc => crate::ring::layout::SLOTS,
+            })
+        }
+
+        /// The ring's format version, `(major, minor)`: this build reads major
+        /// version 1 (and refuses to open any other), whatever the minor.
+        pub fn format_version(&self) -> (u16, u16) {
+            super::ring_file::format_version(self.header())
+        }
+
+        /// The consumer's position: the free-running byte position of the next
+        /// record to read (it only grows; `head % capacity` is its offset in the
+        /// data area). A snapshot.
+        pub fn head(&self) -> u64 {
+            // Relaxed: a snapshot for observers; nothing is read on it.
+            self.header().head.0.load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// The producers' position: the free-running byte position where the
+        /// next claim starts. `tail - head` is the bytes in use (see
+        /// [`len_bytes`](Self::len_bytes)). A snapshot.
+        pub fn tail(&self) -> u64 {
+            // Relaxed: as in `head`.
+            self.header().tail.0.load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Bytes in use: claimed, committed, or read and not yet released.
+        /// A snapshot; it may be stale by the time it returns.
+        pub fn len_bytes(&self) -> usize {
+            // Relaxed: an observation. The two loads may see the positions
+            // out of step, hence the saturating difference and the clamp.
+            let head = self.head();
+            let tail = self.tail();
+            tail.saturating_sub(head).min(self.capacity) as usize
+        }
+
+        /// `true` if no bytes are in use (see [`len_bytes`](Self::len_bytes)).
+        pub fn is_empty(&self) -> bool {
+            self.len_bytes() == 0
+        }
+
+        /// Claims refused with `Full` over the ring's life, by any producer.
+        pub fn full_rejections(&self) -> u64 {
+            // Relaxed: a statistic.
+            self.header()
+                .full_rejections
+                .0
+                .load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Claims skipped because their producers died, over the ring's life.
+        pub fn skipped_claims(&self) -> u64 {
+            // Relaxed: a statistic.
+            self.header()
+                .skipped_claims
+                .0
+                .load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Checks that the file is still as long as the ring: that no other
+        /// program has truncated or extended it since it was opened.
+        ///
+        /// A process that touches a page of a mapping that a truncation cut
+        /// off gets `SIGBUS` (see the [module docs](crate::file#files)), and
+        /// this crate installs no signal handler. A program that may meet a
+        /// truncated ring (a monitor that keeps a ring open for long) can call
+        /// this before it reads: it asks the kernel for the file's length
+        /// (`fstat`), so it narrows the danger to a truncation between the
+        /// check and the read, and cannot close it.
+        ///
+        /// # Errors
+        ///
+        /// [`FileErrorKind::LengthMismatch`] if the file's length is not the
+        /// header plus the capacity; [`FileErrorKind::Io`] if the kernel cannot
+        /// be asked.
+        pub fn check_len(&self) -> Result<(), crate::file::FileError> {
+            super::ring_file::check_file_len(self.path(), self.liveness.probe(), self.capacity)
+        }
+    };
+}
+#[cfg(target_os = "linux")]
+pub(crate) use header_observers;
