@@ -650,6 +650,18 @@ fn open_or_create_passes_real_errors_through() {
     assert!(matches!(error.kind(), FileErrorKind::Empty), "{error}");
     assert_eq!(fs::metadata(path.path()).unwrap().len(), 0);
 
+    // A dangling symbolic link: `open` finds nothing, `create` finds the
+    // path taken; reported (and left) rather than retried for ever.
+    let path = TempPath::new("open-or-create-dangling");
+    std::os::unix::fs::symlink(TempPath::new("nowhere").path(), path.path()).unwrap();
+    let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+    assert!(
+        matches!(error.kind(), FileErrorKind::Io { action: "create", source }
+            if source.kind() == ErrorKind::AlreadyExists),
+        "{error}"
+    );
+    assert!(fs::symlink_metadata(path.path()).unwrap().is_symlink());
+
     // Nowhere to create it, or an impossible capacity: create's errors.
     let missing = TempPath::new("open-or-create-no-directory")
         .path()

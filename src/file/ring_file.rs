@@ -92,6 +92,7 @@ impl RingFile {
         let (capacity, _) = params(options.capacity)
             .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
         let deadline = Instant::now() + START_UP_PATIENCE;
+        let mut lost = 0;
         loop {
             let error = match Self::open(path) {
                 Ok(ring) => return ring.matching(options.mode, capacity),
@@ -101,8 +102,19 @@ impl RingFile {
                 FileErrorKind::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                     match Self::create(path, options) {
                         Ok(ring) => return Ok(ring),
-                        // Another process created it first: open theirs.
-                        Err(lost) if is_already_there(&lost) => {}
+                        // Another process created it first: open theirs. A
+                        // path that `open` cannot follow but `create` finds
+                        // taken (a dangling symbolic link) would repeat
+                        // this for ever: a few times is plenty for a race.
+                        Err(taken) if is_already_there(&taken) => {
+                            lost += 1;
+                            if lost >= LOST_RACES {
+                                return Err(taken);
+                            }
+                            if lost > 1 {
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                        }
                         Err(error) => return Err(error),
                     }
                 }
@@ -365,6 +377,10 @@ impl std::fmt::Debug for RingFile {
 /// How long [`RingFile::open_or_create`] waits for a ring being created in
 /// place to be completed.
 const START_UP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// How many times [`RingFile::open_or_create`] finds the path missing and
+/// then taken before it reports the path as taken.
+const LOST_RACES: u32 = 10;
 
 /// Whether `error` is `create`'s "something is at the path already".
 fn is_already_there(error: &FileError) -> bool {
