@@ -8,8 +8,9 @@
 //! ```no_run
 //! use logring::file::{Mode, Options, RingFile};
 //!
-//! // The logging process (create once; later runs open the same file).
-//! let ring = RingFile::create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
+//! // Each logging process: the first to start creates the ring, the others
+//! // (at the same moment, or later runs) attach to the same one.
+//! let ring = RingFile::open_or_create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
 //! let tx = ring.mpsc_sender()?;
 //! tx.send_bytes(b"order 42 filled")?;
 //!
@@ -27,17 +28,53 @@
 //! [`RingFile::create`] makes a new file (never replacing one) with mode
 //! 0600 unless [`Options::permissions`] says otherwise, allocates all of its
 //! space up front (no sparse file that could fail with `SIGBUS` later when
-//! the disk fills), writes the header and marks it initialised last.
-//! [`RingFile::open`] checks the header (magic, format version, layout,
-//! length, the initialised marker and the shared positions) and never
-//! re-initialises what it finds: every problem is a [`FileError`] that names
-//! the file and says what was wrong.
+//! the disk fills), writes the header and marks it initialised last. It
+//! does all that in an unnamed file in the target's directory (`O_TMPFILE`)
+//! and then links the file into place, so the path appears only once the
+//! ring is whole; where the file system has no unnamed files it uses a
+//! uniquely named temporary file in the same directory (linked, then
+//! unlinked, on success and on error alike), and only where it has no hard
+//! links at all does it write the file in place. [`RingFile::open`] checks
+//! the header (magic, format version, layout, length, the initialised
+//! marker and the shared positions) and never re-initialises what it finds:
+//! every problem is a [`FileError`] that names the file and says what was
+//! wrong.
+//!
+//! Processes that start together must all succeed: opening or creating is
+//! one race-free operation, [`RingFile::open_or_create`]. Any number of
+//! processes may call it on one path at once; one creates the ring and all
+//! attach to it. A ring of another mode or capacity than asked is
+//! [`FileErrorKind::OptionsMismatch`]; every other error (permission
+//! denied, a corrupt header) comes through as it is. (`create`, then `open`
+//! on any error, is not the same: it hides those errors.)
+//!
+//! Looking is not touching: [`RingObserver::open`] opens a ring file and
+//! maps it read-only, so it needs read permission only, and offers the
+//! positions, counters and who is attached, as `logring stat` shows them.
+//! [`RingFile::open`] needs write permission, since its ends write.
+//!
+//! ## A truncated file
 //!
 //! No end ever changes the file's length. If another program truncates a
-//! mapped ring file, the processes that have it mapped get `SIGBUS` when
-//! they touch the lost pages, as with any shared mapping: don't. Opening a
-//! file whose length disagrees with its header is
-//! [`FileErrorKind::LengthMismatch`].
+//! ring file (`truncate -s 0`, a careless `> file`), every process that has
+//! it mapped gets `SIGBUS` when it next touches a page that was cut off: a
+//! receiver asleep in `recv` as it wakes, a producer as it sends. That is
+//! how the kernel reports an access to a lost page of any shared mapping,
+//! and the signal kills the process unless it is handled. This crate
+//! installs no signal handler, since a handler is process-wide and belongs
+//! to the application. So:
+//!
+//! - never truncate, or otherwise resize, a ring file that is in use;
+//!   remove it (`rm`) instead: processes that have it mapped keep the old
+//!   file until they let go;
+//! - a file whose length disagrees with its header is
+//!   [`FileErrorKind::LengthMismatch`] for `open`, `open_or_create` and
+//!   [`RingObserver::open`];
+//! - [`RingFile::check_len`] and [`RingObserver::check_len`] compare the
+//!   file's current length with the ring's, for a program that keeps a ring
+//!   open and may meet one resized under it; `logring stat --watch` checks
+//!   before every refresh and stops with that error. A check cannot close
+//!   the window between itself and the next access.
 //!
 //! # Ends, and who is alive
 //!
@@ -110,7 +147,8 @@
 //! # Platforms
 //!
 //! Ring files need Linux (open file description locks, shared futexes);
-//! elsewhere [`RingFile::create`] and [`RingFile::open`] return
+//! elsewhere [`RingFile::create`], [`RingFile::open`],
+//! [`RingFile::open_or_create`] and [`RingObserver::open`] return
 //! [`FileErrorKind::Unsupported`].
 
 mod error;
@@ -172,7 +210,8 @@ impl fmt::Display for Mode {
     }
 }
 
-/// How [`RingFile::create`] makes a ring file.
+/// How [`RingFile::create`] (or [`RingFile::open_or_create`]) makes a ring
+/// file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     capacity: usize,
@@ -200,8 +239,9 @@ impl Options {
     /// The file's permission bits (default 0600: only the creating user can
     /// attach), applied exactly whatever the process's umask, except that
     /// the owner always gets read and write: every end maps the file
-    /// read-write. For example `0o640` lets the owner's group see that the
-    /// file exists and read it, but not attach (attaching writes).
+    /// read-write. For example `0o640` lets the owner's group look at the
+    /// ring ([`RingObserver`], `logring stat`), but not attach (attaching
+    /// writes).
     pub const fn permissions(mut self, permissions: u32) -> Self {
         self.permissions = (permissions & 0o7777) | 0o600;
         self
@@ -339,9 +379,10 @@ macro_rules! header_observers {
         ///
         /// # Errors
         ///
-        /// [`FileErrorKind::LengthMismatch`] if the file's length is not the
-        /// header plus the capacity; [`FileErrorKind::Io`] if the kernel cannot
-        /// be asked.
+        /// [`LengthMismatch`](crate::file::FileErrorKind::LengthMismatch) if
+        /// the file's length is not the header plus the capacity;
+        /// [`Io`](crate::file::FileErrorKind::Io) if the kernel cannot be
+        /// asked.
         pub fn check_len(&self) -> Result<(), crate::file::FileError> {
             super::ring_file::check_file_len(self.path(), self.liveness.probe(), self.capacity)
         }
