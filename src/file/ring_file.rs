@@ -75,9 +75,9 @@ impl RingFile {
     /// to a file this call creates).
     ///
     /// A file that is empty, shorter than a header or uninitialised may be
-    /// a ring that a process without this crate's `create` (or on a file
-    /// system without hard links) is still writing in place: such a file is
-    /// opened again for up to a second before its error is returned.
+    /// a ring still being written in place (on a file system without hard
+    /// links, or by an older release of this crate): such a file is opened
+    /// again for up to a second before its error is returned.
     ///
     /// # Errors
     ///
