@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example ringfile                    # the whole demo
 //! cargo run --release --example ringfile -- create PATH     # a new MPSC ring file
-//! cargo run --release --example ringfile -- log PATH [N [MS]]  # log N lines, MS ms apart
+//! cargo run --release --example ringfile -- log PATH [N [MS]]  # log N lines, MS ms apart (creating the ring if need be)
 //! cargo run --release --example ringfile -- tail PATH [-f]  # print what arrives
 //! ```
 //!
@@ -41,8 +41,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 }
 
+/// The demo's ring: 1 MiB, any number of logging processes.
+fn options() -> Options {
+    Options::new(1 << 20).mode(Mode::Mpsc)
+}
+
 fn create(path: &Path) -> Result<RingFile, Box<dyn Error>> {
-    let ring = RingFile::create(path, Options::new(1 << 20).mode(Mode::Mpsc))?;
+    let ring = RingFile::create(path, options())?;
     println!(
         "created {}: {} bytes, records up to {} bytes",
         path.display(),
@@ -55,7 +60,9 @@ fn create(path: &Path) -> Result<RingFile, Box<dyn Error>> {
 /// One logging process: `n` lines, `pause` apart, then exit (or, with
 /// `crash`, hold a claim and wait to be killed).
 fn log(path: &Path, n: u64, pause: Duration, crash: bool) -> Result<(), Box<dyn Error>> {
-    let ring = RingFile::open(path)?;
+    // Whichever logging process starts first creates the ring; the others
+    // (started at the same moment or later) attach to it.
+    let ring = RingFile::open_or_create(path, options())?;
     let tx = ring.mpsc_sender()?;
     let pid = std::process::id();
     println!("attached");

@@ -14,7 +14,7 @@
 use std::fs::{self, File, Permissions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -309,7 +309,35 @@ fn run(args: &[&str]) -> Ran {
 
 /// Runs `logring ARGS` with `input` on its stdin and waits for it.
 fn run_with(args: &[&str], input: &[u8]) -> Ran {
-    let mut proc = Proc::logring(args, Stdio::piped(), Stdio::piped());
+    finish(Proc::logring(args, Stdio::piped(), Stdio::piped()), input)
+}
+
+/// User and group id 65534, nobody's.
+const NOBODY: u32 = 65534;
+
+/// Whether this test runs as root, and so can run `logring` as another user.
+fn is_root() -> bool {
+    // SAFETY: geteuid only returns this process's effective user id.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs `logring ARGS` as user and group 65534 (nobody; no other groups),
+/// to whom the file permissions apply. Only root can.
+fn run_as_nobody(args: &[&str]) -> Ran {
+    let mut command = Command::new(LOGRING);
+    // Root's other groups are dropped when the user changes.
+    command
+        .args(args)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let what = format!("`logring {}` as nobody", args.join(" "));
+    finish(Proc::start(command, what), b"")
+}
+
+/// Feeds `input` to the child `proc`, collects its output and waits for it.
+fn finish(mut proc: Proc, input: &[u8]) -> Ran {
     let mut stdin = proc.take_stdin();
     let input = input.to_vec();
     // The child may exit without reading its input: ignore the broken pipe.
@@ -1161,6 +1189,102 @@ fn stat_watch_prints_one_json_object_a_line_until_its_output_closes() {
     watch.expect_exit(0);
 }
 
+#[test]
+fn stat_needs_read_permission_only() {
+    if !is_root() {
+        eprintln!("note: not root, so `logring` cannot be run as another user: skipped");
+        return;
+    }
+    let ring = create_ring("stat-read-only", "4KiB", "spsc");
+    run_with(&["write", ring.arg()], b"one\ntwo\n").ok();
+    let expected = stat_json(&ring);
+    // World-readable, and readable by the group that nobody is in.
+    for (mode, group) in [(0o444, 0), (0o640, NOBODY)] {
+        fs::set_permissions(ring.path(), Permissions::from_mode(mode)).unwrap();
+        std::os::unix::fs::chown(ring.path(), Some(0), Some(group)).unwrap();
+        for watch in [false, true] {
+            let mut args = vec!["stat", ring.arg(), "--json"];
+            if watch {
+                args.extend(["--watch", "--interval", "10ms"]);
+            }
+            let mut command = Command::new(LOGRING);
+            command
+                .args(&args)
+                .uid(NOBODY)
+                .gid(NOBODY)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped());
+            let mut proc = Proc::start(command, format!("`logring {}` as nobody", args.join(" ")));
+            let mut lines = proc.lines_up_to(2);
+            for _ in 0..if watch { 2 } else { 1 } {
+                let line = lines.expect();
+                let stat: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}"));
+                assert_eq!(stat, expected, "mode {mode:04o}");
+            }
+            assert_eq!(lines.next(), None);
+            proc.expect_exit(0);
+        }
+        run_as_nobody(&["stat", ring.arg()]).ok();
+        // Attaching is another matter.
+        run_as_nobody(&["tail", ring.arg()]).fails(1, &[ring.arg(), "Permission denied"]);
+    }
+    // Not readable: a clear error.
+    fs::set_permissions(ring.path(), Permissions::from_mode(0o600)).unwrap();
+    run_as_nobody(&["stat", ring.arg()]).fails(
+        1,
+        &[&format!(
+            "could not open ring file {}: Permission denied",
+            ring.arg()
+        )],
+    );
+    assert_eq!(stat_json(&ring), expected, "the ring changed");
+}
+
+#[test]
+fn stat_watch_stops_with_an_error_when_the_ring_is_truncated() {
+    // To nothing (the header's page gone too), and to a header and a bit.
+    for len in [0, HEADER + 8] {
+        let ring = create_ring("watch-truncated", "4KiB", "spsc");
+        let mut watch = Proc::logring(
+            &[
+                "stat",
+                ring.arg(),
+                "--watch",
+                "--json",
+                "--interval",
+                "20ms",
+            ],
+            Stdio::null(),
+            Stdio::piped(),
+        );
+        let mut lines = watch.lines();
+        lines.expect();
+        set_len(&ring, len);
+        // Whatever it printed before it noticed, it stops with status 1 and
+        // says why: never killed by SIGBUS.
+        let status = watch.wait();
+        assert_eq!(
+            (status.code(), status.signal()),
+            (Some(1), None),
+            "stat --watch ended with {status}; its stderr: {:?}",
+            watch.stderr_text()
+        );
+        assert_eq!(
+            watch.stderr_text(),
+            format!(
+                "logring: ring file {}: {len} bytes long, but its header says 8192 \
+                 (truncated or extended by another program?)\n",
+                ring.arg()
+            )
+        );
+        while let Some(line) = lines.next() {
+            serde_json::from_str::<Value>(&line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}"));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 7. Exit statuses and error messages.
 
@@ -1256,6 +1380,8 @@ struct BadFile {
     name: &'static str,
     path: PathBuf,
     says: String,
+    /// Bad only for attaching: `stat` reads it.
+    read_only: bool,
     _keep: Option<TempPath>,
 }
 
@@ -1266,6 +1392,7 @@ fn bad_files() -> Vec<BadFile> {
             name,
             path: file.path().to_path_buf(),
             says: says.to_owned(),
+            read_only: name == "mode 0444",
             _keep: Some(file),
         });
     };
@@ -1406,6 +1533,7 @@ fn bad_files() -> Vec<BadFile> {
         name: "a device",
         path: PathBuf::from("/dev/null"),
         says: "not a regular file".to_owned(),
+        read_only: false,
         _keep: None,
     });
     cases
@@ -1424,6 +1552,11 @@ fn every_bad_ring_file_is_reported_on_one_line() {
             vec!["tail", path],
             vec!["write", path],
         ] {
+            if case.read_only && args[0] == "stat" {
+                // Looking needs no write permission.
+                run(&args).ok();
+                continue;
+            }
             run(&args).fails(1, &[&names_it, &case.says]);
         }
         if let Some(before) = before {

@@ -28,7 +28,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use logring::channel::{ReadClaim, Receiver, Record, RecvError, RecvTimeoutError, TryRecvError};
-use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile};
+use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile, RingObserver};
 use logring::queue::Consumer;
 use logring::{CorruptRing, Error};
 
@@ -91,11 +91,18 @@ fn assert_reported(error: &FileError, path: &Path, says: &str) {
 }
 
 /// Opens `path`, which must fail; checks the report and that the file was
-/// left as it was; returns what was wrong.
+/// left as it was; returns what was wrong. An observer's open must fail
+/// with the same report, unless the file is only read-only (which an
+/// observer, needing no write permission, accepts).
 fn open_fails(path: &TempPath, says: &str) -> FileErrorKind {
     let before = fs::read(path.path()).ok();
     let error = RingFile::open(path.path()).unwrap_err();
     assert_reported(&error, path.path(), says);
+    match (RingObserver::open(path.path()), error.kind()) {
+        (Ok(_), FileErrorKind::ReadOnly { .. }) => {}
+        (Ok(observer), _) => panic!("an observer opened it: {observer:?}"),
+        (Err(seen), _) => assert_eq!(seen.to_string(), error.to_string(), "the observer's report"),
+    }
     assert_eq!(
         fs::read(path.path()).ok(),
         before,
@@ -345,6 +352,50 @@ fn a_truncated_or_extended_file_is_a_length_mismatch() {
                 if e == expected && a == actual),
             "{kind:?}"
         );
+        let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+        assert_reported(&error, path.path(), &format!("{actual} bytes long"));
+    }
+}
+
+#[test]
+fn a_file_truncated_or_extended_while_open_is_a_length_mismatch() {
+    let capacity = 4096;
+    let expected = HEADER + capacity;
+    // The header stays (HEADER and more): nothing here touches the lost
+    // pages, which would fault.
+    for actual in [HEADER, expected - 8, expected + 1, expected * 2] {
+        let path = ring_file("length-while-open", capacity as usize, Mode::Spsc);
+        let ring = open(&path);
+        let observer = RingObserver::open(path.path()).unwrap();
+        ring.check_len().unwrap();
+        observer.check_len().unwrap();
+        File::options()
+            .write(true)
+            .open(path.path())
+            .unwrap()
+            .set_len(actual)
+            .unwrap();
+        for error in [
+            ring.check_len().unwrap_err(),
+            observer.check_len().unwrap_err(),
+        ] {
+            assert_reported(&error, path.path(), &format!("{actual} bytes long"));
+            assert!(
+                matches!(error.kind(), FileErrorKind::LengthMismatch { expected: e, actual: a }
+                    if *e == expected && *a == actual),
+                "{:?}",
+                error.kind()
+            );
+        }
+        // Put back as it was, it is whole again.
+        File::options()
+            .write(true)
+            .open(path.path())
+            .unwrap()
+            .set_len(expected)
+            .unwrap();
+        ring.check_len().unwrap();
+        observer.check_len().unwrap();
     }
 }
 
@@ -415,25 +466,33 @@ fn impossible_positions_are_bad_positions() {
 fn a_directory_is_not_a_file() {
     let path = TempPath::new("directory");
     fs::create_dir(path.path()).unwrap();
-    let error = RingFile::open(path.path()).unwrap_err();
-    assert_reported(&error, path.path(), "not a regular file");
-    assert!(
-        matches!(error.kind(), FileErrorKind::NotAFile),
-        "{:?}",
-        error.kind()
-    );
+    for error in [
+        RingFile::open(path.path()).unwrap_err(),
+        RingObserver::open(path.path()).unwrap_err(),
+    ] {
+        assert_reported(&error, path.path(), "not a regular file");
+        assert!(
+            matches!(error.kind(), FileErrorKind::NotAFile),
+            "{:?}",
+            error.kind()
+        );
+    }
 }
 
 #[test]
 fn a_device_is_not_a_file() {
     let path = Path::new("/dev/null");
-    let error = RingFile::open(path).unwrap_err();
-    assert_reported(&error, path, "not a regular file");
-    assert!(
-        matches!(error.kind(), FileErrorKind::NotAFile),
-        "{:?}",
-        error.kind()
-    );
+    for error in [
+        RingFile::open(path).unwrap_err(),
+        RingObserver::open(path).unwrap_err(),
+    ] {
+        assert_reported(&error, path, "not a regular file");
+        assert!(
+            matches!(error.kind(), FileErrorKind::NotAFile),
+            "{:?}",
+            error.kind()
+        );
+    }
 }
 
 #[test]
@@ -478,6 +537,14 @@ fn a_file_nobody_may_write_is_read_only() {
             .write(true)
             .open(path.path())
             .is_ok();
+        let observer = RingObserver::open(path.path()).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(observer.capacity(), 4096);
+        // `open_or_create` reports the same error, never swallowing it.
+        let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            RingFile::open(path.path()).unwrap_err().to_string()
+        );
         if privileged {
             let kind = open_fails(&path, &format!("read-only (mode {mode:04o})"));
             assert!(
@@ -501,6 +568,120 @@ fn a_file_nobody_may_write_is_read_only() {
 
 // ---------------------------------------------------------------------------
 // Creating.
+
+#[test]
+fn open_or_create_creates_then_opens_the_same_ring() {
+    let path = TempPath::new("open-or-create");
+    let options = Options::new(4000).mode(Mode::Mpsc).permissions(0o640);
+    let first = RingFile::open_or_create(path.path(), options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((first.mode(), first.capacity()), (Mode::Mpsc, 4096));
+    let mode = fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    first.mpsc_sender().unwrap().send_bytes(b"kept").unwrap();
+    // The same options, or ones that round to the same capacity.
+    for again in [options, Options::new(4096).mode(Mode::Mpsc)] {
+        let ring = RingFile::open_or_create(path.path(), again).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ring.len_bytes(), first.len_bytes());
+    }
+    // Other permissions asked of an existing ring change nothing.
+    RingFile::open_or_create(path.path(), options.permissions(0o600)).unwrap();
+    let mode = fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    let mut consumer = first.consumer().unwrap();
+    assert_eq!(&consumer.try_read().unwrap()[..], b"kept");
+}
+
+#[test]
+fn open_or_create_refuses_a_ring_of_other_options() {
+    let path = ring_file("mismatch", 1 << 20, Mode::Mpsc);
+    let before = fs::read(path.path()).unwrap();
+    for (asked, says) in [
+        (
+            Options::new(65536),
+            "the ring is MPSC with capacity 1048576 bytes; asked for SPSC with capacity 65536 bytes",
+        ),
+        (
+            Options::new(1 << 20),
+            "the ring is MPSC with capacity 1048576 bytes; asked for SPSC with capacity 1048576 bytes",
+        ),
+        (
+            Options::new(1000).mode(Mode::Mpsc),
+            "the ring is MPSC with capacity 1048576 bytes; asked for MPSC with capacity 1024 bytes",
+        ),
+    ] {
+        let error = RingFile::open_or_create(path.path(), asked).unwrap_err();
+        assert_reported(&error, path.path(), says);
+        assert!(
+            matches!(
+                error.kind(),
+                FileErrorKind::OptionsMismatch {
+                    mode: Mode::Mpsc,
+                    capacity: 1_048_576,
+                    ..
+                }
+            ),
+            "{:?}",
+            error.kind()
+        );
+    }
+    assert_eq!(fs::read(path.path()).unwrap(), before, "the file changed");
+}
+
+#[test]
+fn open_or_create_passes_real_errors_through() {
+    // A corrupt ring is reported, never replaced.
+    let path = ring_file("corrupt", 4096, Mode::Spsc);
+    patch(&path, MAGIC_AT, b"NOTARING");
+    let before = fs::read(path.path()).unwrap();
+    let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+    assert_reported(&error, path.path(), "not a logring file");
+    assert!(matches!(error.kind(), FileErrorKind::BadMagic { .. }));
+    assert_eq!(fs::read(path.path()).unwrap(), before, "the file changed");
+
+    // Something else at the path.
+    let path = TempPath::new("open-or-create-directory");
+    fs::create_dir(path.path()).unwrap();
+    let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+    assert!(matches!(error.kind(), FileErrorKind::NotAFile), "{error}");
+
+    // A file that stays empty (or uninitialised) is reported once the
+    // bounded wait for a creator writing it in place is over.
+    let path = TempPath::new("open-or-create-empty");
+    File::create(path.path()).unwrap();
+    let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+    assert!(matches!(error.kind(), FileErrorKind::Empty), "{error}");
+    assert_eq!(fs::metadata(path.path()).unwrap().len(), 0);
+
+    // A dangling symbolic link: `open` finds nothing, `create` finds the
+    // path taken; reported (and left) rather than retried for ever.
+    let path = TempPath::new("open-or-create-dangling");
+    std::os::unix::fs::symlink(TempPath::new("nowhere").path(), path.path()).unwrap();
+    let error = RingFile::open_or_create(path.path(), Options::new(4096)).unwrap_err();
+    assert!(
+        matches!(error.kind(), FileErrorKind::Io { action: "create", source }
+            if source.kind() == ErrorKind::AlreadyExists),
+        "{error}"
+    );
+    assert!(fs::symlink_metadata(path.path()).unwrap().is_symlink());
+
+    // Nowhere to create it, or an impossible capacity: create's errors.
+    let missing = TempPath::new("open-or-create-no-directory")
+        .path()
+        .join("ring");
+    let error = RingFile::open_or_create(&missing, Options::new(4096)).unwrap_err();
+    assert!(
+        matches!(error.kind(), FileErrorKind::Io { action: "create", source }
+            if source.kind() == ErrorKind::NotFound),
+        "{error}"
+    );
+    let path = TempPath::new("open-or-create-capacity");
+    let error = RingFile::open_or_create(path.path(), Options::new(0)).unwrap_err();
+    assert!(
+        matches!(error.kind(), FileErrorKind::Capacity(_)),
+        "{error}"
+    );
+    assert!(!path.path().exists());
+}
 
 #[test]
 fn create_never_replaces_a_file() {

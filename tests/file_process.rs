@@ -39,14 +39,18 @@ use common::{
 use process::{Line, PATIENCE, Polled, Proc, Role, TempPath, create, one_at_a_time};
 
 use std::ops::{Deref, DerefMut};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use logring::channel::{self, Receiver, RecvTimeoutError, SendClaim, SendError, TryRecvError};
-use logring::file::{FileErrorKind, Mode, RingFile};
+use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile, RingObserver};
 use logring::queue::{self, Consumer, WriteClaim};
+use std::os::unix::fs::PermissionsExt;
 
 // Records: producer `id`'s record `seq` has the key `key(id, seq)`, a length
 // and payload derived from the key, and a tag naming the producer and the low
@@ -275,6 +279,12 @@ fn idle(got: &Got) {
 
 #[test]
 fn child() {
+    // These roles open (or create) their rings themselves.
+    match process::role() {
+        Some(role) if role.name == "race" => return race(&role),
+        Some(role) if role.name == "observe" => return observe(&role),
+        _ => {}
+    }
     let Some((role, ring)) = process::child() else {
         return;
     };
@@ -464,7 +474,194 @@ fn drain(ring: &RingFile) {
     report!("received {}", streams.count(0));
 }
 
+/// Args: id. Reports `ready`, waits for its stdin to close (every racer of
+/// a round shares it, so that one close starts them all), opens or creates
+/// the ring, commits one record holding `id` and reports `done` (or
+/// `failed`, with the error on stderr).
+fn race(role: &Role) {
+    let id = role.arg(0) as u32;
+    report!("ready");
+    process::wait_for_stdin_eof();
+    let opened = RingFile::open_or_create(&role.path, Options::new(4096).mode(Mode::Mpsc));
+    let sent = opened.and_then(|ring| {
+        let tx = ring.mpsc_sender()?;
+        tx.send_bytes(&id.to_le_bytes())
+            .unwrap_or_else(|error| panic!("{error}"));
+        Ok(())
+    });
+    match sent {
+        Ok(()) => report!("done"),
+        Err(error) => {
+            eprintln!("{error}");
+            report!("failed");
+        }
+    }
+}
+
+/// Becomes user and group 65534 (nobody), with no other groups: a process
+/// that the file permissions apply to, even in a test run as root.
+fn become_nobody() {
+    // SAFETY: system calls that change this process's credentials (glibc
+    // applies them to every thread); `setgroups` reads no list of length 0.
+    let results = unsafe {
+        [
+            libc::setgroups(0, std::ptr::null()),
+            libc::setgid(NOBODY),
+            libc::setuid(NOBODY),
+        ]
+    };
+    assert_eq!(
+        results,
+        [0; 3],
+        "cannot become nobody: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// User and group id 65534, nobody's.
+const NOBODY: u32 = 65534;
+
+/// Becomes nobody, then looks at the ring through a `RingObserver`: reports
+/// `observed capacity head tail used producers consumer_pid` (pid 0 for
+/// none), or `denied` if the file may not be read. Then tries to attach
+/// (`open`, `open_or_create`), which must be refused with "permission
+/// denied": reports `attach_denied`.
+fn observe(role: &Role) {
+    become_nobody();
+    match RingObserver::open(&role.path) {
+        Ok(ring) => {
+            ring.check_len().unwrap();
+            report!(
+                "observed {} {} {} {} {} {}",
+                ring.capacity(),
+                ring.head(),
+                ring.tail(),
+                ring.len_bytes(),
+                ring.producer_count(),
+                ring.consumer_pid().unwrap_or(0)
+            );
+        }
+        Err(error) if is_permission_denied(&error) => report!("denied"),
+        Err(error) => panic!("{error}"),
+    }
+    for attached in [
+        RingFile::open(&role.path),
+        RingFile::open_or_create(&role.path, Options::new(4096)),
+    ] {
+        match attached {
+            Err(error) if is_permission_denied(&error) => {}
+            Err(error) => panic!("attaching: {error}"),
+            Ok(ring) => panic!("attached to {ring:?}"),
+        }
+    }
+    report!("attach_denied");
+}
+
+fn is_permission_denied(error: &FileError) -> bool {
+    matches!(error.kind(), FileErrorKind::Io { action: "open", source }
+        if source.kind() == std::io::ErrorKind::PermissionDenied)
+        && error.to_string().contains("Permission denied")
+}
+
 // The tests.
+
+/// A process with read permission only observes a ring (mode 0444, or 0640
+/// with its group), attached ends and all, through a read-only mapping;
+/// without read permission (0600) it gets "permission denied". Either way
+/// attaching is refused with "permission denied", never a panic.
+#[test]
+fn a_process_that_may_only_read_a_ring_observes_it() {
+    // SAFETY: geteuid only returns this process's effective user id.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("note: not root, so no process of another user can be started: skipped");
+        return;
+    }
+    let _turn = one_at_a_time();
+    let path = TempPath::new("observed");
+    let ring = create(&path, 8192, Mode::Mpsc);
+    let tx = ring.mpsc_sender().unwrap();
+    let mut rx = ring.receiver().unwrap();
+    for seq in 0..5 {
+        tx.send_bytes(&[seq; 100]).unwrap();
+    }
+    drop(rx.recv().unwrap());
+    let expected = vec![
+        8192,
+        ring.head(),
+        ring.tail(),
+        ring.len_bytes() as u64,
+        1,
+        u64::from(std::process::id()),
+    ];
+    assert!(ring.head() > 0 && ring.len_bytes() > 0);
+    for (mode, group, sees) in [
+        (0o444, 0, true),
+        (0o640, NOBODY, true),
+        (0o600, NOBODY, false),
+    ] {
+        std::fs::set_permissions(path.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        std::os::unix::fs::chown(path.path(), Some(0), Some(group)).unwrap();
+        let mut observer = Proc::spawn("observe", path.path(), &[]);
+        if sees {
+            assert_eq!(observer.expect("observed"), expected, "mode {mode:04o}");
+        } else {
+            observer.expect("denied");
+        }
+        observer.expect("attach_denied");
+        observer.finish();
+    }
+    // The observers changed nothing.
+    assert_eq!(ring.len_bytes() as u64, expected[3]);
+    for seq in 1..5 {
+        assert_eq!(&rx.recv().unwrap()[..], [seq; 100]);
+    }
+}
+
+/// Processes that start together on a fresh path all get one ring: `create`
+/// makes the path appear only once the ring is initialised, and
+/// `open_or_create` opens the winner's when its own `create` loses. (With
+/// `create`, then `open` on its error, 61 of the 1600 racers failed here
+/// with `Empty` or `Uninitialised`.)
+#[test]
+fn processes_that_open_or_create_together_share_one_ring() {
+    let _turn = one_at_a_time();
+    let racers = 8;
+    for round in 0..200 {
+        let path = TempPath::new("race");
+        // Every racer blocks reading this socket: closing it starts them all.
+        let (go, theirs) = UnixStream::pair().expect("a socket pair");
+        let mut procs: Vec<Proc> = (0..racers)
+            .map(|id| {
+                let stdin = OwnedFd::from(theirs.try_clone().expect("a descriptor of the socket"));
+                Proc::spawn_with_stdin("race", path.path(), &[id.into()], Stdio::from(stdin))
+            })
+            .collect();
+        drop(theirs);
+        for proc in &mut procs {
+            proc.expect("ready");
+        }
+        drop(go);
+        for proc in &mut procs {
+            match proc.line() {
+                Some(Line { word, .. }) if word == "done" => {}
+                Some(Line { word, .. }) if word == "failed" => proc.fail(&format!("round {round}")),
+                other => proc.fail(&format!("round {round}: reported {other:?}")),
+            }
+            proc.finish();
+        }
+        let ring =
+            RingFile::open(path.path()).unwrap_or_else(|error| panic!("round {round}: {error}"));
+        let mut consumer = ring.consumer().unwrap();
+        let mut ids = Vec::new();
+        while let Some(record) = consumer.try_read() {
+            ids.push(u32::from_le_bytes(
+                record[..].try_into().expect("a 4-byte id"),
+            ));
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (0..racers).collect::<Vec<u32>>(), "round {round}");
+    }
+}
 
 /// Receives until the stream ends, alternating single receives and batches.
 fn receive_all(rx: &mut Receiver, streams: &mut Streams, producers: &mut [Proc]) {

@@ -108,6 +108,18 @@ pub enum FileErrorKind {
         /// The number of slots.
         slots: usize,
     },
+    /// [`RingFile::open_or_create`](super::RingFile::open_or_create) found
+    /// a ring of another mode or capacity than its options ask for.
+    OptionsMismatch {
+        /// The existing ring's mode.
+        mode: Mode,
+        /// The existing ring's capacity in bytes.
+        capacity: u64,
+        /// The mode asked for.
+        asked_mode: Mode,
+        /// The capacity asked for, rounded up as `create` rounds it.
+        asked_capacity: u64,
+    },
     /// Ring files are not supported on this operating system.
     Unsupported,
 }
@@ -216,6 +228,16 @@ impl fmt::Display for FileError {
             FileErrorKind::NoFreeSlot { slots } => write!(
                 f,
                 "ring file {path}: all {slots} producer slots are held by live producers"
+            ),
+            FileErrorKind::OptionsMismatch {
+                mode,
+                capacity,
+                asked_mode,
+                asked_capacity,
+            } => write!(
+                f,
+                "ring file {path}: the ring is {mode} with capacity {capacity} bytes; asked \
+                 for {asked_mode} with capacity {asked_capacity} bytes"
             ),
             FileErrorKind::Unsupported => write!(
                 f,

@@ -45,7 +45,8 @@ pub(crate) fn try_lock(file: &File, offset: u64) -> io::Result<bool> {
 
 /// Whether a description other than `file`'s holds a lock on any byte of
 /// `[offset, offset + len)`. Probe with a description that holds no locks
-/// itself, or its own locks go unseen.
+/// itself, or its own locks go unseen. A read-only description will do:
+/// asking about a write lock needs no write access, unlike taking one.
 pub(crate) fn is_locked(file: &File, offset: u64, len: u64) -> io::Result<bool> {
     let mut lock = flock(offset, len);
     // SAFETY: as in `try_lock`; F_OFD_GETLK only rewrites `lock`.

@@ -9,8 +9,9 @@
 //! use logring::channel::RecvError;
 //! use logring::file::{Mode, Options, RingFile};
 //!
-//! // The logging process (create once; later runs open the same file).
-//! let ring = RingFile::create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
+//! // Each logging process: the first to start creates the ring, the others
+//! // (at the same moment, or later runs) attach to the same one.
+//! let ring = RingFile::open_or_create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
 //! let tx = ring.mpsc_sender()?;
 //! tx.send_bytes(b"order 42 filled")?;
 //!
@@ -35,17 +36,53 @@
 //! [`RingFile::create`] makes a new file (never replacing one) with mode
 //! 0600 unless [`Options::permissions`] says otherwise, allocates all of its
 //! space up front (no sparse file that could fail with `SIGBUS` later when
-//! the disk fills), writes the header and marks it initialised last.
-//! [`RingFile::open`] checks the header (magic, format version, layout,
-//! length, the initialised marker and the shared positions) and never
-//! re-initialises what it finds: every problem is a [`FileError`] that names
-//! the file and says what was wrong.
+//! the disk fills), writes the header and marks it initialised last. It
+//! does all that in an unnamed file in the target's directory (`O_TMPFILE`)
+//! and then links the file into place, so the path appears only once the
+//! ring is whole; where the file system has no unnamed files it uses a
+//! uniquely named temporary file in the same directory (linked, then
+//! unlinked, on success and on error alike), and only where it has no hard
+//! links at all does it write the file in place. [`RingFile::open`] checks
+//! the header (magic, format version, layout, length, the initialised
+//! marker and the shared positions) and never re-initialises what it finds:
+//! every problem is a [`FileError`] that names the file and says what was
+//! wrong.
+//!
+//! Processes that start together must all succeed: opening or creating is
+//! one race-free operation, [`RingFile::open_or_create`]. Any number of
+//! processes may call it on one path at once; one creates the ring and all
+//! attach to it. A ring of another mode or capacity than asked is
+//! [`FileErrorKind::OptionsMismatch`]; every other error (permission
+//! denied, a corrupt header) comes through as it is. (`create`, then `open`
+//! on any error, is not the same: it hides those errors.)
+//!
+//! Looking is not touching: [`RingObserver::open`] opens a ring file and
+//! maps it read-only, so it needs read permission only, and offers the
+//! positions, counters and who is attached, as `logring stat` shows them.
+//! [`RingFile::open`] needs write permission, since its ends write.
+//!
+//! ## A truncated file
 //!
 //! No end ever changes the file's length. If another program truncates a
-//! mapped ring file, the processes that have it mapped get `SIGBUS` when
-//! they touch the lost pages, as with any shared mapping: don't. Opening a
-//! file whose length disagrees with its header is
-//! [`FileErrorKind::LengthMismatch`].
+//! ring file (`truncate -s 0`, a careless `> file`), every process that has
+//! it mapped gets `SIGBUS` when it next touches a page that was cut off: a
+//! receiver asleep in `recv` as it wakes, a producer as it sends. That is
+//! how the kernel reports an access to a lost page of any shared mapping,
+//! and the signal kills the process unless it is handled. This crate
+//! installs no signal handler, since a handler is process-wide and belongs
+//! to the application. So:
+//!
+//! - never truncate, or otherwise resize, a ring file that is in use;
+//!   remove it (`rm`) instead: processes that have it mapped keep the old
+//!   file until they let go;
+//! - a file whose length disagrees with its header is
+//!   [`FileErrorKind::LengthMismatch`] for `open`, `open_or_create` and
+//!   [`RingObserver::open`];
+//! - [`RingFile::check_len`] and [`RingObserver::check_len`] compare the
+//!   file's current length with the ring's, for a program that keeps a ring
+//!   open and may meet one resized under it; `logring stat --watch` checks
+//!   before every refresh and stops with that error. A check cannot close
+//!   the window between itself and the next access.
 //!
 //! # Ends, and who is alive
 //!
@@ -126,7 +163,8 @@
 //! # Platforms
 //!
 //! Ring files need Linux (open file description locks, shared futexes);
-//! elsewhere [`RingFile::create`] and [`RingFile::open`] return
+//! elsewhere [`RingFile::create`], [`RingFile::open`],
+//! [`RingFile::open_or_create`] and [`RingObserver::open`] return
 //! [`FileErrorKind::Unsupported`].
 
 mod error;
@@ -134,6 +172,10 @@ mod error;
 mod liveness;
 #[cfg(target_os = "linux")]
 mod lock;
+#[cfg(target_os = "linux")]
+mod observer;
+#[cfg(target_os = "linux")]
+mod publish;
 #[cfg(target_os = "linux")]
 mod ring_file;
 #[cfg(not(target_os = "linux"))]
@@ -147,7 +189,11 @@ mod tests;
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
 pub(crate) use liveness::{Liveness, Watch};
+#[cfg(target_os = "linux")]
+pub use observer::RingObserver;
 pub use ring_file::RingFile;
+#[cfg(not(target_os = "linux"))]
+pub use ring_file::RingObserver;
 
 use std::fmt;
 
@@ -156,6 +202,7 @@ use std::fmt;
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<RingFile>();
+    send_sync::<RingObserver>();
     send_sync::<FileError>();
 };
 
@@ -179,7 +226,8 @@ impl fmt::Display for Mode {
     }
 }
 
-/// How [`RingFile::create`] makes a ring file.
+/// How [`RingFile::create`] (or [`RingFile::open_or_create`]) makes a ring
+/// file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     capacity: usize,
@@ -207,10 +255,154 @@ impl Options {
     /// The file's permission bits (default 0600: only the creating user can
     /// attach), applied exactly whatever the process's umask, except that
     /// the owner always gets read and write: every end maps the file
-    /// read-write. For example `0o640` lets the owner's group see that the
-    /// file exists and read it, but not attach (attaching writes).
+    /// read-write. For example `0o640` lets the owner's group look at the
+    /// ring ([`RingObserver`], `logring stat`), but not attach (attaching
+    /// writes).
     pub const fn permissions(mut self, permissions: u32) -> Self {
         self.permissions = (permissions & 0o7777) | 0o600;
         self
     }
 }
+
+/// The observers [`RingFile`] and [`RingObserver`] share: what the header
+/// and the kernel's locks say of a ring. Expects a private
+/// `fn header(&self) -> &Header` and the fields `liveness` (a `Liveness`
+/// or an `Arc` of one), `mode`, `capacity` and `max_record_len`.
+#[cfg(target_os = "linux")]
+macro_rules! header_observers {
+    () => {
+        /// The path the ring was created or opened by.
+        pub fn path(&self) -> &std::path::Path {
+            self.liveness.path()
+        }
+
+        /// The ring's producer mode.
+        pub fn mode(&self) -> crate::file::Mode {
+            self.mode
+        }
+
+        /// Data area size in bytes (a power of two).
+        pub fn capacity(&self) -> usize {
+            self.capacity as usize
+        }
+
+        /// Largest payload a single record can carry: `capacity / 2 - 8` (at
+        /// most 1 GiB - 16).
+        pub fn max_record_len(&self) -> usize {
+            self.max_record_len as usize
+        }
+
+        /// Whether a consumer (in any process, this one included) is attached.
+        pub fn consumer_attached(&self) -> bool {
+            self.liveness.consumer_attached()
+        }
+
+        /// The process id of the attached consumer, if one is attached and has
+        /// named itself (it does so right after it takes the ring, so one that
+        /// is attaching at this very moment may not have yet). The id is as the
+        /// consumer's process sees it: a consumer in another PID namespace (a
+        /// container) reports its own.
+        pub fn consumer_pid(&self) -> Option<u32> {
+            // Relaxed: information only; the lock below says whether it is live.
+            let pid = self
+                .header()
+                .consumer_pid
+                .0
+                .load(crate::sync::Ordering::Relaxed);
+            (pid != 0 && self.consumer_attached()).then_some(pid)
+        }
+
+        /// Whether any producer (in any process, this one included) is attached.
+        pub fn producers_attached(&self) -> bool {
+            self.liveness.producers_attached()
+        }
+
+        /// How many producers (in any process, this one included) are attached:
+        /// the producer slots held, since clones of one MPSC producer share its
+        /// slot. 0 or 1 on an SPSC ring.
+        pub fn producer_count(&self) -> usize {
+            self.liveness.producer_slots_held(match self.mode {
+                crate::file::Mode::Spsc => 1,
+                crate::file::Mode::Mpsc => crate::ring::layout::SLOTS,
+            })
+        }
+
+        /// The ring's format version, `(major, minor)`: this build reads major
+        /// version 1 (and refuses to open any other), whatever the minor.
+        pub fn format_version(&self) -> (u16, u16) {
+            super::ring_file::format_version(self.header())
+        }
+
+        /// The consumer's position: the free-running byte position of the next
+        /// record to read (it only grows; `head % capacity` is its offset in the
+        /// data area). A snapshot.
+        pub fn head(&self) -> u64 {
+            // Relaxed: a snapshot for observers; nothing is read on it.
+            self.header().head.0.load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// The producers' position: the free-running byte position where the
+        /// next claim starts. `tail - head` is the bytes in use (see
+        /// [`len_bytes`](Self::len_bytes)). A snapshot.
+        pub fn tail(&self) -> u64 {
+            // Relaxed: as in `head`.
+            self.header().tail.0.load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Bytes in use: claimed, committed, or read and not yet released.
+        /// A snapshot; it may be stale by the time it returns.
+        pub fn len_bytes(&self) -> usize {
+            // Relaxed: an observation. The two loads may see the positions
+            // out of step, hence the saturating difference and the clamp.
+            let head = self.head();
+            let tail = self.tail();
+            tail.saturating_sub(head).min(self.capacity) as usize
+        }
+
+        /// `true` if no bytes are in use (see [`len_bytes`](Self::len_bytes)).
+        pub fn is_empty(&self) -> bool {
+            self.len_bytes() == 0
+        }
+
+        /// Claims refused with `Full` over the ring's life, by any producer.
+        pub fn full_rejections(&self) -> u64 {
+            // Relaxed: a statistic.
+            self.header()
+                .full_rejections
+                .0
+                .load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Claims skipped because their producers died, over the ring's life.
+        pub fn skipped_claims(&self) -> u64 {
+            // Relaxed: a statistic.
+            self.header()
+                .skipped_claims
+                .0
+                .load(crate::sync::Ordering::Relaxed)
+        }
+
+        /// Checks that the file is still as long as the ring: that no other
+        /// program has truncated or extended it since it was opened.
+        ///
+        /// A process that touches a page of a mapping that a truncation cut
+        /// off gets `SIGBUS` (see the [module docs](crate::file#files)), and
+        /// this crate installs no signal handler. A program that may meet a
+        /// truncated ring (a monitor that keeps a ring open for long) can call
+        /// this before it reads: it asks the kernel for the file's length
+        /// (`fstat`), so it narrows the danger to a truncation between the
+        /// check and the read, and cannot close it.
+        ///
+        /// # Errors
+        ///
+        /// [`LengthMismatch`](crate::file::FileErrorKind::LengthMismatch) if
+        /// the file's length is not the header plus the capacity;
+        /// [`Io`](crate::file::FileErrorKind::Io) if the kernel cannot be
+        /// asked.
+        pub fn check_len(&self) -> Result<(), crate::file::FileError> {
+            super::ring_file::check_file_len(self.path(), self.liveness.probe(), self.capacity)
+        }
+    };
+}
+#[cfg(target_os = "linux")]
+pub(crate) use header_observers;

@@ -1,24 +1,25 @@
 //! `RingFile`: creating, checking and attaching to a ring file (Linux).
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::liveness::{CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch};
-use super::{FileError, FileErrorKind, Mode, Options, lock};
+use super::{FileError, FileErrorKind, Mode, Options, lock, publish};
 use crate::channel::{self, Receiver};
 use crate::peers::{Owner, Peers};
 use crate::queue::consumer::SpaceSignal;
 use crate::queue::{self, Consumer};
 use crate::region::{FileRegion, Region};
 use crate::ring::layout::{
-    self, HEADER_LEN, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MIN_CAPACITY, SLOTS,
+    self, HEADER_LEN, Header, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MIN_CAPACITY, SLOTS,
     VERSION_MAJOR, WORD, Word,
 };
-use crate::ring::{self as ring_mod, Ring, params};
+use crate::ring::{Ring, params};
 use crate::sync::Ordering;
 use crate::wait::Barrier;
 
@@ -33,57 +34,128 @@ pub struct RingFile {
     region: Arc<FileRegion>,
     liveness: Arc<Liveness>,
     mode: Mode,
+    capacity: u64,
+    max_record_len: u64,
 }
 
 impl RingFile {
     /// Creates a new ring file at `path` (failing if anything exists there)
     /// and attaches to it.
     ///
+    /// The path appears only once the ring is complete: the ring is made in
+    /// an unnamed file in the same directory and linked into place (see the
+    /// [module docs](super#files)), so a process opening the path meanwhile
+    /// finds nothing there, never a half-made ring. To start processes
+    /// that may each be the first, use [`open_or_create`](Self::open_or_create).
+    ///
     /// # Errors
     ///
     /// [`FileErrorKind::Capacity`] for a capacity no ring can have;
     /// [`FileErrorKind::Io`] if the file cannot be created (it exists, the
     /// directory is not writable), its space cannot be allocated (the disk
-    /// is full) or it cannot be mapped. A file that could not be completed is
-    /// removed.
+    /// is full) or it cannot be mapped. Nothing is left behind on an error.
     pub fn create(path: impl AsRef<Path>, options: Options) -> Result<Self, FileError> {
         let path = path.as_ref();
         let (capacity, max_record_len) = params(options.capacity)
             .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
-        let len = HEADER_LEN + capacity as usize;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(options.permissions)
-            .open(path)
-            .map_err(FileError::io(path, "create"))?;
-        let made = (|| {
-            // The umask may have cleared bits the caller asked for.
-            file.set_permissions(Permissions::from_mode(options.permissions))
-                .map_err(FileError::io(path, "set the permissions of"))?;
-            allocate(&file, len as u64).map_err(FileError::io(path, "allocate space for"))?;
-            let region = FileRegion::map(&file, len).map_err(FileError::io(path, "map"))?;
-            // SAFETY: the file is new (`create_new`), its `len` bytes were
-            // just allocated and read as zero, and no other process attaches
-            // before the initialised marker is stored.
-            unsafe {
-                ring_mod::initialise(&region, ring_mode(options.mode), capacity, max_record_len)
+        let (file, region) = publish::create(path, &options, capacity, max_record_len)?;
+        Self::attach(path, file, region, options.mode, capacity, max_record_len)
+    }
+
+    /// Opens the ring file at `path`, or creates it with `options` if there
+    /// is none, and attaches to it: the start-up of a process that may be
+    /// the first of several. Any number of processes (and threads) may call
+    /// it at once on one path: one creates the ring, and all of them get
+    /// that ring.
+    ///
+    /// An existing ring must be of the mode and capacity `options` ask for
+    /// (the capacity rounded up as [`create`](Self::create) rounds it), or
+    /// the call fails with [`FileErrorKind::OptionsMismatch`]; its
+    /// permissions are left as they are (`options`' permissions apply only
+    /// to a file this call creates).
+    ///
+    /// A file that is empty, shorter than a header or uninitialised may be
+    /// a ring still being written in place (on a file system without hard
+    /// links, or by an older release of this crate): such a file is opened
+    /// again for up to a second before its error is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`FileErrorKind::Capacity`] for a capacity no ring can have;
+    /// [`FileErrorKind::OptionsMismatch`] for an existing ring of another
+    /// mode or capacity; any error of [`open`](Self::open) about an
+    /// existing file (permission denied, a corrupt header, ...) and of
+    /// [`create`](Self::create) about a new one (the directory is not
+    /// writable, the disk is full), as they are.
+    pub fn open_or_create(path: impl AsRef<Path>, options: Options) -> Result<Self, FileError> {
+        let path = path.as_ref();
+        let (capacity, _) = params(options.capacity)
+            .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
+        let deadline = Instant::now() + START_UP_PATIENCE;
+        let mut lost = 0;
+        loop {
+            let error = match Self::open(path) {
+                Ok(ring) => return ring.matching(options.mode, capacity),
+                Err(error) => error,
             };
-            Ok(region)
-        })();
-        match made {
-            Ok(region) => Self::attach(path, file, region, options.mode, capacity, max_record_len),
-            Err(error) => {
-                // Nobody attached to a file without its marker: take it away.
-                let _ = fs::remove_file(path);
-                Err(error)
+            match error.kind() {
+                FileErrorKind::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                    match Self::create(path, options) {
+                        Ok(ring) => return Ok(ring),
+                        // Another process created it first: open theirs. A
+                        // path that `open` cannot follow but `create` finds
+                        // taken (a dangling symbolic link) would repeat
+                        // this for ever: a few times is plenty for a race.
+                        Err(taken) if is_already_there(&taken) => {
+                            lost += 1;
+                            if lost >= LOST_RACES {
+                                return Err(taken);
+                            }
+                            if lost > 1 {
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                FileErrorKind::Empty
+                | FileErrorKind::TooShort { .. }
+                | FileErrorKind::Uninitialised => {
+                    // Perhaps being created in place: look again shortly.
+                    if Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                _ => return Err(error),
+            }
+            if Instant::now() >= deadline {
+                return Err(error);
             }
         }
     }
 
+    /// `self` if it has the mode and (rounded) capacity asked for.
+    fn matching(self, mode: Mode, capacity: u64) -> Result<Self, FileError> {
+        if self.mode == mode && self.capacity == capacity {
+            return Ok(self);
+        }
+        Err(FileError::new(
+            self.path(),
+            FileErrorKind::OptionsMismatch {
+                mode: self.mode,
+                capacity: self.capacity,
+                asked_mode: mode,
+                asked_capacity: capacity,
+            },
+        ))
+    }
+
     /// Opens the existing ring file at `path`, after checking its header.
     /// Never modifies what it finds.
+    ///
+    /// Attaching ends writes to the file, so the file must be open for
+    /// writing; to look at a ring with read permission only, use
+    /// [`RingObserver::open`](super::RingObserver::open).
     ///
     /// # Errors
     ///
@@ -100,50 +172,11 @@ impl RingFile {
     /// [`BadPositions`](FileErrorKind::BadPositions).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, FileError> {
         let path = path.as_ref();
-        let fail = |kind| FileError::new(path, kind);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|source| match source.raw_os_error() {
-                // A directory cannot be opened for writing: say what it is.
-                Some(libc::EISDIR) => fail(FileErrorKind::NotAFile),
-                _ => FileError::new(
-                    path,
-                    FileErrorKind::Io {
-                        action: "open",
-                        source,
-                    },
-                ),
-            })?;
-        let metadata = file.metadata().map_err(FileError::io(path, "inspect"))?;
-        if !metadata.file_type().is_file() {
-            return Err(fail(FileErrorKind::NotAFile));
-        }
-        let permissions = metadata.permissions().mode() & 0o7777;
-        if permissions & 0o222 == 0 {
-            return Err(fail(FileErrorKind::ReadOnly { mode: permissions }));
-        }
-        let len = metadata.len();
-        if len == 0 {
-            return Err(fail(FileErrorKind::Empty));
-        }
-        if len < HEADER_LEN as u64 {
-            return Err(fail(FileErrorKind::TooShort {
-                len,
-                min: HEADER_LEN as u64,
-            }));
-        }
-        // The length must be header + capacity; anything longer than the
-        // largest ring is refused before it is mapped.
-        if len > HEADER_LEN as u64 + MAX_CAPACITY {
-            return Err(fail(FileErrorKind::LengthMismatch {
-                expected: header_layout_len(&file).unwrap_or(0),
-                actual: len,
-            }));
-        }
+        let file = open_file(path, true)?;
+        let len = checked_len(path, &file, true)?;
         let region = FileRegion::map(&file, len as usize).map_err(FileError::io(path, "map"))?;
-        let (mode, capacity, max_record_len) = check_header(&region, len).map_err(fail)?;
+        let (mode, capacity, max_record_len) =
+            check_header(region.header(), len).map_err(|kind| FileError::new(path, kind))?;
         Self::attach(path, file, region, mode, capacity, max_record_len)
     }
 
@@ -167,88 +200,17 @@ impl RingFile {
             region,
             liveness: Arc::new(Liveness::new(file, path.to_path_buf())),
             mode,
+            capacity,
+            max_record_len,
         })
     }
 
-    /// The path the ring was created or opened by.
-    pub fn path(&self) -> &Path {
-        self.liveness.path()
+    /// The ring's header.
+    fn header(&self) -> &Header {
+        self.ring.header()
     }
 
-    /// The ring's producer mode.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    /// Whether a consumer (in any process, this one included) is attached.
-    pub fn consumer_attached(&self) -> bool {
-        self.liveness.consumer_attached()
-    }
-
-    /// The process id of the attached consumer, if one is attached and has
-    /// named itself (it does so right after it takes the ring, so one that
-    /// is attaching at this very moment may not have yet). The id is as the
-    /// consumer's process sees it: a consumer in another PID namespace (a
-    /// container) reports its own.
-    pub fn consumer_pid(&self) -> Option<u32> {
-        // Relaxed: information only; the lock below says whether it is live.
-        let pid = self.ring.header().consumer_pid.0.load(Ordering::Relaxed);
-        (pid != 0 && self.consumer_attached()).then_some(pid)
-    }
-
-    /// Whether any producer (in any process, this one included) is attached.
-    pub fn producers_attached(&self) -> bool {
-        self.liveness.producers_attached()
-    }
-
-    /// How many producers (in any process, this one included) are attached:
-    /// the producer slots held, since clones of one MPSC producer share its
-    /// slot. 0 or 1 on an SPSC ring.
-    pub fn producer_count(&self) -> usize {
-        self.liveness.producer_slots_held(match self.mode {
-            Mode::Spsc => 1,
-            Mode::Mpsc => SLOTS,
-        })
-    }
-
-    /// The ring's format version, `(major, minor)`: this build reads major
-    /// version 1 (and [`open`](Self::open) refuses any other), whatever
-    /// the minor.
-    pub fn format_version(&self) -> (u16, u16) {
-        // SAFETY: a valid, aligned pointer to plain old data inside the
-        // mapping, which `self` keeps alive; the header's layout fields are
-        // written once, before the ring was marked initialised.
-        let fields: LayoutFields =
-            unsafe { std::ptr::read_volatile(&self.ring.header().meta.0.layout) };
-        (
-            u16::from_le(fields.version_major),
-            u16::from_le(fields.version_minor),
-        )
-    }
-
-    /// The consumer's position: the free-running byte position of the next
-    /// record to read (it only grows; `head % capacity` is its offset in the
-    /// data area). A snapshot.
-    pub fn head(&self) -> u64 {
-        // Relaxed: a snapshot for observers; nothing is read on it.
-        self.ring.header().head.0.load(Ordering::Relaxed)
-    }
-
-    /// The producers' position: the free-running byte position where the
-    /// next claim starts. `tail - head` is the bytes in use (see
-    /// [`len_bytes`](Self::len_bytes)). A snapshot.
-    pub fn tail(&self) -> u64 {
-        // Relaxed: as in `head`.
-        self.ring.header().tail.0.load(Ordering::Relaxed)
-    }
-
-    /// Claims skipped because their producers died, over the ring's life.
-    pub fn skipped_claims(&self) -> u64 {
-        // Relaxed: a statistic.
-        self.ring.header().skipped_claims.0.load(Ordering::Relaxed)
-    }
-
-    crate::queue::ring_observers!(ring);
+    super::header_observers!();
 
     /// Writes the ring's memory back to the file and waits for the device
     /// (`msync`): every record committed before the call is on disk when it
@@ -412,7 +374,21 @@ impl std::fmt::Debug for RingFile {
     }
 }
 
-fn ring_mode(mode: Mode) -> layout::Mode {
+/// How long [`RingFile::open_or_create`] waits for a ring being created in
+/// place to be completed.
+const START_UP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// How many times [`RingFile::open_or_create`] finds the path missing and
+/// then taken before it reports the path as taken.
+const LOST_RACES: u32 = 10;
+
+/// Whether `error` is `create`'s "something is at the path already".
+fn is_already_there(error: &FileError) -> bool {
+    matches!(error.kind(), FileErrorKind::Io { action: "create", source }
+        if source.kind() == io::ErrorKind::AlreadyExists)
+}
+
+pub(super) fn ring_mode(mode: Mode) -> layout::Mode {
     match mode {
         Mode::Spsc => layout::Mode::Spsc,
         Mode::Mpsc => layout::Mode::Mpsc,
@@ -421,7 +397,7 @@ fn ring_mode(mode: Mode) -> layout::Mode {
 
 /// Allocates `len` bytes of `file` on its device, so that no later write
 /// through the mapping finds the disk full.
-fn allocate(file: &File, len: u64) -> io::Result<()> {
+pub(super) fn allocate(file: &File, len: u64) -> io::Result<()> {
     // SAFETY: the descriptor is open while `file` is borrowed.
     // posix_fallocate falls back to writing zeros where the file system
     // cannot allocate directly.
@@ -441,16 +417,96 @@ fn header_layout_len(file: &File) -> Option<u64> {
     (HEADER_LEN as u64).checked_add(u64::from_le(layout.capacity))
 }
 
+/// Opens the file at `path`: read-write for attaching ends (`write`), or
+/// read-only for an observer.
+pub(super) fn open_file(path: &Path, write: bool) -> Result<File, FileError> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .map_err(|source| match source.raw_os_error() {
+            // A directory cannot be opened for writing: say what it is.
+            Some(libc::EISDIR) => FileError::new(path, FileErrorKind::NotAFile),
+            _ => FileError::new(
+                path,
+                FileErrorKind::Io {
+                    action: "open",
+                    source,
+                },
+            ),
+        })
+}
+
+/// Checks what the file system says of the ring file `file` (a regular
+/// file; with `write`, one somebody may write; of a length that can be
+/// mapped and holds a header) and returns its length.
+pub(super) fn checked_len(path: &Path, file: &File, write: bool) -> Result<u64, FileError> {
+    let fail = |kind| FileError::new(path, kind);
+    let metadata = file.metadata().map_err(FileError::io(path, "inspect"))?;
+    if !metadata.file_type().is_file() {
+        return Err(fail(FileErrorKind::NotAFile));
+    }
+    let permissions = metadata.permissions().mode() & 0o7777;
+    if write && permissions & 0o222 == 0 {
+        return Err(fail(FileErrorKind::ReadOnly { mode: permissions }));
+    }
+    let len = metadata.len();
+    if len == 0 {
+        return Err(fail(FileErrorKind::Empty));
+    }
+    if len < HEADER_LEN as u64 {
+        return Err(fail(FileErrorKind::TooShort {
+            len,
+            min: HEADER_LEN as u64,
+        }));
+    }
+    // The length must be header + capacity; anything longer than the
+    // largest ring is refused before it is mapped.
+    if len > HEADER_LEN as u64 + MAX_CAPACITY {
+        return Err(fail(FileErrorKind::LengthMismatch {
+            expected: header_layout_len(file).unwrap_or(0),
+            actual: len,
+        }));
+    }
+    Ok(len)
+}
+
+/// The format version in `header`, `(major, minor)`.
+pub(super) fn format_version(header: &Header) -> (u16, u16) {
+    // SAFETY: a valid, aligned reference to plain old data inside a mapping
+    // that outlives it; the header's layout fields are written once, before
+    // the ring was marked initialised. A volatile read only loads, as a
+    // read-only mapping requires.
+    let fields: LayoutFields = unsafe { std::ptr::read_volatile(&header.meta.0.layout) };
+    (
+        u16::from_le(fields.version_major),
+        u16::from_le(fields.version_minor),
+    )
+}
+
+/// Checks that `file`, the ring file of a ring of `capacity` bytes, is
+/// still as long as the ring (nobody truncated or extended it).
+pub(super) fn check_file_len(path: &Path, file: &File, capacity: u64) -> Result<(), FileError> {
+    let actual = file
+        .metadata()
+        .map_err(FileError::io(path, "inspect"))?
+        .len();
+    let expected = HEADER_LEN as u64 + capacity;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(FileError::new(
+            path,
+            FileErrorKind::LengthMismatch { expected, actual },
+        ))
+    }
+}
+
 /// Checks the header of a mapped file of `len` bytes; returns its mode,
-/// capacity and maximum record length.
-fn check_header(region: &FileRegion, len: u64) -> Result<(Mode, u64, u64), FileErrorKind> {
-    let header = region.base().cast::<layout::Header>();
-    // SAFETY: the mapping holds at least HEADER_LEN bytes (checked by the
-    // caller), page-aligned; every byte pattern is a valid `Header`
-    // (integers, byte arrays and atomics only). Other processes may write
-    // it: the plain fields are read with volatile copies below, the atomics
-    // atomically.
-    let header = unsafe { header.as_ref() };
+/// capacity and maximum record length. Only loads from the header (the
+/// mapping may be read-only): other processes may write it, so the plain
+/// fields are read with volatile copies, the atomics atomically.
+pub(super) fn check_header(header: &Header, len: u64) -> Result<(Mode, u64, u64), FileErrorKind> {
     // Acquire: pairs with the creator's Release store of the marker, so the
     // layout read after it is the one written before it.
     let initialised = header.meta.0.initialised.load(Ordering::Acquire);

@@ -382,3 +382,71 @@ fn a_receiver_denied_membarrier_is_woken_by_a_light_publisher() {
     tx.send_bytes(&u64::MAX.to_le_bytes()).unwrap();
     assert!(receiver.process.wait().unwrap().success());
 }
+
+/// Threads that call `open_or_create` together on a fresh path, `create`
+/// making the file each `way`: all succeed and share one ring, and no
+/// temporary file is left in the directory.
+#[test]
+fn threads_that_open_or_create_together_share_one_ring() {
+    use super::publish::{FIRST_WAY, Way};
+    let dir = std::env::temp_dir().join(format!("logring-unit-{}-start-up", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    for way in [Way::Unnamed, Way::Named, Way::InPlace] {
+        for round in 0..50 {
+            let path = dir.join(format!("{way:?}-{round}.ring"));
+            let options = Options::new(4096).mode(Mode::Mpsc);
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                for id in 0..4u8 {
+                    let (path, barrier) = (&path, &barrier);
+                    scope.spawn(move || {
+                        FIRST_WAY.with(|first| first.set(way));
+                        barrier.wait();
+                        let ring = RingFile::open_or_create(path, options)
+                            .unwrap_or_else(|error| panic!("{way:?}, round {round}: {error}"));
+                        ring.mpsc_sender().unwrap().send_bytes(&[id]).unwrap();
+                    });
+                }
+            });
+            let ring = RingFile::open(&path).unwrap();
+            let mut consumer = ring.consumer().unwrap();
+            let mut ids = Vec::new();
+            while let Some(record) = consumer.try_read() {
+                ids.push(record[0]);
+            }
+            ids.sort_unstable();
+            assert_eq!(ids, [0, 1, 2, 3], "{way:?}, round {round}");
+            std::fs::remove_file(&path).unwrap();
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "{way:?} left {left:?}");
+    }
+    std::fs::remove_dir(&dir).unwrap();
+}
+
+/// A failed `create` leaves nothing behind, whichever way it made the file.
+#[test]
+fn a_failed_create_leaves_no_file_whichever_way() {
+    use super::publish::{FIRST_WAY, Way};
+    let dir = std::env::temp_dir().join(format!("logring-unit-{}-failed", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    for way in [Way::Unnamed, Way::Named, Way::InPlace] {
+        FIRST_WAY.with(|first| first.set(way));
+        // Taken: the link (or the creation in place) fails.
+        let taken = dir.join("taken");
+        std::fs::write(&taken, b"precious").unwrap();
+        let error = RingFile::create(&taken, Options::new(4096)).unwrap_err();
+        assert!(
+            error.to_string().contains("File exists"),
+            "{way:?}: {error}"
+        );
+        assert_eq!(std::fs::read(&taken).unwrap(), b"precious");
+        std::fs::remove_file(&taken).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "{way:?} left {left:?}");
+    }
+    FIRST_WAY.with(|first| first.set(Way::Unnamed));
+    std::fs::remove_dir(&dir).unwrap();
+}

@@ -44,6 +44,15 @@ impl RingFile {
         Err(FileError::new(path.as_ref(), FileErrorKind::Unsupported))
     }
 
+    /// Returns [`FileErrorKind::Unsupported`].
+    ///
+    /// # Errors
+    ///
+    /// Always.
+    pub fn open_or_create(path: impl AsRef<Path>, _options: Options) -> Result<Self, FileError> {
+        Err(FileError::new(path.as_ref(), FileErrorKind::Unsupported))
+    }
+
     unreachable_methods! {
         path -> &Path;
         mode -> Mode;
@@ -60,6 +69,7 @@ impl RingFile {
         len_bytes -> usize;
         is_empty -> bool;
         full_rejections -> u64;
+        check_len -> Result<(), FileError>;
         flush -> Result<(), FileError>;
         spsc_producer -> Result<queue::spsc::Producer, FileError>;
         mpsc_producer -> Result<queue::mpsc::Producer, FileError>;
@@ -67,5 +77,41 @@ impl RingFile {
         spsc_sender -> Result<channel::spsc::Sender, FileError>;
         mpsc_sender -> Result<channel::mpsc::Sender, FileError>;
         receiver -> Result<Receiver, FileError>;
+    }
+}
+
+/// A ring file looked at read-only: not supported on this operating system.
+#[derive(Debug)]
+pub struct RingObserver {
+    never: Infallible,
+}
+
+impl RingObserver {
+    /// Returns [`FileErrorKind::Unsupported`].
+    ///
+    /// # Errors
+    ///
+    /// Always.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, FileError> {
+        Err(FileError::new(path.as_ref(), FileErrorKind::Unsupported))
+    }
+
+    unreachable_methods! {
+        path -> &Path;
+        mode -> Mode;
+        consumer_attached -> bool;
+        consumer_pid -> Option<u32>;
+        producers_attached -> bool;
+        producer_count -> usize;
+        format_version -> (u16, u16);
+        head -> u64;
+        tail -> u64;
+        skipped_claims -> u64;
+        capacity -> usize;
+        max_record_len -> usize;
+        len_bytes -> usize;
+        is_empty -> bool;
+        full_rejections -> u64;
+        check_len -> Result<(), FileError>;
     }
 }

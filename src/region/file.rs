@@ -7,6 +7,8 @@ use std::ptr::NonNull;
 
 use memmap2::{MmapOptions, MmapRaw};
 
+use crate::ring::layout::{HEADER_LEN, Header};
+
 /// A shared, writable mapping of a whole ring file.
 ///
 /// `MmapRaw` hands out a pointer, never a `&mut [u8]`: other processes write
@@ -17,10 +19,23 @@ pub(crate) struct FileRegion {
 }
 
 impl FileRegion {
-    /// Maps the first `len` bytes of `file`, shared and writable.
+    /// Maps the first `len` bytes of `file`, shared and writable. `len` is
+    /// at least a header's length.
     pub(crate) fn map(file: &File, len: usize) -> io::Result<Self> {
+        assert!(len >= HEADER_LEN, "a ring file holds at least a header");
         let map = MmapOptions::new().len(len).map_raw(file)?;
         Ok(Self { map })
+    }
+
+    /// The ring's header, at the start of the mapping.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the mapping holds at least HEADER_LEN bytes (checked in
+        // `map`) at a page-aligned address and lives as long as `&self`;
+        // every byte pattern is a valid `Header` (integers, byte arrays and
+        // atomics only), and other processes change it only through its
+        // atomics or before its initialised marker is stored.
+        unsafe { self.map.as_mut_ptr().cast::<Header>().as_ref() }
+            .expect("a mapping is never at address 0")
     }
 
     /// Writes the mapping back to the file and waits for the device.
@@ -50,3 +65,55 @@ unsafe impl super::Region for FileRegion {
         self.map.len()
     }
 }
+
+/// A shared, read-only mapping of a whole ring file: what an observer
+/// (which needs only read permission) sees of a ring. The pages are mapped
+/// without write access, so nothing done through it can change the file.
+///
+/// Like [`FileRegion`], it hands out a pointer, never a `&[u8]`: the ends
+/// attached in other processes change these bytes at any time. Reads go
+/// through the header's atomics (loads only: atomic loads of at most 8
+/// bytes are allowed on read-only memory) or through volatile copies.
+pub(crate) struct ReadOnlyFileRegion {
+    map: MmapRaw,
+}
+
+impl ReadOnlyFileRegion {
+    /// Maps the first `len` bytes of `file` (open for reading), shared and
+    /// read-only. `len` is at least a header's length.
+    pub(crate) fn map(file: &File, len: usize) -> io::Result<Self> {
+        assert!(len >= HEADER_LEN, "a ring file holds at least a header");
+        let map = MmapOptions::new().len(len).map_raw_read_only(file)?;
+        Ok(Self { map })
+    }
+
+    /// The ring's header, at the start of the mapping. Only loads may be
+    /// made through it: the pages are not writable.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: as in `FileRegion::header`: at least HEADER_LEN bytes
+        // (checked in `map`), page-aligned, alive as long as `&self`, and any
+        // bytes are a valid `Header`. A shared reference asserts nothing
+        // about writability; the crate only ever loads through it (the
+        // observers), which read-only memory allows.
+        unsafe { self.map.as_ptr().cast_mut().cast::<Header>().as_ref() }
+            .expect("a mapping is never at address 0")
+    }
+
+    /// First byte of the mapping (the header), for reads only.
+    #[allow(dead_code)] // for readers of the data area built on this region
+    pub(crate) fn base(&self) -> NonNull<u8> {
+        NonNull::new(self.map.as_ptr().cast_mut()).expect("a mapping is never at address 0")
+    }
+
+    /// Bytes mapped: the header and the data area.
+    #[allow(dead_code)] // as `base`
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+// SAFETY: as for `FileRegion`: a mapping is not tied to a thread.
+unsafe impl Send for ReadOnlyFileRegion {}
+// SAFETY: `&ReadOnlyFileRegion` gives loads only (the header's atomics, or
+// volatile copies of plain fields), which any thread may make at once.
+unsafe impl Sync for ReadOnlyFileRegion {}

@@ -9,7 +9,7 @@ mod file;
 #[cfg(not(loom))]
 mod heap;
 #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-pub(crate) use file::FileRegion;
+pub(crate) use file::{FileRegion, ReadOnlyFileRegion};
 #[cfg(not(loom))]
 pub(crate) use heap::HeapRegion;
 

@@ -78,8 +78,9 @@ pub fn child() -> Option<(Role, RingFile)> {
     Some((role, ring))
 }
 
-/// This process's role if it is a child, `None` in a normal test run.
-fn role() -> Option<Role> {
+/// This process's role if it is a child, `None` in a normal test run (for
+/// the roles that open their ring themselves).
+pub fn role() -> Option<Role> {
     let name = std::env::var(ROLE_VAR).ok()?;
     let path = PathBuf::from(std::env::var_os(PATH_VAR).expect("a child has a path"));
     let args = std::env::var(ARGS_VAR)
@@ -177,6 +178,13 @@ impl Proc {
     /// Starts this test binary as a child with `role`, the ring at `path`
     /// and `args`.
     pub fn spawn(role: &str, path: &Path, args: &[u64]) -> Self {
+        Self::spawn_with_stdin(role, path, args, Stdio::piped())
+    }
+
+    /// [`spawn`](Self::spawn), with `stdin` as the child's standard input
+    /// instead of a pipe of its own (for example one end of a socket that
+    /// several children share, to start them at one signal).
+    pub fn spawn_with_stdin(role: &str, path: &Path, args: &[u64], stdin: Stdio) -> Self {
         let exe = std::env::current_exe().expect("the test binary's path");
         let args_text = args
             .iter()
@@ -188,7 +196,7 @@ impl Proc {
             .env(ROLE_VAR, role)
             .env(PATH_VAR, path)
             .env(ARGS_VAR, &args_text)
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,11 +1,12 @@
 //! `logring stat`: a ring's state, read from its header and the kernel's
-//! locks without attaching anything.
+//! locks without attaching anything: the file is opened and mapped
+//! read-only, so read permission is enough.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use logring::file::{Mode, RingFile};
+use logring::file::{Mode, RingObserver};
 
 use crate::stop::{self, Stop};
 use crate::{Failure, units};
@@ -45,7 +46,7 @@ struct Status {
 }
 
 impl Status {
-    fn of(ring: &RingFile) -> Self {
+    fn of(ring: &RingObserver) -> Self {
         let (major, minor) = ring.format_version();
         let used = ring.len_bytes();
         let pid = ring.consumer_pid();
@@ -117,7 +118,7 @@ impl Status {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let ring = RingFile::open(&args.path)?;
+    let ring = RingObserver::open(&args.path)?;
     let mut stdout = io::stdout().lock();
     if !args.watch {
         return print(&mut stdout, &Status::of(&ring).render(args.json)).map(drop);
@@ -128,6 +129,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let redraw = !args.json && io::stdout().is_terminal();
     let mut first = true;
     loop {
+        // A file truncated since the last look would fault when read: look
+        // at its length first, and stop with the error if it changed.
+        ring.check_len()?;
         let mut text = Status::of(&ring).render(args.json);
         if redraw {
             text.insert_str(0, "\x1b[H\x1b[2J");
