@@ -160,6 +160,18 @@
 //! for space after each release (one barrier and one load per release while
 //! none waits).
 //!
+//! # Processes that differ
+//!
+//! Commits wake a sleeping receiver with a handshake whose cheap form needs
+//! Linux's `membarrier` in the sleeping process. Processes sharing a ring
+//! need not agree on it: one in a sandbox that denies `membarrier`
+//! (seccomp, gVisor) or on an old kernel shares a ring safely with one that
+//! uses it. Each process that uses it marks the ring's header when it makes
+//! an end; a sleeper that cannot issue it then bounds its sleeps (1 ms,
+//! growing to 50 ms while nothing arrives) rather than trust every
+//! wake-up. `LOGRING_NO_MEMBARRIER=1` in a process's environment makes it
+//! act as one denied `membarrier`.
+//!
 //! # Platforms
 //!
 //! Ring files need Linux (open file description locks, shared futexes);
