@@ -187,12 +187,7 @@ fn a_file_shorter_than_a_header_is_too_short() {
     }
     // A ring's own header, cut short.
     let path = ring_file("cut-header", 4096, Mode::Spsc);
-    File::options()
-        .write(true)
-        .open(path.path())
-        .unwrap()
-        .set_len(64)
-        .unwrap();
+    ringfile::set_len(path.path(), 64);
     let kind = open_fails(&path, "64 bytes");
     assert!(
         matches!(
@@ -340,12 +335,7 @@ fn a_truncated_or_extended_file_is_a_length_mismatch() {
     let expected = HEADER + capacity;
     for actual in [HEADER, HEADER + 8, expected - 8, expected + 1, expected * 2] {
         let path = ring_file("length", capacity as usize, Mode::Spsc);
-        File::options()
-            .write(true)
-            .open(path.path())
-            .unwrap()
-            .set_len(actual)
-            .unwrap();
+        ringfile::set_len(path.path(), actual);
         let kind = open_fails(&path, &format!("{actual} bytes long"));
         assert!(
             matches!(kind, FileErrorKind::LengthMismatch { expected: e, actual: a }
@@ -369,12 +359,7 @@ fn a_file_truncated_or_extended_while_open_is_a_length_mismatch() {
         let observer = RingObserver::open(path.path()).unwrap();
         ring.check_len().unwrap();
         observer.check_len().unwrap();
-        File::options()
-            .write(true)
-            .open(path.path())
-            .unwrap()
-            .set_len(actual)
-            .unwrap();
+        ringfile::set_len(path.path(), actual);
         for error in [
             ring.check_len().unwrap_err(),
             observer.check_len().unwrap_err(),
@@ -388,12 +373,7 @@ fn a_file_truncated_or_extended_while_open_is_a_length_mismatch() {
             );
         }
         // Put back as it was, it is whole again.
-        File::options()
-            .write(true)
-            .open(path.path())
-            .unwrap()
-            .set_len(expected)
-            .unwrap();
+        ringfile::set_len(path.path(), expected);
         ring.check_len().unwrap();
         observer.check_len().unwrap();
     }
