@@ -232,9 +232,14 @@ fn a_following_receiver_steps_over_every_gap_a_killed_producer_leaves() {
         let victim = random.below(PRODUCERS as u64) as usize;
         thread::sleep(Duration::from_micros(random.below(3000)));
         producers[victim].kill();
+        let killed = Instant::now();
         kills += 1;
-        if let Some(gap) = inspector.dead_gap() {
-            let killed = Instant::now();
+        let gap = inspector.dead_gap();
+        // Restarted at once, as a supervisor would: the new producer must
+        // not hide the gap from the receiver (by taking the dead one's slot
+        // and overwriting its reservation entry).
+        producers[victim] = spawn(&mut next_id);
+        if let Some(gap) = gap {
             while !inspector.passed(gap) {
                 assert!(
                     killed.elapsed() < WEDGED,
@@ -245,7 +250,6 @@ fn a_following_receiver_steps_over_every_gap_a_killed_producer_leaves() {
             }
             steps.push(killed.elapsed());
         }
-        producers[victim] = spawn(&mut next_id);
         // The symptom of a gap nobody steps over: the ring fills behind it
         // and nothing is received any more.
         let before = seen.lock().unwrap().records;

@@ -148,6 +148,41 @@ impl Liveness {
     }
 }
 
+/// Whether the latest reservation of producer slot `slot`, whose producer is
+/// gone (the caller holds the slot's lock), may still be a gap the consumer
+/// has not stepped over: never marked `Claimed` (its first word is empty,
+/// or the word after its wrap padding is) and not yet passed by the
+/// consumer. A new MPSC producer must not take such a slot: its first
+/// reservation would overwrite the entry that explains the gap, and the
+/// consumer would wait at the gap for ever. A doubt answers "yes", which
+/// costs the new producer a slot further on.
+pub(crate) fn reservation_unfinished(ring: &Ring, slot: usize) -> bool {
+    let entry = ring.header().reservation(slot);
+    // Acquire: the previous holder is gone, its entry and words final (the
+    // kernel's lock hand-over ordered them); this orders our reads of them
+    // after the lock we took.
+    let need = entry.need_generation.load(Ordering::Acquire) & 0xffff_ffff;
+    let from = entry.pos.load(Ordering::Acquire);
+    if need == 0 || (from | need) % WORD != 0 || need > ring.capacity() {
+        return false; // never reserved, or an entry no producer writes
+    }
+    // Acquire: a head past the reservation means the consumer zeroed it.
+    let head = ring.header().head.0.load(Ordering::Acquire);
+    let ahead = from.wrapping_add(need).wrapping_sub(head);
+    if ahead == 0 || ahead > ring.capacity() {
+        return false; // the consumer is past it
+    }
+    // Acquire: as above.
+    let first = ring.word(from).load(Ordering::Acquire);
+    match Word::decode(first) {
+        Word::Empty => true,
+        Word::Padding { span } if span < need => {
+            ring.word(from.wrapping_add(span)).load(Ordering::Acquire) == 0
+        }
+        _ => false,
+    }
+}
+
 /// The consumer's watch over the claims it waits at.
 pub(crate) struct Watch {
     liveness: std::sync::Arc<Liveness>,

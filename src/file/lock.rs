@@ -43,6 +43,20 @@ pub(crate) fn try_lock(file: &File, offset: u64) -> io::Result<bool> {
     }
 }
 
+/// Lets go of `file`'s description's lock on byte `offset` (taken with
+/// [`try_lock`]); its other locks stay.
+pub(crate) fn unlock(file: &File, offset: u64) -> io::Result<()> {
+    let mut lock = flock(offset, 1);
+    lock.l_type = libc::F_UNLCK as libc::c_short;
+    // SAFETY: as in `try_lock`.
+    let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Whether a description other than `file`'s holds a lock on any byte of
 /// `[offset, offset + len)`. Probe with a description that holds no locks
 /// itself, or its own locks go unseen. A read-only description will do:

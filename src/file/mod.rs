@@ -143,11 +143,12 @@
 //! reservation covers it is dead, and then steps over it (counted with the
 //! skipped claims): 20–25 ms after the death in the deterministic
 //! reproductions of `src/file/tests.rs`, whether the receiver was polling,
-//! asleep in `recv`, following or async. A gap stays only if the dead
-//! producer's slot has been taken and used by a new producer before the
-//! consumer reached it (the entry is then overwritten), or if two producers
-//! died there at once and their entries disagree; the consumer then waits
-//! at it.
+//! asleep in `recv`, following or async. A new producer never takes the
+//! slot of a dead one whose reservation may still be such a gap ahead of
+//! the consumer (it takes another), so a producer restarted at once does
+//! not overwrite the entry that explains the gap. A gap stays only if two
+//! producers died there at once and their entries disagree; the consumer
+//! then waits at it.
 //!
 //! # Async ends
 //!

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::liveness::{CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch};
+use super::liveness::{
+    CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch, reservation_unfinished,
+};
 use super::{FileError, FileErrorKind, Mode, Options, lock, publish};
 use crate::channel::{self, Receiver};
 use crate::peers::{Owner, Peers};
@@ -343,6 +345,13 @@ impl RingFile {
             let locked = lock::try_lock(&file, PRODUCER_LOCKS + slot as u64)
                 .map_err(FileError::io(self.path(), "lock"))?;
             if !locked {
+                continue;
+            }
+            if self.mode == Mode::Mpsc && reservation_unfinished(&self.ring, slot) {
+                // Its dead producer's gap may still be ahead of the
+                // consumer: leave the entry that explains it alone.
+                lock::unlock(&file, PRODUCER_LOCKS + slot as u64)
+                    .map_err(FileError::io(self.path(), "unlock"))?;
                 continue;
             }
             // AcqRel: the consumer's Acquire load of the generation sees this

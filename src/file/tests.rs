@@ -450,3 +450,33 @@ fn a_failed_create_leaves_no_file_whichever_way() {
     FIRST_WAY.with(|first| first.set(Way::Unnamed));
     std::fs::remove_dir(&dir).unwrap();
 }
+
+/// A producer that starts in the place of one killed inside a reservation,
+/// before the receiver has stepped over the gap (a supervisor restarting a
+/// crashed logger at once), must not take the dead one's slot: its first
+/// reservation would overwrite the entry that explains the gap, and the
+/// receiver would wait at it for ever.
+#[test]
+fn a_producer_restarted_at_once_leaves_the_dead_reservation_explained() {
+    let path = TempRing::new("restart-gap");
+    let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+    let mut rx = ring.receiver().unwrap();
+    rx.set_follow(true);
+    let mut reserver = Child::start("child_reserving_without_marking", &path, &[]);
+    let hole: u64 = reserver.report("reserved").parse().unwrap();
+    reserver.kill();
+    let restarted = ring.mpsc_sender().unwrap();
+    restarted.send_bytes(b"after").unwrap();
+    assert_eq!(
+        ring.ring.word(hole).load(Relaxed),
+        0,
+        "the gap is still there"
+    );
+    let record = rx.recv_timeout(WEDGED).map(|record| record.to_vec());
+    assert_eq!(
+        record.as_deref().ok(),
+        Some(&b"after"[..]),
+        "the receiver did not step over the dead producer's gap within {WEDGED:?}"
+    );
+    assert_eq!(rx.skipped_claims(), 1);
+}
