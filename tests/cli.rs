@@ -1518,6 +1518,12 @@ fn bad_files() -> Vec<BadFile> {
     fs::create_dir(file.path()).unwrap();
     add("a directory", file, "not a regular file");
 
+    let file = TempPath::in_memory("fifo");
+    let name = std::ffi::CString::new(file.arg()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o644) }, 0);
+    add("a FIFO", file, "not a regular file");
+
     let file = library_ring("read-only");
     fs::set_permissions(file.path(), Permissions::from_mode(0o444)).unwrap();
     add("mode 0444", file, "read-only (mode 0444)");

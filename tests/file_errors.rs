@@ -460,6 +460,34 @@ fn a_directory_is_not_a_file() {
 }
 
 #[test]
+fn a_fifo_is_not_a_file_and_opening_it_never_waits() {
+    let path = TempPath::new("fifo");
+    let name = std::ffi::CString::new(path.path().as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o644) }, 0);
+    // Opening a FIFO to read waits for a writer unless asked not to: a hang
+    // here fails at the deadline instead of stopping the test run.
+    let (tx, errors) = std::sync::mpsc::channel();
+    let fifo = path.path().to_path_buf();
+    thread::spawn(move || {
+        let _ = tx.send([
+            RingFile::open(&fifo).unwrap_err(),
+            RingObserver::open(&fifo).unwrap_err(),
+            RingFile::open_or_create(&fifo, Options::new(4096)).unwrap_err(),
+        ]);
+    });
+    let errors = errors.recv_timeout(PATIENCE).expect("opening a FIFO hangs");
+    for error in errors {
+        assert_reported(&error, path.path(), "not a regular file");
+        assert!(
+            matches!(error.kind(), FileErrorKind::NotAFile),
+            "{:?}",
+            error.kind()
+        );
+    }
+}
+
+#[test]
 fn a_device_is_not_a_file() {
     let path = Path::new("/dev/null");
     for error in [
@@ -1633,4 +1661,15 @@ fn observers_report_the_header() {
     assert_eq!(ring.producer_count(), 0);
     drop(consumer);
     assert_eq!(ring.consumer_pid(), None);
+}
+
+#[test]
+fn special_permission_bits_are_never_set_on_a_ring_file() {
+    let path = TempPath::new("special-bits");
+    RingFile::create(path.path(), Options::new(4096).permissions(0o6640 | 0o1000)).unwrap();
+    let mode = fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        mode, 0o640,
+        "set-user-id, set-group-id and sticky bits dropped"
+    );
 }

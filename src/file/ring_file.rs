@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -432,6 +432,9 @@ pub(super) fn open_file(path: &Path, write: bool) -> Result<File, FileError> {
     OpenOptions::new()
         .read(true)
         .write(write)
+        // Opening a FIFO to read waits for a writer, for ever: don't. (The
+        // flag changes nothing for a regular file, which is checked next.)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|source| match source.raw_os_error() {
             // A directory cannot be opened for writing: say what it is.
