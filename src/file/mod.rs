@@ -270,9 +270,11 @@ impl Options {
     /// the owner always gets read and write: every end maps the file
     /// read-write. For example `0o640` lets the owner's group look at the
     /// ring ([`RingObserver`], `logring stat`), but not attach (attaching
-    /// writes).
+    /// writes). Only the read, write and execute bits are taken:
+    /// set-user-id, set-group-id and sticky bits are dropped, as they mean
+    /// nothing for a ring file.
     pub const fn permissions(mut self, permissions: u32) -> Self {
-        self.permissions = (permissions & 0o7777) | 0o600;
+        self.permissions = (permissions & 0o777) | 0o600;
         self
     }
 }

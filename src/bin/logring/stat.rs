@@ -21,8 +21,8 @@ pub struct Args {
     /// Print the state again every second (or --interval) until Ctrl-C.
     #[arg(long)]
     watch: bool,
-    /// With --watch: time between refreshes: 1s, 250ms.
-    #[arg(long, value_parser = units::duration, requires = "watch", default_value = "1s")]
+    /// With --watch: time between refreshes: 1s, 250ms (at least 10ms).
+    #[arg(long, value_parser = units::refresh_interval, requires = "watch", default_value = "1s")]
     interval: Duration,
 }
 

@@ -18,11 +18,32 @@ pub fn duration(text: &str) -> Result<Duration, String> {
         .map_err(|error| format!("{text:?} is not a duration ({error}; try 250ms, 2s or 1m)"))
 }
 
-/// File permission bits in octal: `600`, `0640`, `0o640`.
+/// The shortest `stat --watch --interval`: a monitor must not spin.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// A refresh interval: a [`duration`] of at least [`MIN_INTERVAL`].
+pub fn refresh_interval(text: &str) -> Result<Duration, String> {
+    let interval = duration(text)?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "{text:?} is too short an interval (at least {})",
+            humantime::format_duration(MIN_INTERVAL)
+        ));
+    }
+    Ok(interval)
+}
+
+/// File permission bits in octal: `600`, `0640`, `0o640`. Read, write and
+/// execute bits only: set-user-id, set-group-id and sticky bits mean
+/// nothing for a ring file.
 pub fn permissions(text: &str) -> Result<u32, String> {
     let digits = text.strip_prefix("0o").unwrap_or(text);
     match u32::from_str_radix(digits, 8) {
-        Ok(bits) if bits <= 0o7777 => Ok(bits),
+        Ok(bits) if bits <= 0o777 => Ok(bits),
+        Ok(bits) if bits <= 0o7777 => Err(format!(
+            "{text:?} sets special bits (set-user-id, set-group-id or sticky); \
+             a ring file takes read, write and execute bits only (try 0600 or 0640)"
+        )),
         _ => Err(format!(
             "{text:?} is not octal permission bits (try 0600 or 0640)"
         )),
@@ -56,5 +77,10 @@ mod tests {
         assert_eq!(permissions("0o755"), Ok(0o755));
         assert!(permissions("0999").is_err());
         assert!(permissions("17777").is_err());
+        assert!(permissions("4777").is_err(), "set-user-id");
+        assert!(permissions("1777").is_err(), "sticky");
+        assert!(refresh_interval("0s").is_err());
+        assert!(refresh_interval("5ms").is_err());
+        assert_eq!(refresh_interval("10ms"), Ok(MIN_INTERVAL));
     }
 }
