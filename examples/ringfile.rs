@@ -15,13 +15,23 @@
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use logring::channel::{RecvError, SendError};
-use logring::file::{Mode, Options, RingFile};
+use logring::file::{FileErrorKind, Mode, Options, RingFile};
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ringfile: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => demo(),
@@ -62,7 +72,22 @@ fn create(path: &Path) -> Result<RingFile, Box<dyn Error>> {
 fn log(path: &Path, n: u64, pause: Duration, crash: bool) -> Result<(), Box<dyn Error>> {
     // Whichever logging process starts first creates the ring; the others
     // (started at the same moment or later) attach to it.
-    let ring = RingFile::open_or_create(path, options())?;
+    let ring = match RingFile::open_or_create(path, options()) {
+        // An MPSC ring of another size, made by `logring create`: the
+        // logger takes it as it is.
+        Err(error)
+            if matches!(
+                error.kind(),
+                FileErrorKind::OptionsMismatch {
+                    mode: Mode::Mpsc,
+                    ..
+                }
+            ) =>
+        {
+            RingFile::open(path)?
+        }
+        ring => ring?,
+    };
     let tx = ring.mpsc_sender()?;
     let pid = std::process::id();
     println!("attached");
