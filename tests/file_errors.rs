@@ -442,21 +442,35 @@ fn impossible_positions_are_bad_positions() {
 // ---------------------------------------------------------------------------
 // Paths that are not files, and files that cannot be written.
 
-#[test]
-fn a_directory_is_not_a_file() {
-    let path = TempPath::new("directory");
-    fs::create_dir(path.path()).unwrap();
-    for error in [
-        RingFile::open(path.path()).unwrap_err(),
-        RingObserver::open(path.path()).unwrap_err(),
-    ] {
-        assert_reported(&error, path.path(), "not a regular file");
+/// Every way of opening `path` says it is not a regular file, at once (a
+/// FIFO opened to read would wait for a writer: a hang fails at the
+/// deadline instead of stopping the test run).
+fn assert_not_a_file(path: &Path) {
+    let (tx, errors) = std::sync::mpsc::channel();
+    let opened = path.to_path_buf();
+    thread::spawn(move || {
+        let _ = tx.send([
+            RingFile::open(&opened).unwrap_err(),
+            RingObserver::open(&opened).unwrap_err(),
+            RingFile::open_or_create(&opened, Options::new(4096)).unwrap_err(),
+        ]);
+    });
+    let errors = errors.recv_timeout(PATIENCE).expect("opening hangs");
+    for error in errors {
+        assert_reported(&error, path, "not a regular file");
         assert!(
             matches!(error.kind(), FileErrorKind::NotAFile),
             "{:?}",
             error.kind()
         );
     }
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let path = TempPath::new("directory");
+    fs::create_dir(path.path()).unwrap();
+    assert_not_a_file(path.path());
 }
 
 #[test]
@@ -465,42 +479,12 @@ fn a_fifo_is_not_a_file_and_opening_it_never_waits() {
     let name = std::ffi::CString::new(path.path().as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
     assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o644) }, 0);
-    // Opening a FIFO to read waits for a writer unless asked not to: a hang
-    // here fails at the deadline instead of stopping the test run.
-    let (tx, errors) = std::sync::mpsc::channel();
-    let fifo = path.path().to_path_buf();
-    thread::spawn(move || {
-        let _ = tx.send([
-            RingFile::open(&fifo).unwrap_err(),
-            RingObserver::open(&fifo).unwrap_err(),
-            RingFile::open_or_create(&fifo, Options::new(4096)).unwrap_err(),
-        ]);
-    });
-    let errors = errors.recv_timeout(PATIENCE).expect("opening a FIFO hangs");
-    for error in errors {
-        assert_reported(&error, path.path(), "not a regular file");
-        assert!(
-            matches!(error.kind(), FileErrorKind::NotAFile),
-            "{:?}",
-            error.kind()
-        );
-    }
+    assert_not_a_file(path.path());
 }
 
 #[test]
 fn a_device_is_not_a_file() {
-    let path = Path::new("/dev/null");
-    for error in [
-        RingFile::open(path).unwrap_err(),
-        RingObserver::open(path).unwrap_err(),
-    ] {
-        assert_reported(&error, path, "not a regular file");
-        assert!(
-            matches!(error.kind(), FileErrorKind::NotAFile),
-            "{:?}",
-            error.kind()
-        );
-    }
+    assert_not_a_file(Path::new("/dev/null"));
 }
 
 #[test]
