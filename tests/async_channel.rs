@@ -42,9 +42,9 @@ use common::{Streams, check, counted, fill, mix, record_key as key, record_tag a
 
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -131,16 +131,21 @@ impl Exec for Tokio {
     }
 }
 
-/// `futures`' thread pool, driven from `futures::executor::block_on`.
+/// `futures`' thread pool, driven from `futures::executor::block_on`, and
+/// the threads its timers sleep on (joined when the scenario ends, so that
+/// no thread outlives its test: miri reports one still running at exit).
 #[derive(Clone)]
-struct Pool(futures::executor::ThreadPool);
+struct Pool {
+    pool: futures::executor::ThreadPool,
+    sleepers: Arc<Mutex<Vec<thread::JoinHandle<()>>>>,
+}
 
 impl Exec for Pool {
     fn spawn<T: Send + 'static>(
         &self,
         task: impl Future<Output = T> + Send + 'static,
     ) -> BoxFuture<'static, T> {
-        match self.0.spawn_with_handle(task) {
+        match self.pool.spawn_with_handle(task) {
             Ok(handle) => Box::pin(handle),
             Err(error) => panic!("the thread pool refused a task: {error}"),
         }
@@ -150,10 +155,11 @@ impl Exec for Pool {
     /// oneshot channel.
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         let (done, slept) = futures::channel::oneshot::channel();
-        thread::spawn(move || {
+        let sleeper = thread::spawn(move || {
             thread::sleep(duration);
             let _ = done.send(());
         });
+        self.sleepers.lock().unwrap().push(sleeper);
         Box::pin(async move {
             let _ = slept.await;
         })
@@ -249,11 +255,32 @@ where
     Fut: Future<Output = ()>,
 {
     guarded(move || {
+        // The workers' exits, counted, so that the test ends only once both
+        // have stopped (the pool does not join them when dropped).
+        let stopped = Arc::new((Mutex::new(0), Condvar::new()));
+        let counted = Arc::clone(&stopped);
         let pool = futures::executor::ThreadPool::builder()
             .pool_size(2)
+            .before_stop(move |_| {
+                let (count, changed) = &*counted;
+                *count.lock().unwrap() += 1;
+                changed.notify_all();
+            })
             .create()
             .unwrap_or_else(|error| panic!("cannot build a thread pool: {error}"));
-        futures::executor::block_on(scenario(Pool(pool)));
+        let sleepers = Arc::new(Mutex::new(Vec::new()));
+        futures::executor::block_on(scenario(Pool {
+            pool,
+            sleepers: Arc::clone(&sleepers),
+        }));
+        for sleeper in std::mem::take(&mut *sleepers.lock().unwrap()) {
+            sleeper.join().unwrap();
+        }
+        let (count, changed) = &*stopped;
+        let mut count = count.lock().unwrap();
+        while *count < 2 {
+            count = changed.wait(count).unwrap();
+        }
     });
 }
 
