@@ -51,6 +51,13 @@ fn create_ring(name: &str, capacity: &str, mode: &str) -> TempPath {
     path
 }
 
+/// `logring write` on `ring`, its stderr kept, and the pipe to its stdin.
+fn spawn_writer(ring: &TempPath) -> (Proc, ChildStdin) {
+    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
+    let stdin = writer.take_stdin();
+    (writer, stdin)
+}
+
 /// A valid, closed SPSC ring file of 4096 bytes made through the library,
 /// for the tests that damage it.
 fn library_ring(name: &str) -> TempPath {
@@ -545,8 +552,8 @@ fn round_trip_through_a_sigkilled_tail(mode: &str) {
     let _turn = one_at_a_time();
     let ring = create_ring("sigkill", "64KiB", mode);
 
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let feeder = feed(writer.take_stdin(), numbered_input(1..=LINES));
+    let (mut writer, stdin) = spawn_writer(&ring);
+    let feeder = feed(stdin, numbered_input(1..=LINES));
 
     let mut first = Proc::logring(&["tail", ring.arg()], Stdio::null(), Stdio::piped());
     let mut lines = first.lines();
@@ -1005,8 +1012,7 @@ fn no_follow_ends_while_a_writer_is_attached_and_writing() {
     run_with(&["write", reference.arg()], b"a\nb\nc\n").ok();
     let three = field(&stat_json(&reference), "tail");
 
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     stdin.write_all(b"a\nb\nc\n").unwrap();
     stat_until(&ring, "three records", |stat| field(stat, "tail") == three);
     let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
@@ -1107,8 +1113,7 @@ fn stat_describes_a_fresh_ring() {
 #[test]
 fn stat_follows_a_live_ring() {
     let ring = create_ring("stat-live", "1MiB", "mpsc");
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     stdin.write_all(&numbered_input(1..=10)).unwrap();
     let before = stat_until(&ring, "a producer and records", |stat| {
         field(stat, "producers") == 1 && field(stat, "tail") > 0
@@ -1633,8 +1638,7 @@ fn a_second_tail_is_refused_naming_the_first() {
 #[test]
 fn a_second_writer_is_refused_on_spsc_and_admitted_on_mpsc() {
     let ring = create_ring("second-writer", "64KiB", "spsc");
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     stdin.write_all(b"first\n").unwrap();
     stat_until(&ring, "the first writer", |stat| {
         field(stat, "producers") == 1 && field(stat, "tail") > 0
@@ -1654,8 +1658,7 @@ fn a_second_writer_is_refused_on_spsc_and_admitted_on_mpsc() {
     );
 
     let ring = create_ring("two-writers", "64KiB", "mpsc");
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     stdin.write_all(b"first\n").unwrap();
     stat_until(&ring, "the first writer", |stat| {
         field(stat, "producers") == 1 && field(stat, "tail") > 0
@@ -1678,8 +1681,7 @@ fn a_second_writer_is_refused_on_spsc_and_admitted_on_mpsc() {
 fn a_stopped_writer_leaves_what_it_committed(signal: libc::c_int) {
     let _turn = one_at_a_time();
     let ring = create_ring("stopped-writer", "4MiB", "spsc");
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     // Slowly enough that it is stopped long before the end of its input.
     let feeder = thread::spawn(move || -> std::io::Result<()> {
         for batch in 0..500 {
@@ -1780,8 +1782,8 @@ fn assert_no_consumer_notice(line: &str, ring: &TempPath) {
 fn a_writer_waiting_with_no_consumer_says_so_once_and_its_summary_on_ctrl_c() {
     let ring = create_ring("no-consumer", "4KiB", "spsc");
     let lines = hundred_long_lines();
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let feeder = feed(writer.take_stdin(), (lines.join("\n") + "\n").into_bytes());
+    let (mut writer, stdin) = spawn_writer(&ring);
+    let feeder = feed(stdin, (lines.join("\n") + "\n").into_bytes());
     let notice = stderr_lines(&writer, 1);
     assert_eq!(notice.len(), 1, "{notice:?}");
     assert_no_consumer_notice(&notice[0], &ring);
@@ -1821,8 +1823,8 @@ fn a_writer_waiting_on_a_stalled_consumer_says_nothing() {
     });
     // 1,000 lines of 100 bytes: more than the pipe and the ring hold.
     let lines: Vec<String> = (1..=1000).map(|n| format!("{:<99}", numbered(n))).collect();
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let feeder = feed(writer.take_stdin(), (lines.join("\n") + "\n").into_bytes());
+    let (mut writer, stdin) = spawn_writer(&ring);
+    let feeder = feed(stdin, (lines.join("\n") + "\n").into_bytes());
     stat_until(&ring, "the ring full", |stat| {
         field(stat, "full_rejections") > 0
     });
@@ -1850,8 +1852,7 @@ fn a_writer_waiting_on_a_stalled_consumer_says_nothing() {
 #[test]
 fn a_writer_interrupted_while_its_input_is_idle_says_what_it_committed() {
     let ring = create_ring("idle-input", "4KiB", "spsc");
-    let mut writer = Proc::logring(&["write", ring.arg()], Stdio::piped(), Stdio::null());
-    let mut stdin = writer.take_stdin();
+    let (mut writer, mut stdin) = spawn_writer(&ring);
     stdin.write_all(b"one\ntwo\nthree\nfour").unwrap();
     stdin.flush().unwrap();
     stat_until(&ring, "three records", |stat| field(stat, "tail") == 3 * 16);

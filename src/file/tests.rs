@@ -383,15 +383,21 @@ fn a_receiver_denied_membarrier_is_woken_by_a_light_publisher() {
     assert!(receiver.process.wait().unwrap().success());
 }
 
+/// A new, empty directory of this test process's, named after `name`.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("logring-unit-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    dir
+}
+
 /// Threads that call `open_or_create` together on a fresh path, `create`
 /// making the file each `way`: all succeed and share one ring, and no
 /// temporary file is left in the directory.
 #[test]
 fn threads_that_open_or_create_together_share_one_ring() {
     use super::publish::{FIRST_WAY, Way};
-    let dir = std::env::temp_dir().join(format!("logring-unit-{}-start-up", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap();
+    let dir = fresh_dir("start-up");
     for way in [Way::Unnamed, Way::Named, Way::InPlace] {
         for round in 0..50 {
             let path = dir.join(format!("{way:?}-{round}.ring"));
@@ -429,9 +435,7 @@ fn threads_that_open_or_create_together_share_one_ring() {
 #[test]
 fn a_failed_create_leaves_no_file_whichever_way() {
     use super::publish::{FIRST_WAY, Way};
-    let dir = std::env::temp_dir().join(format!("logring-unit-{}-failed", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap();
+    let dir = fresh_dir("failed");
     for way in [Way::Unnamed, Way::Named, Way::InPlace] {
         FIRST_WAY.with(|first| first.set(way));
         // Taken: the link (or the creation in place) fails.
