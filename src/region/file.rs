@@ -98,18 +98,6 @@ impl ReadOnlyFileRegion {
         unsafe { self.map.as_ptr().cast_mut().cast::<Header>().as_ref() }
             .expect("a mapping is never at address 0")
     }
-
-    /// First byte of the mapping (the header), for reads only.
-    #[allow(dead_code)] // for readers of the data area built on this region
-    pub(crate) fn base(&self) -> NonNull<u8> {
-        NonNull::new(self.map.as_ptr().cast_mut()).expect("a mapping is never at address 0")
-    }
-
-    /// Bytes mapped: the header and the data area.
-    #[allow(dead_code)] // as `base`
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
-    }
 }
 
 // SAFETY: as for `FileRegion`: a mapping is not tied to a thread.
