@@ -267,13 +267,25 @@ fn a_following_receiver_steps_over_every_gap_a_killed_producer_leaves() {
         producer.kill();
     }
     // A last producer's records arrive after everything the others left.
+    // The ring may be full behind what the last kills left, until the
+    // receiver steps over it: a full ring is waited out, up to `WEDGED`.
     let last = next_id as u32;
     let tx = ring.mpsc_sender().unwrap();
+    let deadline = Instant::now() + WEDGED;
     for seq in 0..100u64 {
         let mut record = [0u8; 24];
         record[..4].copy_from_slice(&last.to_le_bytes());
         record[4..12].copy_from_slice(&seq.to_le_bytes());
-        tx.send_bytes(&record).unwrap();
+        loop {
+            match tx.send_bytes(&record) {
+                Ok(()) => break,
+                Err(SendError::Full) if Instant::now() < deadline => thread::yield_now(),
+                Err(error) => panic!(
+                    "the last producer's record {seq}: {error}: {}",
+                    inspector.describe()
+                ),
+            }
+        }
     }
     let deadline = Instant::now() + WEDGED;
     while seen.lock().unwrap().next.get(&last) != Some(&100) {
