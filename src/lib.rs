@@ -59,7 +59,7 @@ mod ring;
 mod sync;
 mod wait;
 
-pub use error::{ClaimError, CorruptRing, Error};
+pub use error::{CorruptRing, Error};
 
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).

@@ -1,6 +1,7 @@
 //! A sender's claim: a queue claim that wakes the receiver when it ends.
 
 use std::fmt;
+use std::io;
 use std::ops::{Deref, DerefMut};
 
 use super::Link;
@@ -13,7 +14,9 @@ use crate::ring::Ring;
 /// The same claim as a queue's [`WriteClaim`] (it dereferences to `&mut [u8]`
 /// of exactly the claimed length, whose bytes start out unspecified), except
 /// that committing or aborting it also wakes the receiver if it is asleep.
-/// Dropping it without committing aborts it.
+/// Dropping it without committing aborts it. Like a `WriteClaim`, it
+/// implements [`std::io::Write`] and [`std::fmt::Write`] (see
+/// [`WriteClaim`] for how they append and what `commit` then publishes).
 #[must_use = "a claim that is dropped without commit() is aborted"]
 pub struct SendClaim<'a> {
     // Field order matters: `claim` is dropped (aborted) before `wake` runs, so
@@ -101,5 +104,26 @@ impl DerefMut for SendClaim<'_> {
 impl fmt::Debug for SendClaim<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SendClaim").field(&self.claim).finish()
+    }
+}
+
+impl io::Write for SendClaim<'_> {
+    /// As [`WriteClaim`]'s: all of `buf`, or nothing and `WriteZero`.
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.claim.write(buf)
+    }
+
+    #[inline]
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Write for SendClaim<'_> {
+    /// As [`WriteClaim`]'s: all of `s`, or nothing and `fmt::Error`.
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.claim.write_str(s)
     }
 }

@@ -9,10 +9,10 @@
 //!
 //! let (mut tx, mut rx) = spsc::new(64 * 1024)?;
 //! let producer = std::thread::spawn(move || {
-//!     let mut claim = tx.send(5)?;
+//!     let mut claim = tx.claim(5)?; // in place
 //!     claim.copy_from_slice(b"hello");
 //!     claim.commit(); // wakes the receiver if it is asleep
-//!     tx.send_bytes(b"world")
+//!     tx.send(b"world") // a copy
 //! });
 //! assert_eq!(&*rx.recv()?, b"hello");
 //! assert_eq!(&*rx.recv()?, b"world");
@@ -29,12 +29,20 @@
 //! header's waiter word while the receiver is awake; only when the receiver
 //! may be asleep does the commit pay for a wake-up system call.
 //!
-//! [`send`](spsc::Sender::send) retries a full ring for a bounded budget (its
-//! [`SpinPolicy`]), then returns [`SendError::Full`]; it never sleeps, and by
-//! default never makes a system call while it waits.
-//! [`try_send`](spsc::Sender::try_send) tries once. A record longer than the
-//! ring's maximum is [`SendError::TooLarge`] at once. Once the receiver is
-//! gone, every send is [`SendError::Disconnected`].
+//! Two verbs, each with a form that tries once:
+//!
+//! | | retries a full ring for the spin budget | tries once |
+//! |---|---|---|
+//! | in place: a claim to write and commit | [`claim(len)`](spsc::Sender::claim) | [`try_claim(len)`](spsc::Sender::try_claim) |
+//! | a copy of a `&[u8]` | [`send(bytes)`](spsc::Sender::send) | [`try_send(bytes)`](spsc::Sender::try_send) |
+//!
+//! The retrying forms retry a full ring for a bounded budget (the sender's
+//! [`SpinPolicy`]), then return [`SendError::Full`]; they never sleep, and by
+//! default never make a system call while they wait. A claim implements
+//! [`std::io::Write`] and [`std::fmt::Write`], so `write!(claim, ...)`
+//! formats straight into the ring. A record longer than the ring's maximum
+//! is [`SendError::TooLarge`] at once. Once the receiver is gone, every send
+//! is [`SendError::Disconnected`].
 //!
 //! # Receiving
 //!
@@ -76,7 +84,7 @@
 //! use logring::channel::{RecvError, spsc};
 //!
 //! let (mut tx, mut rx) = spsc::new(4096)?;
-//! tx.send_bytes(b"one")?;
+//! tx.send(b"one")?;
 //! drop(tx);
 //! let mut received = 0;
 //! loop {
@@ -112,18 +120,20 @@
 //! or never if it [follows](Receiver::set_follow).
 
 mod claim;
+mod error;
 pub mod mpsc;
 pub(crate) mod receiver;
 pub mod spsc;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
 pub use receiver::Receiver;
 
-use crate::error::{ClaimError, Error};
+use crate::error::Error;
+use crate::queue::ClaimError;
 use crate::queue::consumer::SpaceSignal;
 use crate::queue::count_full;
 use crate::ring::Ring;
@@ -423,15 +433,19 @@ impl Link {
 macro_rules! sender_methods {
     ($($mut:ident)?) => {
     /// Claims space for a record of `len` payload bytes, retrying a full ring
-    /// for this sender's spin budget. Never sleeps.
+    /// for this sender's spin budget. Never sleeps. Write the payload in
+    /// place (or with `write!`), then commit the claim.
     ///
     /// # Errors
     ///
     /// [`SendError::TooLarge`] at once if `len > max_record_len()`;
     /// [`SendError::Full`] if the ring stayed full for the whole budget;
-    /// [`SendError::Disconnected`] if the receiver is gone.
+    /// [`SendError::Disconnected`] if the receiver is gone;
+    /// [`SendError::Corrupt`] if the ring's positions are impossible (a
+    /// damaged ring file).
+    #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
-    pub fn send(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    pub fn claim(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
         let pos = self.link.reserve(self.policy, || self.producer.reserve(len))?;
         Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
     }
@@ -440,23 +454,38 @@ macro_rules! sender_methods {
     ///
     /// # Errors
     ///
-    /// As [`send`](Self::send), with [`SendError::Full`] at once.
+    /// As [`claim`](Self::claim), with [`SendError::Full`] at once.
+    #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
-    pub fn try_send(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    pub fn try_claim(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
         let pos = self
             .link
             .reserve(SpinPolicy::NONE, || self.producer.reserve(len))?;
         Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
     }
 
-    /// Sends `payload` as one record: [`send`](Self::send), copy, commit.
+    /// Sends a copy of `payload` as one record: [`claim`](Self::claim)
+    /// (retrying a full ring for the spin budget), copy, commit.
     ///
     /// # Errors
     ///
-    /// As [`send`](Self::send).
+    /// As [`claim`](Self::claim).
     #[inline]
-    pub fn send_bytes(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
-        let mut claim = self.send(payload.len())?;
+    pub fn send(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
+        let mut claim = self.claim(payload.len())?;
+        claim.copy_from_slice(payload);
+        claim.commit();
+        Ok(())
+    }
+
+    /// Sends a copy of `payload` as one record, trying once: never spins.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_claim`](Self::try_claim).
+    #[inline]
+    pub fn try_send(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
+        let mut claim = self.try_claim(payload.len())?;
         claim.copy_from_slice(payload);
         claim.commit();
         Ok(())
@@ -478,8 +507,10 @@ use sender_methods;
 const _: () = {
     const fn send<T: Send>() {}
     const fn clone<T: Clone>() {}
+    const fn sync<T: Sync>() {}
     send::<spsc::Sender>();
     send::<mpsc::Sender>();
+    sync::<mpsc::Sender>();
     send::<Receiver>();
     clone::<mpsc::Sender>();
 };

@@ -1,5 +1,5 @@
-//! Multi-producer, single-consumer channel: clone the [`Sender`] for each
-//! producing thread.
+//! Multi-producer, single-consumer channel: share the [`Sender`] between
+//! producing threads, or clone it for each.
 //!
 //! ```
 //! use logring::channel::{RecvError, mpsc};
@@ -7,7 +7,7 @@
 //! let (tx, mut rx) = mpsc::new(64 * 1024)?;
 //! for id in 0..4u8 {
 //!     let tx = tx.clone();
-//!     std::thread::spawn(move || tx.send_bytes(&[id; 16]).unwrap());
+//!     std::thread::spawn(move || tx.send(&[id; 16]).unwrap());
 //! }
 //! drop(tx);
 //! let mut received = 0;
@@ -55,8 +55,9 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 
 /// A sending end of an MPSC channel: `Clone` it for each producing thread.
 ///
-/// It is `Send` but not `Sync`, like the queue producer it wraps. A sender may
-/// hold several claims at once.
+/// It is `Send` and `Sync`: threads may share one sender by reference, or
+/// each take a clone (which keeps its own cached view of the receiver's
+/// position). A sender may hold several claims at once.
 pub struct Sender {
     pub(crate) producer: queue::mpsc::Producer,
     pub(crate) link: Link,
@@ -76,7 +77,8 @@ impl Sender {
 
     super::sender_methods!();
 
-    /// The budget [`send`](Self::send) retries a full ring for.
+    /// The budget [`claim`](Self::claim) and [`send`](Self::send) retry a
+    /// full ring for.
     pub fn spin_policy(&self) -> SpinPolicy {
         self.policy
     }

@@ -108,6 +108,7 @@ impl Receiver {
     /// later receive reports the same (see [`corruption`](Self::corruption)).
     /// A receiver asleep when the bad word appears returns it when woken
     /// (by a commit after it), as it would return a record.
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
     pub fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         match self.wait(None) {
@@ -123,6 +124,7 @@ impl Receiver {
     /// [`RecvTimeoutError::Timeout`] once `timeout` has passed (never
     /// earlier); [`RecvTimeoutError::Disconnected`] and
     /// [`RecvTimeoutError::Corrupt`] as for [`recv`](Self::recv).
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<ReadClaim<'_>, RecvTimeoutError> {
         // A record that is ready costs no look at the clock: a receiver
@@ -145,6 +147,7 @@ impl Receiver {
     /// # Errors
     ///
     /// As [`recv_timeout`](Self::recv_timeout).
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<ReadClaim<'_>, RecvTimeoutError> {
         match self.wait(Some(deadline)) {
@@ -160,6 +163,7 @@ impl Receiver {
     /// [`TryRecvError::Empty`] if none is ready;
     /// [`TryRecvError::Disconnected`] and [`TryRecvError::Corrupt`] as for
     /// [`recv`](Self::recv).
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
     pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
         match self.try_next() {
@@ -170,7 +174,7 @@ impl Receiver {
 
     /// Waits for at least one record, then reads up to `limit` of those ready,
     /// calling `f` on each in order, and releases them together with one
-    /// update of the shared head (see [`Consumer::read_batch`]). Returns how
+    /// update of the shared head (see [`Consumer::try_recv_batch`]). Returns how
     /// many were read; `limit == 0` returns `Ok(0)` at once. A batch ends
     /// before a corrupt record word; the next call reports it.
     ///

@@ -6,7 +6,7 @@
 //! let (mut tx, mut rx) = spsc::new(4096)?;
 //! std::thread::spawn(move || {
 //!     for i in 0..100u32 {
-//!         tx.send_bytes(&i.to_le_bytes()).unwrap();
+//!         tx.send(&i.to_le_bytes()).unwrap();
 //!     }
 //! });
 //! let mut sum = 0;
@@ -69,12 +69,14 @@ impl Sender {
 
     super::sender_methods!(mut);
 
-    /// The budget [`send`](Self::send) retries a full ring for.
+    /// The budget [`claim`](Self::claim) and [`send`](Self::send) retry a
+    /// full ring for.
     pub fn spin_policy(&self) -> SpinPolicy {
         self.policy
     }
 
-    /// Sets the budget [`send`](Self::send) retries a full ring for.
+    /// Sets the budget [`claim`](Self::claim) and [`send`](Self::send)
+    /// retry a full ring for.
     pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
         self.policy = policy;
     }

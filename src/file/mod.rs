@@ -13,7 +13,7 @@
 //! // (at the same moment, or later runs) attach to the same one.
 //! let ring = RingFile::open_or_create("/dev/shm/app.ring", Options::new(1 << 20).mode(Mode::Mpsc))?;
 //! let tx = ring.mpsc_sender()?;
-//! tx.send_bytes(b"order 42 filled")?;
+//! tx.send(b"order 42 filled")?;
 //!
 //! // The tailer, in another process.
 //! let ring = RingFile::open("/dev/shm/app.ring")?;
@@ -113,7 +113,7 @@
 //!   [`RecvError::Corrupt`](crate::channel::RecvError::Corrupt).
 //! - A consumer that attaches resumes after the last record its predecessor
 //!   finished with (a [`ReadClaim`](crate::queue::ReadClaim) dropped, or a
-//!   [`read_batch`](crate::queue::Consumer::read_batch) callback returned),
+//!   [`try_recv_batch`](crate::queue::Consumer::try_recv_batch) callback returned),
 //!   even if the predecessor died before publishing that release: the record
 //!   it was reading when it died is delivered again (at least once), and
 //!   nothing committed is lost.

@@ -54,7 +54,7 @@ const HANG: Duration = Duration::from_secs(10);
 fn read_within(consumer: &mut crate::queue::Consumer, limit: Duration) -> Option<Vec<u8>> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if let Some(record) = consumer.try_read() {
+        if let Ok(record) = consumer.try_recv() {
             return Some(record.to_vec());
         }
         std::thread::yield_now();
@@ -68,11 +68,11 @@ fn a_reservation_its_dead_producer_never_marked_is_skipped() {
     let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
     let mut consumer = ring.consumer().unwrap();
     let survivor = ring.mpsc_producer().unwrap();
-    survivor.try_write(b"before").unwrap();
+    survivor.try_send(b"before").unwrap();
 
     let dying = ring.attach_producer(Mode::Mpsc).unwrap();
     let hole = reserve_without_marking(&ring, &dying, 40);
-    survivor.try_write(b"after").unwrap();
+    survivor.try_send(b"after").unwrap();
     assert_eq!(
         read_within(&mut consumer, HANG).as_deref(),
         Some(&b"before"[..])
@@ -119,7 +119,7 @@ fn a_draining_receiver_skips_a_dead_reservation_at_once() {
     let dying = ring.attach_producer(Mode::Mpsc).unwrap();
     reserve_without_marking(&ring, &dying, 16);
     let survivor = ring.mpsc_producer().unwrap();
-    survivor.try_write(b"after").unwrap();
+    survivor.try_send(b"after").unwrap();
     drop(survivor);
     drop(dying);
     assert_eq!(&*rx.recv().unwrap(), b"after");
@@ -207,7 +207,7 @@ impl Child {
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
                 if let Some((_, report)) = line.split_once(REPORT) {
-                    if tx.send(report.to_owned()).is_err() {
+                    if tx.claim(report.to_owned()).is_err() {
                         return;
                     }
                 }
@@ -258,9 +258,9 @@ fn receiver_wakes_past_a_dead_reservation(
     let mut reserver = Child::start("child_reserving_without_marking", &path, &[]);
     let hole: u64 = reserver.report("reserved").parse().unwrap();
     let survivor = ring.mpsc_sender().unwrap();
-    survivor.send_bytes(b"after").unwrap();
+    survivor.send(b"after").unwrap();
     let (tx, got) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(receive(rx)));
+    std::thread::spawn(move || tx.claim(receive(rx)));
     // Wait until the receiver sleeps at the gap (or, had it skipped a live
     // producer's reservation, has the record already: checked below).
     let deadline = Instant::now() + WEDGED;
@@ -371,7 +371,7 @@ fn a_receiver_denied_membarrier_is_woken_by_a_light_publisher() {
     receiver.report("attached");
     let mut pause = 1u64;
     for k in 0..300u64 {
-        tx.send_bytes(&k.to_le_bytes()).unwrap();
+        tx.send(&k.to_le_bytes()).unwrap();
         assert_eq!(receiver.report("got"), k.to_string());
         // 0 to 2 ms: the receiver spins, announces or sleeps by then.
         pause = pause
@@ -379,7 +379,7 @@ fn a_receiver_denied_membarrier_is_woken_by_a_light_publisher() {
             .wrapping_add(1442695040888963407);
         std::thread::sleep(Duration::from_micros(pause >> 53));
     }
-    tx.send_bytes(&u64::MAX.to_le_bytes()).unwrap();
+    tx.send(&u64::MAX.to_le_bytes()).unwrap();
     assert!(receiver.process.wait().unwrap().success());
 }
 
@@ -411,14 +411,14 @@ fn threads_that_open_or_create_together_share_one_ring() {
                         barrier.wait();
                         let ring = RingFile::open_or_create(path, options)
                             .unwrap_or_else(|error| panic!("{way:?}, round {round}: {error}"));
-                        ring.mpsc_sender().unwrap().send_bytes(&[id]).unwrap();
+                        ring.mpsc_sender().unwrap().send(&[id]).unwrap();
                     });
                 }
             });
             let ring = RingFile::open(&path).unwrap();
             let mut consumer = ring.consumer().unwrap();
             let mut ids = Vec::new();
-            while let Some(record) = consumer.try_read() {
+            while let Ok(record) = consumer.try_recv() {
                 ids.push(record[0]);
             }
             ids.sort_unstable();
@@ -470,7 +470,7 @@ fn a_producer_restarted_at_once_leaves_the_dead_reservation_explained() {
     let hole: u64 = reserver.report("reserved").parse().unwrap();
     reserver.kill();
     let restarted = ring.mpsc_sender().unwrap();
-    restarted.send_bytes(b"after").unwrap();
+    restarted.send(b"after").unwrap();
     assert_eq!(
         ring.ring.word(hole).load(Relaxed),
         0,

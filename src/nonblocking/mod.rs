@@ -3,8 +3,8 @@
 //! The same rings, queue code and records as [`crate::channel`], with waiting
 //! turned into futures: a [`Receiver`] whose [`recv`](Receiver::recv) returns
 //! the same in-place [`ReadClaim`] as the blocking receiver, and senders whose
-//! [`send`](spsc::Sender::send) waits for space (woken when the consumer
-//! releases) instead of reporting `Full`. Nothing is copied and nothing of the
+//! [`claim`](spsc::Sender::claim) and [`send`](spsc::Sender::send) wait for
+//! space (woken when the consumer releases) instead of reporting `Full`. Nothing is copied and nothing of the
 //! ring protocol is done differently: the adapter only adds wakers. The crate
 //! depends on no runtime; the futures work under tokio, smol, async-std,
 //! `futures::executor` or a hand-written executor.
@@ -14,10 +14,10 @@
 //! use logring::nonblocking::{RecvError, mpsc};
 //!
 //! let (mut tx, mut rx) = mpsc::new(64 * 1024)?;
-//! let mut claim = tx.send(5).await?; // waits while the ring is full
+//! let mut claim = tx.claim(5).await?; // in place; waits while the ring is full
 //! claim.copy_from_slice(b"hello");
 //! claim.commit(); // wakes the receiver's task if it waits
-//! tx.send_bytes(b"world").await?;
+//! tx.send(b"world").await?; // a copy
 //! drop(tx);
 //!
 //! assert_eq!(&*rx.recv().await?, b"hello"); // in place; released on drop
@@ -32,7 +32,8 @@
 //!
 //! Each end converts to the other kind of the same ring, with `From`, or with
 //! `into_async` and `into_blocking`. A typical shape: a hot thread keeps a
-//! blocking sender, whose `send` never sleeps and never touches an executor,
+//! blocking sender, whose `claim` and `send` never sleep and never touch an
+//! executor,
 //! and an async task consumes.
 //!
 //! ```
@@ -43,7 +44,7 @@
 //! let mut rx = nonblocking::Receiver::from(rx); // or rx.into_async()
 //! let hot = std::thread::spawn(move || {
 //!     for i in 0..1000u32 {
-//!         while tx.send_bytes(&i.to_le_bytes()).is_err() {} // Full: retry
+//!         while tx.send(&i.to_le_bytes()).is_err() {} // Full: retry
 //!     }
 //! });
 //! let mut next = 0u32;
@@ -76,10 +77,10 @@
 //!   batch, when the callback returns), never while they wait, so if the
 //!   future is dropped before it completes, the next `recv` returns the record
 //!   it would have returned.
-//! - [`send`](spsc::Sender::send) and [`send_bytes`](spsc::Sender::send_bytes)
+//! - [`claim`](spsc::Sender::claim) and [`send`](spsc::Sender::send)
 //!   are cancel safe: space is claimed in the same poll that completes, so a
-//!   dropped `send` future has claimed nothing, and nothing is left in the
-//!   ring. (A dropped `send_bytes` has sent nothing; once it completes, its
+//!   dropped `claim` future has claimed nothing, and nothing is left in the
+//!   ring. (A dropped `send` has sent nothing; once it completes, its
 //!   record is committed.)
 //!
 //! A waiting future leaves its waker registered when it is dropped; the next
@@ -122,7 +123,7 @@
 //! producer is gone. The thread ends when its end is dropped.
 //!
 //! On a ring file, as for the blocking ends, a sender never reports
-//! `Disconnected`: with no consumer attached, `send().await` waits until one
+//! `Disconnected`: with no consumer attached, `claim(..).await` waits until one
 //! attaches and releases space (put it under a timeout if that can be long).
 //!
 //! # Spinning, and sharing the executor
@@ -149,6 +150,7 @@
 pub mod mpsc;
 #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
 mod notifier;
+mod error;
 mod receiver;
 mod sender;
 pub mod spsc;
@@ -157,8 +159,9 @@ mod stream;
 pub use crate::channel::{
     ReadClaim, Record, RecvError, SendClaim, SendError, SpinPolicy, TryRecvError,
 };
+pub use error::AsyncSendError;
 pub use receiver::Receiver;
-pub use stream::RecordStream;
+pub use stream::{RecordBuf, RecordStream};
 
 use std::sync::Arc;
 use std::task::Context;

@@ -11,7 +11,7 @@
 //!         let mut tx = tx.clone();
 //!         async move {
 //!             for _ in 0..100 {
-//!                 tx.send_bytes(&[id; 16]).await.unwrap(); // waits for space
+//!                 tx.send(&[id; 16]).await.unwrap(); // waits for space
 //!             }
 //!         }
 //!     })
@@ -42,7 +42,7 @@ use std::fmt;
 
 pub use super::Receiver;
 use super::sender::async_sender_methods;
-use super::{SendClaim, SendError, SpinPolicy, Waiting, Word};
+use super::{AsyncSendError, SendClaim, SendError, SpinPolicy, Waiting, Word};
 use crate::channel;
 use crate::error::Error;
 

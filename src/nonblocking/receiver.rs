@@ -47,6 +47,7 @@ impl Receiver {
     /// later receive reports the same (see [`corruption`](Self::corruption)).
     /// A task waiting when the bad word appears gets it when woken (by a
     /// commit after it), as it would get a record.
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     pub async fn recv(&mut self) -> Result<ReadClaim<'_>, RecvError> {
         let found = poll_fn(|cx| self.poll_found(cx)).await;
         match found {
@@ -74,6 +75,7 @@ impl Receiver {
     /// [`TryRecvError::Empty`] if none is ready;
     /// [`TryRecvError::Disconnected`] and [`TryRecvError::Corrupt`] as for
     /// [`recv`](Self::recv).
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
     pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
         self.inner.try_recv()
@@ -82,7 +84,7 @@ impl Receiver {
     /// Waits for at least one record, then reads up to `limit` of those
     /// ready, calling `f` on each in order, and releases them together with
     /// one update of the shared head (see
-    /// [`Consumer::read_batch`](crate::queue::Consumer::read_batch)). Returns
+    /// [`Consumer::try_recv_batch`](crate::queue::Consumer::try_recv_batch)). Returns
     /// how many were read; `limit == 0` returns `Ok(0)` at once. A batch
     /// ends before a corrupt record word; the next call reports it.
     ///

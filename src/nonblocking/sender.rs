@@ -8,8 +8,8 @@ macro_rules! async_sender_methods {
     ($kind:ident) => {
         /// Claims space for a record of `len` payload bytes, waiting while
         /// the ring is full: the task is woken when the consumer releases
-        /// space. Commit the claim (or drop it to abort); committing wakes
-        /// the receiver.
+        /// space. Write the payload in place (or with `write!`), then commit
+        /// the claim (or drop it to abort); committing wakes the receiver.
         ///
         /// # Cancel safety
         ///
@@ -19,11 +19,12 @@ macro_rules! async_sender_methods {
         ///
         /// # Errors
         ///
-        /// [`SendError::TooLarge`] at once if `len > max_record_len()`;
-        /// [`SendError::Disconnected`] at once, or while waiting, when the
-        /// receiver is gone (never on a ring file). Never
-        /// [`SendError::Full`].
-        pub async fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+        /// [`AsyncSendError::TooLarge`] at once if `len > max_record_len()`;
+        /// [`AsyncSendError::Disconnected`] at once, or while waiting, when
+        /// the receiver is gone (never on a ring file);
+        /// [`AsyncSendError::Corrupt`] if the ring's positions are impossible.
+        #[must_use = "a claim that is dropped without commit() is aborted"]
+        pub async fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, AsyncSendError> {
             let pos = std::future::poll_fn(|cx| self.poll_reserve(cx, len)).await?;
             Ok(SendClaim::new(
                 self.inner.producer.ring(),
@@ -33,7 +34,8 @@ macro_rules! async_sender_methods {
             ))
         }
 
-        /// Sends `payload` as one record: [`send`](Self::send), copy, commit.
+        /// Sends a copy of `payload` as one record, waiting while the ring is
+        /// full: [`claim`](Self::claim), copy, commit.
         ///
         /// # Cancel safety
         ///
@@ -42,25 +44,37 @@ macro_rules! async_sender_methods {
         ///
         /// # Errors
         ///
-        /// As [`send`](Self::send).
-        pub async fn send_bytes(&mut self, payload: &[u8]) -> Result<(), SendError> {
-            let mut claim = self.send(payload.len()).await?;
+        /// As [`claim`](Self::claim).
+        pub async fn send(&mut self, payload: &[u8]) -> Result<(), AsyncSendError> {
+            let mut claim = self.claim(payload.len()).await?;
             claim.copy_from_slice(payload);
             claim.commit();
             Ok(())
         }
 
         /// Claims space for a record of `len` payload bytes if there is room
-        /// now, without waiting (as the blocking sender's `try_send`).
+        /// now, without waiting (as the blocking sender's `try_claim`).
         ///
         /// # Errors
         ///
         /// [`SendError::Full`] at once if there is no room (counted in
         /// [`full_rejections`](Self::full_rejections)); otherwise as
-        /// [`send`](Self::send).
+        /// [`claim`](Self::claim).
+        #[must_use = "a claim that is dropped without commit() is aborted"]
         #[inline]
-        pub fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-            self.inner.try_send(len)
+        pub fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+            self.inner.try_claim(len)
+        }
+
+        /// Sends a copy of `payload` as one record if there is room now,
+        /// without waiting (as the blocking sender's `try_send`).
+        ///
+        /// # Errors
+        ///
+        /// As [`try_claim`](Self::try_claim).
+        #[inline]
+        pub fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+            self.inner.try_send(payload)
         }
 
         /// `true` if the receiver is gone (every send then fails). On a ring
@@ -70,15 +84,16 @@ macro_rules! async_sender_methods {
             self.inner.is_disconnected()
         }
 
-        /// The budget [`send`](Self::send) looks again for before it parks
+        /// The budget [`claim`](Self::claim) and [`send`](Self::send) look
+        /// again for before they park
         /// (spin rounds only; [`SpinPolicy::ASYNC`] by default: see
         /// the [module docs](super)).
         pub fn spin_policy(&self) -> SpinPolicy {
             self.inner.spin_policy()
         }
 
-        /// Sets the budget [`send`](Self::send) looks again for before it
-        /// parks.
+        /// Sets the budget [`claim`](Self::claim) and [`send`](Self::send)
+        /// look again for before they park.
         pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
             self.inner.set_spin_policy(super::spins(policy));
         }
@@ -101,7 +116,7 @@ macro_rules! async_sender_methods {
             &mut self,
             cx: &mut std::task::Context<'_>,
             len: usize,
-        ) -> std::task::Poll<Result<u64, SendError>> {
+        ) -> std::task::Poll<Result<u64, AsyncSendError>> {
             match self.try_reserve(len) {
                 Some(done) => std::task::Poll::Ready(done),
                 None => self.poll_reserve_slow(cx, len),
@@ -115,7 +130,7 @@ macro_rules! async_sender_methods {
             &mut self,
             cx: &mut std::task::Context<'_>,
             len: usize,
-        ) -> std::task::Poll<Result<u64, SendError>> {
+        ) -> std::task::Poll<Result<u64, AsyncSendError>> {
             use std::task::Poll;
             let mut backoff = self.inner.policy.backoff();
             while backoff.snooze() {
@@ -137,17 +152,22 @@ macro_rules! async_sender_methods {
         /// `None` if the ring is full (not counted as a rejection: the
         /// sender waits).
         #[inline]
-        fn try_reserve(&mut self, len: usize) -> Option<Result<u64, SendError>> {
+        fn try_reserve(&mut self, len: usize) -> Option<Result<u64, AsyncSendError>> {
             if self.inner.link.receiver_gone() {
-                return Some(Err(SendError::Disconnected));
+                return Some(Err(AsyncSendError::Disconnected));
             }
             match self.inner.producer.reserve(len) {
                 Ok(pos) => {
                     self.waiting.found();
                     Some(Ok(pos))
                 }
-                Err(crate::error::ClaimError::Full) => None,
-                Err(error) => Some(Err(error.into())),
+                Err(crate::queue::ClaimError::Full) => None,
+                Err(crate::queue::ClaimError::TooLarge { len, max }) => {
+                    Some(Err(AsyncSendError::TooLarge { len, max }))
+                }
+                Err(crate::queue::ClaimError::Corrupt(corrupt)) => {
+                    Some(Err(AsyncSendError::Corrupt(corrupt)))
+                }
             }
         }
     };

@@ -7,7 +7,7 @@
 //! let (mut tx, mut rx) = spsc::new(4096)?;
 //! let producer = async move {
 //!     for i in 0..1000u32 {
-//!         tx.send_bytes(&i.to_le_bytes()).await.unwrap(); // waits for space
+//!         tx.send(&i.to_le_bytes()).await.unwrap(); // waits for space
 //!     }
 //! };
 //! let consumer = async move {
@@ -32,7 +32,7 @@ use std::fmt;
 
 pub use super::Receiver;
 use super::sender::async_sender_methods;
-use super::{SendClaim, SendError, SpinPolicy, Waiting, Word};
+use super::{AsyncSendError, SendClaim, SendError, SpinPolicy, Waiting, Word};
 use crate::channel;
 use crate::error::Error;
 

@@ -1,6 +1,7 @@
 //! The producer's claim on a range of the ring: write in place, then commit.
 
 use std::fmt;
+use std::io;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
@@ -15,6 +16,26 @@ use crate::sync::Ordering;
 /// out unspecified (whatever the ring held before): write every byte you
 /// commit. Dropping a claim without committing aborts it: the consumer skips
 /// the space.
+///
+/// It also implements [`std::io::Write`] and [`std::fmt::Write`], which
+/// append at a cursor from the claim's first byte: `write!(claim, ...)`
+/// formats straight into the ring, with no intermediate `String`. Once
+/// anything was written that way, [`commit`](Self::commit) publishes the
+/// bytes written (claim the most the record can take, then write what it
+/// holds). A write that does not fit in what is left writes nothing and
+/// fails (`io::ErrorKind::WriteZero`, or `fmt::Error`); commit what was
+/// written, or drop the claim to abort.
+///
+/// ```
+/// use std::io::Write as _;
+///
+/// let (mut producer, mut consumer) = logring::queue::spsc::new(1024)?;
+/// let mut claim = producer.try_claim(64)?;
+/// write!(claim, "order {} filled at {:.2}", 42, 101.5)?;
+/// claim.commit();
+/// assert_eq!(&*consumer.try_recv()?, b"order 42 filled at 101.50");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// A claim borrows its producer, so it cannot outlive it:
 ///
@@ -35,6 +56,9 @@ pub struct WriteClaim<'a> {
     /// Bytes reserved: `span_of(claimed length)`.
     span: u64,
     tag: u32,
+    /// The `io::Write`/`fmt::Write` cursor (`<= len`), once anything was
+    /// written through them: then commit publishes that many bytes.
+    written: Option<u64>,
 }
 
 impl<'a> WriteClaim<'a> {
@@ -48,13 +72,19 @@ impl<'a> WriteClaim<'a> {
             len,
             span: span_of(len),
             tag: 0,
+            written: None,
         }
     }
 
-    /// Publishes the record to the consumer.
+    /// Publishes the record to the consumer: the claimed length (or what
+    /// [`truncate`](Self::truncate) left), or, if anything was written
+    /// through `io::Write` or `fmt::Write`, the bytes written.
     #[inline]
     pub fn commit(self) {
-        let this = ManuallyDrop::new(self);
+        let mut this = ManuallyDrop::new(self);
+        if let Some(written) = this.written {
+            this.len = written;
+        }
         let span = span_of(this.len);
         if span < this.span {
             // The shrunk-off remainder (a whole number of words, inside this
@@ -88,7 +118,22 @@ impl<'a> WriteClaim<'a> {
     pub fn truncate(&mut self, len: usize) {
         if (len as u64) < self.len {
             self.len = len as u64;
+            self.written = self.written.map(|written| written.min(self.len));
         }
+    }
+
+    /// Appends `bytes` at the write cursor, all or nothing; `false` if they
+    /// do not fit in what is left of the claim.
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) -> bool {
+        let at = self.written.unwrap_or(0);
+        if bytes.len() as u64 > self.len - at {
+            return false;
+        }
+        let end = at + bytes.len() as u64;
+        self[at as usize..end as usize].copy_from_slice(bytes);
+        self.written = Some(end);
+        true
     }
 
     /// Sets the record's tag, a `u32` the consumer reads with
@@ -155,5 +200,36 @@ impl fmt::Debug for WriteClaim<'_> {
             .field("len", &self.len)
             .field("tag", &self.tag)
             .finish_non_exhaustive()
+    }
+}
+
+impl io::Write for WriteClaim<'_> {
+    /// Appends all of `buf` at the cursor, or nothing: a `buf` longer than
+    /// what is left of the claim fails with `ErrorKind::WriteZero`.
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.append(buf) {
+            Ok(buf.len())
+        } else {
+            Err(io::ErrorKind::WriteZero.into())
+        }
+    }
+
+    #[inline]
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Write for WriteClaim<'_> {
+    /// Appends all of `s` at the cursor, or nothing (`fmt::Error` if it does
+    /// not fit in what is left of the claim).
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.append(s.as_bytes()) {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
     }
 }

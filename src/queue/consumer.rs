@@ -4,6 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 
+use super::TryRecvError;
 use crate::error::CorruptRing;
 use crate::peers::Peers;
 use crate::ring::Ring;
@@ -49,7 +50,7 @@ pub(crate) struct SpaceSignal {
     pub(crate) tasks: Option<Arc<Tasks>>,
 }
 
-/// A committed record, borrowed in place: see [`Consumer::try_read`].
+/// A committed record, borrowed in place: see [`Consumer::try_recv`].
 /// Dropping it releases the record's space to the producers.
 #[must_use = "dropping a ReadClaim releases the record at once"]
 pub struct ReadClaim<'a> {
@@ -61,7 +62,8 @@ pub struct ReadClaim<'a> {
     tag: u32,
 }
 
-/// A committed record seen during [`Consumer::read_batch`].
+/// A committed record seen during a batch read
+/// ([`Consumer::try_recv_batch`], or a channel receiver's `recv_batch`).
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
@@ -131,33 +133,61 @@ impl Consumer {
         self.space = Some(signal);
     }
 
-    /// The next committed record, or `None` if there is none yet (or the ring is
-    /// corrupt: see [`corruption`](Self::corruption)).
+    /// The next committed record, if one is ready, without waiting.
     ///
-    /// The record stays in the ring until the returned claim is dropped.
+    /// The record stays in the ring until the returned claim is dropped (or
+    /// [released](ReadClaim::release)).
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if no committed record is ready;
+    /// [`TryRecvError::Corrupt`] once a record word no producer writes is
+    /// found: every record before it was delivered, none after it can be,
+    /// and every later call reports the same.
+    #[must_use = "dropping a ReadClaim releases the record at once"]
     #[inline]
-    pub fn try_read(&mut self) -> Option<ReadClaim<'_>> {
-        let next = self.next_or_release();
-        next.map(|record| self.claim(record))
+    pub fn try_recv(&mut self) -> Result<ReadClaim<'_>, TryRecvError> {
+        match self.next_or_release() {
+            Some(record) => Ok(self.claim(record)),
+            None => Err(self.stop()),
+        }
     }
 
-    /// Like [`try_read`](Self::try_read), but reports a corrupt record word as
-    /// an error instead of `None`.
-    #[inline]
-    pub fn try_read_checked(&mut self) -> Result<Option<ReadClaim<'_>>, CorruptRing> {
-        match (self.next_or_release(), self.corruption) {
-            (None, Some(corrupt)) => Err(corrupt),
-            (next, _) => Ok(next.map(|record| self.claim(record))),
+    /// Reads up to `limit` records that are ready now, calling `f` on each
+    /// in order, then releases them all with a single update of the shared
+    /// head. Returns how many records were read (`Ok(0)` only for
+    /// `limit == 0`). A batch ends before a corrupt record word; the next
+    /// call reports it.
+    ///
+    /// If `f` panics, the records it returned from are released and the one
+    /// it panicked on is delivered again by the next read.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv`](Self::try_recv), when no record was read.
+    pub fn try_recv_batch<F>(&mut self, limit: usize, f: F) -> Result<usize, TryRecvError>
+    where
+        F: FnMut(Record<'_>),
+    {
+        match self.read_batch(limit, f) {
+            0 if limit != 0 => Err(self.stop()),
+            count => Ok(count),
+        }
+    }
+
+    /// Why the last look found no record: nothing ready, or corruption.
+    #[cold]
+    fn stop(&self) -> TryRecvError {
+        match self.corruption {
+            Some(corrupt) => TryRecvError::Corrupt(corrupt),
+            None => TryRecvError::Empty,
         }
     }
 
     /// Reads up to `limit` records, calling `f` on each in order, then releases
     /// them all with a single update of the shared head. Returns how many records
-    /// were read.
-    ///
-    /// If `f` panics, the records it returned from are released and the one it
-    /// panicked on is delivered again by the next read.
-    pub fn read_batch<F>(&mut self, limit: usize, mut f: F) -> usize
+    /// were read (see `try_recv_batch`).
+    pub(crate) fn read_batch<F>(&mut self, limit: usize, mut f: F) -> usize
     where
         F: FnMut(Record<'_>),
     {

@@ -37,9 +37,9 @@ fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
         let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
         let mut consumer = Consumer::attach(ring.share(), Peers::Local);
         let mut dead = spsc::Producer::new(ring.share(), Owner::LOCAL);
-        dead.try_write(&[1; 16]).unwrap(); // [0, 24)
-        dead.try_write(&[1; 8]).unwrap(); // [24, 40)
-        assert_eq!(consumer.read_batch(2, |_| {}), 2);
+        dead.try_send(&[1; 16]).unwrap(); // [0, 24)
+        dead.try_send(&[1; 8]).unwrap(); // [24, 40)
+        assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
         // Padding [40, 64), then the claim at 64; tail left at 40.
         assert_eq!(dead.reserve(24), Ok(64));
         ring.header().tail.0.store(40, Relaxed);
@@ -49,7 +49,7 @@ fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
         let successor = thread::spawn(move || {
             let mut producer = spsc::Producer::new(shared, Owner::LOCAL);
             loop {
-                match producer.try_write(&[2; 8]) {
+                match producer.try_send(&[2; 8]) {
                     Ok(()) => return,
                     Err(ClaimError::Full) => thread::yield_now(),
                     Err(error) => panic!("{error}"),
@@ -58,7 +58,7 @@ fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
         });
 
         let got = loop {
-            if let Some(record) = consumer.try_read() {
+            if let Ok(record) = consumer.try_recv() {
                 break record.to_vec();
             }
             // Nothing ready: the head is published. Only the dead claim (at
@@ -71,7 +71,7 @@ fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
         };
         successor.join().unwrap();
         assert_eq!(got, [2; 8]);
-        assert!(consumer.try_read().is_none());
+        assert!(consumer.try_recv().is_err());
         assert!(consumer.skipped_claims() <= 1);
     });
 }

@@ -48,7 +48,7 @@
 //! that is not committed). `Padding` is skipped. `Committed` is bounds-checked
 //! (length at most the maximum, span inside the data area) and handed out as a
 //! `&[u8]` in place. A word no writer produces poisons the consumer with
-//! [`CorruptRing`](crate::CorruptRing) instead of being followed.
+//! [`CorruptRing`] instead of being followed.
 //!
 //! **Release.** The consumer zeroes what it consumed, then stores the new
 //! `head` with Release. Zeroing keeps the invariant the protocol rests on: *the
@@ -76,23 +76,28 @@
 
 mod claim;
 pub(crate) mod consumer;
+mod error;
 pub mod mpsc;
 pub mod spsc;
 
 pub use claim::WriteClaim;
 pub use consumer::{Consumer, ReadClaim, Record};
+pub use error::{ClaimError, TryRecvError};
 
-use crate::error::ClaimError;
+use crate::error::CorruptRing;
 use crate::ring::Ring;
 use crate::sync::Ordering;
 
 // The handles' thread-safety promises, checked at compile time: every end can
-// move to another thread, and MPSC producers are cloned, one per thread.
+// move to another thread, and an MPSC producer is shared by reference or
+// cloned, one per thread, as std's and crossbeam's senders are.
 const _: () = {
     const fn send<T: Send>() {}
+    const fn sync<T: Sync>() {}
     const fn clone<T: Clone>() {}
     send::<spsc::Producer>();
     send::<mpsc::Producer>();
+    sync::<mpsc::Producer>();
     send::<Consumer>();
     clone::<mpsc::Producer>();
 };
@@ -100,10 +105,24 @@ const _: () = {
 /// `true` if `need` more bytes fit when `used` bytes are in use.
 ///
 /// `used` comes from positions in shared memory: if it exceeds the capacity
-/// (a corrupt or stale `head`), nothing fits.
+/// (a corrupt or stale `head`), nothing fits; the producers then tell the
+/// two apart with a fresh `head`.
 #[inline]
 fn fits(used: u64, need: u64, capacity: u64) -> bool {
     used <= capacity - need
+}
+
+/// The error for a `head` that leaves more than a capacity between it and
+/// `tail` (either way round): a damaged ring file, since the consumer never
+/// passes the tail and producers never lap the head. Every claim would be
+/// refused as `Full` for ever; it is reported as corruption instead.
+#[cold]
+fn impossible_positions(tail: u64, head: u64) -> ClaimError {
+    ClaimError::Corrupt(CorruptRing {
+        position: tail,
+        word: head,
+        reason: "the consumer's head is more than a capacity away from the tail",
+    })
 }
 
 /// Padding needed before a record of `span` bytes claimed at `tail`, so that

@@ -1,6 +1,7 @@
 //! Multi-producer, single-consumer byte ring queue.
 //!
-//! Clone the [`Producer`] for each producing thread. Producers reserve space
+//! Share the [`Producer`] between threads, or clone it for each producing
+//! thread. Producers reserve space
 //! with a compare-and-swap on the shared tail, then fill and commit their own
 //! ranges in parallel; the consumer delivers in position order.
 //!
@@ -8,29 +9,27 @@
 //! use logring::queue::mpsc;
 //!
 //! let (producer, mut consumer) = mpsc::new(64 * 1024)?;
-//! let handles: Vec<_> = (0..4u8)
-//!     .map(|id| {
-//!         let producer = producer.clone();
-//!         std::thread::spawn(move || producer.try_write(&[id; 3]).unwrap())
-//!     })
-//!     .collect();
-//! for handle in handles {
-//!     handle.join().unwrap();
-//! }
-//! assert_eq!(consumer.read_batch(usize::MAX, |record| assert_eq!(record.len(), 3)), 4);
+//! // Threads share the producer by reference (or each take a clone).
+//! std::thread::scope(|scope| {
+//!     for id in 0..4u8 {
+//!         let producer = &producer;
+//!         scope.spawn(move || producer.try_send(&[id; 3]).unwrap());
+//!     }
+//! });
+//! let read = consumer.try_recv_batch(usize::MAX, |record| assert_eq!(record.len(), 3))?;
+//! assert_eq!(read, 4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cell::Cell;
 use std::fmt;
 
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
-use super::{count_full, fits, wrap_padding};
-use crate::error::{ClaimError, Error};
+use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+use crate::error::Error;
 use crate::peers::Owner;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, Word, span_of};
-use crate::sync::Ordering;
+use crate::sync::{AtomicU64, Ordering};
 
 /// Creates an MPSC queue of at least `capacity` bytes (rounded up to a power
 /// of two; at least 64).
@@ -47,14 +46,21 @@ pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
     ))
 }
 
-/// A writing end of an MPSC queue: `Clone` it for each producing thread.
+/// A writing end of an MPSC queue: share it between threads by reference
+/// (it is `Sync`), or `Clone` it for each producing thread.
 ///
-/// It is `Send` but not `Sync`: each thread gets its own clone (and its own
-/// cached view of the consumer's position).
+/// Each clone keeps its own cached view of the consumer's position, so
+/// threads with their own clones never write a shared line to claim; threads
+/// that share one producer share that cache too.
 pub struct Producer {
     ring: Ring,
-    /// A `head` read earlier by this producer (never ahead of the shared one).
-    cached_head: Cell<u64>,
+    /// A `head` read earlier through this producer (never ahead of the
+    /// shared one, which only grows), by any thread sharing it. Stored with
+    /// Release after the Acquire load of `head` and loaded with Acquire, so
+    /// a thread that claims on the strength of another thread's read still
+    /// happens-after the consumer's release of that space. On x86 both are
+    /// plain moves: the same code as the `Cell` this once was.
+    cached_head: AtomicU64,
     /// Who this producer (and its clones) is in its claims.
     owner: Owner,
 }
@@ -63,7 +69,8 @@ impl Clone for Producer {
     fn clone(&self) -> Self {
         Self {
             ring: self.ring.share(),
-            cached_head: self.cached_head.clone(),
+            // Acquire: see the field; the clone's first claim may rely on it.
+            cached_head: AtomicU64::new(self.cached_head.load(Ordering::Acquire)),
             owner: self.owner.clone(),
         }
     }
@@ -77,7 +84,7 @@ impl Producer {
         let head = ring.header().head.0.load(Ordering::Acquire);
         Self {
             ring,
-            cached_head: Cell::new(head),
+            cached_head: AtomicU64::new(head),
             owner,
         }
     }
@@ -90,9 +97,11 @@ impl Producer {
     /// # Errors
     ///
     /// [`ClaimError::TooLarge`] at once if `len > max_record_len()`;
-    /// [`ClaimError::Full`] if the consumer has not yet released enough space.
-    /// A stale view of the shared positions is retried, never reported as
-    /// `Full`.
+    /// [`ClaimError::Full`] if the consumer has not yet released enough space;
+    /// [`ClaimError::Corrupt`] if the shared positions are impossible (a
+    /// damaged ring file). A stale view of the shared positions is retried,
+    /// never reported as `Full`.
+    #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
     pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         match self.reserve(len) {
@@ -123,11 +132,23 @@ impl Producer {
         let padding = loop {
             let padding = wrap_padding(&self.ring, tail, span);
             let need = padding + span;
-            if !fits(tail.wrapping_sub(self.cached_head.get()), need, capacity) {
+            // Acquire: pairs with the Release store below, made (perhaps by
+            // another thread sharing this producer) after an Acquire load of
+            // `head`: the consumer's release of the space happens-before our
+            // writes to it.
+            if !fits(
+                tail.wrapping_sub(self.cached_head.load(Ordering::Acquire)),
+                need,
+                capacity,
+            ) {
                 // Acquire: pairs with the consumer's Release store of head, so
                 // its reads and zeroing below head happen-before we write there.
                 let head = header.head.0.load(Ordering::Acquire);
-                self.cached_head.set(head);
+                // Release: pairs with the Acquire load above (see the field).
+                // A thread sharing this producer may store an older head over
+                // it; that costs one more re-read, never a wrong claim: every
+                // value stored was the shared head once, and head only grows.
+                self.cached_head.store(head, Ordering::Release);
                 if !fits(tail.wrapping_sub(head), need, capacity) {
                     // Full only if tail has not moved: a tail read before the
                     // head it is compared with may be stale. (A tail read after
@@ -152,6 +173,9 @@ impl Producer {
                         );
                         tail = header.tail.0.load(Ordering::Relaxed);
                         continue;
+                    }
+                    if tail.wrapping_sub(head) > capacity {
+                        return Err(impossible_positions(tail, head));
                     }
                     return Err(ClaimError::Full);
                 }
@@ -190,13 +214,14 @@ impl Producer {
         &self.ring
     }
 
-    /// Claims, copies `payload` in and commits: one record.
+    /// Sends `payload` as one record: claims, copies it in and commits,
+    /// trying once.
     ///
     /// # Errors
     ///
     /// As [`try_claim`](Self::try_claim).
     #[inline]
-    pub fn try_write(&self, payload: &[u8]) -> Result<(), ClaimError> {
+    pub fn try_send(&self, payload: &[u8]) -> Result<(), ClaimError> {
         let mut claim = self.try_claim(payload.len())?;
         claim.copy_from_slice(payload);
         claim.commit();

@@ -1,26 +1,26 @@
 //! Single-producer, single-consumer byte ring queue.
 //!
 //! ```
-//! use logring::queue::spsc;
+//! use logring::queue::{TryRecvError, spsc};
 //!
 //! let (mut producer, mut consumer) = spsc::new(64 * 1024)?;
 //!
 //! let mut claim = producer.try_claim(5)?;
 //! claim.copy_from_slice(b"hello");
 //! claim.commit();
-//! producer.try_write(b"world")?;
+//! producer.try_send(b"world")?;
 //!
-//! assert_eq!(&*consumer.try_read().unwrap(), b"hello");
-//! assert_eq!(&*consumer.try_read().unwrap(), b"world");
-//! assert!(consumer.try_read().is_none());
+//! assert_eq!(&*consumer.try_recv()?, b"hello");
+//! assert_eq!(&*consumer.try_recv()?, b"world");
+//! assert_eq!(consumer.try_recv().unwrap_err(), TryRecvError::Empty);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
 
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
-use super::{count_full, fits, wrap_padding};
-use crate::error::{ClaimError, Error};
+use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+use crate::error::Error;
 use crate::peers::Owner;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
@@ -77,7 +77,10 @@ impl Producer {
     /// # Errors
     ///
     /// [`ClaimError::TooLarge`] at once if `len > max_record_len()`;
-    /// [`ClaimError::Full`] if the consumer has not yet released enough space.
+    /// [`ClaimError::Full`] if the consumer has not yet released enough space;
+    /// [`ClaimError::Corrupt`] if the shared positions are impossible (a
+    /// damaged ring file).
+    #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         match self.reserve(len) {
@@ -108,7 +111,13 @@ impl Producer {
             // Acquire: pairs with the consumer's Release store of head, so its
             // reads and zeroing below head happen-before we write there.
             self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
-            if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
+            let used = tail.wrapping_sub(self.cached_head);
+            if !fits(used, need, capacity) {
+                // This producer owns `tail`, so the head read is the only
+                // position that can be impossible.
+                if used > capacity {
+                    return Err(impossible_positions(tail, self.cached_head));
+                }
                 return Err(ClaimError::Full);
             }
         }
@@ -154,13 +163,14 @@ impl Producer {
         &self.ring
     }
 
-    /// Claims, copies `payload` in and commits: one record.
+    /// Sends `payload` as one record: claims, copies it in and commits,
+    /// trying once.
     ///
     /// # Errors
     ///
     /// As [`try_claim`](Self::try_claim).
     #[inline]
-    pub fn try_write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+    pub fn try_send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
         let mut claim = self.try_claim(payload.len())?;
         claim.copy_from_slice(payload);
         claim.commit();

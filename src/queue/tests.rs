@@ -20,7 +20,7 @@ impl Produce for spsc::Producer {
         self.try_claim(len)
     }
     fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        self.try_write(payload)
+        self.try_send(payload)
     }
 }
 
@@ -29,7 +29,7 @@ impl Produce for mpsc::Producer {
         self.try_claim(len)
     }
     fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        self.try_write(payload)
+        self.try_send(payload)
     }
 }
 
@@ -88,10 +88,10 @@ fn assert_corrupt(
         "word {word:#x}"
     );
     assert_eq!(consumer.corruption(), Some(expected));
-    assert!(consumer.try_read().is_none());
+    assert!(consumer.try_recv().is_err());
     assert_eq!(consumer.try_read_checked().err(), Some(expected), "sticky");
     assert_eq!(
-        consumer.read_batch(usize::MAX, |record| panic!("delivered {record:?}")),
+        consumer.try_recv_batch(usize::MAX, |record| panic!("delivered {record:?}")),
         0
     );
     assert_eq!(ring.header().head.0.load(Relaxed), position);
@@ -117,7 +117,7 @@ fn committed_lengths_above_the_maximum_are_corrupt() {
     commit_at(&ring, 0, &[9; 24], 0);
     assert_eq!(consumer.max_record_len(), 24);
     assert_eq!(
-        &*consumer.try_read().unwrap(),
+        &*consumer.try_recv().unwrap(),
         &[9; 24],
         "the maximum is fine"
     );
@@ -136,8 +136,8 @@ fn committed_records_running_past_the_end_are_corrupt() {
     let (ring, mut consumer) = consumer_at(64, 48);
     commit_at(&ring, 48, &[1; 8], 0);
     commit_at(&ring, 64, &[], 0);
-    assert_eq!(consumer.try_read().unwrap().len(), 8);
-    assert_eq!(consumer.try_read().unwrap().position(), 64);
+    assert_eq!(consumer.try_recv().unwrap().len(), 8);
+    assert_eq!(consumer.try_recv().unwrap().position(), 64);
 
     // Lengths within the maximum whose spans do not fit before the end. The
     // last would have the consumer read 24 bytes past the end of the region.
@@ -155,7 +155,7 @@ fn padding_of_a_bad_span_is_corrupt() {
     let (ring, mut consumer) = consumer_at(64, 56);
     ring.word(56).store(Word::padding(8), Relaxed);
     commit_at(&ring, 64, &[2], 0);
-    assert_eq!(consumer.try_read().unwrap().position(), 64);
+    assert_eq!(consumer.try_recv().unwrap().position(), 64);
 
     for (head, span) in [(0, 0), (0, 12), (8, 4), (56, 16), (0, 72), (64 + 32, 40)] {
         let (ring, mut consumer) = consumer_at(64, head);
@@ -184,7 +184,7 @@ fn records_before_a_corrupt_word_are_delivered_and_none_after() {
     );
     drop(first);
     let mut seen = Vec::new();
-    let count = consumer.read_batch(usize::MAX, |record| seen.push(record.to_vec()));
+    let count = consumer.try_recv_batch(usize::MAX, |record| seen.push(record.to_vec()));
     assert_eq!((count, seen), (1, vec![b"defgh".to_vec()]));
     assert_corrupt(&ring, &mut consumer, bad, Word::padding(3), BAD_PADDING);
 }
@@ -219,9 +219,9 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
         assert_eq!(ring.word(24).load(Relaxed), Word::padding(16));
         commit_at(&ring, 40, &[0xdd; 16], 6);
 
-        assert_eq!(&*consumer.try_read().unwrap(), &[0xff; 3]);
-        assert_eq!(&*consumer.try_read().unwrap(), &[0xdd; 16]);
-        assert!(consumer.try_read().is_none());
+        assert_eq!(&*consumer.try_recv().unwrap(), &[0xff; 3]);
+        assert_eq!(&*consumer.try_recv().unwrap(), &[0xdd; 16]);
+        assert!(consumer.try_recv().is_err());
         assert_eq!(ring.header().head.0.load(Relaxed), 64);
         // MPSC zeroes every consumed byte; SPSC zeroes the record words (its
         // producer keeps the word past each claim clean itself).
@@ -250,14 +250,14 @@ fn zero_length_records_are_empty_slices() {
         producer.claim(0).unwrap().abort();
         producer.write(&[]).unwrap();
 
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!(
             (record.len(), record.tag(), record.position()),
             (0, 0, 0),
             "{queue}"
         );
         drop(record);
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!(
             (record.len(), record.tag(), record.position()),
             (0, 3, 8),
@@ -265,7 +265,7 @@ fn zero_length_records_are_empty_slices() {
         );
         drop(record);
         let mut seen = Vec::new();
-        consumer.read_batch(usize::MAX, |record| {
+        consumer.try_recv_batch(usize::MAX, |record| {
             seen.push((record.to_vec(), record.position()));
         });
         assert_eq!(seen, vec![(vec![], 24)], "{queue}");
@@ -295,7 +295,7 @@ fn every_length_fits_an_empty_ring_at_every_position() {
                         let filler = producer.claim(span as usize - 8).unwrap();
                         assert_eq!(filler.position(), tail, "{queue}");
                         filler.commit();
-                        drop(consumer.try_read().unwrap());
+                        drop(consumer.try_recv().unwrap());
                         tail += span;
                     }
                     let mut claim = producer.claim(len).unwrap_or_else(|err| {
@@ -315,7 +315,7 @@ fn every_length_fits_an_empty_ring_at_every_position() {
                     let bytes = pattern(len, start as u8);
                     claim.copy_from_slice(&bytes);
                     claim.commit();
-                    let record = consumer.try_read().unwrap();
+                    let record = consumer.try_recv().unwrap();
                     assert_eq!((&*record, record.position()), (&bytes[..], pos));
                     drop(record);
                     assert!(consumer.is_empty(), "{queue}");
@@ -365,15 +365,15 @@ fn bad_capacities_are_errors() {
 #[test]
 fn full_rejections_count_every_full_claim() {
     let (mut producer, consumer) = spsc::new(64).unwrap();
-    producer.try_write(&[0; 40]).unwrap_err();
-    producer.try_write(&[0; 16]).unwrap();
-    producer.try_write(&[0; 24]).unwrap();
+    producer.try_send(&[0; 40]).unwrap_err();
+    producer.try_send(&[0; 16]).unwrap();
+    producer.try_send(&[0; 24]).unwrap();
     // 8 bytes are left before the end of the data area: each of these needs
     // them as padding, then more.
     for _ in 0..3 {
         assert_eq!(producer.try_claim(24).err(), Some(ClaimError::Full));
     }
-    assert_eq!(producer.try_write(&[0; 16]), Err(ClaimError::Full));
+    assert_eq!(producer.try_send(&[0; 16]), Err(ClaimError::Full));
     assert_eq!(
         (producer.full_rejections(), consumer.full_rejections()),
         (4, 4)
@@ -381,11 +381,11 @@ fn full_rejections_count_every_full_claim() {
 
     let (producer, consumer) = mpsc::new(64).unwrap();
     let clone = producer.clone();
-    producer.try_write(&[0; 24]).unwrap();
-    clone.try_write(&[0; 24]).unwrap();
+    producer.try_send(&[0; 24]).unwrap();
+    clone.try_send(&[0; 24]).unwrap();
     assert_eq!(producer.try_claim(0).err(), Some(ClaimError::Full));
     assert_eq!(clone.try_claim(0).err(), Some(ClaimError::Full));
-    assert_eq!(clone.try_write(&[0; 24]), Err(ClaimError::Full));
+    assert_eq!(clone.try_send(&[0; 24]), Err(ClaimError::Full));
     let counts = [
         producer.full_rejections(),
         clone.full_rejections(),
@@ -411,20 +411,20 @@ fn truncate_then_commit_delivers_the_prefix_and_skips_the_rest() {
         claim.commit();
         producer.write(b"next").unwrap();
 
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!(
             (&*record, record.position()),
             (&bytes[..10], pos),
             "{queue}"
         );
         drop(record);
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!((record.len(), record.position()), (0, pos + 48), "{queue}");
         drop(record);
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!((&*record, record.position()), (&b"next"[..], pos + 48 + 24));
         drop(record);
-        assert!(consumer.try_read().is_none());
+        assert!(consumer.try_recv().is_err());
         assert!(consumer.is_empty(), "{queue}");
     });
 }
@@ -442,9 +442,9 @@ fn tags_round_trip() {
             }
             let mut tags = Vec::new();
             if read_in_batch {
-                consumer.read_batch(usize::MAX, |record| tags.push(record.tag()));
+                consumer.try_recv_batch(usize::MAX, |record| tags.push(record.tag()));
             } else {
-                while let Some(record) = consumer.try_read() {
+                while let Ok(record) = consumer.try_recv() {
                     tags.push(record.tag());
                 }
             }
@@ -465,7 +465,7 @@ fn a_batch_over_a_full_ring_delivers_each_record_once() {
         assert_eq!(consumer.len_bytes(), 64, "{queue}");
 
         let mut seen = Vec::new();
-        let count = consumer.read_batch(4, |record| seen.push(record.position()));
+        let count = consumer.try_recv_batch(4, |record| seen.push(record.position()));
         assert_eq!((count, seen), (3, vec![0, 16, 32]), "{queue}");
         assert!(consumer.is_empty(), "{queue}");
     });
@@ -492,8 +492,8 @@ fn a_full_ring_of_aborted_claims_reads_as_empty() {
         // consumer that never returns fails the test instead of hanging it.
         let (done, finished) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let empty = consumer.try_read().is_none();
-            done.send((empty, consumer)).unwrap();
+            let empty = consumer.try_recv().is_err();
+            done.claim((empty, consumer)).unwrap();
         });
         let (empty, mut consumer) = finished
             .recv_timeout(Duration::from_secs(60))
@@ -501,7 +501,7 @@ fn a_full_ring_of_aborted_claims_reads_as_empty() {
         assert!(empty, "{mode:?}");
         assert!(consumer.is_empty(), "{mode:?}: the padding is released");
         producer.write(b"after").unwrap();
-        assert_eq!(&*consumer.try_read().unwrap(), b"after");
+        assert_eq!(&*consumer.try_recv().unwrap(), b"after");
     }
 }
 
@@ -521,9 +521,9 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
     let mut consumer = Consumer::attach(ring.share(), Peers::Local);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
-    first.try_write(&[1; 16]).unwrap(); // [0, 24)
-    first.try_write(&[1; 8]).unwrap(); // [24, 40)
-    assert_eq!(consumer.read_batch(2, |_| {}), 2);
+    first.try_send(&[1; 16]).unwrap(); // [0, 24)
+    first.try_send(&[1; 8]).unwrap(); // [24, 40)
+    assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
     drop(first);
     // 24 bytes (a span of 32) do not fit before the end: padding [40, 64),
     // claim at 64.
@@ -535,11 +535,11 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 32);
     assert_eq!(ring.word(64).load(Relaxed), Word::padding(32));
     // The consumer passes both paddings, which frees their space.
-    assert!(consumer.try_read().is_none());
+    assert!(consumer.try_recv().is_err());
     assert_eq!(ring.header().head.0.load(Relaxed), 96);
-    second.try_write(&[2; 8]).unwrap();
-    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
-    assert!(consumer.try_read().is_none());
+    second.try_send(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_recv().unwrap(), &[2; 8]);
+    assert!(consumer.try_recv().is_err());
     assert_eq!(consumer.skipped_claims(), 0);
 }
 
@@ -548,14 +548,14 @@ fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
     let mut consumer = Consumer::attach(ring.share(), Peers::Local);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
-    first.try_write(&[1; 16]).unwrap();
-    first.try_write(&[1; 8]).unwrap();
-    assert_eq!(consumer.read_batch(2, |_| {}), 2);
+    first.try_send(&[1; 16]).unwrap();
+    first.try_send(&[1; 8]).unwrap();
+    assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
     drop(first);
     die_mid_reserve(&ring, 24);
     // The consumer follows the padding and waits at the claim, then skips it
     // (its producer is known gone), before the new producer looks.
-    assert!(consumer.try_read().is_none());
+    assert!(consumer.try_recv().is_err());
     assert_eq!(ring.header().head.0.load(Relaxed), 64);
     // SAFETY: the claim's producer is gone.
     assert!(unsafe { consumer.skip_abandoned() });
@@ -563,8 +563,8 @@ fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
 
     let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
     assert_eq!(ring.header().tail.0.load(Relaxed), 96);
-    second.try_write(&[2; 8]).unwrap();
-    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
+    second.try_send(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_recv().unwrap(), &[2; 8]);
     assert_eq!(consumer.skipped_claims(), 1);
 }
 
@@ -573,16 +573,16 @@ fn a_claim_under_the_tail_is_left_for_the_consumer_to_skip() {
     let ring = Ring::new_heap(Mode::Spsc, 256).unwrap();
     let mut consumer = Consumer::new(ring.share());
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
-    first.try_write(&[1; 8]).unwrap();
+    first.try_send(&[1; 8]).unwrap();
     std::mem::forget(first.try_claim(8).unwrap());
     drop(first);
     let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
-    second.try_write(&[2; 8]).unwrap();
-    assert_eq!(&*consumer.try_read().unwrap(), &[1; 8]);
-    assert!(consumer.try_read().is_none(), "a claim is waited on");
+    second.try_send(&[2; 8]).unwrap();
+    assert_eq!(&*consumer.try_recv().unwrap(), &[1; 8]);
+    assert!(consumer.try_recv().is_err(), "a claim is waited on");
     // SAFETY: the claim's producer is gone.
     assert!(unsafe { consumer.skip_abandoned() });
-    assert_eq!(&*consumer.try_read().unwrap(), &[2; 8]);
+    assert_eq!(&*consumer.try_recv().unwrap(), &[2; 8]);
     assert_eq!(consumer.skipped_claims(), 1);
 }
 
@@ -597,7 +597,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
         let mut consumer = Consumer::attach(ring.share(), Peers::Local);
         producer.write(&[9; 40]).unwrap(); // [0, 48)
         producer.write(&[9; 40]).unwrap(); // [48, 96)
-        assert_eq!(consumer.read_batch(2, |_| {}), 2);
+        assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
         // The half-released range will cross the end of the data area.
         producer.write(&[1; 32]).unwrap(); // padding [96, 128), [128, 168)
         producer.write(&[2; 8]).unwrap(); // [168, 184)
@@ -605,7 +605,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
         // The consumer delivered two records and zeroed them, but died before
         // publishing head: `consumed` says how far it got.
         let mut delivered = 0;
-        consumer.read_batch(2, |_| delivered += 1);
+        consumer.try_recv_batch(2, |_| delivered += 1);
         assert_eq!(delivered, 2);
         drop(consumer);
         ring.header().head.0.store(96, Relaxed); // the store it never made
@@ -613,8 +613,8 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
 
         let mut next = Consumer::attach(ring.share(), Peers::Local);
         assert_eq!(ring.header().head.0.load(Relaxed), 184, "{mode:?}");
-        assert_eq!(&*next.try_read().unwrap(), &[3; 8], "{mode:?}");
-        assert!(next.try_read().is_none());
+        assert_eq!(&*next.try_recv().unwrap(), &[3; 8], "{mode:?}");
+        assert!(next.try_recv().is_err());
         for pos in [96, 128, 168] {
             assert_eq!(ring.word(pos).load(Relaxed), 0, "{mode:?} word {pos}");
         }
@@ -626,15 +626,15 @@ fn a_consumer_redelivers_what_its_predecessor_read_but_did_not_release() {
     let ring = Ring::new_heap(Mode::Mpsc, 256).unwrap();
     let producer = mpsc::Producer::new(ring.share(), Owner::LOCAL);
     let mut consumer = Consumer::new(ring.share());
-    producer.try_write(&[1; 8]).unwrap();
-    producer.try_write(&[2; 8]).unwrap();
-    let record = consumer.try_read().unwrap();
+    producer.try_send(&[1; 8]).unwrap();
+    producer.try_send(&[2; 8]).unwrap();
+    let record = consumer.try_recv().unwrap();
     assert_eq!(&*record, &[1; 8]);
     std::mem::forget(record); // dies holding it: never released
     drop(consumer);
     let mut next = Consumer::attach(ring.share(), Peers::Local);
-    assert_eq!(&*next.try_read().unwrap(), &[1; 8]);
-    assert_eq!(&*next.try_read().unwrap(), &[2; 8]);
+    assert_eq!(&*next.try_recv().unwrap(), &[1; 8]);
+    assert_eq!(&*next.try_recv().unwrap(), &[2; 8]);
 }
 
 #[test]
@@ -658,7 +658,7 @@ fn positions_wrap_around_the_end_of_u64() {
             let payload = pattern(usize::from(round) % 40, round);
             producer.write(&payload).unwrap();
             assert_eq!(
-                &*consumer.try_read().unwrap(),
+                &*consumer.try_recv().unwrap(),
                 &payload[..],
                 "{mode:?} {round}"
             );
@@ -678,9 +678,9 @@ fn an_mpsc_producer_moves_a_tail_the_consumer_is_past() {
     ring.header().head.0.store(64, Relaxed);
     let producer = mpsc::Producer::new(ring.share(), Owner::LOCAL);
     let mut consumer = Consumer::new(ring.share());
-    producer.try_write(b"again").unwrap();
+    producer.try_send(b"again").unwrap();
     assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 16);
-    assert_eq!(&*consumer.try_read().unwrap(), b"again");
+    assert_eq!(&*consumer.try_recv().unwrap(), b"again");
 }
 
 #[test]
@@ -691,18 +691,18 @@ fn an_unread_record_is_read_again_and_holds_its_space() {
             let record = pattern(40 + round as usize % 3 * 8, round);
             producer.write(&record).unwrap();
             let before = consumer.len_bytes();
-            let first = consumer.try_read().expect("a record");
+            let first = consumer.try_recv().expect("a record");
             assert_eq!(&*first, &record[..], "{name} round {round}");
             let position = first.position();
             first.unread();
             assert_eq!(consumer.len_bytes(), before, "{name}: nothing released");
             for _ in 0..2 {
-                let again = consumer.try_read().expect("the same record");
+                let again = consumer.try_recv().expect("the same record");
                 assert_eq!((&*again, again.position()), (&record[..], position));
                 again.unread();
             }
-            consumer.try_read().expect("the same record").release();
-            assert!(consumer.try_read().is_none(), "{name}: read once released");
+            consumer.try_recv().expect("the same record").release();
+            assert!(consumer.try_recv().is_err(), "{name}: read once released");
         }
     });
 }

@@ -65,8 +65,8 @@ impl Sender {
     /// Commits `payload` tagged `tag`, spinning briefly on a full ring.
     fn send(&mut self, payload: &[u8], tag: u32) -> Result<(), SendError> {
         let mut claim = match self {
-            Sender::Spsc(sender) => sender.send(payload.len())?,
-            Sender::Mpsc(sender) => sender.send(payload.len())?,
+            Sender::Spsc(sender) => sender.claim(payload.len())?,
+            Sender::Mpsc(sender) => sender.claim(payload.len())?,
         };
         claim.copy_from_slice(payload);
         claim.set_tag(tag);
@@ -235,9 +235,10 @@ fn commit(
                 return Ok(true);
             }
             Err(SendError::Full) => {}
-            // Neither happens here: lines and chunks were checked against
-            // the largest record, and a ring file's sender never sees its
-            // consumer as gone. Should one, say so rather than retry.
+            // A damaged ring's impossible positions (`Corrupt`). The rest
+            // cannot happen here: lines and chunks were checked against the
+            // largest record, and a ring file's sender never sees its
+            // consumer as gone. Say so rather than retry.
             Err(error) => {
                 return Err(Failure::runtime(format!(
                     "ring file {path}: record {} was refused: {error}",
