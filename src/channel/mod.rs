@@ -241,16 +241,36 @@ pub(crate) struct Link {
     pub(crate) tasks: Option<Arc<Tasks>>,
 }
 
-/// How an end tells whether the other side is there.
+/// Who is attached to a ring whose ends come and go (a ring file, whose
+/// ends may live in any process), asked of the layer that holds the ring:
+/// only it knows how to tell (for a ring file, the OS's locks). An end is
+/// given one when it is made; a heap ring has none, and counts its ends in
+/// its header instead.
+///
+/// Every answer may cost a system call. When in doubt, an answer is
+/// "attached": doubt never makes an end act as if the other side were gone.
+#[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) trait Attachment: Send + Sync {
+    /// Whether a consumer is attached now.
+    fn consumer_attached(&self) -> bool;
+
+    /// Whether any producer is attached now. After a `false`, what the
+    /// caller reads of the ring includes everything every producer that was
+    /// attached stored before it left: the receiver drains on that answer.
+    fn producers_attached(&self) -> bool;
+}
+
+/// How an end tells whether the other side is there: chosen once, when the
+/// end is made.
 #[derive(Clone)]
 enum Presence {
     /// A heap ring: the header counts this process's live ends, and a
     /// dropped end is gone for good.
     Counted,
-    /// A ring file: ends come and go, in any process; the OS locks say who
-    /// is attached now.
+    /// A ring file: ends come and go, in any process; the ring's holder says
+    /// who is attached now.
     #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-    Locked(std::sync::Arc<crate::file::Liveness>),
+    Asked(Arc<dyn Attachment>),
 }
 
 impl Link {
@@ -273,13 +293,14 @@ impl Link {
         })
     }
 
-    /// A link to a ring file's ring.
+    /// A link to a ring file's ring, whose `attachment` says who is
+    /// attached.
     #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-    pub(crate) fn file(ring: Ring, liveness: std::sync::Arc<crate::file::Liveness>) -> Self {
+    pub(crate) fn file(ring: Ring, attachment: Arc<impl Attachment + 'static>) -> Self {
         Self {
             barrier: Barrier::for_ring(ring.header()),
             ring,
-            presence: Presence::Locked(liveness),
+            presence: Presence::Asked(attachment),
             tasks: None,
         }
     }
@@ -321,7 +342,7 @@ impl Link {
             // it had sent just before.
             Presence::Counted => self.header().ends.0.receivers.load(Ordering::Relaxed) == 0,
             #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Presence::Locked(_) => false,
+            Presence::Asked(_) => false,
         }
     }
 
@@ -330,7 +351,7 @@ impl Link {
         match &self.presence {
             Presence::Counted => self.receiver_gone(),
             #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Presence::Locked(liveness) => !liveness.consumer_attached(),
+            Presence::Asked(attachment) => !attachment.consumer_attached(),
         }
     }
 
@@ -343,7 +364,7 @@ impl Link {
             // sender left is visible to the drain that follows.
             Presence::Counted => self.header().ends.0.senders.load(Ordering::Acquire) == 0,
             #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Presence::Locked(liveness) => !liveness.producers_attached(),
+            Presence::Asked(attachment) => !attachment.producers_attached(),
         }
     }
 

@@ -65,12 +65,16 @@ impl Liveness {
     }
 
     /// Whether any producer holds a slot. An error asking counts as "yes".
+    /// After a "no", the caller's reads of the ring see every commit of the
+    /// producers that let go.
     pub(crate) fn producers_attached(&self) -> bool {
         let attached = lock::is_locked(&self.probe, PRODUCER_LOCKS, SLOTS as u64).unwrap_or(true);
-        // Acquire: a producer that let go of its slot did so after its last
-        // commit; the caller's reads of the ring that follow must see those
-        // commits (the kernel's lock hand-over orders the memory; this keeps
-        // the compiler and CPU from hoisting our reads above the question).
+        // No atomic pairs with this fence: a producer's commits reach us
+        // through the kernel, which releases its lock after them (at its
+        // close or its death) and answers our question under the same
+        // kernel lock, ordering memory as a release and an acquire would.
+        // Rust's model cannot see that; the fence only keeps the compiler
+        // and the CPU from moving our later reads of the ring above it.
         crate::sync::fence(Ordering::Acquire);
         attached
     }
@@ -145,6 +149,17 @@ impl Liveness {
             return false;
         };
         self.slot_alive(ring, slot, generation)
+    }
+}
+
+/// What the channel ends of a ring file ask about the others: the OS's locks.
+impl crate::channel::Attachment for Liveness {
+    fn consumer_attached(&self) -> bool {
+        Liveness::consumer_attached(self)
+    }
+
+    fn producers_attached(&self) -> bool {
+        Liveness::producers_attached(self)
     }
 }
 
