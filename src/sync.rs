@@ -15,14 +15,40 @@ pub(crate) use loom::{future::AtomicWaker, sync::Mutex};
 #[cfg(all(feature = "async", not(loom)))]
 pub(crate) use {atomic_waker::AtomicWaker, std::sync::Mutex};
 
-/// One step of a spin-wait. Under loom, a yield to the model's scheduler (a
-/// spinning thread must let the others run, or the model never ends).
-#[inline]
-pub(crate) fn spin_hint() {
-    #[cfg(loom)]
-    loom::thread::yield_now();
-    #[cfg(not(loom))]
-    std::hint::spin_loop();
+/// Exponential spinning: crossbeam's `Backoff`, whose `spin` spins
+/// `2^min(step, 6)` times on `std::hint::spin_loop`, one more step per call.
+/// Under loom, a stand-in with the same steps whose every spin yields to the
+/// model's scheduler (a spinning thread must let the others run, or the
+/// model never ends; crossbeam's yields to loom only under its own
+/// `crossbeam_loom` configuration).
+#[cfg(not(loom))]
+pub(crate) use crossbeam_utils::Backoff;
+
+#[cfg(loom)]
+pub(crate) struct Backoff {
+    step: std::cell::Cell<u32>,
+}
+
+#[cfg(loom)]
+impl Backoff {
+    /// The longest step: `2^SPIN_LIMIT` spins, as crossbeam's.
+    const SPIN_LIMIT: u32 = 6;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            step: std::cell::Cell::new(0),
+        }
+    }
+
+    pub(crate) fn spin(&self) {
+        let step = self.step.get();
+        for _ in 0..1u32 << step.min(Self::SPIN_LIMIT) {
+            loom::thread::yield_now();
+        }
+        if step <= Self::SPIN_LIMIT {
+            self.step.set(step + 1);
+        }
+    }
 }
 
 /// Gives up the rest of this thread's time slice (a system call).

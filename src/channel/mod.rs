@@ -123,6 +123,7 @@ mod claim;
 mod error;
 pub mod mpsc;
 pub(crate) mod receiver;
+mod spin;
 pub mod spsc;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -131,6 +132,7 @@ pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
 pub use receiver::Receiver;
+pub use spin::SpinPolicy;
 
 use crate::error::Error;
 use crate::queue::ClaimError;
@@ -138,96 +140,9 @@ use crate::queue::consumer::SpaceSignal;
 use crate::queue::count_full;
 use crate::ring::Ring;
 use crate::ring::layout::{Header, Mode};
-use crate::sync::{AtomicU32, Ordering, spin_hint, yield_now};
+use crate::sync::{AtomicU32, Ordering};
 use crate::wait::{self, Barrier, Tasks};
 use std::sync::Arc;
-
-/// How long a channel end retries before it gives up (a sender) or goes to
-/// sleep (a receiver).
-///
-/// A budget is counted in *rounds*: first `spins` rounds of busy-waiting,
-/// round `i` spinning `2^min(i, 6)` times on [`std::hint::spin_loop`] (so at
-/// most 64 times), then `yields` rounds that each give up the thread's time
-/// slice ([`std::thread::yield_now`], a system call). The end retries after
-/// every round.
-///
-/// - Senders default to [`SpinPolicy::SENDER`]: 32 spin rounds (1,727 spin-loop
-///   hints, with a retry after each round) and no yields, so a sender never
-///   makes a system call while it waits. On the benchmark machine a `send` on
-///   a ring that stays full returns `Full` after about 26 µs (median; 38 µs
-///   at p99; `cargo bench --bench channel -- full-budget`); a spin-loop hint
-///   costs from a few to about 140 cycles depending on the CPU, so expect
-///   5–100 µs elsewhere.
-/// - Receivers default to [`SpinPolicy::RECEIVER`]: 16 spin rounds (703
-///   hints), then sleep. They do not yield by default: on a busy machine a
-///   yield can hand the core away for milliseconds, while a futex sleep is
-///   woken in microseconds.
-/// - Async ends (feature `async`) default to [`SpinPolicy::ASYNC`]: 4 spin
-///   rounds (15 hints), then park.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpinPolicy {
-    spins: u32,
-    yields: u32,
-}
-
-impl SpinPolicy {
-    /// Senders' default: 32 spin rounds, no yields.
-    pub const SENDER: SpinPolicy = SpinPolicy::new(32, 0);
-    /// Receivers' default: 16 spin rounds, no yields.
-    pub const RECEIVER: SpinPolicy = SpinPolicy::new(16, 0);
-    /// No retries: senders fail at once, receivers sleep at once.
-    pub const NONE: SpinPolicy = SpinPolicy::new(0, 0);
-    /// Async ends' default: 4 spin rounds (15 spin-loop hints, well under a
-    /// microsecond), no yields. Enough to spare a task that has just caught
-    /// up with the other side the cost of parking (see `crate::nonblocking`),
-    /// too short to hold its executor's thread.
-    pub const ASYNC: SpinPolicy = SpinPolicy::new(4, 0);
-
-    /// A budget of `spins` busy-waiting rounds, then `yields` yielding ones.
-    pub const fn new(spins: u32, yields: u32) -> Self {
-        Self { spins, yields }
-    }
-
-    /// Busy-waiting rounds.
-    pub const fn spins(&self) -> u32 {
-        self.spins
-    }
-
-    /// Yielding rounds, after the busy-waiting ones.
-    pub const fn yields(&self) -> u32 {
-        self.yields
-    }
-
-    pub(crate) fn backoff(self) -> Backoff {
-        Backoff {
-            policy: self,
-            round: 0,
-        }
-    }
-}
-
-/// One wait's progress through a [`SpinPolicy`].
-pub(crate) struct Backoff {
-    policy: SpinPolicy,
-    round: u32,
-}
-
-impl Backoff {
-    /// Waits one round; `false` (without waiting) once the budget is spent.
-    pub(crate) fn snooze(&mut self) -> bool {
-        if self.round < self.policy.spins {
-            for _ in 0..1u32 << self.round.min(6) {
-                spin_hint();
-            }
-        } else if self.round - self.policy.spins < self.policy.yields {
-            yield_now();
-        } else {
-            return false;
-        }
-        self.round += 1;
-        true
-    }
-}
 
 /// What every channel end holds besides its queue end: a view of the ring for
 /// the header's waiter word, this process's barrier, and how to tell whether
