@@ -8,7 +8,7 @@ use crate::error::CorruptRing;
 use crate::queue::consumer::Found;
 use crate::queue::{Consumer, ReadClaim, Record};
 use crate::ring::layout::MAY_SLEEP;
-use crate::wait;
+use crate::wait::{self, Waiter};
 
 /// The receiving end of a channel (SPSC or MPSC).
 ///
@@ -289,6 +289,16 @@ impl Receiver {
         Ok(self.consumer.read_batch(limit, f))
     }
 
+    /// The next record, or why there is none now; `None` for
+    /// `Stop::NotYet`: what a waiting end looks for.
+    #[inline]
+    pub(crate) fn look(&mut self) -> Option<Result<Found, Stop>> {
+        match self.try_next() {
+            Err(Stop::NotYet) => None,
+            found_or_gone => Some(found_or_gone),
+        }
+    }
+
     /// The next record, or why there is none now.
     #[inline]
     pub(crate) fn try_next(&mut self) -> Result<Found, Stop> {
@@ -353,44 +363,76 @@ impl Receiver {
     /// `Stop::NotYet` means the deadline passed.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<Found, Stop> {
         let mut backoff = self.policy.backoff();
-        let mut naps = 0;
+        let mut sleeper = Sleeper {
+            rx: self,
+            deadline,
+            left: None,
+            announced: false,
+            naps: 0,
+        };
         loop {
-            match self.try_next() {
-                Err(Stop::NotYet) => {}
-                found_or_gone => return found_or_gone,
+            // The first look, and the look after each sleep.
+            if let Some(found_or_gone) = sleeper.rx.look() {
+                return found_or_gone;
             }
-            if backoff.snooze() {
-                continue;
+            if let Some(found_or_gone) = wait::wait(&mut sleeper, || backoff.snooze()) {
+                return found_or_gone;
             }
-            let timeout = match deadline {
-                None => None,
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(Stop::NotYet);
-                    }
-                    Some(deadline - now)
-                }
-            };
-            // Announce, barrier, re-check, sleep: see the `wait` module.
-            let ordered = wait::announce(
-                self.link.ring.header(),
-                self.link.waiter(),
-                self.link.barrier,
-                MAY_SLEEP,
-            );
-            match self.try_next() {
-                Err(Stop::NotYet) => {}
-                found_or_gone => {
-                    wait::settle(self.link.waiter());
-                    return found_or_gone;
-                }
-            }
-            let timeout = cap(timeout, self.nap_limit(ordered, naps));
-            wait::sleep(self.link.waiter(), timeout, naps);
-            naps = naps.saturating_add(1);
-            wait::settle(self.link.waiter());
         }
+    }
+}
+
+/// A blocking receiver's wait: its thread sleeps on the header's waiter
+/// word, as the handshake's sleeper.
+struct Sleeper<'r> {
+    rx: &'r mut Receiver,
+    deadline: Option<Instant>,
+    /// The time left before the deadline, read before the announcement.
+    left: Option<Duration>,
+    /// Whether the word holds this receiver's announcement.
+    announced: bool,
+    /// Sleeps in this wait so far.
+    naps: u32,
+}
+
+impl Waiter for Sleeper<'_> {
+    type Found = Result<Found, Stop>;
+
+    #[inline]
+    fn look(&mut self) -> Option<Self::Found> {
+        self.rx.look()
+    }
+
+    fn expired(&mut self) -> Option<Self::Found> {
+        let deadline = self.deadline?;
+        let now = Instant::now();
+        if now >= deadline {
+            return Some(Err(Stop::NotYet));
+        }
+        self.left = Some(deadline - now);
+        None
+    }
+
+    fn announce(&mut self) -> bool {
+        self.announced = true;
+        let link = &self.rx.link;
+        wait::announce(link.ring.header(), link.waiter(), link.barrier, MAY_SLEEP)
+    }
+
+    #[inline]
+    fn found(&mut self) {
+        if self.announced {
+            self.announced = false;
+            wait::settle(self.rx.link.waiter());
+        }
+    }
+
+    fn park(&mut self, ordered: bool) {
+        let timeout = cap(self.left, self.rx.nap_limit(ordered, self.naps));
+        wait::sleep(self.rx.link.waiter(), timeout, self.naps);
+        self.naps = self.naps.saturating_add(1);
+        self.announced = false;
+        wait::settle(self.rx.link.waiter());
     }
 }
 

@@ -147,10 +147,10 @@
 //!
 //! [`ReadClaim`]: crate::queue::ReadClaim
 
+mod error;
 pub mod mpsc;
 #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
 mod notifier;
-mod error;
 mod receiver;
 mod sender;
 pub mod spsc;
@@ -164,7 +164,7 @@ pub use receiver::Receiver;
 pub use stream::{RecordBuf, RecordStream};
 
 use std::sync::Arc;
-use std::task::Context;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::channel::Link;
@@ -293,6 +293,27 @@ impl Waiting {
         self.naps
     }
 
+    /// Looks for what `end` waits for while the spin budget `policy` lasts,
+    /// then announces, re-checks and parks ([`wait::wait`]); `Pending` once
+    /// parked. The caller has looked once already (its fast path).
+    fn poll_wait<E: Awaited>(
+        &mut self,
+        cx: &Context<'_>,
+        policy: SpinPolicy,
+        end: E,
+    ) -> Poll<E::Found> {
+        let mut backoff = policy.backoff();
+        let mut task = Task {
+            end,
+            waiting: self,
+            cx,
+        };
+        match wait::wait(&mut task, || backoff.snooze()) {
+            Some(found) => Poll::Ready(found),
+            None => Poll::Pending,
+        }
+    }
+
     /// The re-check found nothing: arranges for the task to be woken, at the
     /// latest after `limit` (`None`: only by a publisher), and the caller
     /// returns `Pending`.
@@ -317,6 +338,51 @@ impl Drop for Waiting {
             notifier.stop(self.word.of(&self.ring));
         }
         self.found();
+    }
+}
+
+/// What an async end waits for (records, or space): its part of the
+/// handshake. The rest (announcing, parking) is its [`Waiting`]'s.
+trait Awaited {
+    /// What ends the wait: what was waited for, or why it cannot come.
+    type Found;
+
+    /// Looks once, without waiting.
+    fn look(&mut self) -> Option<Self::Found>;
+
+    /// The longest the task may stay parked without being woken (`None`:
+    /// until a publisher wakes it), after `naps` parks since it last found
+    /// something; `ordered` is whether the barrier of its announcement held.
+    fn nap_limit(&mut self, ordered: bool, naps: u32) -> Option<Duration>;
+}
+
+/// A task's wait for what `end` waits for, as the handshake's sleeper.
+struct Task<'w, 'c, 'x, E> {
+    end: E,
+    waiting: &'w mut Waiting,
+    cx: &'c Context<'x>,
+}
+
+impl<E: Awaited> wait::Waiter for Task<'_, '_, '_, E> {
+    type Found = E::Found;
+
+    #[inline]
+    fn look(&mut self) -> Option<E::Found> {
+        self.end.look()
+    }
+
+    fn announce(&mut self) -> bool {
+        self.waiting.announce(self.cx)
+    }
+
+    #[inline]
+    fn found(&mut self) {
+        self.waiting.found();
+    }
+
+    fn park(&mut self, ordered: bool) {
+        let limit = self.end.nap_limit(ordered, self.waiting.naps());
+        self.waiting.park(self.cx, limit);
     }
 }
 

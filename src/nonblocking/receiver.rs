@@ -3,8 +3,9 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use super::{RecordStream, RecvError, SpinPolicy, TryRecvError, Waiting, Word, spins};
+use super::{Awaited, RecordStream, RecvError, SpinPolicy, TryRecvError, Waiting, Word, spins};
 use crate::channel;
 use crate::channel::receiver::Stop;
 use crate::error::CorruptRing;
@@ -186,41 +187,35 @@ impl Receiver {
     /// is woken when there may be one.
     #[inline]
     fn poll_found(&mut self, cx: &mut Context<'_>) -> Poll<Result<Found, Stop>> {
-        match self.inner.try_next() {
-            Err(Stop::NotYet) => self.poll_found_slow(cx),
-            found_or_gone => {
+        match self.inner.look() {
+            Some(found_or_gone) => {
                 self.waiting.found();
                 Poll::Ready(found_or_gone)
             }
+            None => self.poll_found_slow(cx),
         }
     }
 
     /// `poll_found` once nothing was ready: looks again for the spin
-    /// budget, then parks.
+    /// budget, then parks (the handshake of `wait::wait`).
     #[inline(never)]
     fn poll_found_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<Found, Stop>> {
-        let mut backoff = self.inner.policy.backoff();
-        while backoff.snooze() {
-            match self.inner.try_next() {
-                Err(Stop::NotYet) => {}
-                found_or_gone => {
-                    self.waiting.found();
-                    return Poll::Ready(found_or_gone);
-                }
-            }
-        }
-        // Register, announce, barrier, re-check: see the module docs.
-        let ordered = self.waiting.announce(cx);
-        match self.inner.try_next() {
-            Err(Stop::NotYet) => {}
-            found_or_gone => {
-                self.waiting.found();
-                return Poll::Ready(found_or_gone);
-            }
-        }
-        let limit = self.inner.nap_limit(ordered, self.waiting.naps());
-        self.waiting.park(cx, limit);
-        Poll::Pending
+        let policy = self.inner.policy;
+        self.waiting.poll_wait(cx, policy, &mut self.inner)
+    }
+}
+
+/// Records, as what an async receiver waits for.
+impl Awaited for &mut channel::Receiver {
+    type Found = Result<Found, Stop>;
+
+    #[inline]
+    fn look(&mut self) -> Option<Self::Found> {
+        channel::Receiver::look(self)
+    }
+
+    fn nap_limit(&mut self, ordered: bool, naps: u32) -> Option<Duration> {
+        channel::Receiver::nap_limit(self, ordered, naps)
     }
 }
 

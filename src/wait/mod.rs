@@ -121,6 +121,7 @@
 
 #[cfg(all(target_os = "linux", not(loom)))]
 mod futex;
+mod handshake;
 #[cfg(loom)]
 mod model;
 #[cfg(all(not(loom), any(test, not(target_os = "linux"))))]
@@ -129,6 +130,7 @@ mod tasks;
 
 use std::time::Duration;
 
+pub(crate) use handshake::{Waiter, wait};
 pub(crate) use tasks::Tasks;
 
 use crate::ring::layout::{AWAKE, Header, LIGHT_BARRIERS, MAY_SLEEP, TASK_WAITS};
