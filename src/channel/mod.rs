@@ -123,21 +123,20 @@ mod claim;
 mod error;
 pub mod mpsc;
 pub(crate) mod receiver;
+pub(crate) mod sender;
 mod spin;
 pub mod spsc;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
+pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use receiver::Receiver;
 pub use spin::SpinPolicy;
 
 use crate::error::Error;
-use crate::queue::ClaimError;
 use crate::queue::consumer::SpaceSignal;
-use crate::queue::count_full;
 use crate::ring::Ring;
 use crate::ring::layout::{Header, Mode};
 use crate::sync::{AtomicU32, Ordering};
@@ -262,7 +261,7 @@ impl Link {
     }
 
     /// Whether no receiver is there now (a system call on a ring file).
-    fn receiver_absent(&self) -> bool {
+    pub(crate) fn receiver_absent(&self) -> bool {
         match &self.presence {
             Presence::Counted => self.receiver_gone(),
             #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
@@ -314,8 +313,12 @@ impl Link {
     /// ring file's senders keep waiting, for the next consumer.)
     fn drop_receiver(&self) {
         if matches!(self.presence, Presence::Counted) {
-            // Relaxed: see `receiver_gone`. The barrier in `notify_space`
-            // orders it before the load of the senders' word.
+            // Relaxed: see `receiver_gone`. The light barrier in
+            // `notify_space` orders it before the load of the senders' word,
+            // and pairs with the heavy barrier of a sender that announced
+            // there: either that sender's re-check sees this store, or
+            // `notify_space` sees its announcement and wakes it (the
+            // handshake of the `wait` module, publishing a departure).
             self.header().ends.0.receivers.store(0, Ordering::Relaxed);
             wait::notify_space(
                 &self.header().space_waiter.0,
@@ -334,110 +337,7 @@ impl Link {
             tasks: self.tasks.clone(),
         })
     }
-
-    /// The sender's wait for space: retries `reserve` under `policy` and
-    /// returns the reserved position. A `Full` that outlasts the budget is
-    /// counted once in the ring's header.
-    #[inline]
-    fn reserve(
-        &self,
-        policy: SpinPolicy,
-        mut reserve: impl FnMut() -> Result<u64, ClaimError>,
-    ) -> Result<u64, SendError> {
-        if self.receiver_gone() {
-            return Err(SendError::Disconnected);
-        }
-        let mut backoff = policy.backoff();
-        loop {
-            match reserve() {
-                Ok(pos) => return Ok(pos),
-                Err(ClaimError::Full) => {}
-                Err(error) => return Err(error.into()),
-            }
-            if !backoff.snooze() {
-                return Err(count_full(&self.ring, ClaimError::Full).into());
-            }
-            if self.receiver_gone() {
-                return Err(SendError::Disconnected);
-            }
-        }
-    }
 }
-
-/// The sending methods, the same for both senders but for the receiver type
-/// (`&mut self` for SPSC, `&self` for MPSC).
-macro_rules! sender_methods {
-    ($($mut:ident)?) => {
-    /// Claims space for a record of `len` payload bytes, retrying a full ring
-    /// for this sender's spin budget. Never sleeps. Write the payload in
-    /// place (or with `write!`), then commit the claim.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError::TooLarge`] at once if `len > max_record_len()`;
-    /// [`SendError::Full`] if the ring stayed full for the whole budget;
-    /// [`SendError::Disconnected`] if the receiver is gone;
-    /// [`SendError::Corrupt`] if the ring's positions are impossible (a
-    /// damaged ring file).
-    #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
-    pub fn claim(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
-        let pos = self.link.reserve(self.policy, || self.producer.reserve(len))?;
-        Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
-    }
-
-    /// Claims space for a record of `len` payload bytes, trying once.
-    ///
-    /// # Errors
-    ///
-    /// As [`claim`](Self::claim), with [`SendError::Full`] at once.
-    #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
-    pub fn try_claim(&$($mut)? self, len: usize) -> Result<SendClaim<'_>, SendError> {
-        let pos = self
-            .link
-            .reserve(SpinPolicy::NONE, || self.producer.reserve(len))?;
-        Ok(SendClaim::new(self.producer.ring(), pos, len, &self.link))
-    }
-
-    /// Sends a copy of `payload` as one record: [`claim`](Self::claim)
-    /// (retrying a full ring for the spin budget), copy, commit.
-    ///
-    /// # Errors
-    ///
-    /// As [`claim`](Self::claim).
-    #[inline]
-    pub fn send(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
-        let mut claim = self.claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
-    }
-
-    /// Sends a copy of `payload` as one record, trying once: never spins.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_claim`](Self::try_claim).
-    #[inline]
-    pub fn try_send(&$($mut)? self, payload: &[u8]) -> Result<(), SendError> {
-        let mut claim = self.try_claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
-    }
-
-    /// `true` if the receiver is gone (every send then fails). On a ring
-    /// file: `true` if no consumer is attached right now (a system call);
-    /// sends go on all the same, and their records wait for the next one.
-    pub fn is_disconnected(&self) -> bool {
-        self.link.receiver_absent()
-    }
-
-        crate::queue::ring_observers!(link.ring);
-    };
-}
-use sender_methods;
 
 // The ends' thread-safety promises, checked at compile time.
 const _: () = {

@@ -29,6 +29,7 @@
 
 use std::fmt;
 
+use super::sender::{Sending, sender_methods};
 use super::{Link, SendError, SpinPolicy};
 pub use super::{Receiver, SendClaim};
 use crate::error::Error;
@@ -45,11 +46,8 @@ use crate::ring::layout::Mode;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
     let link = Link::new(Mode::Mpsc, capacity)?;
-    let sender = Sender {
-        producer: queue::mpsc::Producer::new(link.ring.share(), Owner::LOCAL),
-        link: link.share(),
-        policy: SpinPolicy::SENDER,
-    };
+    let producer = queue::mpsc::Producer::new(link.ring.share(), Owner::LOCAL);
+    let sender = Sender::attach(producer, link.share());
     Ok((sender, Receiver::new(link)))
 }
 
@@ -59,58 +57,35 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 /// each take a clone (which keeps its own cached view of the receiver's
 /// position). A sender may hold several claims at once.
 pub struct Sender {
-    pub(crate) producer: queue::mpsc::Producer,
-    pub(crate) link: Link,
-    pub(crate) policy: SpinPolicy,
+    pub(crate) sending: Sending<queue::mpsc::Producer>,
 }
 
 impl Sender {
-    /// A sender over a ring file's producer.
-    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    /// The sender over `producer`, linked to its ring by `link`.
     pub(crate) fn attach(producer: queue::mpsc::Producer, link: Link) -> Self {
         Self {
-            producer,
-            link,
-            policy: SpinPolicy::SENDER,
+            sending: Sending::new(producer, link),
         }
     }
 
-    super::sender_methods!();
-
-    /// The budget [`claim`](Self::claim) and [`send`](Self::send) retry a
-    /// full ring for.
-    pub fn spin_policy(&self) -> SpinPolicy {
-        self.policy
-    }
+    sender_methods!();
 
     /// Sets this sender's budget (clones made afterwards inherit it).
     pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
-        self.policy = policy;
+        self.sending.policy = policy;
     }
 }
 
 impl Clone for Sender {
     fn clone(&self) -> Self {
-        self.link.add_sender();
         Self {
-            producer: self.producer.clone(),
-            link: self.link.share(),
-            policy: self.policy,
+            sending: self.sending.clone(),
         }
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.link.drop_sender();
     }
 }
 
 impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::Sender")
-            .field("capacity", &self.capacity())
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
+        self.sending.debug("mpsc::Sender", f)
     }
 }

@@ -25,6 +25,7 @@
 
 use std::fmt;
 
+use super::sender::{Sending, sender_methods};
 use super::{Link, SendError, SpinPolicy};
 pub use super::{Receiver, SendClaim};
 use crate::error::Error;
@@ -41,58 +42,35 @@ use crate::ring::layout::Mode;
 /// [`Error::OutOfMemory`].
 pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
     let link = Link::new(Mode::Spsc, capacity)?;
-    let sender = Sender {
-        producer: queue::spsc::Producer::new(link.ring.share(), Owner::LOCAL),
-        link: link.share(),
-        policy: SpinPolicy::SENDER,
-    };
+    let producer = queue::spsc::Producer::new(link.ring.share(), Owner::LOCAL);
+    let sender = Sender::attach(producer, link.share());
     Ok((sender, Receiver::new(link)))
 }
 
 /// The sending end of an SPSC channel.
 pub struct Sender {
-    pub(crate) producer: queue::spsc::Producer,
-    pub(crate) link: Link,
-    pub(crate) policy: SpinPolicy,
+    pub(crate) sending: Sending<queue::spsc::Producer>,
 }
 
 impl Sender {
-    /// A sender over a ring file's producer.
-    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    /// The sender over `producer`, linked to its ring by `link`.
     pub(crate) fn attach(producer: queue::spsc::Producer, link: Link) -> Self {
         Self {
-            producer,
-            link,
-            policy: SpinPolicy::SENDER,
+            sending: Sending::new(producer, link),
         }
     }
 
-    super::sender_methods!(mut);
-
-    /// The budget [`claim`](Self::claim) and [`send`](Self::send) retry a
-    /// full ring for.
-    pub fn spin_policy(&self) -> SpinPolicy {
-        self.policy
-    }
+    sender_methods!(mut);
 
     /// Sets the budget [`claim`](Self::claim) and [`send`](Self::send)
     /// retry a full ring for.
     pub fn set_spin_policy(&mut self, policy: SpinPolicy) {
-        self.policy = policy;
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.link.drop_sender();
+        self.sending.policy = policy;
     }
 }
 
 impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("spsc::Sender")
-            .field("capacity", &self.capacity())
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
+        self.sending.debug("spsc::Sender", f)
     }
 }

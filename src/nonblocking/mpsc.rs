@@ -41,10 +41,11 @@
 use std::fmt;
 
 pub use super::Receiver;
-use super::sender::async_sender_methods;
-use super::{AsyncSendError, SendClaim, SendError, SpinPolicy, Waiting, Word};
+use super::sender::{AsyncSending, async_sender_methods};
+use super::{AsyncSendError, SendClaim, SendError, SpinPolicy};
 use crate::channel;
 use crate::error::Error;
+use crate::queue;
 
 /// Creates an async MPSC channel over a ring of at least `capacity` bytes
 /// (rounded up to a power of two; at least 64).
@@ -64,8 +65,7 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 /// methods take `&mut self` (the blocking one's take `&self`), so that a
 /// task's future that holds it across an `.await` is `Send`.
 pub struct Sender {
-    inner: channel::mpsc::Sender,
-    waiting: Waiting,
+    sending: AsyncSending<queue::mpsc::Producer>,
 }
 
 impl Sender {
@@ -76,19 +76,19 @@ impl Clone for Sender {
     /// Another sender of the same ring, for another task, with this one's
     /// spin policy.
     fn clone(&self) -> Self {
-        let inner = self.inner.clone();
-        let waiting = Waiting::new(&inner.link, Word::Space);
-        Self { inner, waiting }
+        Self {
+            sending: self.sending.clone(),
+        }
     }
 }
 
 impl From<channel::mpsc::Sender> for Sender {
     /// The async sender of the same ring. It spins briefly
     /// before it parks ([`SpinPolicy::ASYNC`]).
-    fn from(mut inner: channel::mpsc::Sender) -> Self {
-        inner.set_spin_policy(SpinPolicy::ASYNC);
-        let waiting = Waiting::new(&inner.link, Word::Space);
-        Self { inner, waiting }
+    fn from(sender: channel::mpsc::Sender) -> Self {
+        Self {
+            sending: AsyncSending::new(sender.sending),
+        }
     }
 }
 

@@ -31,10 +31,11 @@
 use std::fmt;
 
 pub use super::Receiver;
-use super::sender::async_sender_methods;
-use super::{AsyncSendError, SendClaim, SendError, SpinPolicy, Waiting, Word};
+use super::sender::{AsyncSending, async_sender_methods};
+use super::{AsyncSendError, SendClaim, SendError, SpinPolicy};
 use crate::channel;
 use crate::error::Error;
+use crate::queue;
 
 /// Creates an async SPSC channel over a ring of at least `capacity` bytes
 /// (rounded up to a power of two; at least 64).
@@ -52,8 +53,7 @@ pub fn new(capacity: usize) -> Result<(Sender, Receiver), Error> {
 ///
 /// The async form of [`channel::spsc::Sender`], over the same ring.
 pub struct Sender {
-    inner: channel::spsc::Sender,
-    waiting: Waiting,
+    sending: AsyncSending<queue::spsc::Producer>,
 }
 
 impl Sender {
@@ -63,10 +63,10 @@ impl Sender {
 impl From<channel::spsc::Sender> for Sender {
     /// The async sender of the same ring. It spins briefly
     /// before it parks ([`SpinPolicy::ASYNC`]).
-    fn from(mut inner: channel::spsc::Sender) -> Self {
-        inner.set_spin_policy(SpinPolicy::ASYNC);
-        let waiting = Waiting::new(&inner.link, Word::Space);
-        Self { inner, waiting }
+    fn from(sender: channel::spsc::Sender) -> Self {
+        Self {
+            sending: AsyncSending::new(sender.sending),
+        }
     }
 }
 

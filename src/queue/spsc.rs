@@ -158,11 +158,6 @@ impl Producer {
         Ok(pos)
     }
 
-    /// The ring this producer writes.
-    pub(crate) fn ring(&self) -> &Ring {
-        &self.ring
-    }
-
     /// Sends `payload` as one record: claims, copies it in and commits,
     /// trying once.
     ///
