@@ -51,7 +51,7 @@ use futures::stream::FusedStream;
 use logring::CorruptRing;
 use logring::channel::{self, RecvTimeoutError, SendClaim, SendError};
 use logring::file::{Mode, RingFile};
-use logring::nonblocking::{self, Receiver, Record, RecvError, TryRecvError};
+use logring::nonblocking::{self, AsyncSendError, Receiver, Record, RecvError, TryRecvError};
 
 /// How long a waiting end may take to be woken by another process.
 const WAKE_PATIENCE: Duration = Duration::from_secs(5);
@@ -102,10 +102,10 @@ impl Tx {
         attached.unwrap_or_else(|error| panic!("cannot attach a producer: {error}"))
     }
 
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
         match self {
-            Tx::Spsc(tx) => tx.send(len),
-            Tx::Mpsc(tx) => tx.send(len),
+            Tx::Spsc(tx) => tx.claim(len),
+            Tx::Mpsc(tx) => tx.claim(len),
         }
     }
 
@@ -114,7 +114,7 @@ impl Tx {
     fn with_claim<R>(&mut self, len: usize, f: impl FnOnce(SendClaim<'_>) -> R) -> R {
         let start = Instant::now();
         loop {
-            match self.try_send(len) {
+            match self.claim(len) {
                 Ok(claim) => return f(claim),
                 Err(SendError::Full) => {}
                 Err(error) => panic!("claiming {len} bytes: {error}"),
@@ -145,17 +145,17 @@ enum AsyncTx {
 }
 
 impl AsyncTx {
-    async fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    async fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, AsyncSendError> {
         match self {
-            AsyncTx::Spsc(tx) => tx.send(len).await,
-            AsyncTx::Mpsc(tx) => tx.send(len).await,
+            AsyncTx::Spsc(tx) => tx.claim(len).await,
+            AsyncTx::Mpsc(tx) => tx.claim(len).await,
         }
     }
 
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
         match self {
-            AsyncTx::Spsc(tx) => tx.try_send(len),
-            AsyncTx::Mpsc(tx) => tx.try_send(len),
+            AsyncTx::Spsc(tx) => tx.try_claim(len),
+            AsyncTx::Mpsc(tx) => tx.try_claim(len),
         }
     }
 
@@ -395,7 +395,7 @@ fn parked_async_receiver_is_woken_by_a_commit_in_another_process() {
     }
 }
 
-/// A sender task waits in `send().await` on a full ring file (its notifier
+/// A sender task waits in `claim().await` on a full ring file (its notifier
 /// thread sleeps on the senders' word with no time limit); a consumer process
 /// attaches and releases one record, which wakes it, and its record arrives
 /// after all the others.
@@ -410,7 +410,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
         assert!(tx.is_disconnected());
         let mut filled = 0;
         loop {
-            match tx.try_send(FIXED) {
+            match tx.try_claim(FIXED) {
                 Ok(mut claim) => {
                     fill(key(0, filled), &mut claim);
                     claim.set_tag(tag_of(0, filled));
@@ -432,7 +432,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
             let waiting = tokio::spawn({
                 let parked = Arc::clone(&parked);
                 async move {
-                    match counted(tx.send(FIXED), &parked).await {
+                    match counted(tx.claim(FIXED), &parked).await {
                         Ok(mut claim) => {
                             fill(key(0, filled), &mut claim);
                             claim.set_tag(tag_of(0, filled));
@@ -598,7 +598,7 @@ fn corrupt_ring_file() -> (TempPath, Vec<u64>) {
         let mut tx = ring.spsc_sender().unwrap();
         (0..12)
             .map(|seq| {
-                let claim = tx.send(len_of(key(0, seq))).unwrap();
+                let claim = tx.claim(len_of(key(0, seq))).unwrap();
                 let position = claim.position();
                 commit_record(claim, 0, seq);
                 position
@@ -753,9 +753,9 @@ fn a_task_waiting_in_recv_wakes_with_the_corruption() {
     let second = first.clone();
     let mut rx = async_receiver(&ring);
     rx.set_follow(true);
-    let held = first.send(8).unwrap();
+    let held = first.claim(8).unwrap();
     let bad = held.position();
-    let mut later = second.send(8).unwrap();
+    let mut later = second.claim(8).unwrap();
     later.copy_from_slice(b"after it");
     let received = runtime().block_on(async {
         let parked = Arc::new(AtomicU64::new(0));

@@ -204,7 +204,7 @@ impl Drop for Watchdog {
 
 /// The sending operations, so that a scenario can run on both channel kinds.
 trait Tx: Send + 'static {
-    fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
     fn is_disconnected(&self) -> bool;
     fn set_spin_policy(&mut self, policy: SpinPolicy);
 }
@@ -212,8 +212,8 @@ trait Tx: Send + 'static {
 macro_rules! impl_tx {
     ($sender:ty) => {
         impl Tx for $sender {
-            fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-                <$sender>::send(self, len)
+            fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+                <$sender>::claim(self, len)
             }
             fn is_disconnected(&self) -> bool {
                 <$sender>::is_disconnected(self)
@@ -231,7 +231,7 @@ impl_tx!(mpsc::Sender);
 /// yield; `false` if the receiver is gone.
 fn send_with<T: Tx>(tx: &mut T, len: usize, write: impl FnOnce(&mut SendClaim<'_>)) -> bool {
     loop {
-        match tx.send(len) {
+        match tx.claim(len) {
             Ok(mut claim) => {
                 write(&mut claim);
                 claim.commit();
@@ -239,7 +239,7 @@ fn send_with<T: Tx>(tx: &mut T, len: usize, write: impl FnOnce(&mut SendClaim<'_
             }
             Err(SendError::Full) => thread::yield_now(),
             Err(SendError::Disconnected) => return false,
-            Err(error) => panic!("send({len}): {error}"),
+            Err(error) => panic!("claim({len}): {error}"),
         }
     }
 }
@@ -788,7 +788,7 @@ fn send_until_disconnected<T: Tx>(tx: &mut T, id: u64) -> u64 {
     loop {
         let key = id << 32 | seq;
         let len = 8 + (mix(key) % 40) as usize;
-        match tx.send(len) {
+        match tx.claim(len) {
             Ok(mut claim) => {
                 claim[..8].copy_from_slice(&key.to_le_bytes());
                 fill(key, &mut claim[8..]);

@@ -1599,8 +1599,8 @@ fn a_corrupt_record_stops_tail_after_the_records_before_it() {
         assert_eq!(
             ran.err(),
             format!(
-                "logring: ring file {}: corrupt ring: record word 0xffffffffffffffff at \
-                 position {second}: unknown record state; the records before it were printed\n",
+                "logring: ring file {}: corrupt ring at position {second}: unknown record \
+                 state (found 0xffffffffffffffff); the records before it were printed\n",
                 ring.arg()
             ),
             "{}",

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use logring::channel::{ReadClaim, Receiver, Record, RecvError, RecvTimeoutError, TryRecvError};
 use logring::file::{FileError, FileErrorKind, Mode, Options, RingFile, RingObserver};
-use logring::queue::Consumer;
+use logring::queue::{self, Consumer};
 use logring::{CorruptRing, Error};
 
 /// The payload length bits of a record word.
@@ -116,10 +116,10 @@ fn open_fails(path: &TempPath, says: &str) -> FileErrorKind {
 fn poll(consumer: &mut Consumer) -> Option<(u64, Vec<u8>)> {
     let start = Instant::now();
     loop {
-        match consumer.try_read_checked() {
-            Ok(Some(record)) => return Some((record.position(), record.to_vec())),
-            Ok(None) => {}
-            Err(corrupt) => panic!("{corrupt}"),
+        match consumer.try_recv() {
+            Ok(record) => return Some((record.position(), record.to_vec())),
+            Err(queue::TryRecvError::Empty) => {}
+            Err(error) => panic!("{error}"),
         }
         if start.elapsed() > PATIENCE {
             return None;
@@ -156,11 +156,26 @@ fn write_spsc(ring: &RingFile, keys: std::ops::Range<u64>) -> Vec<u64> {
 /// Reads the next record, which must be the one keyed `key`, and releases it.
 fn expect_record(consumer: &mut Consumer, key: u64) {
     let record = consumer
-        .try_read_checked()
-        .unwrap_or_else(|corrupt| panic!("record {key}: {corrupt}"))
-        .unwrap_or_else(|| panic!("record {key} is missing"));
+        .try_recv()
+        .unwrap_or_else(|error| panic!("record {key}: {error}"));
     assert_eq!(record.len(), len_of(key), "record {key}");
     check(key, &record);
+}
+
+/// Panics unless `consumer` finds no record ready, and no corruption.
+#[track_caller]
+fn expect_empty(consumer: &mut Consumer) {
+    assert_eq!(consumer.try_recv().err(), Some(queue::TryRecvError::Empty));
+}
+
+/// The corruption `consumer` reports instead of a record.
+#[track_caller]
+fn expect_corrupt(consumer: &mut Consumer) -> CorruptRing {
+    match consumer.try_recv() {
+        Err(queue::TryRecvError::Corrupt(corrupt)) => corrupt,
+        Ok(record) => panic!("delivered {record:?} instead of reporting corruption"),
+        Err(error) => panic!("{error}, not corruption"),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -569,7 +584,7 @@ fn open_or_create_creates_then_opens_the_same_ring() {
     assert_eq!((first.mode(), first.capacity()), (Mode::Mpsc, 4096));
     let mode = fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640);
-    first.mpsc_sender().unwrap().send_bytes(b"kept").unwrap();
+    first.mpsc_sender().unwrap().send(b"kept").unwrap();
     // The same options, or ones that round to the same capacity.
     for again in [options, Options::new(4096).mode(Mode::Mpsc)] {
         let ring = RingFile::open_or_create(path.path(), again).unwrap_or_else(|e| panic!("{e}"));
@@ -580,7 +595,7 @@ fn open_or_create_creates_then_opens_the_same_ring() {
     let mode = fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640);
     let mut consumer = first.consumer().unwrap();
-    assert_eq!(&consumer.try_read().unwrap()[..], b"kept");
+    assert_eq!(&consumer.try_recv().unwrap()[..], b"kept");
 }
 
 #[test]
@@ -1004,7 +1019,7 @@ fn records_pass_between_handles_of_one_file() {
                 Mode::Mpsc => {
                     let producer = writer.mpsc_producer().unwrap();
                     for key in key..key + 40 {
-                        producer.try_write(&payload(key)).unwrap();
+                        producer.try_send(&payload(key)).unwrap();
                     }
                 }
             }
@@ -1013,7 +1028,7 @@ fn records_pass_between_handles_of_one_file() {
             }
             key += 40;
         }
-        assert!(consumer.try_read_checked().unwrap().is_none());
+        expect_empty(&mut consumer);
         assert!(reader.is_empty() && writer.is_empty());
         assert_eq!(writer.full_rejections(), 0);
     }
@@ -1042,7 +1057,7 @@ fn a_reopened_ring_resumes_where_it_stopped() {
     assert_eq!(ring.len_bytes() as u64, tail - positions[2]);
     let mut consumer = ring.consumer().unwrap();
     {
-        let record = consumer.try_read().unwrap();
+        let record = consumer.try_recv().unwrap();
         assert_eq!(record.position(), positions[2], "resumes at the head");
         check(2, &record);
     }
@@ -1052,7 +1067,7 @@ fn a_reopened_ring_resumes_where_it_stopped() {
     for key in 3..8 {
         expect_record(&mut consumer, key);
     }
-    assert!(consumer.try_read().is_none());
+    expect_empty(&mut consumer);
 }
 
 #[test]
@@ -1067,20 +1082,20 @@ fn released_records_are_not_delivered_again() {
             Mode::Mpsc => {
                 let producer = ring.mpsc_producer().unwrap();
                 for key in 0..5 {
-                    producer.try_write(&payload(key)).unwrap();
+                    producer.try_send(&payload(key)).unwrap();
                 }
             }
         }
         {
             let mut consumer = ring.consumer().unwrap();
             expect_record(&mut consumer, 0);
-            consumer.try_read().unwrap().release();
+            consumer.try_recv().unwrap().release();
         }
         let mut consumer = open(&path).consumer().unwrap();
         for key in 2..5 {
             expect_record(&mut consumer, key);
         }
-        assert!(consumer.try_read().is_none());
+        expect_empty(&mut consumer);
     }
 }
 
@@ -1090,13 +1105,13 @@ fn records_a_panicking_batch_did_not_finish_are_delivered_again() {
     let ring = create(&path, 4096, Mode::Mpsc);
     let producer = ring.mpsc_producer().unwrap();
     for key in 0..8 {
-        producer.try_write(&payload(key)).unwrap();
+        producer.try_send(&payload(key)).unwrap();
     }
     {
         let mut consumer = ring.consumer().unwrap();
         let mut seen = Vec::new();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            consumer.read_batch(usize::MAX, |record| {
+            consumer.try_recv_batch(usize::MAX, |record| {
                 let key = seen.len() as u64;
                 check(key, &record);
                 seen.push(key);
@@ -1113,7 +1128,7 @@ fn records_a_panicking_batch_did_not_finish_are_delivered_again() {
     for key in 3..8 {
         expect_record(&mut consumer, key);
     }
-    assert!(consumer.try_read().is_none());
+    expect_empty(&mut consumer);
 }
 
 // ---------------------------------------------------------------------------
@@ -1147,13 +1162,16 @@ fn a_corrupt_length_at_the_head_is_reported() {
         assert_eq!(read_u64(&path, HEAD_AT), positions[4]);
         let ring = open(&path);
         let mut consumer = ring.consumer().unwrap();
-        let corrupt: CorruptRing = consumer.try_read_checked().unwrap_err();
+        let corrupt = expect_corrupt(&mut consumer);
         assert_eq!(corrupt.position, positions[4]);
         assert_eq!(corrupt.word & LEN_MASK, len);
         assert!(corrupt.to_string().contains("out of bounds"), "{corrupt}");
         // It stays stopped there.
-        assert!(consumer.try_read().is_none());
-        assert_eq!(consumer.try_read_checked().unwrap_err(), corrupt);
+        assert_eq!(expect_corrupt(&mut consumer), corrupt);
+        assert_eq!(
+            consumer.try_recv_batch(usize::MAX, |record| panic!("delivered {record:?}")),
+            Err(queue::TryRecvError::Corrupt(corrupt))
+        );
         assert_eq!(consumer.corruption(), Some(corrupt));
     }
 }
@@ -1175,12 +1193,12 @@ fn a_corrupt_length_in_the_middle_stops_the_consumer_there() {
     for key in 0..70 {
         expect_record(&mut consumer, key);
     }
-    let corrupt = consumer.try_read_checked().unwrap_err();
+    let corrupt = expect_corrupt(&mut consumer);
     assert_eq!(corrupt.position, at);
     assert_eq!(corrupt.reason, "record length out of bounds");
     // What came before was released; what follows is never reached.
     assert_eq!(read_u64(&path, HEAD_AT), at);
-    assert!(consumer.try_read().is_none());
+    assert_eq!(expect_corrupt(&mut consumer), corrupt);
 }
 
 /// The blocking receive calls, each tried on a corrupt ring.
@@ -1324,8 +1342,8 @@ fn a_receiver_asleep_in_recv_wakes_with_the_corruption() {
     let second = first.clone();
     let mut receiver = ring.receiver().unwrap();
     receiver.set_follow(true);
-    let held = first.send(8).unwrap();
-    let mut later = second.send(8).unwrap();
+    let held = first.claim(8).unwrap();
+    let mut later = second.claim(8).unwrap();
     later.copy_from_slice(b"after it");
     let (done, outcome) = std::sync::mpsc::channel();
     let receiving = thread::spawn(move || {
@@ -1372,7 +1390,7 @@ fn other_corrupt_words_are_reported() {
         for key in 0..5 {
             expect_record(&mut consumer, key);
         }
-        let corrupt = consumer.try_read_checked().unwrap_err();
+        let corrupt = expect_corrupt(&mut consumer);
         assert_eq!(
             (corrupt.position, corrupt.word, corrupt.reason),
             (positions[5], raw, reason)
@@ -1425,12 +1443,13 @@ fn random_damage_never_panics_or_reads_out_of_bounds() {
         };
         let mut consumer = ring.consumer().unwrap();
         for _ in 0..capacity / 8 + 1 {
-            match consumer.try_read_checked() {
-                Ok(Some(record)) => {
+            match consumer.try_recv() {
+                Ok(record) => {
                     let pos = record.position() & (capacity - 1);
                     assert!(pos + 8 + record.len() as u64 <= capacity);
                 }
-                Ok(None) | Err(_) => break,
+                Err(queue::TryRecvError::Empty | queue::TryRecvError::Corrupt(_)) => break,
+                Err(error) => panic!("{error}"),
             }
         }
     }
@@ -1445,12 +1464,12 @@ fn a_dead_producers_claim_is_skipped() {
     let ring = create(&path, 4096, Mode::Mpsc);
     let mut consumer = ring.consumer().unwrap();
     let live = ring.mpsc_producer().unwrap();
-    live.try_write(&payload(0)).unwrap();
+    live.try_send(&payload(0)).unwrap();
     let dead = ring.mpsc_producer().unwrap();
     let mut claim = dead.try_claim(40).unwrap();
     fill(99, &mut claim);
     std::mem::forget(claim);
-    live.try_write(&payload(1)).unwrap();
+    live.try_send(&payload(1)).unwrap();
     drop(dead);
     assert!(ring.producers_attached(), "the live producer");
 
@@ -1459,7 +1478,7 @@ fn a_dead_producers_claim_is_skipped() {
     check(1, &bytes);
     assert_eq!(consumer.skipped_claims(), 1);
     assert_eq!(ring.skipped_claims(), 1);
-    assert!(consumer.try_read_checked().unwrap().is_none());
+    expect_empty(&mut consumer);
     assert_eq!(consumer.skipped_claims(), 1, "counted once");
 }
 
@@ -1479,11 +1498,11 @@ fn a_live_producers_claim_is_never_skipped() {
         };
         fill(0, &mut claim);
         if let Some(other) = &other {
-            other.try_write(&payload(1)).unwrap();
+            other.try_send(&payload(1)).unwrap();
         }
         let start = Instant::now();
         while start.elapsed() < Duration::from_millis(200) {
-            assert!(consumer.try_read_checked().unwrap().is_none());
+            expect_empty(&mut consumer);
             thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(consumer.skipped_claims(), 0, "{mode}");
@@ -1524,10 +1543,10 @@ fn take_over_at(capacity: u64, room: u64, consumer_first: bool) {
         pos = claim.position() + 8 + len;
         claim.fill(0xee);
         claim.commit();
-        drop(consumer.try_read().unwrap());
+        drop(consumer.try_recv().unwrap());
     }
     for key in [1000u64, 1001] {
-        producer.try_write(&key.to_le_bytes()).unwrap();
+        producer.try_send(&key.to_le_bytes()).unwrap();
     }
     let mut claim = producer.try_claim(100).unwrap();
     claim.fill(0xdd);
@@ -1549,14 +1568,18 @@ fn take_over_at(capacity: u64, room: u64, consumer_first: bool) {
         // takes the producer's place.
         let start = Instant::now();
         while consumer.skipped_claims() == 0 && start.elapsed() < PATIENCE {
-            assert!(consumer.try_read_checked().unwrap().is_none(), "{what}");
+            assert_eq!(
+                consumer.try_recv().err(),
+                Some(queue::TryRecvError::Empty),
+                "{what}"
+            );
             thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(consumer.skipped_claims(), 1, "{what}");
     }
     let mut producer = ring.spsc_producer().unwrap();
     for key in 0..5 {
-        producer.try_write(&payload(key)).unwrap();
+        producer.try_send(&payload(key)).unwrap();
     }
     let (first, bytes) = poll(&mut consumer).unwrap_or_else(|| panic!("{what}: stuck"));
     assert_eq!(first, dead + 112, "{what}: the record after the dead claim");
@@ -1565,11 +1588,11 @@ fn take_over_at(capacity: u64, room: u64, consumer_first: bool) {
         expect_record(&mut consumer, key);
     }
     assert_eq!(consumer.skipped_claims(), 1, "{what}: counted once");
-    assert!(consumer.try_read_checked().unwrap().is_none());
+    expect_empty(&mut consumer);
 
     // The ring goes on working across the next wrap.
     for key in 5..200 {
-        producer.try_write(&payload(key)).unwrap();
+        producer.try_send(&payload(key)).unwrap();
         expect_record(&mut consumer, key);
     }
     assert_eq!(ring.skipped_claims(), 1, "{what}");
@@ -1582,7 +1605,7 @@ fn a_draining_receiver_skips_a_dead_claim() {
     {
         let mut producer = ring.spsc_producer().unwrap();
         for key in 0..3 {
-            producer.try_write(&payload(key)).unwrap();
+            producer.try_send(&payload(key)).unwrap();
         }
         std::mem::forget(producer.try_claim(30).unwrap());
     }
@@ -1616,7 +1639,7 @@ fn an_unread_record_goes_to_the_next_consumer() {
     let mut consumer = ring.consumer().unwrap();
     expect_record(&mut consumer, 1);
     expect_record(&mut consumer, 2);
-    assert!(consumer.try_read().is_none());
+    expect_empty(&mut consumer);
 }
 
 #[test]
@@ -1632,7 +1655,7 @@ fn observers_report_the_header() {
     let _clone = first.clone();
     let second = ring.mpsc_producer().unwrap();
     assert_eq!(ring.producer_count(), 2, "clones share a slot");
-    first.try_write(&payload(0)).unwrap();
+    first.try_send(&payload(0)).unwrap();
     let tail = ring.tail();
     assert_eq!(tail, (8 + len_of(0) as u64).next_multiple_of(8));
     assert_eq!(ring.len_bytes() as u64, tail - ring.head());

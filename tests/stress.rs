@@ -8,8 +8,7 @@ use common::{check, fill, mix};
 use std::hint;
 use std::thread;
 
-use logring::ClaimError;
-use logring::queue::{Consumer, WriteClaim, mpsc, spsc};
+use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
 
 /// Small enough that the ring is full most of the time.
 const RING: usize = 4096;
@@ -44,7 +43,7 @@ fn spsc_len(seq: u64) -> usize {
     (mix(seq ^ 0x5eed) % (MAX_LEN as u64 + 1)) as usize
 }
 
-/// Every third record goes through `try_write`, which leaves the tag at 0.
+/// Every third record goes through `try_send`, which leaves the tag at 0.
 fn spsc_tag(seq: u64) -> u32 {
     if seq % 3 == 0 { 0 } else { seq as u32 }
 }
@@ -57,7 +56,7 @@ fn spsc_produce(mut producer: spsc::Producer, records: u64) {
         if seq % 3 == 0 {
             let payload = &mut scratch[..len];
             fill(seq, payload);
-            while let Err(err) = producer.try_write(payload) {
+            while let Err(err) = producer.try_send(payload) {
                 assert_eq!(err, ClaimError::Full);
                 backoff.wait();
             }
@@ -98,6 +97,16 @@ impl SpscCheck {
     }
 }
 
+/// Whether a receive delivered (`Ok`) or found nothing ready; any other
+/// outcome fails the test.
+fn progressed(received: Result<(), TryRecvError>) -> bool {
+    match received {
+        Ok(()) => true,
+        Err(TryRecvError::Empty) => false,
+        Err(error) => panic!("an intact ring: {error}"),
+    }
+}
+
 fn spsc_consume(consumer: &mut Consumer, records: u64) {
     let mut state = SpscCheck {
         next_seq: 0,
@@ -107,26 +116,17 @@ fn spsc_consume(consumer: &mut Consumer, records: u64) {
     let mut round = 0u64;
     while state.next_seq < records {
         round += 1;
-        let progressed = match round % 3 {
-            0 => {
-                consumer.read_batch(1 + (round % 50) as usize, |record| {
-                    state.record(&record, record.tag(), record.position());
-                }) > 0
-            }
-            1 => match consumer.try_read() {
-                Some(record) => {
-                    state.record(&record, record.tag(), record.position());
-                    true
-                }
-                None => false,
-            },
-            _ => match consumer.try_read_checked().expect("an intact ring") {
-                Some(record) => {
-                    state.record(&record, record.tag(), record.position());
-                    true
-                }
-                None => false,
-            },
+        let progressed = if round % 3 == 0 {
+            let read = consumer.try_recv_batch(1 + (round % 50) as usize, |record| {
+                state.record(&record, record.tag(), record.position());
+            });
+            progressed(read.map(|count| assert!(count > 0, "Ok(0) for a limit above 0")))
+        } else {
+            progressed(
+                consumer
+                    .try_recv()
+                    .map(|record| state.record(&record, record.tag(), record.position())),
+            )
         };
         if progressed {
             backoff = Backoff::new();
@@ -143,8 +143,9 @@ fn spsc_delivers_every_byte_in_order() {
     let producing = thread::spawn(move || spsc_produce(producer, records));
     spsc_consume(&mut consumer, records);
     producing.join().unwrap();
-    assert!(
-        consumer.try_read().is_none(),
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
         "nothing beyond the last record"
     );
     assert!(consumer.is_empty());
@@ -222,7 +223,7 @@ fn finish(mut claim: WriteClaim<'_>, key: u64, churn: bool) {
     }
 }
 
-/// Produces `records` records. Some are written with `try_write`; in the churn
+/// Produces `records` records. Some are written with `try_send`; in the churn
 /// test some pairs are claimed together and committed in reverse order.
 fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
     let mut scratch = [0u8; MAX_LEN];
@@ -236,7 +237,7 @@ fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
             payload[4..KEY_LEN].copy_from_slice(&seq.to_le_bytes());
             fill(first, &mut payload[KEY_LEN..]);
             let mut backoff = Backoff::new();
-            while let Err(err) = producer.try_write(payload) {
+            while let Err(err) = producer.try_send(payload) {
                 assert_eq!(err, ClaimError::Full);
                 backoff.wait();
             }
@@ -307,7 +308,7 @@ impl MpscCheck {
             _ => mpsc_len(key),
         };
         assert_eq!(bytes.len(), len, "record {key:#x}: length");
-        // `try_write` sets no tag.
+        // `try_send` sets no tag.
         let written = !self.churn && mix(key ^ 0x9a1d) % 4 == 0;
         let tag_expected = if written { 0 } else { mpsc_tag(key) };
         assert_eq!(tag, tag_expected, "record {key:#x}: tag");
@@ -340,17 +341,16 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
     while !state.done() {
         round += 1;
         let progressed = if round % 2 == 0 {
-            consumer.read_batch(1 + (round % 64) as usize, |record| {
+            let read = consumer.try_recv_batch(1 + (round % 64) as usize, |record| {
                 state.record(&record, record.tag());
-            }) > 0
+            });
+            progressed(read.map(|count| assert!(count > 0, "Ok(0) for a limit above 0")))
         } else {
-            match consumer.try_read() {
-                Some(record) => {
-                    state.record(&record, record.tag());
-                    true
-                }
-                None => false,
-            }
+            progressed(
+                consumer
+                    .try_recv()
+                    .map(|record| state.record(&record, record.tag())),
+            )
         };
         if progressed {
             backoff = Backoff::new();
@@ -361,8 +361,9 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
     for handle in producing {
         handle.join().unwrap();
     }
-    assert!(
-        consumer.try_read().is_none(),
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
         "nothing beyond the last record"
     );
     assert!(consumer.is_empty());
