@@ -57,7 +57,8 @@ use futures::{StreamExt, poll};
 use logring::Error;
 use logring::channel::{self, RecvTimeoutError};
 use logring::nonblocking::{
-    self, AsyncSendError, Receiver, RecvError, SendClaim, SendError, TryRecvError, mpsc, spsc,
+    self, AsyncSendError, Receiver, RecvError, SendClaim, SendError, SpinPolicy, TryRecvError,
+    mpsc, spsc,
 };
 
 /// How long a whole scenario may run before its test reports a hang.
@@ -400,6 +401,7 @@ trait AsyncTx: Send + 'static {
     fn max_record_len(&self) -> usize;
     fn len_bytes(&self) -> usize;
     fn full_rejections(&self) -> u64;
+    fn set_spin_policy(&mut self, policy: SpinPolicy);
     /// The blocking sender, by the inherent `into_blocking`.
     fn into_blocking(self) -> Self::Blocking;
     /// The blocking sender, by `From`.
@@ -455,6 +457,9 @@ macro_rules! impl_senders {
             }
             fn full_rejections(&self) -> u64 {
                 $kind::Sender::full_rejections(self)
+            }
+            fn set_spin_policy(&mut self, policy: SpinPolicy) {
+                $kind::Sender::set_spin_policy(self, policy)
             }
             fn into_blocking(self) -> channel::$kind::Sender {
                 $kind::Sender::into_blocking(self)
@@ -707,6 +712,121 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     assert_eq!(rx.corruption(), None);
 }
 kinds_and_executors!(basic);
+
+/// A claim from `claim(len).await` (or `try_claim`) is an `io::Write` and a
+/// `fmt::Write`: `write!` formats in place, a write that does not fit
+/// writes nothing and fails, and commit publishes the bytes written (all of
+/// the claim if nothing was written that way); a claim a write failed on can
+/// be committed with what it holds, or dropped to abort it. Committing wakes
+/// a receiving task.
+async fn claims_write_in_place<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
+    use std::io::ErrorKind::WriteZero;
+    let (mut tx, mut rx) = open_channel(new, 1024);
+    let receiver = exec.spawn(async move {
+        let mut got = Vec::new();
+        while let Ok(record) = rx.recv().await {
+            got.push((record.to_vec(), record.tag()));
+        }
+        got
+    });
+
+    let mut claim = tx.claim(64).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        assert_eq!(write!(claim, "{}", "x".repeat(40)), Err(std::fmt::Error));
+    }
+    claim.set_tag(3);
+    claim.commit();
+
+    let mut claim = tx.try_claim(8).expect("room");
+    {
+        use std::io::Write as _;
+        claim.write_all(b"abc").unwrap();
+        assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+        claim.write_all(b"defgh").unwrap();
+        assert_eq!(claim.write(b"!").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+
+    let mut claim = tx.claim(16).await.expect("room");
+    {
+        use std::io::Write as _;
+        claim.write_all(b"hello world").unwrap();
+    }
+    claim.truncate(5);
+    claim.commit();
+
+    let mut claim = tx.claim(4).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ab").unwrap();
+        assert!(claim.write_str("cde").is_err());
+    }
+    drop(claim);
+    let mut claim = tx.claim(4).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("cde").is_err());
+    }
+    claim.commit();
+
+    let mut claim = tx.claim(4).await.expect("room");
+    claim.copy_from_slice(b"full");
+    claim.commit();
+    let mut claim = tx.claim(0).await.expect("room");
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write(b"").unwrap(), 0);
+        assert_eq!(claim.write(b"x").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+    drop(tx);
+
+    let got = receiver.await;
+    let expected: Vec<(Vec<u8>, u32)> = [
+        (&b"order 42 filled at 101.50"[..], 3),
+        (b"abcdefgh", 0),
+        (b"hello", 0),
+        (b"ok", 0),
+        (b"full", 0),
+        (b"", 0),
+    ]
+    .into_iter()
+    .map(|(bytes, tag)| (bytes.to_vec(), tag))
+    .collect();
+    assert_eq!(got, expected);
+}
+kinds_and_executors!(claims_write_in_place);
+
+/// `try_send` and `try_claim` never wait or spin: on a full ring they fail
+/// with `Full` at once, each counted once, whatever the sender's spin
+/// policy (one that would keep an awaited `claim` looking again far longer
+/// than the scenario's hang guard allows).
+async fn try_send_never_spins<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
+    let (mut tx, rx) = open_channel(new, 1024);
+    let filled = fill_ring(&mut tx, 0);
+    assert_eq!(tx.full_rejections(), 1, "the refusal that ended the fill");
+    tx.set_spin_policy(SpinPolicy::new(u32::MAX, 0));
+    for round in 0..100 {
+        assert_eq!(
+            tx.try_send(&[0; FIXED]),
+            Err(SendError::Full),
+            "round {round}"
+        );
+        assert_eq!(tx.try_send(b""), Err(SendError::Full), "round {round}");
+        assert_eq!(
+            tx.try_claim(0).map(drop),
+            Err(SendError::Full),
+            "round {round}"
+        );
+    }
+    assert_eq!(tx.full_rejections(), 1 + 300);
+    assert_eq!(rx.full_rejections(), tx.full_rejections());
+    assert_eq!(rx.len_bytes(), filled as usize * 64, "nothing was taken");
+}
+kinds_and_executors!(try_send_never_spins);
 
 /// Senders learn at once that the receiver is gone: a send waiting for space
 /// is woken by the receiver's drop and returns `Disconnected`, and every
@@ -1061,9 +1181,18 @@ async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     });
     let mut stream = rx.into_stream();
     assert!(!stream.is_terminated());
+    // Each item carries its record's tag and position: positions grow by at
+    // least each record's span.
+    let mut next_position = 40 * 8;
     while let Some(item) = stream.next().await {
-        let bytes = item.unwrap_or_else(|corrupt| panic!("{corrupt}"));
-        streams.check_untagged(0, &bytes);
+        let record = item.unwrap_or_else(|corrupt| panic!("{corrupt}"));
+        streams.check(record.tag(), &record);
+        assert!(
+            record.position() >= next_position && record.position() % 8 == 0,
+            "record at {}, expected an aligned position from {next_position}",
+            record.position()
+        );
+        next_position = record.position() + (8 + record.len() as u64).next_multiple_of(8);
     }
     producer.await;
     assert_eq!(streams.count(0), 40 + STREAMED);
@@ -1074,6 +1203,37 @@ async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     assert!(rx.is_empty());
 }
 kinds_and_executors!(batches_and_stream);
+
+/// A stream item is the record's owned copy with its tag and its position,
+/// as `recv` would have shown them; it gives its bytes back as a `Vec`.
+async fn stream_items_keep_tag_and_position<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
+    let (mut tx, rx) = open_channel(new, 1024);
+    let mut sent = Vec::new();
+    for (tag, bytes) in [(7, &b"first"[..]), (0, b""), (u32::MAX, b"third record")] {
+        let mut claim = tx.claim(bytes.len()).await.expect("room");
+        claim.copy_from_slice(bytes);
+        claim.set_tag(tag);
+        sent.push((claim.position(), tag, bytes.to_vec()));
+        claim.commit();
+    }
+    tx.send(b"untagged").await.expect("room");
+    drop(tx);
+    let items: Vec<_> = rx.into_stream().collect().await;
+    assert_eq!(items.len(), 4, "{items:?}");
+    for (item, (position, tag, bytes)) in items.iter().zip(&sent) {
+        let record = item.as_ref().unwrap_or_else(|corrupt| panic!("{corrupt}"));
+        assert_eq!(
+            (record.position(), record.tag(), &**record),
+            (*position, *tag, &bytes[..])
+        );
+        assert_eq!(record.as_ref(), &bytes[..]);
+    }
+    let last = items[3].clone().expect("the fourth record");
+    assert_eq!((last.tag(), last.position()), (0, 48));
+    assert_eq!(last.clone().into_vec(), b"untagged");
+    assert_eq!(Vec::from(last), b"untagged");
+}
+kinds_and_executors!(stream_items_keep_tag_and_position);
 
 // ---------------------------------------------------------------------------
 // Traffic.

@@ -90,6 +90,7 @@ trait Tx: Send + 'static {
     fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
     fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
     fn send(&mut self, payload: &[u8]) -> Result<(), SendError>;
+    fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError>;
     fn is_disconnected(&self) -> bool;
     fn full_rejections(&self) -> u64;
     fn max_record_len(&self) -> usize;
@@ -107,6 +108,9 @@ macro_rules! impl_tx {
             }
             fn send(&mut self, payload: &[u8]) -> Result<(), SendError> {
                 <$sender>::send(self, payload)
+            }
+            fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+                <$sender>::try_send(self, payload)
             }
             fn is_disconnected(&self) -> bool {
                 <$sender>::is_disconnected(self)
@@ -246,6 +250,117 @@ fn huge_timeout<T: Tx>(new: New<T>) {
     );
 }
 both!(huge_timeout);
+
+/// A claim is an `io::Write` and a `fmt::Write`: `write!` formats in place,
+/// each write appends all of its bytes or none (`WriteZero`, `fmt::Error`),
+/// and commit publishes the bytes written (all of the claim if nothing was
+/// written that way); a claim a write failed on can still be committed, or
+/// dropped to abort it. A receiver asleep in `recv` is woken by such a
+/// commit.
+fn claims_write_in_place<T: Tx>(new: New<T>) {
+    use std::io::ErrorKind::WriteZero;
+    let (mut tx, mut rx) = new(1024).unwrap();
+
+    let mut claim = tx.claim(64).unwrap();
+    {
+        use std::fmt::Write as _;
+        write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        assert_eq!(claim.write_str(&"x".repeat(40)), Err(std::fmt::Error));
+    }
+    claim.set_tag(3);
+    claim.commit();
+
+    let mut claim = tx.try_claim(8).unwrap();
+    {
+        use std::io::Write as _;
+        claim.write_all(b"abc").unwrap();
+        assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+        assert_eq!(claim.write(b"defgh").unwrap(), 5);
+        assert_eq!(claim.write(b"!").unwrap_err().kind(), WriteZero);
+        claim.flush().unwrap();
+    }
+    claim.commit();
+
+    // Truncated below what was written: the first bytes.
+    let mut claim = tx.claim(16).unwrap();
+    {
+        use std::io::Write as _;
+        claim.write_all(b"hello world").unwrap();
+    }
+    claim.truncate(5);
+    claim.commit();
+
+    // A failed write, then dropped or aborted: nothing is delivered.
+    let mut claim = tx.claim(4).unwrap();
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ab").unwrap();
+        assert!(write!(claim, "{}", 123_456).is_err());
+    }
+    drop(claim);
+    let mut claim = tx.try_claim(4).unwrap();
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write_all(b"12345").unwrap_err().kind(), WriteZero);
+    }
+    claim.abort();
+
+    // A failed write, then committed: what was written before it.
+    let mut claim = tx.claim(4).unwrap();
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("too long").is_err());
+    }
+    claim.commit();
+
+    // No write: the whole claim. An empty claim takes empty writes only.
+    let mut claim = tx.claim(4).unwrap();
+    claim.copy_from_slice(b"full");
+    claim.commit();
+    let mut claim = tx.claim(0).unwrap();
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write(b"").unwrap(), 0);
+        assert_eq!(claim.write(b"x").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+
+    let expected: [(&[u8], u32); 6] = [
+        (b"order 42 filled at 101.50", 3),
+        (b"abcdefgh", 0),
+        (b"hello", 0),
+        (b"ok", 0),
+        (b"full", 0),
+        (b"", 0),
+    ];
+    for (bytes, tag) in expected {
+        let record = rx.try_recv().unwrap();
+        assert_eq!((&*record, record.tag()), (bytes, tag));
+    }
+    assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
+    assert!(
+        rx.is_empty(),
+        "the unwritten rest of each claim is released"
+    );
+
+    rx.set_spin_policy(SpinPolicy::NONE);
+    let receiving = spawn_guarded("receiver", move || {
+        let record = rx.recv().map(|record| record.to_vec());
+        (rx, record)
+    });
+    thread::sleep(Duration::from_millis(20));
+    let mut claim = tx.claim(32).unwrap();
+    {
+        use std::fmt::Write as _;
+        write!(claim, "wake {}", 1).unwrap();
+    }
+    claim.commit();
+    let (_rx, record) = receiving.join();
+    assert_eq!(record.unwrap(), b"wake 1");
+    assert_eq!(tx.full_rejections(), 0);
+}
+both!(claims_write_in_place);
 
 /// Many records through a small ring from another thread: the sender meets
 /// `Full` and retries, the receiver alternates between its calls, and every
@@ -771,6 +886,35 @@ fn too_large<T: Tx>(new: New<T>) {
     assert_eq!(&*rx.recv().unwrap(), &payload[..]);
 }
 both!(too_large);
+
+/// `try_send` and `try_claim` never spin: on a full ring they fail with
+/// `Full` at once, each counted once, whatever the sender's spin policy.
+/// The policy here would keep `send` and `claim` retrying for far longer than
+/// the test's patience, so a `try_` form that spun would fail it (as a hang
+/// caught by the guard), with no timing measured.
+fn try_send_never_spins<T: Tx>(new: New<T>) {
+    let (mut tx, rx) = new(256).unwrap();
+    while tx.try_send(&[1; 24]).is_ok() {}
+    assert_eq!(tx.full_rejections(), 1, "the refusal that ended the fill");
+    tx.set_spin_policy(SpinPolicy::new(u32::MAX, u32::MAX));
+    let trying = spawn_guarded("try_send on a full ring", move || {
+        for round in 0..100 {
+            assert_eq!(tx.try_send(&[2; 24]), Err(SendError::Full), "round {round}");
+            assert_eq!(
+                tx.try_claim(0).map(drop),
+                Err(SendError::Full),
+                "round {round}"
+            );
+            assert_eq!(tx.try_send(b""), Err(SendError::Full), "round {round}");
+        }
+        tx
+    });
+    let tx = trying.join();
+    assert_eq!(tx.full_rejections(), 1 + 300);
+    assert_eq!(rx.full_rejections(), tx.full_rejections());
+    assert_eq!(rx.len_bytes(), 256, "nothing was taken");
+}
+both!(try_send_never_spins);
 
 /// A sleeping receiver that reads slowly and a sender that keeps meeting
 /// `Full`: neither waits on the other for ever.

@@ -717,3 +717,175 @@ fn an_unread_record_is_read_again_and_holds_its_space() {
         }
     });
 }
+
+// `io::Write` and `fmt::Write` on a claim: they append at a cursor, all or
+// nothing per call, and once they were used, commit publishes what they
+// wrote. (Each test brings one of the two traits into scope at a time: both
+// have a `write_fmt`, which `write!` calls.)
+
+#[test]
+fn write_formats_in_place_and_commit_publishes_what_was_written() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(64).unwrap();
+        let pos = claim.position();
+        {
+            use std::fmt::Write as _;
+            write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        }
+        claim.set_tag(9);
+        claim.commit();
+
+        let mut claim = producer.claim(16).unwrap();
+        {
+            use std::io::Write as _;
+            claim.write_all(b"io ").unwrap();
+            assert_eq!(claim.write(b"write").unwrap(), 5);
+            let mark = '!';
+            write!(claim, "{mark}").unwrap();
+            claim.flush().unwrap();
+        }
+        claim.commit();
+
+        let record = consumer.try_recv().unwrap();
+        assert_eq!(
+            (&*record, record.tag(), record.position()),
+            (&b"order 42 filled at 101.50"[..], 9, pos),
+            "{queue}"
+        );
+        drop(record);
+        assert_eq!(&*consumer.try_recv().unwrap(), b"io write!", "{queue}");
+        // The unwritten rest of each claim became padding, which the
+        // consumer passed: the next claim starts after both whole claims.
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}");
+        let next = producer.claim(0).unwrap();
+        assert_eq!(next.position(), pos + span_of(64) + span_of(16), "{queue}");
+        next.abort();
+    });
+}
+
+#[test]
+fn a_write_that_does_not_fit_writes_nothing_and_fails() {
+    use std::io::ErrorKind::WriteZero;
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(8).unwrap();
+        {
+            use std::io::Write as _;
+            claim.write_all(b"abc").unwrap();
+            // 6 bytes do not fit in the 5 left: none of them is written.
+            assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+            assert_eq!(claim.write_all(b"defghi").unwrap_err().kind(), WriteZero);
+            let rest = "defghi";
+            assert_eq!(write!(claim, "{rest}").unwrap_err().kind(), WriteZero);
+        }
+        {
+            use std::fmt::Write as _;
+            assert_eq!(claim.write_str("defghi"), Err(std::fmt::Error));
+            let rest = "defghi";
+            assert_eq!(write!(claim, "{rest}"), Err(std::fmt::Error));
+            // The cursor did not move: exactly what is left still fits.
+            claim.write_str("de").unwrap();
+        }
+        {
+            use std::io::Write as _;
+            claim.write_all(b"fgh").unwrap();
+            assert_eq!(claim.write(b"i").unwrap_err().kind(), WriteZero);
+        }
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abcdefgh", "{queue}");
+    });
+}
+
+#[test]
+fn a_claim_a_write_failed_on_commits_what_was_written_or_aborts() {
+    use std::fmt::Write as _;
+    each_queue(256, |queue, producer, consumer| {
+        // Committed: what was written before the failed write.
+        let mut claim = producer.claim(4).unwrap();
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("too long").is_err());
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"ok", "{queue}");
+        // Dropped or aborted: the claim is given back.
+        let mut claim = producer.claim(4).unwrap();
+        claim.write_str("ab").unwrap();
+        assert!(claim.write_str("too long").is_err());
+        drop(claim);
+        let mut claim = producer.claim(4).unwrap();
+        assert!(claim.write_str("12345").is_err());
+        claim.abort();
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}: aborted claims are released");
+    });
+}
+
+#[test]
+fn truncating_below_the_write_cursor_keeps_the_first_bytes() {
+    use std::io::Write as _;
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(16).unwrap();
+        claim.write_all(b"hello world").unwrap();
+        claim.truncate(5);
+        assert_eq!(&*claim, b"hello", "{queue}");
+        // Nothing is left to write into.
+        assert!(claim.write_all(b"!").is_err());
+        claim.commit();
+
+        // A truncation above the cursor leaves it: commit publishes the
+        // bytes written.
+        let mut claim = producer.claim(16).unwrap();
+        claim.write_all(b"abc").unwrap();
+        claim.truncate(8);
+        assert_eq!(claim.len(), 8, "{queue}");
+        claim.write_all(b"de").unwrap();
+        claim.commit();
+
+        // Truncating first, then writing, stays within the new length.
+        let mut claim = producer.claim(16).unwrap();
+        claim.truncate(3);
+        assert!(claim.write_all(b"wxyz").is_err());
+        claim.write_all(b"wxy").unwrap();
+        claim.commit();
+
+        assert_eq!(&*consumer.try_recv().unwrap(), b"hello", "{queue}");
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abcde", "{queue}");
+        assert_eq!(&*consumer.try_recv().unwrap(), b"wxy", "{queue}");
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}");
+    });
+}
+
+#[test]
+fn commit_without_a_write_publishes_the_whole_claim() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(10).unwrap();
+        claim[..3].copy_from_slice(b"abc");
+        claim[3..].fill(b'-');
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abc-------", "{queue}");
+    });
+}
+
+#[test]
+fn an_empty_claim_takes_empty_writes_only() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(0).unwrap();
+        {
+            use std::io::Write as _;
+            assert_eq!(claim.write(b"").unwrap(), 0, "{queue}");
+            assert_eq!(
+                claim.write(b"x").unwrap_err().kind(),
+                std::io::ErrorKind::WriteZero
+            );
+        }
+        {
+            use std::fmt::Write as _;
+            claim.write_str("").unwrap();
+            assert_eq!(claim.write_str("x"), Err(std::fmt::Error));
+        }
+        claim.set_tag(4);
+        claim.commit();
+        let record = consumer.try_recv().unwrap();
+        assert_eq!((record.len(), record.tag()), (0, 4), "{queue}");
+    });
+}
