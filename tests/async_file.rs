@@ -20,7 +20,9 @@
 //! - A ring file damaged behind the library's back (in this process): every
 //!   async receive call, and the record stream, deliver the records before
 //!   the bad word and then report it as corrupt, naming its position; a
-//!   parked receiver task is woken with it.
+//!   parked receiver task is woken with it. An async sender whose ring's
+//!   `head` was damaged out of reach of its `tail` reports corruption from
+//!   every send, and does not wait for room that cannot come.
 //!
 //! Every wait has a deadline, so a lost wake-up fails its test instead of
 //! hanging it. The tests take turns, so that each has the CPUs to itself and
@@ -35,7 +37,7 @@ mod ringfile;
 
 use common::{Streams, check, counted, fill, mix, record_key as key, record_tag as tag_of};
 use process::{PATIENCE, Proc, Role, TempPath, create, one_at_a_time};
-use ringfile::{HEADER, patch_u64};
+use ringfile::{HEAD_AT, HEADER, patch_u64};
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -156,6 +158,20 @@ impl AsyncTx {
         match self {
             AsyncTx::Spsc(tx) => tx.try_claim(len),
             AsyncTx::Mpsc(tx) => tx.try_claim(len),
+        }
+    }
+
+    async fn send(&mut self, payload: &[u8]) -> Result<(), AsyncSendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.send(payload).await,
+            AsyncTx::Mpsc(tx) => tx.send(payload).await,
+        }
+    }
+
+    fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.try_send(payload),
+            AsyncTx::Mpsc(tx) => tx.try_send(payload),
         }
     }
 
@@ -730,7 +746,14 @@ fn a_record_stream_yields_the_corruption_as_an_item_and_then_ends() {
     assert_eq!(items.len(), 7, "{items:?}");
     for (seq, item) in items[..6].iter().enumerate() {
         match item {
-            Ok(bytes) => check(key(0, seq as u64), bytes),
+            Ok(record) => {
+                check(key(0, seq as u64), record);
+                assert_eq!(
+                    (record.tag(), record.position()),
+                    (tag_of(0, seq as u64), positions[seq]),
+                    "record {seq}"
+                );
+            }
             Err(corrupt) => panic!("record {seq}: {corrupt}"),
         }
     }
@@ -781,4 +804,76 @@ fn a_task_waiting_in_recv_wakes_with_the_corruption() {
     assert_eq!(received, Err(RecvError::Corrupt(corruption_at(bad))));
     assert_eq!(rx.corruption(), Some(corruption_at(bad)));
     drop(held);
+}
+
+/// An async sender on a full ring file whose `head` is then damaged more than
+/// a capacity behind or ahead of the `tail`: the awaited `claim` and `send`
+/// return `AsyncSendError::Corrupt` at once instead of waiting for room that
+/// cannot come, and `try_claim` and `try_send` return `SendError::Corrupt`;
+/// none of them counts a `Full` rejection.
+#[test]
+fn an_async_sender_facing_impossible_positions_reports_corruption() {
+    const IMPOSSIBLE: &str = "the consumer's head is more than a capacity away from the tail";
+    let _turn = one_at_a_time();
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        for ahead in [false, true] {
+            let what = format!("{mode}, head ahead: {ahead}");
+            let path = TempPath::new("async-impossible");
+            let ring = create(&path, 4096, mode);
+            let mut tx = Tx::attach(&ring).into_async();
+            let mut filled = 0;
+            loop {
+                match tx.try_claim(FIXED) {
+                    Ok(claim) => {
+                        commit_record(claim, 0, filled);
+                        filled += 1;
+                    }
+                    Err(SendError::Full) => break,
+                    Err(error) => panic!("{what}: filling the ring: {error}"),
+                }
+            }
+            assert_eq!(filled, 4096 / 64, "{what}");
+            let tail = 4096;
+            assert_eq!(ring.tail(), tail, "{what}");
+            let head = if ahead {
+                tail + 4096 + 64
+            } else {
+                tail.wrapping_sub(4096 + 64)
+            };
+            patch_u64(path.path(), HEAD_AT, head);
+            let expected = CorruptRing {
+                position: tail,
+                word: head,
+                reason: IMPOSSIBLE,
+            };
+            let (claimed, sent) = runtime().block_on(async {
+                let claimed = tokio::time::timeout(WAKE_PATIENCE, tx.claim(8))
+                    .await
+                    .expect("claim waits on impossible positions")
+                    .map(drop);
+                let sent = tokio::time::timeout(WAKE_PATIENCE, tx.send(b"x"))
+                    .await
+                    .expect("send waits on impossible positions");
+                (claimed, sent)
+            });
+            assert_eq!(claimed, Err(AsyncSendError::Corrupt(expected)), "{what}");
+            assert_eq!(sent, Err(AsyncSendError::Corrupt(expected)), "{what}");
+            assert_eq!(
+                tx.try_claim(8).map(drop),
+                Err(SendError::Corrupt(expected)),
+                "{what}"
+            );
+            assert_eq!(
+                tx.try_send(b"x"),
+                Err(SendError::Corrupt(expected)),
+                "{what}"
+            );
+            assert_eq!(
+                ring.full_rejections(),
+                1,
+                "{what}: the fill's last refusal only"
+            );
+            assert_eq!(ring.tail(), tail, "{what}: nothing was claimed");
+        }
+    }
 }

@@ -1456,6 +1456,193 @@ fn random_damage_never_panics_or_reads_out_of_bounds() {
 }
 
 // ---------------------------------------------------------------------------
+// Impossible positions: a header damaged while ends are attached.
+
+/// What a producer says of positions no ring can have.
+const IMPOSSIBLE: &str = "the consumer's head is more than a capacity away from the tail";
+
+/// How the consumer's `head` is damaged, relative to the producer's `tail`.
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    /// More than a capacity behind: more in use than the ring holds.
+    Behind,
+    /// More than a capacity ahead: the consumer past records never written.
+    Ahead,
+}
+
+/// Where the positions of the rings below start: three laps and a bit on.
+const LAPPED: u64 = 3 * 4096 + 128;
+
+/// A closed ring file of 4096 bytes in `mode` whose (consistent) positions
+/// stand at `LAPPED`, as if three laps had been written and read.
+fn lapped_ring(name: &str, mode: Mode) -> TempPath {
+    let path = ring_file(name, 4096, mode);
+    for at in [HEAD_AT, TAIL_AT, CONSUMED_AT] {
+        patch_u64(&path, at, LAPPED);
+    }
+    path
+}
+
+/// Fills the ring with `try_send` of 56-byte records (spans of 64, so no
+/// padding) until it is full, then writes `damage` into the header's `head`
+/// behind the attached ends' backs. Returns the tail and the damaged head.
+fn fill_then_damage(
+    path: &TempPath,
+    damage: Damage,
+    mut try_send: impl FnMut(&[u8]) -> bool,
+) -> (u64, u64) {
+    let mut sent = 0;
+    while try_send(&[7; 56]) {
+        sent += 1;
+    }
+    assert_eq!(sent, 4096 / 64, "{damage:?}: the ring holds 64 records");
+    let tail = LAPPED + 4096;
+    assert_eq!(read_u64(path, TAIL_AT), tail);
+    let head = match damage {
+        Damage::Behind => tail - 4096 - 64,
+        Damage::Ahead => tail + 4096 + 64,
+    };
+    patch_u64(path, HEAD_AT, head);
+    (tail, head)
+}
+
+/// Panics unless `corrupt` reports the impossible positions.
+#[track_caller]
+fn assert_impossible(corrupt: CorruptRing, tail: u64, head: u64, what: &str) {
+    assert_eq!(
+        (corrupt.position, corrupt.word, corrupt.reason),
+        (tail, head, IMPOSSIBLE),
+        "{what}"
+    );
+    assert_eq!(
+        corrupt.to_string(),
+        format!("corrupt ring at position {tail}: {IMPOSSIBLE} (found {head:#018x})"),
+        "{what}"
+    );
+}
+
+/// A queue producer whose ring file's `head` was damaged more than a
+/// capacity behind or ahead of its `tail` gets `ClaimError::Corrupt` from
+/// every claim, not `Full` for ever (and nothing is counted as a `Full`
+/// rejection); a record too large is still `TooLarge`.
+#[test]
+fn a_queue_producer_facing_impossible_positions_reports_corruption() {
+    use logring::queue::ClaimError;
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        for damage in [Damage::Behind, Damage::Ahead] {
+            let what = format!("{mode}, head {damage:?}");
+            let path = lapped_ring("impossible-queue", mode);
+            let ring = open(&path);
+            let _consumer = ring.consumer().unwrap();
+            let mut spsc = (mode == Mode::Spsc).then(|| ring.spsc_producer().unwrap());
+            let mpsc = (mode == Mode::Mpsc).then(|| ring.mpsc_producer().unwrap());
+            let mut try_claim = |len: usize, send: bool| -> Result<(), ClaimError> {
+                let payload = vec![7; len];
+                match (&mut spsc, &mpsc) {
+                    (Some(producer), _) if send => producer.try_send(&payload),
+                    (Some(producer), _) => producer.try_claim(len).map(|claim| claim.commit()),
+                    (_, Some(producer)) if send => producer.try_send(&payload),
+                    (_, Some(producer)) => producer.try_claim(len).map(|claim| claim.commit()),
+                    _ => unreachable!(),
+                }
+            };
+            let (tail, head) = fill_then_damage(&path, damage, |payload| {
+                match try_claim(payload.len(), true) {
+                    Ok(()) => true,
+                    Err(ClaimError::Full) => false,
+                    Err(error) => panic!("{what}: filling: {error}"),
+                }
+            });
+            let max = ring.max_record_len();
+            for round in 0..3 {
+                for (len, send) in [(8, false), (0, false), (8, true)] {
+                    match try_claim(len, send) {
+                        Err(ClaimError::Corrupt(corrupt)) => {
+                            assert_impossible(corrupt, tail, head, &what);
+                        }
+                        other => panic!("{what}, round {round}: {len} bytes: {other:?}"),
+                    }
+                }
+                assert_eq!(
+                    try_claim(max + 1, false),
+                    Err(ClaimError::TooLarge { len: max + 1, max }),
+                    "{what}"
+                );
+            }
+            assert_eq!(
+                ring.full_rejections(),
+                1,
+                "{what}: the fill's last refusal only"
+            );
+        }
+    }
+}
+
+/// The same for the channel's senders: `claim` returns
+/// `SendError::Corrupt` at once (it spins only on `Full`), and so do
+/// `try_claim`, `send` and `try_send`.
+#[test]
+fn a_channel_sender_facing_impossible_positions_reports_corruption() {
+    use logring::channel::{SendError, SpinPolicy};
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        for damage in [Damage::Behind, Damage::Ahead] {
+            let what = format!("{mode}, head {damage:?}");
+            let path = lapped_ring("impossible-channel", mode);
+            let ring = open(&path);
+            let _receiver = ring.receiver().unwrap();
+            let mut spsc = (mode == Mode::Spsc).then(|| ring.spsc_sender().unwrap());
+            let mut mpsc = (mode == Mode::Mpsc).then(|| ring.mpsc_sender().unwrap());
+            // A budget so long that a sender spinning on what it took for a
+            // full ring would outlast the test's patience.
+            let policy = SpinPolicy::new(u32::MAX, u32::MAX);
+            if let Some(sender) = &mut spsc {
+                sender.set_spin_policy(policy);
+            }
+            if let Some(sender) = &mut mpsc {
+                sender.set_spin_policy(policy);
+            }
+            // 0: claim, 1: try_claim, 2: send, 3: try_send.
+            let mut call = |how: u8, payload: &[u8]| -> Result<(), SendError> {
+                let len = payload.len();
+                match (&mut spsc, &mpsc) {
+                    (Some(sender), _) => match how {
+                        0 => sender.claim(len).map(|claim| claim.commit()),
+                        1 => sender.try_claim(len).map(|claim| claim.commit()),
+                        2 => sender.send(payload),
+                        _ => sender.try_send(payload),
+                    },
+                    (_, Some(sender)) => match how {
+                        0 => sender.claim(len).map(|claim| claim.commit()),
+                        1 => sender.try_claim(len).map(|claim| claim.commit()),
+                        2 => sender.send(payload),
+                        _ => sender.try_send(payload),
+                    },
+                    _ => unreachable!(),
+                }
+            };
+            let (tail, head) = fill_then_damage(&path, damage, |payload| match call(3, payload) {
+                Ok(()) => true,
+                Err(SendError::Full) => false,
+                Err(error) => panic!("{what}: filling: {error}"),
+            });
+            for how in 0..4 {
+                match call(how, &[1; 8]) {
+                    Err(SendError::Corrupt(corrupt)) => {
+                        assert_impossible(corrupt, tail, head, &what);
+                    }
+                    other => panic!("{what}: call {how}: {other:?}"),
+                }
+            }
+            assert_eq!(
+                ring.full_rejections(),
+                1,
+                "{what}: the fill's last refusal only"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Claims left open by producers that are gone.
 
 #[test]
