@@ -9,6 +9,8 @@
 //! - disconnect drain: fresh channels whose senders send a few records and
 //!   drop, tens of thousands of times, and the receiver gets every record
 //!   before `Disconnected`;
+//! - one MPSC sender shared by reference between threads (it is `Sync`):
+//!   every record arrives exactly once, in each thread's order;
 //! - a receiver dropped mid-stream: every sender sees `Disconnected`, even one
 //!   spinning on a full ring.
 //!
@@ -774,6 +776,70 @@ fn spsc_disconnect_drains_everything() {
     }
     println!(
         "{RUNS} runs in {:?}; receives (numbered by run) {}",
+        started.elapsed(),
+        waits.summary()
+    );
+}
+
+/// Four threads share one MPSC sender by reference (`std::thread::scope`),
+/// and with it the sender's cached head, sending through a small ring that
+/// is full most of the time with `claim` and `try_claim` in turn (retrying
+/// `Full`), while a receiver thread reads. Every record arrives exactly
+/// once, intact, in its thread's order, and `Disconnected` comes once the
+/// sender is dropped after the threads are done.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn mpsc_sender_shared_by_reference_delivers_every_record_once() {
+    const THREADS: u32 = 4;
+    const RECORDS: u32 = 50_000;
+    let _turn = one_at_a_time();
+    let run = seed("mpsc_sender_shared_by_reference_delivers_every_record_once");
+    let (tx, mut rx) = mpsc::new(1024).unwrap();
+    let receiving = spawn_guarded("the receiver", move || {
+        let mut rng = Rng::new(run);
+        let mut waits = Latencies::new();
+        let records = [RECORDS; THREADS as usize];
+        drain_receive(&mut rx, 0, run, &records, &mut rng, &mut waits);
+        waits
+    });
+    let started = Instant::now();
+    let fulls = AtomicU64::new(0);
+    thread::scope(|scope| {
+        for id in 0..THREADS {
+            let (tx, fulls) = (&tx, &fulls);
+            scope.spawn(move || {
+                for seq in 0..RECORDS {
+                    let len = drain_len(run, id, seq);
+                    let mut claim = loop {
+                        let claimed = if seq % 2 == 0 {
+                            tx.claim(len)
+                        } else {
+                            tx.try_claim(len)
+                        };
+                        match claimed {
+                            Ok(claim) => break claim,
+                            Err(SendError::Full) => {
+                                fulls.fetch_add(1, Ordering::Relaxed);
+                                thread::yield_now();
+                            }
+                            Err(error) => panic!("thread {id}, record {seq}: {error}"),
+                        }
+                    };
+                    fill(drain_key(run, id, seq), &mut claim);
+                    claim.set_tag(id << 16 | seq);
+                    claim.commit();
+                }
+            });
+        }
+    });
+    let fulls = fulls.into_inner();
+    assert_eq!(tx.full_rejections(), fulls, "each Full counted once");
+    drop(tx);
+    let waits = receiving.join();
+    println!(
+        "{THREADS} threads sharing one sender sent {} records in {:?}, meeting a full \
+         ring {fulls} times; receives {}",
+        THREADS * RECORDS,
         started.elapsed(),
         waits.summary()
     );

@@ -16,6 +16,7 @@
 
 #![cfg(loom)]
 
+use loom::sync::Arc;
 use loom::sync::mpsc::channel;
 use loom::thread;
 
@@ -311,6 +312,55 @@ fn a_batch_releases_for_a_waiting_producer() {
         assert_eq!(bytes[..3], queued);
         assert_eq!(bytes[3], wrapped);
         assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty());
+    });
+}
+
+/// MPSC: two threads share one producer by reference (it is `Sync`), so they
+/// share its cached head. The ring starts full. The consumer drains it, then
+/// lets the first thread go: that thread reads the fresh head, caches it and
+/// claims. The second thread keeps trying meanwhile, and may claim on the
+/// strength of the head the first one cached, without reading the shared
+/// head itself: its writes must still happen after the consumer zeroed that
+/// space (the cache is stored with Release and loaded with Acquire), or the
+/// model reports the race. Nor may a thread that sees the tail the other one
+/// moved, and then a head older than the one that thread read, take the
+/// positions for impossible (`Corrupt`): the ring is sound, and `Full` is
+/// the most it may report. Every record arrives once, intact.
+#[test]
+fn mpsc_one_producer_shared_by_two_threads() {
+    model(|| {
+        let (producer, mut consumer) = mpsc::new(64).unwrap();
+        // Two spans of 32 fill the ring; the producer caches head 0.
+        mpsc_send(&producer, &payload(0, 0, 24));
+        mpsc_send(&producer, &payload(0, 1, 24));
+        let shared = Arc::new(producer);
+        let (go, wait_for_room) = channel::<()>();
+        let first = Arc::clone(&shared);
+        let first = thread::spawn(move || {
+            wait_for_room.recv().unwrap();
+            mpsc_send(&first, &payload(0, 2, 24));
+        });
+        let second = Arc::clone(&shared);
+        let second = thread::spawn(move || mpsc_send(&second, &payload(1, 0, 8)));
+
+        let mut got = Vec::new();
+        let drained = consumer.try_recv_batch(usize::MAX, |record| {
+            got.push((record.position(), record.tag(), record.to_vec()));
+        });
+        assert_eq!(drained, Ok(2), "the full ring, in one batch");
+        go.send(()).unwrap();
+        got.extend(read(&mut consumer, 2));
+        first.join().unwrap();
+        second.join().unwrap();
+
+        assert_eq!(
+            by_producer(&got, 2),
+            [
+                vec![payload(0, 0, 24), payload(0, 1, 24), payload(0, 2, 24)],
+                vec![payload(1, 0, 8)],
+            ]
+        );
         assert!(consumer.is_empty());
     });
 }

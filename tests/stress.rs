@@ -225,7 +225,7 @@ fn finish(mut claim: WriteClaim<'_>, key: u64, churn: bool) {
 
 /// Produces `records` records. Some are written with `try_send`; in the churn
 /// test some pairs are claimed together and committed in reverse order.
-fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
+fn mpsc_produce(producer: &mpsc::Producer, id: u32, records: u32, churn: bool) {
     let mut scratch = [0u8; MAX_LEN];
     let mut seq = 0;
     while seq < records {
@@ -244,7 +244,7 @@ fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
             seq += 1;
             continue;
         }
-        let claim = claim_with_backoff(&producer, mpsc_len(first));
+        let claim = claim_with_backoff(producer, mpsc_len(first));
         if churn && roll % 4 == 0 && seq + 1 < records {
             let second = key(id, seq + 1);
             // The consumer stops at our first claim until it is finished, so
@@ -259,7 +259,7 @@ fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
                     assert_eq!(err, ClaimError::Full);
                     finish(claim, first, churn);
                     finish(
-                        claim_with_backoff(&producer, mpsc_len(second)),
+                        claim_with_backoff(producer, mpsc_len(second)),
                         second,
                         churn,
                     );
@@ -318,18 +318,47 @@ impl MpscCheck {
     }
 }
 
-fn mpsc_run(records_per_producer: u64, churn: bool) {
+/// How the producing threads hold the queue's producer.
+#[derive(Clone, Copy, PartialEq)]
+enum Handles {
+    /// Each thread its own clone, with its own cached head.
+    Clones,
+    /// One producer, shared by reference (it is `Sync`): its cached head is
+    /// read and written by every thread.
+    Shared,
+}
+
+fn mpsc_run(records_per_producer: u64, churn: bool, handles: Handles) {
     let records = scaled(records_per_producer * u64::from(PRODUCERS)) / u64::from(PRODUCERS);
     let records = u32::try_from(records).unwrap();
     let (producer, mut consumer) = mpsc::new(RING).unwrap();
-    let producing: Vec<_> = (0..PRODUCERS)
-        .map(|id| {
-            let producer = producer.clone();
-            thread::spawn(move || mpsc_produce(producer, id, records, churn))
-        })
-        .collect();
-    drop(producer);
+    thread::scope(|scope| {
+        for id in 0..PRODUCERS {
+            match handles {
+                Handles::Clones => {
+                    let producer = producer.clone();
+                    scope.spawn(move || mpsc_produce(&producer, id, records, churn));
+                }
+                Handles::Shared => {
+                    let producer = &producer;
+                    scope.spawn(move || mpsc_produce(producer, id, records, churn));
+                }
+            }
+        }
+        mpsc_consume(&mut consumer, records, churn);
+    });
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "nothing beyond the last record"
+    );
+    assert!(consumer.is_empty());
+    assert_eq!(consumer.corruption(), None);
+}
 
+/// Consumes until every producer's last record was delivered, each exactly
+/// once and in its producer's order.
+fn mpsc_consume(consumer: &mut Consumer, records: u32, churn: bool) {
     let mut state = MpscCheck {
         next: vec![0; PRODUCERS as usize],
         records,
@@ -358,16 +387,6 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
             backoff.wait();
         }
     }
-    for handle in producing {
-        handle.join().unwrap();
-    }
-    assert_eq!(
-        consumer.try_recv().err(),
-        Some(TryRecvError::Empty),
-        "nothing beyond the last record"
-    );
-    assert!(consumer.is_empty());
-    assert_eq!(consumer.corruption(), None);
     if !churn {
         assert_eq!(state.delivered, u64::from(records) * u64::from(PRODUCERS));
     }
@@ -375,10 +394,20 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
 
 #[test]
 fn mpsc_delivers_every_byte_in_per_producer_order() {
-    mpsc_run(250_000, false);
+    mpsc_run(250_000, false, Handles::Clones);
 }
 
 #[test]
 fn mpsc_skips_aborted_and_shortens_truncated_claims() {
-    mpsc_run(100_000, true);
+    mpsc_run(100_000, true, Handles::Clones);
+}
+
+#[test]
+fn mpsc_producer_shared_by_reference_delivers_every_record_once() {
+    mpsc_run(100_000, false, Handles::Shared);
+}
+
+#[test]
+fn mpsc_producer_shared_by_reference_with_aborts_and_truncations() {
+    mpsc_run(50_000, true, Handles::Shared);
 }
