@@ -2,12 +2,24 @@
 //!
 //! Under `--cfg loom` every atomic the protocols touch is a `loom` atomic, so the
 //! same claim/commit/release and wait/wake code is explored by the model checker.
-//! Nothing else in the crate imports `std::sync::atomic` directly.
+//! Nothing else in the library imports `std::sync::atomic` directly (the
+//! `logring` command, which is not modelled, uses std's for its signal flag).
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+// The flags of a ring file's notifier thread (never modelled: ring files
+// are not built under loom).
+#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) use std::sync::atomic::AtomicBool;
+
+/// A compiler fence, the same under loom: it keeps the compiler from moving
+/// memory accesses across it and orders nothing between threads, so the
+/// model has nothing to explore (loom offers none). Its uses say what they
+/// rely on: program order for a process killed mid-way, or `membarrier` on
+/// the other side (see `wait::Barrier`).
+pub(crate) use std::sync::atomic::compiler_fence;
 
 // The async ends' waker slots and wait list, modelled too.
 #[cfg(all(feature = "async", loom))]

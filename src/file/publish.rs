@@ -18,12 +18,12 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::ring_file::{allocate, ring_mode};
 use super::{FileError, Options};
 use crate::region::FileRegion;
 use crate::ring::layout::HEADER_LEN;
+use crate::sync::{AtomicU64, Ordering};
 
 /// A new, initialised ring file at `path`, open read-write, and its mapping.
 /// `capacity` and `max_record_len` come from `params(options.capacity)`.
