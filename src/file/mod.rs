@@ -194,6 +194,8 @@ mod ring_file;
 #[cfg(not(target_os = "linux"))]
 #[path = "unsupported.rs"]
 mod ring_file;
+#[cfg(target_os = "linux")]
+mod validate;
 
 // Miri cannot map files or take file locks.
 #[cfg(all(test, target_os = "linux", not(miri)))]
@@ -228,6 +230,17 @@ pub enum Mode {
     /// Any number of producers, in any processes ([`RingFile::mpsc_producer`],
     /// [`RingFile::mpsc_sender`]).
     Mpsc,
+}
+
+#[cfg(target_os = "linux")]
+impl Mode {
+    /// The ring's name for this mode.
+    fn layout(self) -> crate::ring::layout::Mode {
+        match self {
+            Mode::Spsc => crate::ring::layout::Mode::Spsc,
+            Mode::Mpsc => crate::ring::layout::Mode::Mpsc,
+        }
+    }
 }
 
 impl fmt::Display for Mode {
@@ -345,7 +358,7 @@ macro_rules! header_observers {
         /// The ring's format version, `(major, minor)`: this build reads major
         /// version 1 (and refuses to open any other), whatever the minor.
         pub fn format_version(&self) -> (u16, u16) {
-            super::ring_file::format_version(self.header())
+            super::validate::format_version(self.header())
         }
 
         /// The consumer's position: the free-running byte position of the next
@@ -415,7 +428,7 @@ macro_rules! header_observers {
         /// [`Io`](crate::file::FileErrorKind::Io) if the kernel cannot be
         /// asked.
         pub fn check_len(&self) -> Result<(), crate::file::FileError> {
-            super::ring_file::check_file_len(self.path(), self.liveness.probe(), self.capacity)
+            super::validate::check_file_len(self.path(), self.liveness.probe(), self.capacity)
         }
     };
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::liveness::Liveness;
-use super::ring_file::{check_header, checked_len, open_file};
+use super::validate::{check_header, checked_len, open_file};
 use super::{FileError, Mode};
 use crate::region::ReadOnlyFileRegion;
 use crate::ring::layout::Header;
