@@ -294,8 +294,10 @@ impl Options {
 
 /// The observers [`RingFile`] and [`RingObserver`] share: what the header
 /// and the kernel's locks say of a ring. Expects a private
-/// `fn header(&self) -> &Header` and the fields `liveness` (a `Liveness`
-/// or an `Arc` of one), `mode`, `capacity` and `max_record_len`.
+/// `fn header(&self) -> &Header` (of a validated header) and the fields
+/// `liveness` (a `Liveness` or an `Arc` of one) and, copied from the header
+/// when it was validated, `mode`, `capacity`, `max_record_len` and
+/// `version`.
 #[cfg(target_os = "linux")]
 macro_rules! header_observers {
     () => {
@@ -358,7 +360,7 @@ macro_rules! header_observers {
         /// The ring's format version, `(major, minor)`: this build reads major
         /// version 1 (and refuses to open any other), whatever the minor.
         pub fn format_version(&self) -> (u16, u16) {
-            super::validate::format_version(self.header())
+            self.version
         }
 
         /// The consumer's position: the free-running byte position of the next

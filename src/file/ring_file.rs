@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::liveness::{
     CONSUMER_LOCK, Liveness, PRODUCER_LOCKS, Slot, Watch, reservation_unfinished,
 };
-use super::validate::{check_header, checked_len, open_file};
+use super::validate::{Layout, check_header, checked_len, open_file};
 use super::{FileError, FileErrorKind, Mode, Options, lock, publish};
 use crate::channel::{self, Receiver};
 use crate::peers::{Owner, Peers};
@@ -34,6 +34,7 @@ pub struct RingFile {
     mode: Mode,
     capacity: u64,
     max_record_len: u64,
+    version: (u16, u16),
 }
 
 impl RingFile {
@@ -57,7 +58,8 @@ impl RingFile {
         let (capacity, max_record_len) = params(options.capacity)
             .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
         let (file, region) = publish::create(path, &options, capacity, max_record_len)?;
-        Self::attach(path, file, region, options.mode, capacity, max_record_len)
+        let layout = Layout::new(options.mode, capacity, max_record_len);
+        Self::attach(path, file, region, layout)
     }
 
     /// Opens the ring file at `path`, or creates it with `options` if there
@@ -173,33 +175,36 @@ impl RingFile {
         let file = open_file(path, true)?;
         let len = checked_len(path, &file, true)?;
         let region = FileRegion::map(&file, len as usize).map_err(FileError::io(path, "map"))?;
-        let (mode, capacity, max_record_len) =
-            check_header(region.header(), len).map_err(|kind| FileError::new(path, kind))?;
-        Self::attach(path, file, region, mode, capacity, max_record_len)
+        // SAFETY: the mapping starts at `base`, holds `len >= HEADER_LEN`
+        // bytes (`checked_len`) and lives until `region` is dropped.
+        let layout = unsafe { check_header(region.base().cast(), len) }
+            .map_err(|kind| FileError::new(path, kind))?;
+        Self::attach(path, file, region, layout)
     }
 
+    /// The handle of the ring in `region` (mapped from `file`), whose header
+    /// says `layout` (checked or just written).
     fn attach(
         path: &Path,
         file: File,
         region: FileRegion,
-        mode: Mode,
-        capacity: u64,
-        max_record_len: u64,
+        layout: Layout,
     ) -> Result<Self, FileError> {
         let region = Arc::new(region);
         let ring = Ring::view(
             Arc::clone(&region) as Arc<dyn Region>,
-            mode.layout(),
-            capacity,
-            max_record_len,
+            layout.mode.layout(),
+            layout.capacity,
+            layout.max_record_len,
         );
         Ok(Self {
             ring,
             region,
             liveness: Arc::new(Liveness::new(file, path.to_path_buf())),
-            mode,
-            capacity,
-            max_record_len,
+            mode: layout.mode,
+            capacity: layout.capacity,
+            max_record_len: layout.max_record_len,
+            version: layout.version,
         })
     }
 
