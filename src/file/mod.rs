@@ -150,6 +150,27 @@
 //! producers died there at once and their entries disagree; the consumer
 //! then waits at it.
 //!
+//! # Lock release orders memory
+//!
+//! The locks that tell who is alive also order memory, and the code relies
+//! on it in the places that say so: **whatever a process stored before it
+//! let go of a lock (unlocking it, closing its description, or dying) is
+//! visible to a process that then finds the lock free (`F_OFD_GETLK`) or
+//! takes it (`F_OFD_SETLK`)**. Linux keeps a file's locks under a spinlock
+//! that the releasing side (a dying process's exit path included) and the
+//! asking side both take, so the pair orders memory as a Release store and
+//! an Acquire load would. The Rust memory model knows nothing of system
+//! calls: no Rust fence or ordering pairs with them, and the code writes
+//! none for this (a call into the kernel is opaque to the compiler, which
+//! therefore moves no access to shared memory across it either).
+//!
+//! This is what lets a consumer use what a producer it found dead left
+//! behind (its claim's word, its reservation entry), a receiver drain
+//! every record committed before the last producer let go of its slot, and
+//! a new consumer or SPSC producer take over the positions and marks its
+//! predecessor stored (some of them with Relaxed stores, read by nobody
+//! else while it lived).
+//!
 //! # Async ends
 //!
 //! With the `async` feature, a ring file's channel ends convert into async
