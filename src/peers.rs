@@ -72,7 +72,7 @@ impl Owner {
         entry
             .need_generation
             .store(need | u64::from(self.generation) << 32, Ordering::Relaxed);
-        crate::sync::compiler_fence(Ordering::Release);
+        std::sync::atomic::compiler_fence(Ordering::Release);
     }
 }
 

@@ -9,16 +9,10 @@
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
-// The flags of a ring file's notifier thread (never modelled: ring files
-// are not built under loom).
-#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
-pub(crate) use std::sync::atomic::AtomicBool;
 
-/// A compiler fence, the same under loom: it keeps the compiler from moving
-/// memory accesses across it and orders nothing between threads, so the
-/// model has nothing to explore (loom offers none). Its uses say what they
-/// rely on: program order for a process killed mid-way, or `membarrier` on
-/// the other side (see `wait::Barrier`).
+/// Orders this thread's own memory accesses for the compiler only: what a
+/// process killed part-way through has executed, in program order. No
+/// other thread synchronises with it, so loom has nothing to model.
 pub(crate) use std::sync::atomic::compiler_fence;
 
 // The async ends' waker slots and wait list, modelled too.
@@ -26,6 +20,11 @@ pub(crate) use std::sync::atomic::compiler_fence;
 pub(crate) use loom::{future::AtomicWaker, sync::Mutex};
 #[cfg(all(feature = "async", not(loom)))]
 pub(crate) use {atomic_waker::AtomicWaker, std::sync::Mutex};
+
+// The flags of a ring file's notifier thread (never modelled: ring files
+// are not built under loom).
+#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) use std::sync::atomic::AtomicBool;
 
 /// One step of a spin-wait. Under loom, a yield to the model's scheduler (a
 /// spinning thread must let the others run, or the model never ends).

@@ -8,9 +8,10 @@ use crate::error::CorruptRing;
 use crate::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
-use crate::sync::{Ordering, compiler_fence};
+use crate::sync::Ordering;
 use crate::wait::{self, Barrier, Tasks};
 use std::sync::Arc;
+use std::sync::atomic::compiler_fence;
 
 /// The reading end of a queue (SPSC or MPSC).
 ///

@@ -189,17 +189,13 @@ impl Producer {
 fn take_over(ring: &Ring) -> u64 {
     let header = ring.header();
     let capacity = ring.capacity();
-    // Acquire: pairs with the previous producer's Release store of tail,
-    // its last one: it died or left before we took the slot ("Lock release
-    // orders memory" in the `file` module docs).
+    // Acquire: after the previous producer's death or drop, its stores are
+    // visible (the lock hand-over orders them); this keeps ours after.
     let tail = header.tail.0.load(Ordering::Acquire);
     loop {
-        // Relaxed: the mark is stored Relaxed, so no load of it synchronises
-        // with anything. What the walk needs comes through the record words:
-        // the consumer stores the mark before the Release store (or swap)
-        // that clears a word, so the re-load after the walk's Acquire loads
-        // sees at least the mark of any clearing they saw.
-        let mark = header.consumed.0.load(Ordering::Relaxed);
+        // Acquire: pairs with the consumer's Release stores that clear words
+        // (and its skips), which it makes after storing the mark.
+        let mark = header.consumed.0.load(Ordering::Acquire);
         let ahead = mark.wrapping_sub(tail);
         let mut pos = if ahead != 0 && ahead <= capacity {
             mark
@@ -242,8 +238,7 @@ fn take_over(ring: &Ring) -> u64 {
         // The mark moves only when the consumer consumes (or skips) a word;
         // unchanged across the walk, every cleared word the walk stopped at
         // was cleared before the walk began, hence is behind the mark.
-        // Relaxed: after the walk's Acquire loads, as said above.
-        if header.consumed.0.load(Ordering::Relaxed) == mark {
+        if header.consumed.0.load(Ordering::Acquire) == mark {
             // Release: as in `reserve`.
             header.tail.0.store(pos, Ordering::Release);
             return pos;
