@@ -21,11 +21,6 @@ pub(crate) use loom::{future::AtomicWaker, sync::Mutex};
 #[cfg(all(feature = "async", not(loom)))]
 pub(crate) use {atomic_waker::AtomicWaker, std::sync::Mutex};
 
-// The flags of a ring file's notifier thread (never modelled: ring files
-// are not built under loom).
-#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
-pub(crate) use std::sync::atomic::AtomicBool;
-
 /// One step of a spin-wait. Under loom, a yield to the model's scheduler (a
 /// spinning thread must let the others run, or the model never ends).
 #[inline]
@@ -44,3 +39,8 @@ pub(crate) fn yield_now() {
     #[cfg(not(loom))]
     std::thread::yield_now();
 }
+
+// The flags of a ring file's notifier thread (never modelled: ring files
+// are not built under loom).
+#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) use std::sync::atomic::AtomicBool;
