@@ -65,10 +65,12 @@ impl Liveness {
     }
 
     /// Whether any producer holds a slot. An error asking counts as "yes".
+    /// After a "no", the caller's reads of the ring see every commit of the
+    /// producers that let go.
     pub(crate) fn producers_attached(&self) -> bool {
-        // A producer that let go of its slot did so after its last commit:
-        // the caller's reads of the ring after a "no" see those commits
-        // ("Lock release orders memory" in the module docs).
+        // No fence: a producer lets go of its slot after its last commit,
+        // and the kernel's lock orders the two ("Lock release orders
+        // memory" in the module docs).
         lock::is_locked(&self.probe, PRODUCER_LOCKS, SLOTS as u64).unwrap_or(true)
     }
 
