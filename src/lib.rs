@@ -15,28 +15,65 @@
 //! claim.copy_from_slice(b"hello world");
 //! claim.commit();
 //!
-//! if let Some(record) = consumer.try_read() {
-//!     assert_eq!(&*record, b"hello world");
-//! } // dropping the record releases its space
+//! let record = consumer.try_recv()?;
+//! assert_eq!(&*record, b"hello world");
+//! drop(record); // releases its space
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! - [`queue::spsc`]: one producer, one consumer.
-//! - [`queue::mpsc`]: any number of producers (clone the producer), one consumer.
-//! - [`channel`]: the same rings with senders that spin briefly and then report
-//!   `Full`, and a receiver that sleeps while the ring is idle.
-//! - `file` (feature `mmap`, Linux): rings in memory-mapped files, shared
-//!   between processes, surviving the crash of either side.
-//! - `nonblocking` (feature `async`): the channels' async ends, for any
-//!   executor: `recv().await` in place, and `send(len).await` that waits for
-//!   space.
+//! # Which end to choose
+//!
+//! | you want | use |
+//! |---|---|
+//! | the lowest cost, and you poll (a busy consumer thread) | [`queue::spsc`] or [`queue::mpsc`] |
+//! | a consumer that sleeps while the ring is idle, senders that never sleep | [`channel::spsc`] or [`channel::mpsc`] |
+//! | to wait in async tasks, on any executor (feature `async`) | [`nonblocking::spsc`] or [`nonblocking::mpsc`] |
+//! | producer and consumer in different processes, surviving crashes (feature `mmap`, Linux) | [`file::RingFile`], whose ends are the queue's and the channel's |
+//!
+//! Every layer speaks one vocabulary: **claim** space to write in place and
+//! `commit` it, **send** a copy of a `&[u8]`, **recv** a record in place
+//! (released when dropped); `try_` forms try once. The queue has only the
+//! `try_` forms; the channel adds `claim`/`send` that spin briefly and then
+//! report `Full` (never sleeping) and `recv` that sleeps; the async ends add
+//! forms that wait for room or records. The README has the full table beside
+//! crossbeam-channel's and tokio's names.
+//!
+//! # Modules
+//!
+//! - [`queue`]: the lock-free SPSC and MPSC queues, the claim/commit protocol,
+//!   and the one [`queue::Consumer`] both share.
+//! - [`channel`]: the same rings with waiting: senders that spin and then
+//!   report `Full`, a receiver that spins and then sleeps, disconnection.
+//! - [`nonblocking`] (feature `async`): the channels' async ends, for any
+//!   executor; [`RecordStream`](nonblocking::RecordStream) for `futures`
+//!   combinators.
+//! - [`file`](mod@file) (feature `mmap`, Linux): rings in memory-mapped files shared
+//!   between processes, with crash recovery, liveness from the OS, and
+//!   read-only observers.
+//!
+//! Errors live beside the operations that return them (one type per
+//! operation, as in crossbeam-channel); [`Error`] (building a ring) and
+//! [`CorruptRing`] (what a damaged ring looks like) are shared.
 //!
 //! Every piece of shared state (positions, counters, record words, the
 //! waiter word) lives inside the ring's own memory, laid out by a fixed
 //! little-endian wire format, so the same code serves a heap ring and a ring
 //! in a file shared between processes. The protocol is described in the
 //! [`queue`] module.
+//!
+//! # Features
+//!
+//! - `mmap` (default): ring files ([`file`](mod@file)).
+//! - `async`: async ends ([`nonblocking`]).
+//! - `cli`: the `logring` command (create, write, tail and inspect ring files).
 
+// The front page links the feature-gated modules; a build without those
+// features has nothing to link them to.
+#![cfg_attr(
+    not(all(feature = "async", feature = "mmap")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]

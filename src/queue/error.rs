@@ -51,6 +51,17 @@ impl std::error::Error for ClaimError {
 
 /// The consumer's [`try_recv`](super::Consumer::try_recv) (or
 /// [`try_recv_batch`](super::Consumer::try_recv_batch)) found no record.
+///
+/// A record is never dropped by accident: `try_recv` and the
+/// [`ReadClaim`](super::ReadClaim) it returns are `#[must_use]`, so
+/// ignoring either is a warning (an error here):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let (mut producer, mut consumer) = logring::queue::spsc::new(1024).unwrap();
+/// producer.try_send(b"kept").unwrap();
+/// consumer.try_recv().unwrap(); // would release the record unread
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TryRecvError {
