@@ -187,12 +187,12 @@ impl Receiver {
     /// is woken when there may be one.
     #[inline]
     fn poll_found(&mut self, cx: &mut Context<'_>) -> Poll<Result<Found, Stop>> {
-        match self.inner.look() {
-            Some(found_or_gone) => {
+        match self.inner.try_next() {
+            Err(Stop::NotYet) => self.poll_found_slow(cx),
+            found_or_gone => {
                 self.waiting.found();
                 Poll::Ready(found_or_gone)
             }
-            None => self.poll_found_slow(cx),
         }
     }
 
