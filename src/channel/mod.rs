@@ -127,9 +127,9 @@ pub mod spsc;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
+pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use receiver::Receiver;
 
 use crate::error::Error;

@@ -32,9 +32,7 @@ pub enum AsyncSendError {
 impl fmt::Display for AsyncSendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            AsyncSendError::TooLarge { len, max } => {
-                SendError::TooLarge { len, max }.fmt(f)
-            }
+            AsyncSendError::TooLarge { len, max } => SendError::TooLarge { len, max }.fmt(f),
             AsyncSendError::Disconnected => SendError::Disconnected.fmt(f),
             AsyncSendError::Corrupt(corrupt) => corrupt.fmt(f),
         }

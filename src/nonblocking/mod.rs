@@ -147,10 +147,10 @@
 //!
 //! [`ReadClaim`]: crate::queue::ReadClaim
 
+mod error;
 pub mod mpsc;
 #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
 mod notifier;
-mod error;
 mod receiver;
 mod sender;
 pub mod spsc;
