@@ -87,4 +87,3 @@ impl fmt::Display for CorruptRing {
 }
 
 impl std::error::Error for CorruptRing {}
-

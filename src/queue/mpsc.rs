@@ -23,8 +23,8 @@
 
 use std::fmt;
 
-pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
 use crate::peers::Owner;
 use crate::ring::Ring;

@@ -1,0 +1,108 @@
+//! `logring create`, run as the real binary (see `cli_support`): it never
+//! replaces anything, sets the permissions asked, and rounds the capacity up
+//! to a power of two, saying so.
+
+#![cfg(all(target_os = "linux", feature = "cli"))]
+
+mod cli_support;
+mod ringfile;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use cli_support::{create_ring, field, run, run_with, stat_json};
+use ringfile::{HEADER, TempPath};
+
+#[test]
+fn create_refuses_to_replace_anything() {
+    let path = TempPath::in_memory("exists");
+    fs::write(path.path(), b"precious").unwrap();
+    run(&[
+        "create",
+        path.arg(),
+        "--capacity",
+        "64KiB",
+        "--mode",
+        "spsc",
+    ])
+    .fails(
+        1,
+        &[&format!(
+            "could not create ring file {}: File exists",
+            path.arg()
+        )],
+    );
+    assert_eq!(fs::read(path.path()).unwrap(), b"precious");
+
+    let ring = create_ring("exists-ring", "4KiB", "spsc");
+    run_with(&["write", ring.arg()], b"kept\n").ok();
+    run(&["create", ring.arg(), "--capacity", "4KiB", "--mode", "mpsc"])
+        .fails(1, &[ring.arg(), "File exists"]);
+    assert_eq!(
+        run(&["tail", ring.arg(), "--no-follow"]).ok().out(),
+        "kept\n"
+    );
+
+    // A directory that is not there cannot be written.
+    let dir = TempPath::in_memory("no-such-dir");
+    let inside = format!("{}/ring", dir.arg());
+    run(&["create", &inside, "--capacity", "4KiB", "--mode", "spsc"]).fails(1, &[&inside]);
+}
+
+fn mode_bits(path: &TempPath) -> u32 {
+    fs::metadata(path.path()).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn create_sets_the_permissions() {
+    for (asked, expected) in [(None, 0o600), (Some("0640"), 0o640), (Some("0444"), 0o644)] {
+        let path = TempPath::in_memory("permissions");
+        let mut args = vec!["create", path.arg(), "--capacity", "4KiB", "--mode", "spsc"];
+        if let Some(asked) = asked {
+            args.extend(["--permissions", asked]);
+        }
+        let ran = run(&args).ok();
+        assert_eq!(ran.out(), "", "{}", ran.describe());
+        assert_eq!(
+            mode_bits(&path),
+            expected,
+            "--permissions {asked:?}: mode {:04o}",
+            mode_bits(&path)
+        );
+    }
+}
+
+#[test]
+fn create_rounds_the_capacity_up_to_a_power_of_two() {
+    // (asked, capacity, rounded)
+    for (asked, capacity, rounded) in [
+        ("5000", 8192, true),
+        ("64KB", 65536, true),
+        ("4M", 4 << 20, true),
+        ("64KiB", 65536, false),
+        ("4096", 4096, false),
+        ("1MiB", 1 << 20, false),
+    ] {
+        let path = TempPath::in_memory("rounded");
+        let ran = run(&["create", path.arg(), "--capacity", asked, "--mode", "mpsc"]).ok();
+        assert_eq!(ran.out(), "", "{}", ran.describe());
+        if rounded {
+            assert!(
+                ran.err().contains(&capacity.to_string()),
+                "no note of the rounding to {capacity}: {}",
+                ran.describe()
+            );
+        } else {
+            assert_eq!(ran.err(), "", "{}", ran.describe());
+        }
+        assert_eq!(
+            fs::metadata(path.path()).unwrap().len(),
+            HEADER + capacity,
+            "--capacity {asked}"
+        );
+        let stat = stat_json(&path);
+        assert_eq!(field(&stat, "capacity"), capacity, "{stat}");
+        assert_eq!(field(&stat, "max_record_len"), capacity / 2 - 8, "{stat}");
+        assert_eq!(stat["mode"], "mpsc", "{stat}");
+    }
+}
