@@ -9,6 +9,11 @@ pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
+/// Orders this thread's own memory accesses for the compiler only: what a
+/// process killed part-way through has executed, in program order. No
+/// other thread synchronises with it, so loom has nothing to model.
+pub(crate) use std::sync::atomic::compiler_fence;
+
 // The async ends' waker slots and wait list, modelled too.
 #[cfg(all(feature = "async", loom))]
 pub(crate) use loom::{future::AtomicWaker, sync::Mutex};

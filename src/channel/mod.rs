@@ -123,6 +123,7 @@ mod claim;
 mod error;
 pub mod mpsc;
 pub(crate) mod receiver;
+mod space;
 pub mod spsc;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -131,10 +132,10 @@ pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
 pub use receiver::Receiver;
+pub(crate) use space::SpaceSignal;
 
 use crate::error::Error;
 use crate::queue::ClaimError;
-use crate::queue::consumer::SpaceSignal;
 use crate::queue::count_full;
 use crate::ring::Ring;
 use crate::ring::layout::{Header, Mode};

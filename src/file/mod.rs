@@ -201,7 +201,7 @@ mod tests;
 
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
-pub(crate) use liveness::{Liveness, Watch};
+pub(crate) use liveness::Liveness;
 #[cfg(target_os = "linux")]
 pub use observer::RingObserver;
 pub use ring_file::RingFile;

@@ -8,9 +8,8 @@
 
 use loom::thread;
 
-use super::{Consumer, spsc};
-use crate::ClaimError;
-use crate::peers::{Owner, Peers};
+use super::peers::Owner;
+use super::{ClaimError, Consumer, spsc};
 use crate::ring::Ring;
 use crate::ring::layout::Mode;
 use crate::sync::Ordering::Relaxed;
@@ -35,11 +34,11 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
     model(|| {
         let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-        let mut consumer = Consumer::attach(ring.share(), Peers::Local);
+        let mut consumer = Consumer::attach(ring.share(), None);
         let mut dead = spsc::Producer::new(ring.share(), Owner::LOCAL);
         dead.try_send(&[1; 16]).unwrap(); // [0, 24)
         dead.try_send(&[1; 8]).unwrap(); // [24, 40)
-        assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
+        assert_eq!(consumer.try_recv_batch(2, |_| {}), Ok(2));
         // Padding [40, 64), then the claim at 64; tail left at 40.
         assert_eq!(dead.reserve(24), Ok(64));
         ring.header().tail.0.store(40, Relaxed);

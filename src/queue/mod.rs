@@ -73,11 +73,26 @@
 //!   follows the padding may read index 0 first. Index 0 starts a record in
 //!   every lap, so the consumer zeroed it a lap earlier and it reads `Empty`;
 //!   without that, it would still hold the previous lap's record word.
+//!
+//! # What the queue asks of the layers above
+//!
+//! The queue never blocks, allocates on its hot paths, or makes a system
+//! call. Two things it cannot know are asked through traits (`peers.rs`),
+//! chosen once when the consumer is built: whether the producer of a claim
+//! the consumer waits at is dead (`Peers`, answered by the `file` layer
+//! from the kernel's locks), and whom to tell that space was released
+//! (`ReleaseHook`, the channel layer's wake of waiting senders). A queue
+//! consumer of a heap ring has neither: at a word that is not committed,
+//! and after a release, it pays one predictable branch. What the consumer
+//! does when a producer is dead is in `recovery.rs`, with the takeover of a
+//! dead SPSC producer's place.
 
 mod claim;
 pub(crate) mod consumer;
 mod error;
 pub mod mpsc;
+pub(crate) mod peers;
+mod recovery;
 pub mod spsc;
 
 pub use claim::WriteClaim;

@@ -19,7 +19,7 @@
 use std::fmt;
 
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
-use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+use super::{ClaimError, count_full, fits, impossible_positions, recovery, wrap_padding};
 use crate::error::Error;
 use crate::peers::Owner;
 use crate::ring::Ring;
@@ -58,9 +58,9 @@ impl Producer {
     ///
     /// The caller guarantees that no other producer of the ring is alive. If
     /// an earlier one died part-way through a claim (a ring file), what it
-    /// left past `tail` is made skippable first: see `take_over`.
+    /// left past `tail` is made skippable first: see `recovery::take_over`.
     pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
-        let tail = take_over(&ring);
+        let tail = recovery::take_over(&ring);
         // Acquire: the cached head decides what may be overwritten without a
         // re-read, so it pairs with the consumer's Release store like any other.
         let cached_head = ring.header().head.0.load(Ordering::Acquire);
@@ -178,82 +178,6 @@ impl Producer {
     }
 
     super::ring_observers!();
-}
-
-/// Where a new SPSC producer starts: the shared `tail`, past anything an
-/// earlier producer that died mid-reservation published beyond it.
-///
-/// `reserve` writes, in order: the clean next word, the wrap padding at the
-/// old tail, the `Claimed` word, then the new tail. A producer killed before
-/// the last store leaves at most a padding word and a claim past `tail`.
-///
-/// The consumer may be consuming those words meanwhile, and zeroes what it
-/// consumes, so a walk that finds a cleared word cannot tell "nothing here"
-/// from "consumed": it goes by the consumer's `consumed` mark, which the
-/// consumer stores before it clears a word (and publishes with the clearing
-/// store). The walk starts at the later of `tail` and the mark, and is
-/// repeated until the mark stands still across it. A dead claim is turned
-/// into padding with a compare-and-swap, which either wins or finds that the
-/// consumer skipped the claim first; either way the next record starts after
-/// it, and its next word was cleaned before the claim was published.
-fn take_over(ring: &Ring) -> u64 {
-    let header = ring.header();
-    let capacity = ring.capacity();
-    // Acquire: after the previous producer's death or drop, its stores are
-    // visible (the lock hand-over orders them); this keeps ours after.
-    let tail = header.tail.0.load(Ordering::Acquire);
-    loop {
-        // Acquire: pairs with the consumer's Release stores that clear words
-        // (and its skips), which it makes after storing the mark.
-        let mark = header.consumed.0.load(Ordering::Acquire);
-        let ahead = mark.wrapping_sub(tail);
-        let mut pos = if ahead != 0 && ahead <= capacity {
-            mark
-        } else {
-            tail
-        };
-        for _ in 0..2 {
-            // Acquire: pairs with the consumer's Release store of head.
-            let head = header.head.0.load(Ordering::Acquire);
-            if pos.wrapping_sub(head) >= capacity {
-                // A full ring: the word at `pos` is the consumer's, not free
-                // space (a dead claim there is skipped by the consumer).
-                break;
-            }
-            let room = capacity - ring.index(pos);
-            // Acquire: pairs with the Release stores of `reserve` (and the
-            // consumer's clearing stores).
-            let raw = ring.word(pos).load(Ordering::Acquire);
-            match Word::decode(raw) {
-                Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
-                    pos = pos.wrapping_add(span);
-                }
-                Word::Claimed { len, .. } if span_of(len) <= room => {
-                    let span = span_of(len);
-                    // Release: the consumer's Acquire load of the padding sees
-                    // the clean word after it. Failure: the consumer skipped
-                    // the claim first.
-                    let _ = ring.word(pos).compare_exchange(
-                        raw,
-                        Word::padding(span),
-                        Ordering::Release,
-                        Ordering::Relaxed,
-                    );
-                    pos = pos.wrapping_add(span);
-                    break;
-                }
-                _ => break,
-            }
-        }
-        // The mark moves only when the consumer consumes (or skips) a word;
-        // unchanged across the walk, every cleared word the walk stopped at
-        // was cleared before the walk began, hence is behind the mark.
-        if header.consumed.0.load(Ordering::Acquire) == mark {
-            // Release: as in `reserve`.
-            header.tail.0.store(pos, Ordering::Release);
-            return pos;
-        }
-    }
 }
 
 impl fmt::Debug for Producer {
