@@ -30,7 +30,9 @@
 //! `Claimed(len)` (Relaxed: a consumer that sees it only waits). From that
 //! moment the claimed size is visible, so a consumer can tell where the next
 //! record starts even if this producer never returns. An SPSC producer also
-//! zeroes the word just past its claim (see **Release**).
+//! zeroes the word just past its claim (see **Release**). These steps, and
+//! the length check before them, are the same for both producers
+//! (`producer.rs`); only the reservation differs.
 //!
 //! **Write.** The producer fills the payload through the claim's `&mut [u8]`.
 //! No other thread touches those bytes: producers own disjoint ranges, and the
@@ -92,6 +94,7 @@ pub(crate) mod consumer;
 mod error;
 pub mod mpsc;
 pub(crate) mod peers;
+mod producer;
 mod recovery;
 pub mod spsc;
 

@@ -23,12 +23,13 @@
 
 use std::fmt;
 
+use super::peers::Owner;
+use super::producer::{self, Core};
+use super::{ClaimError, fits, impossible_positions, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
-use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
 use crate::error::Error;
-use crate::peers::Owner;
 use crate::ring::Ring;
-use crate::ring::layout::{Mode, Word, span_of};
+use crate::ring::layout::Mode;
 use crate::sync::{AtomicU64, Ordering};
 
 /// Creates an MPSC queue of at least `capacity` bytes (rounded up to a power
@@ -53,7 +54,7 @@ pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
 /// threads with their own clones never write a shared line to claim; threads
 /// that share one producer share that cache too.
 pub struct Producer {
-    ring: Ring,
+    core: Core,
     /// A `head` read earlier through this producer (never ahead of the
     /// shared one, which only grows), by any thread sharing it. Stored with
     /// Release after the Acquire load of `head` and loaded with Acquire, so
@@ -61,17 +62,14 @@ pub struct Producer {
     /// happens-after the consumer's release of that space. On x86 both are
     /// plain moves: the same code as the `Cell` this once was.
     cached_head: AtomicU64,
-    /// Who this producer (and its clones) is in its claims.
-    owner: Owner,
 }
 
 impl Clone for Producer {
     fn clone(&self) -> Self {
         Self {
-            ring: self.ring.share(),
+            core: self.core.share(),
             // Acquire: see the field; the clone's first claim may rely on it.
             cached_head: AtomicU64::new(self.cached_head.load(Ordering::Acquire)),
-            owner: self.owner.clone(),
         }
     }
 }
@@ -79,13 +77,10 @@ impl Clone for Producer {
 impl Producer {
     /// A producer of an MPSC ring.
     pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
-        // Acquire: the cached head decides what may be overwritten without a
-        // re-read, so it pairs with the consumer's Release store like any other.
-        let head = ring.header().head.0.load(Ordering::Acquire);
+        let (core, head) = Core::new(ring, owner);
         Self {
-            ring,
+            core,
             cached_head: AtomicU64::new(head),
-            owner,
         }
     }
 
@@ -104,10 +99,18 @@ impl Producer {
     #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
     pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
-        match self.reserve(len) {
-            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
-            Err(error) => Err(count_full(&self.ring, error)),
-        }
+        self.core.claim(self.reserve(len), len)
+    }
+
+    /// Sends `payload` as one record: claims, copies it in and commits,
+    /// trying once.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_claim`](Self::try_claim).
+    #[inline]
+    pub fn try_send(&self, payload: &[u8]) -> Result<(), ClaimError> {
+        producer::send(self.try_claim(payload.len()), payload)
     }
 
     /// Reserves space for a record of `len` payload bytes, marks it
@@ -116,21 +119,15 @@ impl Producer {
     /// retried.
     #[inline]
     pub(crate) fn reserve(&self, len: usize) -> Result<u64, ClaimError> {
-        let max = self.ring.max_record_len();
-        if len as u64 > max {
-            return Err(ClaimError::TooLarge {
-                len,
-                max: max as usize,
-            });
-        }
-        let span = span_of(len as u64);
-        let capacity = self.ring.capacity();
-        let header = self.ring.header();
+        let span = self.core.span(len)?;
+        let ring = &self.core.ring;
+        let capacity = ring.capacity();
+        let header = ring.header();
         // Relaxed: tail only arbitrates between producers (the CAS below); what
         // a producer writes is ordered by head (Acquire) and its commit (Release).
         let mut tail = header.tail.0.load(Ordering::Relaxed);
         let padding = loop {
-            let padding = wrap_padding(&self.ring, tail, span);
+            let padding = wrap_padding(ring, tail, span);
             let need = padding + span;
             // Acquire: pairs with the Release store below, made (perhaps by
             // another thread sharing this producer) after an Acquire load of
@@ -180,7 +177,7 @@ impl Producer {
                     return Err(ClaimError::Full);
                 }
             }
-            self.owner.announce(&self.ring, tail, need);
+            self.core.owner.announce(ring, tail, need);
             // Relaxed: the CAS only makes the reserved ranges disjoint.
             match header.tail.0.compare_exchange_weak(
                 tail,
@@ -192,43 +189,15 @@ impl Producer {
                 Err(now) => tail = now,
             }
         };
-        if padding != 0 {
-            // Release: like a commit, so that the consumer's zeroing of this
-            // padding, after its Acquire load, is ordered after our store.
-            self.ring
-                .word(tail)
-                .store(Word::padding(padding), Ordering::Release);
-        }
-        let pos = tail.wrapping_add(padding);
-        // Release: a consumer that skips this claim if its producer dies
-        // zeroes it after everything the producer wrote (MPSC zeroes spans).
-        self.ring.word(pos).store(
-            Word::claimed(len as u64, self.owner.id()),
-            Ordering::Release,
-        );
-        Ok(pos)
+        Ok(self.core.mark(tail, padding, len))
     }
 
     /// The ring this producer writes.
     pub(crate) fn ring(&self) -> &Ring {
-        &self.ring
+        &self.core.ring
     }
 
-    /// Sends `payload` as one record: claims, copies it in and commits,
-    /// trying once.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_claim`](Self::try_claim).
-    #[inline]
-    pub fn try_send(&self, payload: &[u8]) -> Result<(), ClaimError> {
-        let mut claim = self.try_claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
-    }
-
-    super::ring_observers!();
+    super::ring_observers!(core.ring);
 }
 
 impl fmt::Debug for Producer {

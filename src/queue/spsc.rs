@@ -18,12 +18,13 @@
 
 use std::fmt;
 
+use super::peers::Owner;
+use super::producer::{self, Core};
+use super::{ClaimError, fits, impossible_positions, recovery, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
-use super::{ClaimError, count_full, fits, impossible_positions, recovery, wrap_padding};
 use crate::error::Error;
-use crate::peers::Owner;
 use crate::ring::Ring;
-use crate::ring::layout::{Mode, WORD, Word, span_of};
+use crate::ring::layout::{Mode, WORD};
 use crate::sync::Ordering;
 
 /// Creates an SPSC queue of at least `capacity` bytes (rounded up to a power
@@ -43,14 +44,12 @@ pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
 
 /// The writing end of an SPSC queue.
 pub struct Producer {
-    ring: Ring,
+    core: Core,
     /// Next free position; the shared `tail` mirrors it. Only this producer
     /// writes it.
     tail: u64,
     /// A `head` read earlier (never ahead of the shared one).
     cached_head: u64,
-    /// Who this producer is in its claims.
-    owner: Owner,
 }
 
 impl Producer {
@@ -61,14 +60,11 @@ impl Producer {
     /// left past `tail` is made skippable first: see `recovery::take_over`.
     pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
         let tail = recovery::take_over(&ring);
-        // Acquire: the cached head decides what may be overwritten without a
-        // re-read, so it pairs with the consumer's Release store like any other.
-        let cached_head = ring.header().head.0.load(Ordering::Acquire);
+        let (core, cached_head) = Core::new(ring, owner);
         Self {
-            ring,
+            core,
             tail,
             cached_head,
-            owner,
         }
     }
 
@@ -83,84 +79,8 @@ impl Producer {
     #[must_use = "a claim that is dropped without commit() is aborted"]
     #[inline]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
-        match self.reserve(len) {
-            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
-            Err(error) => Err(count_full(&self.ring, error)),
-        }
-    }
-
-    /// Reserves space for a record of `len` payload bytes, marks it
-    /// `Claimed`, and returns its position; the caller must make it a claim
-    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
-    /// retried.
-    #[inline]
-    pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
-        let max = self.ring.max_record_len();
-        if len as u64 > max {
-            return Err(ClaimError::TooLarge {
-                len,
-                max: max as usize,
-            });
-        }
-        let span = span_of(len as u64);
-        let tail = self.tail;
-        let capacity = self.ring.capacity();
-        let padding = wrap_padding(&self.ring, tail, span);
-        let need = padding + span;
-        if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
-            // Acquire: pairs with the consumer's Release store of head, so its
-            // reads and zeroing below head happen-before we write there.
-            self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
-            let used = tail.wrapping_sub(self.cached_head);
-            if !fits(used, need, capacity) {
-                // This producer owns `tail`, so the head read is the only
-                // position that can be impossible.
-                if used > capacity {
-                    return Err(impossible_positions(tail, self.cached_head));
-                }
-                return Err(ClaimError::Full);
-            }
-        }
-        let pos = tail.wrapping_add(padding);
-        self.tail = pos.wrapping_add(span);
-        if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
-            // The consumer zeroes only record words, so keep the word where the
-            // next record will start clean. It is free space now; if it is not
-            // (this claim ends exactly a lap past the cached head), it is a
-            // record word of the lap being consumed, which the consumer zeroes.
-            // SAFETY: the word is free space, which only this producer touches
-            // until the Release stores below publish it; the consumer reaches
-            // it only after reading one of them.
-            unsafe { self.ring.write_word(self.tail, 0) };
-        }
-        if padding != 0 {
-            // Release: like a commit, so that the consumer's zeroing of this
-            // padding, after its Acquire load, is ordered after our store.
-            self.ring
-                .word(tail)
-                .store(Word::padding(padding), Ordering::Release);
-        }
-        // Release: a consumer that sees the claim (to skip it if this
-        // producer dies holding it) also sees the next word cleaned above.
-        self.ring.word(pos).store(
-            Word::claimed(len as u64, self.owner.id()),
-            Ordering::Release,
-        );
-        // Release: kept after the stores above even by the compiler, so that a
-        // producer that dies before it leaves everything it began past `tail`,
-        // where the next producer looks for it (`take_over`). Records are found
-        // through their words, not through `tail`.
-        self.ring
-            .header()
-            .tail
-            .0
-            .store(self.tail, Ordering::Release);
-        Ok(pos)
-    }
-
-    /// The ring this producer writes.
-    pub(crate) fn ring(&self) -> &Ring {
-        &self.ring
+        let reserved = self.reserve(len);
+        self.core.claim(reserved, len)
     }
 
     /// Sends `payload` as one record: claims, copies it in and commits,
@@ -171,13 +91,62 @@ impl Producer {
     /// As [`try_claim`](Self::try_claim).
     #[inline]
     pub fn try_send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        let mut claim = self.try_claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
+        producer::send(self.try_claim(payload.len()), payload)
     }
 
-    super::ring_observers!();
+    /// Reserves space for a record of `len` payload bytes, marks it
+    /// `Claimed`, and returns its position; the caller must make it a claim
+    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
+    /// retried.
+    #[inline]
+    pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
+        let span = self.core.span(len)?;
+        let ring = &self.core.ring;
+        let tail = self.tail;
+        let capacity = ring.capacity();
+        let padding = wrap_padding(ring, tail, span);
+        let need = padding + span;
+        if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
+            // Acquire: pairs with the consumer's Release store of head, so its
+            // reads and zeroing below head happen-before we write there.
+            self.cached_head = ring.header().head.0.load(Ordering::Acquire);
+            let used = tail.wrapping_sub(self.cached_head);
+            if !fits(used, need, capacity) {
+                // This producer owns `tail`, so the head read is the only
+                // position that can be impossible.
+                if used > capacity {
+                    return Err(impossible_positions(tail, self.cached_head));
+                }
+                return Err(ClaimError::Full);
+            }
+        }
+        self.tail = tail.wrapping_add(need);
+        if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
+            // The consumer zeroes only record words, so keep the word where the
+            // next record will start clean. It is free space now; if it is not
+            // (this claim ends exactly a lap past the cached head), it is a
+            // record word of the lap being consumed, which the consumer zeroes.
+            // SAFETY: the word is free space, which only this producer touches
+            // until the Release stores of `mark` publish it; the consumer
+            // reaches it only after reading one of them.
+            unsafe { ring.write_word(self.tail, 0) };
+        }
+        let pos = self.core.mark(tail, padding, len);
+        // Release: pairs with the Acquire load of tail by the producer that
+        // comes next (`take_over`), and keeps the stores above before this one
+        // even for the compiler, so that a producer that dies before it leaves
+        // everything it began past `tail`, where the next producer looks for
+        // it. Records are found through their words, not through `tail`.
+        ring.header().tail.0.store(self.tail, Ordering::Release);
+        Ok(pos)
+    }
+
+    /// The ring this producer writes.
+    pub(crate) fn ring(&self) -> &Ring {
+        &self.core.ring
+    }
+
+    super::ring_observers!(core.ring);
 }
 
 impl fmt::Debug for Producer {
