@@ -27,7 +27,8 @@
 //!
 //! **Claim.** The producer writes the padding word (Release, like a commit: the
 //! consumer zeroes the padding after reading it), then the record word
-//! `Claimed(len)` (Relaxed: a consumer that sees it only waits). From that
+//! `Claimed(len)` (Release: a consumer that skips the claim of a producer
+//! that died zeroes it after what the producer wrote before). From that
 //! moment the claimed size is visible, so a consumer can tell where the next
 //! record starts even if this producer never returns. An SPSC producer also
 //! zeroes the word just past its claim (see **Release**). These steps, and

@@ -257,9 +257,10 @@ pub(super) fn take_over(ring: &Ring) -> u64 {
     // death or drop (through the lock hand-over for a ring file).
     let tail = header.tail.0.load(Ordering::Acquire);
     loop {
-        // Acquire: pairs with the consumer's Release stores that clear words
-        // (and its skips), which it makes after storing the mark.
-        let mark = header.consumed.0.load(Ordering::Acquire);
+        // Relaxed: where to start, nothing more. A stale mark starts the walk
+        // early, at words the consumer has cleared since; the check below
+        // then finds the mark moved and walks again.
+        let mark = header.consumed.0.load(Ordering::Relaxed);
         let ahead = mark.wrapping_sub(tail);
         let mut pos = if ahead != 0 && ahead <= capacity {
             mark
@@ -275,8 +276,10 @@ pub(super) fn take_over(ring: &Ring) -> u64 {
                 break;
             }
             let room = capacity - ring.index(pos);
-            // Acquire: pairs with the Release stores of `reserve` (and the
-            // consumer's clearing stores).
+            // Acquire: pairs with the Release stores of `reserve` (the claim
+            // and its padding), and with the consumer's Release stores (or
+            // compare-and-swaps) that clear words, which it makes after
+            // storing the mark that covers them.
             let raw = ring.word(pos).load(Ordering::Acquire);
             match Word::decode(raw) {
                 Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
@@ -299,10 +302,13 @@ pub(super) fn take_over(ring: &Ring) -> u64 {
                 _ => break,
             }
         }
-        // The mark moves only when the consumer consumes (or skips) a word;
-        // unchanged across the walk, every cleared word the walk stopped at
-        // was cleared before the walk began, hence is behind the mark.
-        if header.consumed.0.load(Ordering::Acquire) == mark {
+        // The mark moves only when the consumer consumes (or skips) a word.
+        // Relaxed: this load follows the Acquire loads of the walk, so if the
+        // walk found a word the consumer cleared, it finds (at least) the mark
+        // the consumer stored before clearing it. Unchanged across the walk,
+        // then, every cleared word the walk stopped at was cleared before the
+        // walk began, hence is behind the mark.
+        if header.consumed.0.load(Ordering::Relaxed) == mark {
             // Release: as in `reserve`.
             header.tail.0.store(pos, Ordering::Release);
             return pos;
