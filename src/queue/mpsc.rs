@@ -97,7 +97,7 @@ impl Producer {
     /// damaged ring file). A stale view of the shared positions is retried,
     /// never reported as `Full`.
     #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
+    #[inline(always)]
     pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         self.core.claim(self.reserve(len), len)
     }

@@ -77,7 +77,7 @@ impl Producer {
     /// [`ClaimError::Corrupt`] if the shared positions are impossible (a
     /// damaged ring file).
     #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
+    #[inline(always)]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         let reserved = self.reserve(len);
         self.core.claim(reserved, len)
