@@ -5,9 +5,9 @@
 //! that contains it):
 //!
 //! - `spsc64`: SPSC throughput, 64-byte records. Every contender is alternated
-//!   with logring's blocking channel (`channel::spsc`, `send` + `recv`, a
+//!   with logring's blocking channel (`channel::spsc`, `claim` + `recv`, a
 //!   producer and a consumer thread pinned to their own cores: the reference).
-//!   Contenders: logring's async channel (`nonblocking::spsc`: `send(64)`,
+//!   Contenders: logring's async channel (`nonblocking::spsc`: `claim(64)`,
 //!   copy, `commit` in a producer task; `recv` in a consumer task), the same
 //!   with `recv_batch`, both again with neither end spinning before it parks
 //!   (`SpinPolicy::NONE`, against the default `SpinPolicy::ASYNC`), tokio's
@@ -181,13 +181,13 @@ trait AsyncRx: Send + 'static {
     fn take(&mut self, f: impl FnMut(&[u8]) + Send) -> impl Future<Output = bool> + Send;
 }
 
-/// logring's async senders: `send(64)` (waits for space), copy, commit.
+/// logring's async senders: `claim(64)` (waits for space), copy, commit.
 macro_rules! logring_async_tx {
     ($($sender:ty),* $(,)?) => {$(
         impl AsyncTx for $sender {
             #[inline]
             async fn put(&mut self, msg: &Msg) {
-                match self.send(LEN).await {
+                match self.claim(LEN).await {
                     Ok(mut claim) => {
                         claim.copy_from_slice(msg);
                         claim.commit();

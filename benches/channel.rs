@@ -13,7 +13,7 @@
 //! - `mpsc64`, `mpsc64-peer`: the same with two producers and one consumer.
 //! - `wakeup`: latency from a producer's send to the return of `recv` in a
 //!   receiver that was asleep.
-//! - `full-budget`: how long `send` spins on a ring that stays full before it
+//! - `full-budget`: how long `claim` spins on a ring that stays full before it
 //!   returns `Full`, with the default sender `SpinPolicy`.
 //!
 //! Every record carries `producer << 56 | sequence` in its first 8 bytes;
@@ -52,7 +52,7 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500), `LOGRING_BENCH_RING` (ring bytes, 262144), `LOGRING_BENCH_BATCH`
-//! (`read_batch`/`recv_batch` limit, 64), `LOGRING_BENCH_WAKE_SAMPLES`
+//! (`try_recv_batch`/`recv_batch` limit, 64), `LOGRING_BENCH_WAKE_SAMPLES`
 //! (messages per wake-up run, 2000), `LOGRING_BENCH_WAKE_ROUNDS` (5),
 //! `LOGRING_BENCH_WAKE_GAP_US` (idle before each wake-up message, 500).
 
@@ -67,6 +67,7 @@ use common::scenarios::{Contender, POLLS, Quantile, RETRIES, RX_SLEEPS, Throughp
 use common::{BaseConfig, MPSC, SPSC, cpu_model};
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
+use logring::queue::TryRecvError;
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -188,7 +189,7 @@ value_channel_tx!(
     std::sync::mpsc::SyncSender<Msg>,
 );
 
-/// logring's raw consumer, polling with `read_batch`.
+/// logring's raw consumer, polling with `try_recv_batch`.
 struct RawRx {
     consumer: logring::queue::Consumer,
     limit: usize,
@@ -199,9 +200,13 @@ impl Rx for RawRx {
 
     #[inline]
     fn take(&mut self, mut f: impl FnMut(&[u8])) -> Got {
-        match self.consumer.read_batch(self.limit, |record| f(&record)) {
-            0 => Got::Empty,
-            _ => Got::Records,
+        match self
+            .consumer
+            .try_recv_batch(self.limit, |record| f(&record))
+        {
+            Ok(_) => Got::Records,
+            Err(TryRecvError::Empty) => Got::Empty,
+            Err(error) => panic!("{error}"),
         }
     }
 }
@@ -260,7 +265,7 @@ value_channel_rx!(
 // Throughput scenarios
 // ---------------------------------------------------------------------------
 
-const RAW: &str = "raw queue (try_claim/commit + read_batch)";
+const RAW: &str = "raw queue (try_claim/commit + try_recv_batch)";
 const CH_BATCH: &str = "logring channel (send + recv_batch)";
 const CH_ONE: &str = "logring channel (send + recv)";
 const NEXUS: &str = "nexus-logbuf channel (send + notify + recv)";
@@ -516,7 +521,7 @@ fn print_header(cfg: &Config) {
     println!(
         "- throughput: {} pairs, ~{} ms per run; ring {} KiB for logring and nexus-logbuf; \
          crossbeam-channel and std sync_channel hold {} [u8; 64] values (ring bytes / 72); \
-         read_batch/recv_batch limit {} records",
+         try_recv_batch/recv_batch limit {} records",
         cfg.pairs,
         (cfg.run_secs * 1000.0).round(),
         cfg.ring / 1024,
@@ -549,23 +554,23 @@ impl Scenario<'_> {
 }
 
 // ---------------------------------------------------------------------------
-// How long `send` spins on a full ring before it reports `Full`
+// How long `claim` spins on a full ring before it reports `Full`
 // ---------------------------------------------------------------------------
 
-/// Times `send` on a ring that stays full (nobody receives) with the default
+/// Times `claim` on a ring that stays full (nobody receives) with the default
 /// `SpinPolicy::SENDER`: the budget a hot-path sender pays before `Full`.
 fn full_budget(cfg: &Config) {
     let samples: u64 = if cfg.smoke { 20 } else { 2000 };
     let (mut tx, _rx) = logring::channel::spsc::new(4096).expect("ring");
     assert_eq!(tx.spin_policy(), SpinPolicy::SENDER);
-    while let Ok(claim) = tx.try_send(64) {
+    while let Ok(claim) = tx.try_claim(64) {
         claim.commit();
     }
     let rejected_before = tx.full_rejections();
     let mut histogram = Histogram::<u64>::new(3).expect("histogram");
     for _ in 0..samples {
         let start = Instant::now();
-        let outcome = tx.send(64).map(drop);
+        let outcome = tx.claim(64).map(drop);
         let nanos = start.elapsed().as_nanos() as u64;
         assert_eq!(outcome, Err(SendError::Full), "a full ring must refuse");
         histogram.record(nanos.max(1)).expect("record");
@@ -581,7 +586,7 @@ fn full_budget(cfg: &Config) {
     }
     let us = |q: f64| histogram.value_at_quantile(q) as f64 / 1e3;
     println!();
-    println!("### full-budget: `send` on a ring that stays full, default SpinPolicy::SENDER");
+    println!("### full-budget: `claim` on a ring that stays full, default SpinPolicy::SENDER");
     println!();
     println!("| samples | p50 µs | p99 µs | max µs |");
     println!("| ------: | -----: | -----: | -----: |");

@@ -7,7 +7,7 @@
 //!
 //! - `spsc-throughput-64`, `spsc-throughput-256`: SPSC queue throughput with
 //!   64- and 256-byte records, producer and consumer busy-polling
-//!   (`try_claim`/`commit`, `read_batch`). In-process: a heap ring
+//!   (`try_claim`/`commit`, `try_recv_batch`). In-process: a heap ring
 //!   (`queue::spsc::new`), producer and consumer threads. Cross-process: a
 //!   ring file created by the bench process, which consumes; the producer is
 //!   a child process.
@@ -15,7 +15,7 @@
 //!   initiator sends a record and busy-polls for its echo. In-process the
 //!   echo is a thread over two heap rings; cross-process a child process over
 //!   two ring files.
-//! - `channel-throughput`: the SPSC channel (`send` + `recv_batch`), 64-byte
+//! - `channel-throughput`: the SPSC channel (`claim` + `recv_batch`), 64-byte
 //!   records: a heap channel between two threads, and a ring file's
 //!   `spsc_sender` in a child process with its `receiver` in the bench
 //!   process.
@@ -47,7 +47,7 @@
 //! CPU time counts as the bench's own.
 //!
 //! Reading the tables: `retries/msg` counts the producer's claims refused as
-//! full (for the channel, `send`s that returned `Full` after their spin
+//! full (for the channel, `claim`s that returned `Full` after their spin
 //! budget), `polls/msg` the consumer's (or initiator's) polls that found
 //! nothing, `rx sleeps/msg` the consuming thread's voluntary context
 //! switches. `flagged` counts runs during which other processes used more
@@ -63,7 +63,7 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500), `LOGRING_BENCH_RING` (ring bytes, 262144), `LOGRING_BENCH_BATCH`
-//! (`read_batch`/`recv_batch` limit, 64), `LOGRING_BENCH_DIR` (where ring
+//! (`try_recv_batch`/`recv_batch` limit, 64), `LOGRING_BENCH_DIR` (where ring
 //! files are created; `/dev/shm` if it exists, else the temporary
 //! directory).
 
@@ -84,9 +84,9 @@ use common::{
 };
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
-use logring::ClaimError;
 use logring::channel::SendError;
 use logring::file::{Options, RingFile};
+use logring::queue::{ClaimError, TryRecvError};
 
 /// A measured run that receives nothing for this long is hung: the process
 /// reports what it was running and aborts.
@@ -150,7 +150,7 @@ struct Pace {
     /// Yield when there is nothing to do (smoke mode, which must finish fast
     /// anywhere) rather than spin (measuring).
     yield_when_idle: bool,
-    /// `read_batch`/`recv_batch` limit.
+    /// `try_recv_batch`/`recv_batch` limit.
     batch: usize,
 }
 
@@ -295,14 +295,14 @@ impl Tx for logring::queue::spsc::Producer {
     }
 }
 
-/// The channel's `send` spins for its budget before it returns `Full`; a
-/// `Full` is counted and the send retried.
+/// The channel's `claim` spins for its budget before it returns `Full`; a
+/// `Full` is counted and the claim retried.
 impl Tx for logring::channel::spsc::Sender {
     #[inline]
     fn put(&mut self, msg: &[u8], _: Pace) -> u64 {
         let mut retries = 0;
         loop {
-            match self.send(msg.len()) {
+            match self.claim(msg.len()) {
                 Ok(mut claim) => {
                     claim.copy_from_slice(msg);
                     claim.commit();
@@ -333,7 +333,7 @@ trait Rx {
     fn take(&mut self, f: impl FnMut(&[u8])) -> Got;
 }
 
-/// The queue's consumer, polling with `read_batch`.
+/// The queue's consumer, polling with `try_recv_batch`.
 struct RawRx {
     consumer: logring::queue::Consumer,
     limit: usize,
@@ -353,9 +353,13 @@ impl Rx for RawRx {
 
     #[inline]
     fn take(&mut self, mut f: impl FnMut(&[u8])) -> Got {
-        match self.consumer.read_batch(self.limit, |record| f(&record)) {
-            0 => Got::Empty,
-            _ => Got::Records,
+        match self
+            .consumer
+            .try_recv_batch(self.limit, |record| f(&record))
+        {
+            Ok(_) => Got::Records,
+            Err(TryRecvError::Empty) => Got::Empty,
+            Err(error) => panic!("{error}"),
         }
     }
 }
@@ -1449,7 +1453,7 @@ fn spsc_throughput<'a, const L: usize>(key: &'static str, cfg: &'a Config) -> Sc
         key,
         title: format!(
             "SPSC queue throughput, {L}-byte records, busy-polling (try_claim/commit + \
-             read_batch), cross-process / in-process"
+             try_recv_batch), cross-process / in-process"
         ),
         kind: Kind::Throughput,
         placement: queue_placement,
@@ -1549,7 +1553,7 @@ fn print_header(cfg: &Config) {
     println!("- command: `{}`", command(cfg));
     println!(
         "- {} pairs per scenario, ~{} ms per in-process run, the same message count for both \
-         variants; ring {} KiB; read_batch/recv_batch limit {} records; ring files in {}",
+         variants; ring {} KiB; try_recv_batch/recv_batch limit {} records; ring files in {}",
         cfg.pairs,
         (cfg.run_secs * 1000.0).round(),
         cfg.ring / 1024,

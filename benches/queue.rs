@@ -10,7 +10,7 @@
 //! Producers write every payload byte (claim, copy, commit); consumers read
 //! every byte (a checksum folded over each record), and every run checks that
 //! what arrived is what was sent. logring's consumer is measured twice: with
-//! `read_batch` (the headline) and with one `try_read` per record.
+//! `try_recv_batch` (the headline) and with one `try_recv` per record.
 //!
 //! Method: runs alternate peer, ours, peer, ours, ..., peer with the same
 //! message count (sized so a peer run takes about `LOGRING_BENCH_RUN_MS`);
@@ -31,7 +31,7 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500), `LOGRING_BENCH_RING` (ring bytes for both queues, 262144),
-//! `LOGRING_BENCH_BATCH` (`read_batch` limit, 64).
+//! `LOGRING_BENCH_BATCH` (`try_recv_batch` limit, 64).
 
 mod common;
 
@@ -45,6 +45,7 @@ use common::{
     flagged,
 };
 use hdrhistogram::Histogram;
+use logring::queue::TryRecvError;
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -118,8 +119,8 @@ one_record_per_poll!(
     nexus_logbuf::queue::mpsc::Consumer,
 );
 
-/// logring's consumer, reading with `read_batch` (`BATCH`) or with one
-/// `try_read` per record.
+/// logring's consumer, reading with `try_recv_batch` (`BATCH`) or with one
+/// `try_recv` per record.
 struct OurReader<const BATCH: bool> {
     consumer: logring::queue::Consumer,
     limit: usize,
@@ -137,16 +138,19 @@ impl<const BATCH: bool> OurReader<BATCH> {
 impl<const BATCH: bool> Receiver for OurReader<BATCH> {
     #[inline]
     fn poll(&mut self, mut f: impl FnMut(&[u8])) -> usize {
-        if BATCH {
-            self.consumer.read_batch(self.limit, |record| f(&record))
+        let read = if BATCH {
+            self.consumer
+                .try_recv_batch(self.limit, |record| f(&record))
         } else {
-            match self.consumer.try_read() {
-                Some(record) => {
-                    f(&record);
-                    1
-                }
-                None => 0,
-            }
+            self.consumer.try_recv().map(|record| {
+                f(&record);
+                1
+            })
+        };
+        match read {
+            Ok(count) => count,
+            Err(TryRecvError::Empty) => 0,
+            Err(error) => panic!("{error}"),
         }
     }
 }
@@ -747,11 +751,11 @@ fn spsc_throughput<'a>(
                 let (producer, consumer) = nexus_logbuf::queue::spsc::new(cfg.ring);
                 throughput(vec![producer], consumer, w, cfg, &SPSC, n)
             }),
-            Contender::new("logring read_batch", |n| {
+            Contender::new("logring try_recv_batch", |n| {
                 let (producer, consumer) = logring_spsc::<true>(cfg);
                 throughput(vec![producer], consumer, w, cfg, &SPSC, n)
             }),
-            Contender::new("logring try_read", |n| {
+            Contender::new("logring try_recv", |n| {
                 let (producer, consumer) = logring_spsc::<false>(cfg);
                 throughput(vec![producer], consumer, w, cfg, &SPSC, n)
             }),
@@ -774,12 +778,12 @@ fn mpsc_throughput<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
                 let (producer, consumer) = nexus_logbuf::queue::mpsc::new(cfg.ring);
                 throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
             }),
-            Contender::new("logring read_batch", move |n| {
+            Contender::new("logring try_recv_batch", move |n| {
                 let (producer, consumer) = logring::queue::mpsc::new(cfg.ring).expect("ring");
                 let consumer = OurReader::<true>::new(consumer, cfg);
                 throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
             }),
-            Contender::new("logring try_read", move |n| {
+            Contender::new("logring try_recv", move |n| {
                 let (producer, consumer) = logring::queue::mpsc::new(cfg.ring).expect("ring");
                 let consumer = OurReader::<false>::new(consumer, cfg);
                 throughput(vec![producer; producers], consumer, w, cfg, &MPSC, n)
@@ -803,11 +807,11 @@ fn ping_pong_latency<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
                 let back = nexus_logbuf::queue::spsc::new(cfg.ring);
                 ping_pong(there, back, w, cfg, &SPSC, n)
             }),
-            Contender::new("logring read_batch", |n| {
+            Contender::new("logring try_recv_batch", |n| {
                 let (there, back) = (logring_spsc::<true>(cfg), logring_spsc::<true>(cfg));
                 ping_pong(there, back, w, cfg, &SPSC, n)
             }),
-            Contender::new("logring try_read", |n| {
+            Contender::new("logring try_recv", |n| {
                 let (there, back) = (logring_spsc::<false>(cfg), logring_spsc::<false>(cfg));
                 ping_pong(there, back, w, cfg, &SPSC, n)
             }),
@@ -847,7 +851,7 @@ fn main() {
             (cfg.run_secs * 1000.0).round()
         );
         println!(
-            "read_batch limit {} records; GB/s counts payload bytes (1e9); runs where other \
+            "try_recv_batch limit {} records; GB/s counts payload bytes (1e9); runs where other \
              processes used over {:.0}% of all cores are flagged",
             cfg.batch,
             FOREIGN_CPU_LIMIT * 100.0

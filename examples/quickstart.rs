@@ -1,18 +1,17 @@
 //! A tour of the queues and channels: claim/commit, abort, truncate, tags,
-//! batch reads, producer threads feeding one consumer, and a background logger
-//! thread that sleeps while the channel is idle. Prints what it does.
+//! `write!` into a claim, batch reads, producer threads feeding one consumer,
+//! and a background logger thread that sleeps while the channel is idle.
+//! Prints what it does.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use std::error::Error;
+use std::fmt::Write as _;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use std::time::Duration;
-
-use logring::ClaimError;
 use logring::channel::{self, RecvTimeoutError, SendError};
-use logring::queue::{mpsc, spsc};
+use logring::queue::{ClaimError, TryRecvError, mpsc, spsc};
 
 fn main() -> Result<(), Box<dyn Error>> {
     in_place_records()?;
@@ -49,7 +48,7 @@ fn in_place_records() -> Result<(), Box<dyn Error>> {
     claim.set_tag(2);
     claim.commit();
 
-    producer.try_write(b"")?; // zero-length records are records too
+    producer.try_send(b"")?; // zero-length records are records too
 
     match producer.try_claim(producer.max_record_len() + 1) {
         Err(ClaimError::TooLarge { len, max }) => {
@@ -59,7 +58,7 @@ fn in_place_records() -> Result<(), Box<dyn Error>> {
     }
 
     println!("in use before reading: {} bytes", consumer.len_bytes());
-    while let Some(record) = consumer.try_read() {
+    while let Ok(record) = consumer.try_recv() {
         println!(
             "read tag {} at position {:>3}: {:?}",
             record.tag(),
@@ -87,7 +86,7 @@ fn producer_threads() -> Result<(), Box<dyn Error>> {
                     let mut payload = [0u8; 16];
                     payload[..8].copy_from_slice(&id.to_le_bytes());
                     payload[8..].copy_from_slice(&seq.to_le_bytes());
-                    while let Err(ClaimError::Full) = producer.try_write(&payload) {
+                    while let Err(ClaimError::Full) = producer.try_send(&payload) {
                         full += 1;
                         thread::yield_now();
                     }
@@ -101,16 +100,18 @@ fn producer_threads() -> Result<(), Box<dyn Error>> {
     let mut next = [0u64; PRODUCERS as usize];
     let mut received = 0u64;
     while received < PRODUCERS * PER_PRODUCER {
-        let n = consumer.read_batch(1024, |record| {
+        let read = consumer.try_recv_batch(1024, |record| {
             let id = u64::from_le_bytes(record[..8].try_into().unwrap()) as usize;
             let seq = u64::from_le_bytes(record[8..].try_into().unwrap());
             assert_eq!(seq, next[id], "records of one producer arrive in order");
             next[id] += 1;
         });
-        if n == 0 {
-            thread::yield_now();
+        match read {
+            Ok(n) => received += n as u64,
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            // A damaged ring (only a ring file can be): stop, naming where.
+            Err(error) => return Err(error.into()),
         }
-        received += n as u64;
     }
     let retries: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
     let elapsed = started.elapsed();
@@ -165,7 +166,9 @@ fn background_logger() -> Result<(), Box<dyn Error>> {
                         // commit wakes it.
                         thread::sleep(Duration::from_millis(50));
                     }
-                    let mut claim = match tx.send(48) {
+                    // Claim the longest line, format it in place (no
+                    // String), commit what was written.
+                    let mut claim = match tx.claim(48) {
                         Ok(claim) => claim,
                         // Hot paths never wait long: Full after a short spin.
                         Err(SendError::Full) => {
@@ -174,9 +177,7 @@ fn background_logger() -> Result<(), Box<dyn Error>> {
                         }
                         Err(other) => panic!("logger gone: {other}"),
                     };
-                    let line = format!("thread {id} event {seq:>8}");
-                    claim[..line.len()].copy_from_slice(line.as_bytes());
-                    claim.truncate(line.len());
+                    write!(claim, "thread {id} event {seq:>8}").expect("a line fits in 48 bytes");
                     claim.commit(); // wakes the logger if it sleeps
                 }
                 dropped

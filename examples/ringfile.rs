@@ -99,7 +99,7 @@ fn log(path: &Path, n: u64, pause: Duration, crash: bool) -> Result<(), Box<dyn 
         }
         let line = format!("pid {pid} line {seq}: order {} filled", seq * 7 + 1);
         loop {
-            match tx.send_bytes(line.as_bytes()) {
+            match tx.send(line.as_bytes()) {
                 Ok(()) => break,
                 // The tailer is behind (or not attached yet): a real logger
                 // would drop and count; the demo waits so that nothing is lost.
@@ -113,7 +113,7 @@ fn log(path: &Path, n: u64, pause: Duration, crash: bool) -> Result<(), Box<dyn 
     }
     if crash {
         let mut claim = loop {
-            match tx.send(64) {
+            match tx.claim(64) {
                 Ok(claim) => break claim,
                 Err(SendError::Full) => std::thread::sleep(Duration::from_micros(100)),
                 Err(error) => return Err(error.into()),

@@ -2,7 +2,8 @@
 //!
 //! Under `--cfg loom` every atomic the protocols touch is a `loom` atomic, so the
 //! same claim/commit/release and wait/wake code is explored by the model checker.
-//! Nothing else in the crate imports `std::sync::atomic` directly.
+//! Nothing else in the library imports `std::sync::atomic` directly (the
+//! `logring` command, which is not modelled, uses std's for its signal flag).
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
@@ -38,3 +39,8 @@ pub(crate) fn yield_now() {
     #[cfg(not(loom))]
     std::thread::yield_now();
 }
+
+// The flags of a ring file's notifier thread (never modelled: ring files
+// are not built under loom).
+#[cfg(all(feature = "async", feature = "mmap", target_os = "linux", not(loom)))]
+pub(crate) use std::sync::atomic::AtomicBool;

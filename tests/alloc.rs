@@ -9,8 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 
-use logring::ClaimError;
-use logring::queue::{Consumer, WriteClaim, mpsc, spsc};
+use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
 
 struct Counting;
 
@@ -89,7 +88,7 @@ fn payload(seq: u32, buffer: &mut [u8; MAX_LEN]) -> &[u8] {
     &buffer[..len]
 }
 
-/// Every third record is written with `try_write`, which sets no tag.
+/// Every third record is written with `try_send`, which sets no tag.
 fn tag_of(seq: u32) -> u32 {
     if seq % 3 == 0 { 0 } else { seq }
 }
@@ -107,7 +106,7 @@ fn check(seq: u32, bytes: &[u8], tag: u32) {
 trait Produce {
     fn claim_commit(&mut self, seq: u32, tag: u32, buffer: &mut [u8; MAX_LEN]);
     fn claim_abort(&mut self, len: usize);
-    fn write(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]);
+    fn send(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]);
     /// Claims `len` bytes and commits them as they are, if there is room.
     fn try_commit(&mut self, len: usize) -> Result<(), ClaimError>;
 }
@@ -127,8 +126,8 @@ macro_rules! produce {
             fn claim_abort(&mut self, len: usize) {
                 self.try_claim(len).unwrap().abort();
             }
-            fn write(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]) {
-                self.try_write(payload(seq, buffer)).unwrap();
+            fn send(&mut self, seq: u32, buffer: &mut [u8; MAX_LEN]) {
+                self.try_send(payload(seq, buffer)).unwrap();
             }
             fn try_commit(&mut self, len: usize) -> Result<(), ClaimError> {
                 self.try_claim(len).map(WriteClaim::commit)
@@ -151,7 +150,7 @@ fn exercise(producer: &mut impl Produce, consumer: &mut Consumer) {
         for _ in 0..(1 + round % 7).min(RECORDS - produced) {
             let seq = produced;
             if seq % 3 == 0 {
-                producer.write(seq, &mut buffer);
+                producer.send(seq, &mut buffer);
             } else {
                 producer.claim_commit(seq, tag_of(seq), &mut buffer);
             }
@@ -165,15 +164,25 @@ fn exercise(producer: &mut impl Produce, consumer: &mut Consumer) {
             Err(ClaimError::TooLarge { .. })
         ));
         if round % 2 == 0 {
-            while let Some(record) = consumer.try_read() {
-                check(consumed, &record, record.tag());
-                consumed += 1;
+            loop {
+                match consumer.try_recv() {
+                    Ok(record) => {
+                        check(consumed, &record, record.tag());
+                        consumed += 1;
+                    }
+                    Err(error) => {
+                        assert_eq!(error, TryRecvError::Empty);
+                        break;
+                    }
+                }
             }
         } else {
-            consumer.read_batch(usize::MAX, |record| {
+            let before = consumed;
+            let read = consumer.try_recv_batch(usize::MAX, |record| {
                 check(consumed, &record, record.tag());
                 consumed += 1;
             });
+            assert_eq!(read, Ok((consumed - before) as usize));
         }
         assert_eq!(consumed, produced);
     }
@@ -183,8 +192,12 @@ fn exercise(producer: &mut impl Produce, consumer: &mut Consumer) {
         filled += 1;
     }
     assert_eq!(producer.try_commit(MAX_LEN), Err(ClaimError::Full));
-    assert_eq!(consumer.read_batch(filled, |_| {}), filled);
-    assert!(consumer.try_read().is_none());
+    assert_eq!(consumer.try_recv_batch(filled, |_| {}), Ok(filled));
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+    assert_eq!(
+        consumer.try_recv_batch(usize::MAX, |_| {}),
+        Err(TryRecvError::Empty)
+    );
 }
 
 #[test]
@@ -222,13 +235,13 @@ fn channels_send_receive_and_sleep_without_allocating() {
     let mut buffer = [0u8; MAX_LEN];
     let count = allocations_during(|| {
         for seq in 0..RECORDS {
-            tx.send_bytes(payload(seq, &mut buffer)).unwrap();
+            tx.send(payload(seq, &mut buffer)).unwrap();
             let record = rx.try_recv().unwrap();
             assert_eq!(*record, *payload(seq, &mut [0; MAX_LEN]), "record {seq}");
         }
         tx.set_spin_policy(SpinPolicy::new(2, 1));
-        while tx.try_send(MAX_LEN).map(|claim| claim.commit()).is_ok() {}
-        assert_eq!(tx.send(MAX_LEN).unwrap_err(), SendError::Full);
+        while tx.try_claim(MAX_LEN).map(|claim| claim.commit()).is_ok() {}
+        assert_eq!(tx.claim(MAX_LEN).unwrap_err(), SendError::Full);
         let drained = rx.recv_batch(usize::MAX, |_| {}).unwrap();
         assert!(drained > 0);
         assert!(rx.recv_timeout(Duration::from_micros(50)).is_err());
@@ -251,7 +264,7 @@ fn channels_send_receive_and_sleep_without_allocating() {
     let count = allocations_during(|| {
         for seq in 0..HANDOFFS {
             std::thread::sleep(Duration::from_micros(200));
-            tx.send_bytes(payload(seq, &mut buffer)).unwrap();
+            tx.send(payload(seq, &mut buffer)).unwrap();
         }
     });
     drop(tx);

@@ -2,9 +2,10 @@
 //! `async`) on heap rings, under two executors: a tokio multi-thread runtime
 //! and `futures`' thread pool (with `futures::executor::block_on`).
 //!
-//! - What each call returns: `send(len).await`, `send_bytes`, `try_send`
-//!   (`Full` at once), `TooLarge` from the first poll, `Disconnected` once the
-//!   receiver is gone (at once, and for a send already waiting),
+//! - What each call returns: `claim(len).await`, `send(bytes).await`,
+//!   `try_claim` and `try_send` (`Full` at once), `TooLarge` from the first
+//!   poll, `Disconnected` once the receiver is gone (at once, and for a
+//!   claim already waiting),
 //!   `recv().await`, `try_recv` (`Empty`, then `Disconnected` only after
 //!   everything sent before the last sender dropped has been received),
 //!   `recv_batch`, `try_recv_batch` and the `Stream` of owned copies.
@@ -14,11 +15,11 @@
 //!   by the last sender dropping. Wake-ups are checked with a waker that
 //!   counts them, so a lost wake-up fails instead of being rescued by a later
 //!   poll.
-//! - Cancel safety: `recv`, `recv_batch` and `send` futures raced against a
+//! - Cancel safety: `recv`, `recv_batch` and `claim` futures raced against a
 //!   short timer (`tokio::select!` on tokio, `futures::future::select` with a
 //!   timer that completes after a few polls on the thread pool), over
 //!   100,000 records: every record arrives exactly once, in order, and a
-//!   dropped `send` never leaves a claim behind.
+//!   dropped `claim` future never leaves a claim behind.
 //! - Lock step: ping-pong over two channels, and a stream through a ring
 //!   that holds two records, where a single lost wake-up deadlocks the pair;
 //!   and a thread that spins instead of parking, publishing just as the
@@ -56,7 +57,8 @@ use futures::{StreamExt, poll};
 use logring::Error;
 use logring::channel::{self, RecvTimeoutError};
 use logring::nonblocking::{
-    self, Receiver, RecvError, SendClaim, SendError, TryRecvError, mpsc, spsc,
+    self, AsyncSendError, Receiver, RecvError, SendClaim, SendError, SpinPolicy, TryRecvError,
+    mpsc, spsc,
 };
 
 /// How long a whole scenario may run before its test reports a hang.
@@ -384,20 +386,22 @@ trait AsyncTx: Send + 'static {
     /// The blocking sender of the same kind.
     type Blocking: BlockingTx<Async = Self>;
 
-    fn send(
+    fn claim(
         &mut self,
         len: usize,
-    ) -> impl Future<Output = Result<SendClaim<'_>, SendError>> + Send + '_;
-    fn send_bytes<'a>(
+    ) -> impl Future<Output = Result<SendClaim<'_>, AsyncSendError>> + Send + '_;
+    fn send<'a>(
         &'a mut self,
         payload: &'a [u8],
-    ) -> impl Future<Output = Result<(), SendError>> + Send + 'a;
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    ) -> impl Future<Output = Result<(), AsyncSendError>> + Send + 'a;
+    fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError>;
     fn is_disconnected(&self) -> bool;
     fn capacity(&self) -> usize;
     fn max_record_len(&self) -> usize;
     fn len_bytes(&self) -> usize;
     fn full_rejections(&self) -> u64;
+    fn set_spin_policy(&mut self, policy: SpinPolicy);
     /// The blocking sender, by the inherent `into_blocking`.
     fn into_blocking(self) -> Self::Blocking;
     /// The blocking sender, by `From`.
@@ -409,7 +413,7 @@ trait BlockingTx: Send + 'static {
     /// The async sender of the same kind.
     type Async: AsyncTx<Blocking = Self>;
 
-    fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
     /// The async sender, by the inherent `into_async`.
     fn into_async(self) -> Self::Async;
     /// The async sender, by `From`.
@@ -421,20 +425,23 @@ macro_rules! impl_senders {
         impl AsyncTx for $kind::Sender {
             type Blocking = channel::$kind::Sender;
 
-            fn send(
+            fn claim(
                 &mut self,
                 len: usize,
-            ) -> impl Future<Output = Result<SendClaim<'_>, SendError>> + Send + '_ {
-                $kind::Sender::send(self, len)
+            ) -> impl Future<Output = Result<SendClaim<'_>, AsyncSendError>> + Send + '_ {
+                $kind::Sender::claim(self, len)
             }
-            fn send_bytes<'a>(
+            fn send<'a>(
                 &'a mut self,
                 payload: &'a [u8],
-            ) -> impl Future<Output = Result<(), SendError>> + Send + 'a {
-                $kind::Sender::send_bytes(self, payload)
+            ) -> impl Future<Output = Result<(), AsyncSendError>> + Send + 'a {
+                $kind::Sender::send(self, payload)
             }
-            fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-                $kind::Sender::try_send(self, len)
+            fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+                $kind::Sender::try_claim(self, len)
+            }
+            fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+                $kind::Sender::try_send(self, payload)
             }
             fn is_disconnected(&self) -> bool {
                 $kind::Sender::is_disconnected(self)
@@ -451,6 +458,9 @@ macro_rules! impl_senders {
             fn full_rejections(&self) -> u64 {
                 $kind::Sender::full_rejections(self)
             }
+            fn set_spin_policy(&mut self, policy: SpinPolicy) {
+                $kind::Sender::set_spin_policy(self, policy)
+            }
             fn into_blocking(self) -> channel::$kind::Sender {
                 $kind::Sender::into_blocking(self)
             }
@@ -462,8 +472,8 @@ macro_rules! impl_senders {
         impl BlockingTx for channel::$kind::Sender {
             type Async = $kind::Sender;
 
-            fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-                channel::$kind::Sender::send(self, len)
+            fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+                channel::$kind::Sender::claim(self, len)
             }
             fn into_async(self) -> $kind::Sender {
                 channel::$kind::Sender::into_async(self)
@@ -510,7 +520,7 @@ fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
 
 /// Sends record `seq` of producer `id`, waiting for space.
 async fn send_record<T: AsyncTx>(tx: &mut T, id: u32, seq: u64) {
-    match tx.send(len_of(key(id, seq))).await {
+    match tx.claim(len_of(key(id, seq))).await {
         Ok(claim) => commit_record(claim, id, seq),
         Err(error) => panic!("producer {id}: record {seq}: {error}"),
     }
@@ -522,7 +532,7 @@ fn send_record_blocking<B: BlockingTx>(tx: &mut B, id: u32, seq: u64) {
     let len = len_of(key(id, seq));
     let start = Instant::now();
     loop {
-        match tx.send(len) {
+        match tx.claim(len) {
             Ok(claim) => return commit_record(claim, id, seq),
             Err(SendError::Full) => {
                 assert!(start.elapsed() < PATIENCE, "the ring stayed full");
@@ -558,7 +568,7 @@ async fn receive_to_end(rx: &mut Receiver, streams: &mut Streams) {
 const FIXED: usize = 56;
 
 /// Fills the ring with producer 0's records from `first` on, all of
-/// [`FIXED`] bytes (tags and bytes as usual, lengths not), until `try_send`
+/// [`FIXED`] bytes (tags and bytes as usual, lengths not), until `try_claim`
 /// reports `Full`; returns how many were sent. Less than one record's span is
 /// left (none on a new ring), so releasing one record makes room for exactly
 /// one more, wherever the ring's positions stand.
@@ -566,7 +576,7 @@ fn fill_ring<T: AsyncTx>(tx: &mut T, first: u64) -> u64 {
     let rejections = tx.full_rejections();
     let mut seq = first;
     loop {
-        match tx.try_send(FIXED) {
+        match tx.try_claim(FIXED) {
             Ok(claim) => {
                 commit_fixed(claim, seq);
                 seq += 1;
@@ -626,19 +636,19 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     assert!(rx.is_empty());
     assert_eq!(rx.capacity(), 1024);
 
-    let mut claim = tx.send(5).await.expect("room for 5 bytes");
+    let mut claim = tx.claim(5).await.expect("room for 5 bytes");
     claim.copy_from_slice(b"hello");
     claim.set_tag(7);
     claim.commit();
-    tx.send_bytes(b"world").await.expect("room for 5 bytes");
+    tx.send(b"world").await.expect("room for 5 bytes");
     // A zero-length record still carries its tag.
-    let mut claim = tx.send(0).await.expect("room for an empty record");
+    let mut claim = tx.claim(0).await.expect("room for an empty record");
     claim.set_tag(0xdead_beef);
     claim.commit();
     // Aborted claims, explicitly or by drop, are never delivered.
-    tx.send(8).await.expect("room for 8 bytes").abort();
-    drop(tx.try_send(3).expect("room for 3 bytes"));
-    let mut claim = tx.try_send(3).expect("room for 3 bytes");
+    tx.claim(8).await.expect("room for 8 bytes").abort();
+    drop(tx.try_claim(3).expect("room for 3 bytes"));
+    let mut claim = tx.try_claim(3).expect("room for 3 bytes");
     claim.copy_from_slice(b"abc");
     claim.commit();
     assert!(!rx.is_empty());
@@ -664,21 +674,21 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     // fits in the empty ring.
     let max = tx.max_record_len();
     assert_eq!(rx.max_record_len(), max);
-    let too_large = SendError::TooLarge { len: max + 1, max };
+    let too_large = AsyncSendError::TooLarge { len: max + 1, max };
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(max + 1));
-        match probe.poll(send.as_mut()) {
+        let mut claim = pin!(tx.claim(max + 1));
+        match probe.poll(claim.as_mut()) {
             Poll::Ready(result) => assert_eq!(result.map(drop), Err(too_large)),
-            Poll::Pending => panic!("a send of {} bytes waits instead of failing", max + 1),
+            Poll::Pending => panic!("a claim of {} bytes waits instead of failing", max + 1),
         }
     }
-    assert_eq!(tx.send_bytes(&vec![0; max + 1]).await, Err(too_large));
-    assert_eq!(tx.try_send(max + 1).map(drop), Err(too_large));
+    assert_eq!(tx.send(&vec![0; max + 1]).await, Err(too_large));
+    let too_large = SendError::TooLarge { len: max + 1, max };
+    assert_eq!(tx.try_claim(max + 1).map(drop), Err(too_large));
+    assert_eq!(tx.try_send(&vec![0; max + 1]), Err(too_large));
     let largest: Vec<u8> = (0..max).map(|i| i as u8).collect();
-    tx.send_bytes(&largest)
-        .await
-        .expect("the largest record fits");
+    tx.send(&largest).await.expect("the largest record fits");
     assert_eq!(&*rx.recv().await.expect("the largest record"), &largest[..]);
     assert_eq!(rx.full_rejections(), 0);
 
@@ -703,6 +713,121 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
 }
 kinds_and_executors!(basic);
 
+/// A claim from `claim(len).await` (or `try_claim`) is an `io::Write` and a
+/// `fmt::Write`: `write!` formats in place, a write that does not fit
+/// writes nothing and fails, and commit publishes the bytes written (all of
+/// the claim if nothing was written that way); a claim a write failed on can
+/// be committed with what it holds, or dropped to abort it. Committing wakes
+/// a receiving task.
+async fn claims_write_in_place<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
+    use std::io::ErrorKind::WriteZero;
+    let (mut tx, mut rx) = open_channel(new, 1024);
+    let receiver = exec.spawn(async move {
+        let mut got = Vec::new();
+        while let Ok(record) = rx.recv().await {
+            got.push((record.to_vec(), record.tag()));
+        }
+        got
+    });
+
+    let mut claim = tx.claim(64).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        assert_eq!(write!(claim, "{}", "x".repeat(40)), Err(std::fmt::Error));
+    }
+    claim.set_tag(3);
+    claim.commit();
+
+    let mut claim = tx.try_claim(8).expect("room");
+    {
+        use std::io::Write as _;
+        claim.write_all(b"abc").unwrap();
+        assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+        claim.write_all(b"defgh").unwrap();
+        assert_eq!(claim.write(b"!").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+
+    let mut claim = tx.claim(16).await.expect("room");
+    {
+        use std::io::Write as _;
+        claim.write_all(b"hello world").unwrap();
+    }
+    claim.truncate(5);
+    claim.commit();
+
+    let mut claim = tx.claim(4).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ab").unwrap();
+        assert!(claim.write_str("cde").is_err());
+    }
+    drop(claim);
+    let mut claim = tx.claim(4).await.expect("room");
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("cde").is_err());
+    }
+    claim.commit();
+
+    let mut claim = tx.claim(4).await.expect("room");
+    claim.copy_from_slice(b"full");
+    claim.commit();
+    let mut claim = tx.claim(0).await.expect("room");
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write(b"").unwrap(), 0);
+        assert_eq!(claim.write(b"x").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+    drop(tx);
+
+    let got = receiver.await;
+    let expected: Vec<(Vec<u8>, u32)> = [
+        (&b"order 42 filled at 101.50"[..], 3),
+        (b"abcdefgh", 0),
+        (b"hello", 0),
+        (b"ok", 0),
+        (b"full", 0),
+        (b"", 0),
+    ]
+    .into_iter()
+    .map(|(bytes, tag)| (bytes.to_vec(), tag))
+    .collect();
+    assert_eq!(got, expected);
+}
+kinds_and_executors!(claims_write_in_place);
+
+/// `try_send` and `try_claim` never wait or spin: on a full ring they fail
+/// with `Full` at once, each counted once, whatever the sender's spin
+/// policy (one that would keep an awaited `claim` looking again far longer
+/// than the scenario's hang guard allows).
+async fn try_send_never_spins<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
+    let (mut tx, rx) = open_channel(new, 1024);
+    let filled = fill_ring(&mut tx, 0);
+    assert_eq!(tx.full_rejections(), 1, "the refusal that ended the fill");
+    tx.set_spin_policy(SpinPolicy::new(u32::MAX, 0));
+    for round in 0..100 {
+        assert_eq!(
+            tx.try_send(&[0; FIXED]),
+            Err(SendError::Full),
+            "round {round}"
+        );
+        assert_eq!(tx.try_send(b""), Err(SendError::Full), "round {round}");
+        assert_eq!(
+            tx.try_claim(0).map(drop),
+            Err(SendError::Full),
+            "round {round}"
+        );
+    }
+    assert_eq!(tx.full_rejections(), 1 + 300);
+    assert_eq!(rx.full_rejections(), tx.full_rejections());
+    assert_eq!(rx.len_bytes(), filled as usize * 64, "nothing was taken");
+}
+kinds_and_executors!(try_send_never_spins);
+
 /// Senders learn at once that the receiver is gone: a send waiting for space
 /// is woken by the receiver's drop and returns `Disconnected`, and every
 /// later send fails the same way without waiting.
@@ -711,7 +836,7 @@ async fn receiver_dropped<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     fill_ring(&mut tx, 0);
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(FIXED));
+        let mut send = pin!(tx.claim(FIXED));
         assert!(
             probe.poll(send.as_mut()).is_pending(),
             "a send on a full ring"
@@ -722,22 +847,28 @@ async fn receiver_dropped<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
             "the receiver's drop did not wake the waiting send"
         );
         match probe.poll(send.as_mut()) {
-            Poll::Ready(result) => assert_eq!(result.map(drop), Err(SendError::Disconnected)),
+            Poll::Ready(result) => {
+                assert_eq!(result.map(drop), Err(AsyncSendError::Disconnected));
+            }
             Poll::Pending => panic!("the send still waits with the receiver gone"),
         }
     }
     assert!(tx.is_disconnected());
-    assert_eq!(tx.send(0).await.map(drop), Err(SendError::Disconnected));
-    assert_eq!(tx.send_bytes(b"x").await, Err(SendError::Disconnected));
-    assert_eq!(tx.try_send(0).map(drop), Err(SendError::Disconnected));
+    assert_eq!(
+        tx.claim(0).await.map(drop),
+        Err(AsyncSendError::Disconnected)
+    );
+    assert_eq!(tx.send(b"x").await, Err(AsyncSendError::Disconnected));
+    assert_eq!(tx.try_claim(0).map(drop), Err(SendError::Disconnected));
+    assert_eq!(tx.try_send(b"x"), Err(SendError::Disconnected));
 
     // The same with an empty ring: no wait at all.
     let (mut tx, rx) = open_channel(new, 1024);
     drop(rx);
     let probe = Probe::new();
-    let mut send = pin!(tx.send(1));
+    let mut send = pin!(tx.claim(1));
     match probe.poll(send.as_mut()) {
-        Poll::Ready(result) => assert_eq!(result.map(drop), Err(SendError::Disconnected)),
+        Poll::Ready(result) => assert_eq!(result.map(drop), Err(AsyncSendError::Disconnected)),
         Poll::Pending => panic!("a send waits with the receiver gone"),
     }
 }
@@ -761,7 +892,7 @@ async fn full_ring<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     // Pending until a release, which wakes it.
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(FIXED));
+        let mut send = pin!(tx.claim(FIXED));
         assert!(
             probe.poll(send.as_mut()).is_pending(),
             "a send on a full ring"
@@ -794,13 +925,13 @@ async fn full_ring<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     // Dropped after one poll.
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(FIXED));
+        let mut send = pin!(tx.claim(FIXED));
         assert!(probe.poll(send.as_mut()).is_pending());
     }
     assert_eq!(tx.len_bytes(), capacity);
     // Dropped by losing a race against a timer, through the executor.
     for _ in 0..3 {
-        let raced = exec.race(tx.send(FIXED)).await;
+        let raced = exec.race(tx.claim(FIXED)).await;
         assert!(raced.is_none(), "a send completed on a full ring");
     }
     assert_eq!(tx.len_bytes(), capacity);
@@ -808,7 +939,7 @@ async fn full_ring<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     // the space is free for the next send.
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(FIXED));
+        let mut send = pin!(tx.claim(FIXED));
         assert!(probe.poll(send.as_mut()).is_pending());
         receive_fixed(&mut rx, &mut received).await;
         assert!(
@@ -817,7 +948,7 @@ async fn full_ring<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         );
     }
     assert_eq!(tx.len_bytes(), capacity - 64, "a dropped send kept space");
-    let claim = tx.send(FIXED).await.expect("room for one record");
+    let claim = tx.claim(FIXED).await.expect("room for one record");
     commit_fixed(claim, sent);
     sent += 1;
     assert_eq!(tx.len_bytes(), capacity);
@@ -848,7 +979,7 @@ async fn mpsc_senders_wait_together<E: Exec>(exec: E) {
             let mut tx = tx.clone();
             let (parked, done) = (Arc::clone(&parked), Arc::clone(&done));
             exec.spawn(async move {
-                let mut send = pin!(tx.send(FIXED));
+                let mut send = pin!(tx.claim(FIXED));
                 assert!(poll!(send.as_mut()).is_pending(), "a send on a full ring");
                 parked.fetch_add(1, Ordering::SeqCst);
                 let mut claim = send.await.expect("room once the receiver releases");
@@ -867,7 +998,7 @@ async fn mpsc_senders_wait_together<E: Exec>(exec: E) {
     let mut dropped = tx.clone();
     {
         let probe = Probe::new();
-        let mut send = pin!(dropped.send(FIXED));
+        let mut send = pin!(dropped.claim(FIXED));
         assert!(probe.poll(send.as_mut()).is_pending());
     }
     drop(tx);
@@ -1050,9 +1181,18 @@ async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     });
     let mut stream = rx.into_stream();
     assert!(!stream.is_terminated());
+    // Each item carries its record's tag and position: positions grow by at
+    // least each record's span.
+    let mut next_position = 40 * 8;
     while let Some(item) = stream.next().await {
-        let bytes = item.unwrap_or_else(|corrupt| panic!("{corrupt}"));
-        streams.check_untagged(0, &bytes);
+        let record = item.unwrap_or_else(|corrupt| panic!("{corrupt}"));
+        streams.check(record.tag(), &record);
+        assert!(
+            record.position() >= next_position && record.position() % 8 == 0,
+            "record at {}, expected an aligned position from {next_position}",
+            record.position()
+        );
+        next_position = record.position() + (8 + record.len() as u64).next_multiple_of(8);
     }
     producer.await;
     assert_eq!(streams.count(0), 40 + STREAMED);
@@ -1063,6 +1203,37 @@ async fn batches_and_stream<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     assert!(rx.is_empty());
 }
 kinds_and_executors!(batches_and_stream);
+
+/// A stream item is the record's owned copy with its tag and its position,
+/// as `recv` would have shown them; it gives its bytes back as a `Vec`.
+async fn stream_items_keep_tag_and_position<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
+    let (mut tx, rx) = open_channel(new, 1024);
+    let mut sent = Vec::new();
+    for (tag, bytes) in [(7, &b"first"[..]), (0, b""), (u32::MAX, b"third record")] {
+        let mut claim = tx.claim(bytes.len()).await.expect("room");
+        claim.copy_from_slice(bytes);
+        claim.set_tag(tag);
+        sent.push((claim.position(), tag, bytes.to_vec()));
+        claim.commit();
+    }
+    tx.send(b"untagged").await.expect("room");
+    drop(tx);
+    let items: Vec<_> = rx.into_stream().collect().await;
+    assert_eq!(items.len(), 4, "{items:?}");
+    for (item, (position, tag, bytes)) in items.iter().zip(&sent) {
+        let record = item.as_ref().unwrap_or_else(|corrupt| panic!("{corrupt}"));
+        assert_eq!(
+            (record.position(), record.tag(), &**record),
+            (*position, *tag, &bytes[..])
+        );
+        assert_eq!(record.as_ref(), &bytes[..]);
+    }
+    let last = items[3].clone().expect("the fourth record");
+    assert_eq!((last.tag(), last.position()), (0, 48));
+    assert_eq!(last.clone().into_vec(), b"untagged");
+    assert_eq!(Vec::from(last), b"untagged");
+}
+kinds_and_executors!(stream_items_keep_tag_and_position);
 
 // ---------------------------------------------------------------------------
 // Traffic.
@@ -1084,7 +1255,7 @@ async fn four_producer_tasks<E: Exec>(exec: E) {
             exec.spawn(async move {
                 for seq in 0..EACH {
                     let len = len_of(key(id, seq));
-                    match counted(tx.send(len), &waits).await {
+                    match counted(tx.claim(len), &waits).await {
                         Ok(claim) => commit_record(claim, id, seq),
                         Err(error) => panic!("producer {id}: record {seq}: {error}"),
                     }
@@ -1309,7 +1480,7 @@ async fn conversions<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let filled = fill_ring(&mut tx, 0);
     {
         let probe = Probe::new();
-        let mut send = pin!(tx.send(FIXED));
+        let mut send = pin!(tx.claim(FIXED));
         assert!(
             probe.poll(send.as_mut()).is_pending(),
             "a send on a full ring"
@@ -1393,7 +1564,7 @@ async fn lockstep<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let producer = exec.spawn(async move {
         for seq in 0..STREAMED {
             let len = len_of(key(0, seq)) % (max + 1);
-            let mut claim = match tx.send(len).await {
+            let mut claim = match tx.claim(len).await {
                 Ok(claim) => claim,
                 Err(error) => panic!("record {seq}: {error}"),
             };
@@ -1453,7 +1624,7 @@ fn spin_until(what: &str, mut done: impl FnMut() -> bool) {
 ///   to `recv`.
 /// - Sending: the task streams records into a ring that holds two; the
 ///   thread releases one just as the task, having filled the ring, goes
-///   back to `send`.
+///   back to `claim`.
 async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let (ping_tx, mut ping_rx) = open_channel(new, 1024);
     let (mut pong_tx, pong_rx) = open_channel(new, 1024);
@@ -1462,7 +1633,7 @@ async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         while let Ok(record) = ping_rx.recv().await {
             assert_eq!(&*record, &echoed.to_le_bytes()[..], "ping {echoed}");
             drop(record);
-            if let Err(error) = pong_tx.send_bytes(&echoed.to_le_bytes()).await {
+            if let Err(error) = pong_tx.send(&echoed.to_le_bytes()).await {
                 panic!("pong {echoed}: {error}");
             }
             echoed += 1;
@@ -1474,7 +1645,7 @@ async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     let pinger = thread::spawn(move || {
         for round in 0..WINDOW_ROUNDS {
             jitter(round, 0x9196);
-            let mut claim = match ping_tx.send(8) {
+            let mut claim = match ping_tx.claim(8) {
                 Ok(claim) => claim,
                 Err(error) => panic!("ping {round}: {error}"),
             };
@@ -1512,7 +1683,7 @@ async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
     assert_eq!(2 * (max + 8), capacity, "the ring holds two records");
     let producer = exec.spawn(async move {
         for seq in 0..WINDOW_ROUNDS + 2 {
-            let mut claim = match tx.send(max).await {
+            let mut claim = match tx.claim(max).await {
                 Ok(claim) => claim,
                 Err(error) => panic!("record {seq}: {error}"),
             };
@@ -1597,7 +1768,7 @@ where
 }
 
 /// Both ends race their operations against a short timer (see
-/// [`race_or_wait`]), so that many `recv`, `recv_batch` and `send` futures
+/// [`race_or_wait`]), so that many `recv`, `recv_batch` and `claim` futures
 /// are dropped while they wait, some just after being woken. The producer
 /// task sends in bursts with pauses, so the receiver often waits; the
 /// consumer pauses now and then, so the ring fills and sends wait. A send
@@ -1612,7 +1783,7 @@ async fn cancel_safety<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
             while seq < RACED {
                 let burst_end = (seq + 1 + mix(seq ^ 0xb0) % 1_000).min(RACED);
                 while seq < burst_end {
-                    let send = tx.send(len_of(key(0, seq)));
+                    let send = tx.claim(len_of(key(0, seq)));
                     match race_or_wait(&exec, &mut lost, &mut timer_won, send).await {
                         Some(Ok(claim)) => {
                             commit_record(claim, 0, seq);

@@ -20,7 +20,9 @@
 //! - A ring file damaged behind the library's back (in this process): every
 //!   async receive call, and the record stream, deliver the records before
 //!   the bad word and then report it as corrupt, naming its position; a
-//!   parked receiver task is woken with it.
+//!   parked receiver task is woken with it. An async sender whose ring's
+//!   `head` was damaged out of reach of its `tail` reports corruption from
+//!   every send, and does not wait for room that cannot come.
 //!
 //! Every wait has a deadline, so a lost wake-up fails its test instead of
 //! hanging it. The tests take turns, so that each has the CPUs to itself and
@@ -35,7 +37,7 @@ mod ringfile;
 
 use common::{Streams, check, counted, fill, mix, record_key as key, record_tag as tag_of};
 use process::{PATIENCE, Proc, Role, TempPath, create, one_at_a_time};
-use ringfile::{HEADER, patch_u64};
+use ringfile::{HEAD_AT, HEADER, patch_u64};
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -51,7 +53,7 @@ use futures::stream::FusedStream;
 use logring::CorruptRing;
 use logring::channel::{self, RecvTimeoutError, SendClaim, SendError};
 use logring::file::{Mode, RingFile};
-use logring::nonblocking::{self, Receiver, Record, RecvError, TryRecvError};
+use logring::nonblocking::{self, AsyncSendError, Receiver, Record, RecvError, TryRecvError};
 
 /// How long a waiting end may take to be woken by another process.
 const WAKE_PATIENCE: Duration = Duration::from_secs(5);
@@ -102,10 +104,10 @@ impl Tx {
         attached.unwrap_or_else(|error| panic!("cannot attach a producer: {error}"))
     }
 
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
         match self {
-            Tx::Spsc(tx) => tx.send(len),
-            Tx::Mpsc(tx) => tx.send(len),
+            Tx::Spsc(tx) => tx.claim(len),
+            Tx::Mpsc(tx) => tx.claim(len),
         }
     }
 
@@ -114,7 +116,7 @@ impl Tx {
     fn with_claim<R>(&mut self, len: usize, f: impl FnOnce(SendClaim<'_>) -> R) -> R {
         let start = Instant::now();
         loop {
-            match self.try_send(len) {
+            match self.claim(len) {
                 Ok(claim) => return f(claim),
                 Err(SendError::Full) => {}
                 Err(error) => panic!("claiming {len} bytes: {error}"),
@@ -145,17 +147,31 @@ enum AsyncTx {
 }
 
 impl AsyncTx {
-    async fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    async fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, AsyncSendError> {
         match self {
-            AsyncTx::Spsc(tx) => tx.send(len).await,
-            AsyncTx::Mpsc(tx) => tx.send(len).await,
+            AsyncTx::Spsc(tx) => tx.claim(len).await,
+            AsyncTx::Mpsc(tx) => tx.claim(len).await,
         }
     }
 
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+    fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
         match self {
-            AsyncTx::Spsc(tx) => tx.try_send(len),
-            AsyncTx::Mpsc(tx) => tx.try_send(len),
+            AsyncTx::Spsc(tx) => tx.try_claim(len),
+            AsyncTx::Mpsc(tx) => tx.try_claim(len),
+        }
+    }
+
+    async fn send(&mut self, payload: &[u8]) -> Result<(), AsyncSendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.send(payload).await,
+            AsyncTx::Mpsc(tx) => tx.send(payload).await,
+        }
+    }
+
+    fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        match self {
+            AsyncTx::Spsc(tx) => tx.try_send(payload),
+            AsyncTx::Mpsc(tx) => tx.try_send(payload),
         }
     }
 
@@ -395,7 +411,7 @@ fn parked_async_receiver_is_woken_by_a_commit_in_another_process() {
     }
 }
 
-/// A sender task waits in `send().await` on a full ring file (its notifier
+/// A sender task waits in `claim().await` on a full ring file (its notifier
 /// thread sleeps on the senders' word with no time limit); a consumer process
 /// attaches and releases one record, which wakes it, and its record arrives
 /// after all the others.
@@ -410,7 +426,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
         assert!(tx.is_disconnected());
         let mut filled = 0;
         loop {
-            match tx.try_send(FIXED) {
+            match tx.try_claim(FIXED) {
                 Ok(mut claim) => {
                     fill(key(0, filled), &mut claim);
                     claim.set_tag(tag_of(0, filled));
@@ -432,7 +448,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
             let waiting = tokio::spawn({
                 let parked = Arc::clone(&parked);
                 async move {
-                    match counted(tx.send(FIXED), &parked).await {
+                    match counted(tx.claim(FIXED), &parked).await {
                         Ok(mut claim) => {
                             fill(key(0, filled), &mut claim);
                             claim.set_tag(tag_of(0, filled));
@@ -598,7 +614,7 @@ fn corrupt_ring_file() -> (TempPath, Vec<u64>) {
         let mut tx = ring.spsc_sender().unwrap();
         (0..12)
             .map(|seq| {
-                let claim = tx.send(len_of(key(0, seq))).unwrap();
+                let claim = tx.claim(len_of(key(0, seq))).unwrap();
                 let position = claim.position();
                 commit_record(claim, 0, seq);
                 position
@@ -730,7 +746,14 @@ fn a_record_stream_yields_the_corruption_as_an_item_and_then_ends() {
     assert_eq!(items.len(), 7, "{items:?}");
     for (seq, item) in items[..6].iter().enumerate() {
         match item {
-            Ok(bytes) => check(key(0, seq as u64), bytes),
+            Ok(record) => {
+                check(key(0, seq as u64), record);
+                assert_eq!(
+                    (record.tag(), record.position()),
+                    (tag_of(0, seq as u64), positions[seq]),
+                    "record {seq}"
+                );
+            }
             Err(corrupt) => panic!("record {seq}: {corrupt}"),
         }
     }
@@ -753,9 +776,9 @@ fn a_task_waiting_in_recv_wakes_with_the_corruption() {
     let second = first.clone();
     let mut rx = async_receiver(&ring);
     rx.set_follow(true);
-    let held = first.send(8).unwrap();
+    let held = first.claim(8).unwrap();
     let bad = held.position();
-    let mut later = second.send(8).unwrap();
+    let mut later = second.claim(8).unwrap();
     later.copy_from_slice(b"after it");
     let received = runtime().block_on(async {
         let parked = Arc::new(AtomicU64::new(0));
@@ -781,4 +804,76 @@ fn a_task_waiting_in_recv_wakes_with_the_corruption() {
     assert_eq!(received, Err(RecvError::Corrupt(corruption_at(bad))));
     assert_eq!(rx.corruption(), Some(corruption_at(bad)));
     drop(held);
+}
+
+/// An async sender on a full ring file whose `head` is then damaged more than
+/// a capacity behind or ahead of the `tail`: the awaited `claim` and `send`
+/// return `AsyncSendError::Corrupt` at once instead of waiting for room that
+/// cannot come, and `try_claim` and `try_send` return `SendError::Corrupt`;
+/// none of them counts a `Full` rejection.
+#[test]
+fn an_async_sender_facing_impossible_positions_reports_corruption() {
+    const IMPOSSIBLE: &str = "the consumer's head is more than a capacity away from the tail";
+    let _turn = one_at_a_time();
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        for ahead in [false, true] {
+            let what = format!("{mode}, head ahead: {ahead}");
+            let path = TempPath::new("async-impossible");
+            let ring = create(&path, 4096, mode);
+            let mut tx = Tx::attach(&ring).into_async();
+            let mut filled = 0;
+            loop {
+                match tx.try_claim(FIXED) {
+                    Ok(claim) => {
+                        commit_record(claim, 0, filled);
+                        filled += 1;
+                    }
+                    Err(SendError::Full) => break,
+                    Err(error) => panic!("{what}: filling the ring: {error}"),
+                }
+            }
+            assert_eq!(filled, 4096 / 64, "{what}");
+            let tail = 4096;
+            assert_eq!(ring.tail(), tail, "{what}");
+            let head = if ahead {
+                tail + 4096 + 64
+            } else {
+                tail.wrapping_sub(4096 + 64)
+            };
+            patch_u64(path.path(), HEAD_AT, head);
+            let expected = CorruptRing {
+                position: tail,
+                word: head,
+                reason: IMPOSSIBLE,
+            };
+            let (claimed, sent) = runtime().block_on(async {
+                let claimed = tokio::time::timeout(WAKE_PATIENCE, tx.claim(8))
+                    .await
+                    .expect("claim waits on impossible positions")
+                    .map(drop);
+                let sent = tokio::time::timeout(WAKE_PATIENCE, tx.send(b"x"))
+                    .await
+                    .expect("send waits on impossible positions");
+                (claimed, sent)
+            });
+            assert_eq!(claimed, Err(AsyncSendError::Corrupt(expected)), "{what}");
+            assert_eq!(sent, Err(AsyncSendError::Corrupt(expected)), "{what}");
+            assert_eq!(
+                tx.try_claim(8).map(drop),
+                Err(SendError::Corrupt(expected)),
+                "{what}"
+            );
+            assert_eq!(
+                tx.try_send(b"x"),
+                Err(SendError::Corrupt(expected)),
+                "{what}"
+            );
+            assert_eq!(
+                ring.full_rejections(),
+                1,
+                "{what}: the fill's last refusal only"
+            );
+            assert_eq!(ring.tail(), tail, "{what}: nothing was claimed");
+        }
+    }
 }

@@ -87,9 +87,10 @@ impl<T> Guarded<T> {
 /// The sending operations, so that a scenario can run on both channel kinds
 /// (the SPSC sender takes `&mut self`, the MPSC one `&self`).
 trait Tx: Send + 'static {
-    fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
-    fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
-    fn send_bytes(&mut self, payload: &[u8]) -> Result<(), SendError>;
+    fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError>;
+    fn send(&mut self, payload: &[u8]) -> Result<(), SendError>;
+    fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError>;
     fn is_disconnected(&self) -> bool;
     fn full_rejections(&self) -> u64;
     fn max_record_len(&self) -> usize;
@@ -99,14 +100,17 @@ trait Tx: Send + 'static {
 macro_rules! impl_tx {
     ($sender:ty) => {
         impl Tx for $sender {
-            fn send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-                <$sender>::send(self, len)
+            fn claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+                <$sender>::claim(self, len)
             }
-            fn try_send(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
-                <$sender>::try_send(self, len)
+            fn try_claim(&mut self, len: usize) -> Result<SendClaim<'_>, SendError> {
+                <$sender>::try_claim(self, len)
             }
-            fn send_bytes(&mut self, payload: &[u8]) -> Result<(), SendError> {
-                <$sender>::send_bytes(self, payload)
+            fn send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+                <$sender>::send(self, payload)
+            }
+            fn try_send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+                <$sender>::try_send(self, payload)
             }
             fn is_disconnected(&self) -> bool {
                 <$sender>::is_disconnected(self)
@@ -152,10 +156,10 @@ macro_rules! both {
 /// Sends `payload` (retrying `Full` with a yield) and commits it with `tag`.
 fn send_tagged<T: Tx>(tx: &mut T, payload: &[u8], tag: u32) {
     let mut claim = loop {
-        match tx.send(payload.len()) {
+        match tx.claim(payload.len()) {
             Ok(claim) => break claim,
             Err(SendError::Full) => thread::yield_now(),
-            Err(error) => panic!("send: {error}"),
+            Err(error) => panic!("claim: {error}"),
         }
     };
     claim.copy_from_slice(payload);
@@ -170,35 +174,35 @@ fn basic<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(1024).unwrap();
     assert!(rx.is_empty());
 
-    let mut claim = tx.send(5).unwrap();
+    let mut claim = tx.claim(5).unwrap();
     assert_eq!(claim.len(), 5);
     claim.copy_from_slice(b"hello");
     claim.set_tag(7);
     assert_eq!(claim.tag(), 7);
     claim.commit();
 
-    tx.send_bytes(b"world").unwrap();
+    tx.send(b"world").unwrap();
 
     // A zero-length record still carries its tag.
-    let mut claim = tx.send(0).unwrap();
+    let mut claim = tx.claim(0).unwrap();
     assert!(claim.is_empty());
     claim.set_tag(0xdead_beef);
     claim.commit();
 
     // Aborted claims, explicitly or by drop, are never delivered.
-    let mut claim = tx.send(8).unwrap();
+    let mut claim = tx.claim(8).unwrap();
     claim.copy_from_slice(b"aborted!");
     claim.abort();
-    drop(tx.try_send(3).unwrap());
+    drop(tx.try_claim(3).unwrap());
 
     // A truncated claim is delivered at its new length.
-    let mut claim = tx.try_send(16).unwrap();
+    let mut claim = tx.try_claim(16).unwrap();
     claim.copy_from_slice(b"0123456789abcdef");
     claim.truncate(4);
     claim.set_tag(u32::MAX);
     claim.commit();
 
-    tx.send_bytes(b"end").unwrap();
+    tx.send(b"end").unwrap();
     assert!(!rx.is_empty());
 
     let record = rx.recv().unwrap();
@@ -237,7 +241,7 @@ both!(basic);
 /// A timeout too far away to represent waits like `recv`.
 fn huge_timeout<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(256).unwrap();
-    tx.send_bytes(b"x").unwrap();
+    tx.send(b"x").unwrap();
     assert_eq!(&*rx.recv_timeout(Duration::MAX).unwrap(), b"x");
     drop(tx);
     assert_eq!(
@@ -246,6 +250,117 @@ fn huge_timeout<T: Tx>(new: New<T>) {
     );
 }
 both!(huge_timeout);
+
+/// A claim is an `io::Write` and a `fmt::Write`: `write!` formats in place,
+/// each write appends all of its bytes or none (`WriteZero`, `fmt::Error`),
+/// and commit publishes the bytes written (all of the claim if nothing was
+/// written that way); a claim a write failed on can still be committed, or
+/// dropped to abort it. A receiver asleep in `recv` is woken by such a
+/// commit.
+fn claims_write_in_place<T: Tx>(new: New<T>) {
+    use std::io::ErrorKind::WriteZero;
+    let (mut tx, mut rx) = new(1024).unwrap();
+
+    let mut claim = tx.claim(64).unwrap();
+    {
+        use std::fmt::Write as _;
+        write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        assert_eq!(claim.write_str(&"x".repeat(40)), Err(std::fmt::Error));
+    }
+    claim.set_tag(3);
+    claim.commit();
+
+    let mut claim = tx.try_claim(8).unwrap();
+    {
+        use std::io::Write as _;
+        claim.write_all(b"abc").unwrap();
+        assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+        assert_eq!(claim.write(b"defgh").unwrap(), 5);
+        assert_eq!(claim.write(b"!").unwrap_err().kind(), WriteZero);
+        claim.flush().unwrap();
+    }
+    claim.commit();
+
+    // Truncated below what was written: the first bytes.
+    let mut claim = tx.claim(16).unwrap();
+    {
+        use std::io::Write as _;
+        claim.write_all(b"hello world").unwrap();
+    }
+    claim.truncate(5);
+    claim.commit();
+
+    // A failed write, then dropped or aborted: nothing is delivered.
+    let mut claim = tx.claim(4).unwrap();
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ab").unwrap();
+        assert!(write!(claim, "{}", 123_456).is_err());
+    }
+    drop(claim);
+    let mut claim = tx.try_claim(4).unwrap();
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write_all(b"12345").unwrap_err().kind(), WriteZero);
+    }
+    claim.abort();
+
+    // A failed write, then committed: what was written before it.
+    let mut claim = tx.claim(4).unwrap();
+    {
+        use std::fmt::Write as _;
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("too long").is_err());
+    }
+    claim.commit();
+
+    // No write: the whole claim. An empty claim takes empty writes only.
+    let mut claim = tx.claim(4).unwrap();
+    claim.copy_from_slice(b"full");
+    claim.commit();
+    let mut claim = tx.claim(0).unwrap();
+    {
+        use std::io::Write as _;
+        assert_eq!(claim.write(b"").unwrap(), 0);
+        assert_eq!(claim.write(b"x").unwrap_err().kind(), WriteZero);
+    }
+    claim.commit();
+
+    let expected: [(&[u8], u32); 6] = [
+        (b"order 42 filled at 101.50", 3),
+        (b"abcdefgh", 0),
+        (b"hello", 0),
+        (b"ok", 0),
+        (b"full", 0),
+        (b"", 0),
+    ];
+    for (bytes, tag) in expected {
+        let record = rx.try_recv().unwrap();
+        assert_eq!((&*record, record.tag()), (bytes, tag));
+    }
+    assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
+    assert!(
+        rx.is_empty(),
+        "the unwritten rest of each claim is released"
+    );
+
+    rx.set_spin_policy(SpinPolicy::NONE);
+    let receiving = spawn_guarded("receiver", move || {
+        let record = rx.recv().map(|record| record.to_vec());
+        (rx, record)
+    });
+    thread::sleep(Duration::from_millis(20));
+    let mut claim = tx.claim(32).unwrap();
+    {
+        use std::fmt::Write as _;
+        write!(claim, "wake {}", 1).unwrap();
+    }
+    claim.commit();
+    let (_rx, record) = receiving.join();
+    assert_eq!(record.unwrap(), b"wake 1");
+    assert_eq!(tx.full_rejections(), 0);
+}
+both!(claims_write_in_place);
 
 /// Many records through a small ring from another thread: the sender meets
 /// `Full` and retries, the receiver alternates between its calls, and every
@@ -313,12 +428,12 @@ fn mpsc_cloned_senders_deliver_everything() {
             let tx = tx.clone();
             thread::spawn(move || {
                 for i in 0..EACH {
-                    tx.send_bytes(&[id, i]).unwrap();
+                    tx.send(&[id, i]).unwrap();
                 }
             })
         })
         .collect();
-    tx.send_bytes(&[SENDERS, 0]).unwrap();
+    tx.send(&[SENDERS, 0]).unwrap();
     drop(tx);
     let mut got = Vec::new();
     loop {
@@ -358,7 +473,7 @@ fn mpsc_four_senders_keep_per_sender_order() {
                 for seq in 0..records {
                     let key = key(id, seq);
                     let mut claim = loop {
-                        match tx.send(len(key)) {
+                        match tx.claim(len(key)) {
                             Ok(claim) => break claim,
                             Err(SendError::Full) => {
                                 fulls += 1;
@@ -421,7 +536,7 @@ fn mpsc_four_senders_keep_per_sender_order() {
 fn mpsc_disconnects_only_when_the_last_sender_drops() {
     let (tx, mut rx) = mpsc::new(256).unwrap();
     let tx2 = tx.clone();
-    tx.send_bytes(b"a").unwrap();
+    tx.send(b"a").unwrap();
     drop(tx);
     assert!(!rx.is_disconnected());
     assert_eq!(&*rx.recv().unwrap(), b"a");
@@ -430,10 +545,10 @@ fn mpsc_disconnects_only_when_the_last_sender_drops() {
         rx.recv_timeout(Duration::from_millis(1)).unwrap_err(),
         RecvTimeoutError::Timeout
     );
-    tx2.send_bytes(b"b").unwrap();
+    tx2.send(b"b").unwrap();
     let tx3 = tx2.clone();
     drop(tx2);
-    tx3.send_bytes(b"c").unwrap();
+    tx3.send(b"c").unwrap();
     drop(tx3);
     assert!(rx.is_disconnected());
     assert_eq!(&*rx.recv().unwrap(), b"b");
@@ -446,16 +561,16 @@ fn mpsc_disconnects_only_when_the_last_sender_drops() {
 
 fn receiver_dropped<T: Tx>(new: New<T>) {
     let (mut tx, rx) = new(256).unwrap();
-    tx.send_bytes(b"never read").unwrap();
+    tx.send(b"never read").unwrap();
     assert!(!tx.is_disconnected());
     drop(rx);
     assert!(tx.is_disconnected());
-    assert_eq!(tx.send(8).unwrap_err(), SendError::Disconnected);
-    assert_eq!(tx.try_send(8).unwrap_err(), SendError::Disconnected);
-    assert_eq!(tx.send_bytes(b"x").unwrap_err(), SendError::Disconnected);
-    assert_eq!(tx.send(0).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.claim(8).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.try_claim(8).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.send(b"x").unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.claim(0).unwrap_err(), SendError::Disconnected);
     tx.set_spin_policy(SpinPolicy::NONE);
-    assert_eq!(tx.send(8).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.claim(8).unwrap_err(), SendError::Disconnected);
     assert_eq!(tx.full_rejections(), 0);
 }
 both!(receiver_dropped);
@@ -463,18 +578,18 @@ both!(receiver_dropped);
 /// A sender retrying a full ring notices the receiver leave.
 fn receiver_dropped_while_full<T: Tx>(new: New<T>) {
     let (mut tx, rx) = new(64).unwrap();
-    while tx.try_send(8).map(SendClaim::commit).is_ok() {}
-    assert_eq!(tx.send(8).unwrap_err(), SendError::Full);
+    while tx.try_claim(8).map(SendClaim::commit).is_ok() {}
+    assert_eq!(tx.claim(8).unwrap_err(), SendError::Full);
     drop(rx);
-    assert_eq!(tx.send(8).unwrap_err(), SendError::Disconnected);
-    assert_eq!(tx.try_send(8).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.claim(8).unwrap_err(), SendError::Disconnected);
+    assert_eq!(tx.try_claim(8).unwrap_err(), SendError::Disconnected);
 }
 both!(receiver_dropped_while_full);
 
 fn senders_dropped<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(1024).unwrap();
     for i in 0..8u8 {
-        tx.send_bytes(&[i; 3]).unwrap();
+        tx.send(&[i; 3]).unwrap();
     }
     drop(tx);
     assert!(rx.is_disconnected());
@@ -533,10 +648,10 @@ both!(senders_dropped);
 /// sender lives, and is skipped once the last one is gone.
 fn leaked_claim<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(1024).unwrap();
-    tx.send_bytes(b"before").unwrap();
-    std::mem::forget(tx.send(8).unwrap());
-    tx.send_bytes(b"after 1").unwrap();
-    let mut claim = tx.send(7).unwrap();
+    tx.send(b"before").unwrap();
+    std::mem::forget(tx.claim(8).unwrap());
+    tx.send(b"after 1").unwrap();
+    let mut claim = tx.claim(7).unwrap();
     claim.copy_from_slice(b"after 2");
     claim.set_tag(2);
     claim.commit();
@@ -566,8 +681,8 @@ both!(leaked_claim);
 fn leaked_claim_last_wakes_receiver<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(1024).unwrap();
     rx.set_spin_policy(SpinPolicy::NONE);
-    tx.send_bytes(b"only").unwrap();
-    std::mem::forget(tx.send(20).unwrap());
+    tx.send(b"only").unwrap();
+    std::mem::forget(tx.claim(20).unwrap());
     let receiving = spawn_guarded("receiver", move || {
         assert_eq!(&*rx.recv().unwrap(), b"only");
         assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
@@ -605,7 +720,7 @@ fn timeouts_never_early<T: Tx>(new: New<T>) {
             waker = Some(thread::spawn(move || {
                 let mut wakes = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    if let Ok(claim) = tx.try_send(8) {
+                    if let Ok(claim) = tx.try_claim(8) {
                         claim.abort();
                         wakes += 1;
                     }
@@ -680,7 +795,7 @@ fn past_deadline<T: Tx>(new: New<T>) {
             rx.recv_deadline(past).map(drop).unwrap_err(),
             RecvTimeoutError::Timeout
         );
-        tx.send_bytes(b"ready").unwrap();
+        tx.send(b"ready").unwrap();
         assert_eq!(&*rx.recv_deadline(past).unwrap(), b"ready");
         assert_eq!(
             rx.recv_deadline(past).map(drop).unwrap_err(),
@@ -698,7 +813,7 @@ fn full_ring<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(256).unwrap();
     assert_eq!(rx.capacity(), 256);
     for i in 0..8u8 {
-        tx.send_bytes(&[i; 24]).unwrap();
+        tx.send(&[i; 24]).unwrap();
     }
     assert_eq!(tx.full_rejections(), 0);
 
@@ -709,10 +824,10 @@ fn full_ring<T: Tx>(new: New<T>) {
         expected += 1;
         assert_eq!(tx.full_rejections(), expected);
     };
-    expect_full(tx.send(24).map(drop), &tx);
-    expect_full(tx.send(0).map(drop), &tx);
-    expect_full(tx.try_send(24).map(drop), &tx);
-    expect_full(tx.send_bytes(&[9; 24]), &tx);
+    expect_full(tx.claim(24).map(drop), &tx);
+    expect_full(tx.claim(0).map(drop), &tx);
+    expect_full(tx.try_claim(24).map(drop), &tx);
+    expect_full(tx.send(&[9; 24]), &tx);
     for policy in [
         SpinPolicy::NONE,
         SpinPolicy::new(1, 0),
@@ -720,22 +835,22 @@ fn full_ring<T: Tx>(new: New<T>) {
         SpinPolicy::SENDER,
     ] {
         tx.set_spin_policy(policy);
-        expect_full(tx.send(24).map(drop), &tx);
-        expect_full(tx.try_send(1).map(drop), &tx);
+        expect_full(tx.claim(24).map(drop), &tx);
+        expect_full(tx.try_claim(1).map(drop), &tx);
     }
     assert_eq!(rx.full_rejections(), tx.full_rejections());
 
     // Reading one record makes room for one more.
     assert_eq!(&*rx.recv().unwrap(), [0; 24]);
     tx.set_spin_policy(SpinPolicy::NONE);
-    tx.send_bytes(&[8; 24]).unwrap();
-    expect_full(tx.try_send(24).map(drop), &tx);
+    tx.send(&[8; 24]).unwrap();
+    expect_full(tx.try_claim(24).map(drop), &tx);
     let rejections = tx.full_rejections();
     for i in 1..9u8 {
         assert_eq!(&*rx.recv().unwrap(), [i; 24]);
     }
     assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
-    tx.try_send(24).unwrap().commit();
+    tx.try_claim(24).unwrap().commit();
     assert_eq!(rx.full_rejections(), rejections);
 }
 both!(full_ring);
@@ -752,25 +867,54 @@ fn too_large<T: Tx>(new: New<T>) {
     };
     for policy in [SpinPolicy::SENDER, SpinPolicy::NONE] {
         tx.set_spin_policy(policy);
-        assert_eq!(tx.send(max + 1).unwrap_err(), too_large);
-        assert_eq!(tx.try_send(max + 1).unwrap_err(), too_large);
-        assert_eq!(tx.send_bytes(&vec![0; max + 1]).unwrap_err(), too_large);
-        assert_eq!(tx.send(usize::MAX).unwrap_err(), huge);
+        assert_eq!(tx.claim(max + 1).unwrap_err(), too_large);
+        assert_eq!(tx.try_claim(max + 1).unwrap_err(), too_large);
+        assert_eq!(tx.send(&vec![0; max + 1]).unwrap_err(), too_large);
+        assert_eq!(tx.claim(usize::MAX).unwrap_err(), huge);
     }
     assert_eq!(tx.full_rejections(), 0);
 
     // The largest record fits in an empty ring; on a full ring a record too
     // large is still `TooLarge`, not `Full`.
     let payload: Vec<u8> = (0..max).map(|i| i as u8).collect();
-    tx.send_bytes(&payload).unwrap();
-    while tx.try_send(0).map(SendClaim::commit).is_ok() {}
+    tx.send(&payload).unwrap();
+    while tx.try_claim(0).map(SendClaim::commit).is_ok() {}
     let rejections = tx.full_rejections();
-    assert_eq!(tx.send(max + 1).unwrap_err(), too_large);
-    assert_eq!(tx.try_send(max + 1).unwrap_err(), too_large);
+    assert_eq!(tx.claim(max + 1).unwrap_err(), too_large);
+    assert_eq!(tx.try_claim(max + 1).unwrap_err(), too_large);
     assert_eq!(tx.full_rejections(), rejections);
     assert_eq!(&*rx.recv().unwrap(), &payload[..]);
 }
 both!(too_large);
+
+/// `try_send` and `try_claim` never spin: on a full ring they fail with
+/// `Full` at once, each counted once, whatever the sender's spin policy.
+/// The policy here would keep `send` and `claim` retrying for far longer than
+/// the test's patience, so a `try_` form that spun would fail it (as a hang
+/// caught by the guard), with no timing measured.
+fn try_send_never_spins<T: Tx>(new: New<T>) {
+    let (mut tx, rx) = new(256).unwrap();
+    while tx.try_send(&[1; 24]).is_ok() {}
+    assert_eq!(tx.full_rejections(), 1, "the refusal that ended the fill");
+    tx.set_spin_policy(SpinPolicy::new(u32::MAX, u32::MAX));
+    let trying = spawn_guarded("try_send on a full ring", move || {
+        for round in 0..100 {
+            assert_eq!(tx.try_send(&[2; 24]), Err(SendError::Full), "round {round}");
+            assert_eq!(
+                tx.try_claim(0).map(drop),
+                Err(SendError::Full),
+                "round {round}"
+            );
+            assert_eq!(tx.try_send(b""), Err(SendError::Full), "round {round}");
+        }
+        tx
+    });
+    let tx = trying.join();
+    assert_eq!(tx.full_rejections(), 1 + 300);
+    assert_eq!(rx.full_rejections(), tx.full_rejections());
+    assert_eq!(rx.len_bytes(), 256, "nothing was taken");
+}
+both!(try_send_never_spins);
 
 /// A sleeping receiver that reads slowly and a sender that keeps meeting
 /// `Full`: neither waits on the other for ever.
@@ -783,7 +927,7 @@ fn full_ring_with_sleeping_receiver<T: Tx>(new: New<T>) {
         let mut fulls = 0u64;
         for seq in 0..records {
             loop {
-                match tx.send_bytes(&seq.to_le_bytes()) {
+                match tx.send(&seq.to_le_bytes()) {
                     Ok(()) => break,
                     Err(SendError::Full) => {
                         fulls += 1;
@@ -833,9 +977,9 @@ fn blocked_receiver_woken<T: Tx>(new: New<T>) {
                 got
             });
             thread::sleep(Duration::from_millis(20));
-            tx.send_bytes(b"late").unwrap();
+            tx.send(b"late").unwrap();
             thread::sleep(Duration::from_millis(20));
-            let mut claim = tx.send(5).unwrap();
+            let mut claim = tx.claim(5).unwrap();
             claim.copy_from_slice(b"later");
             thread::sleep(Duration::from_millis(5));
             claim.commit();
@@ -861,8 +1005,8 @@ fn mpsc_abort_unblocks_receiver() {
             let (a, mut rx) = mpsc::new(256).unwrap();
             let b = a.clone();
             rx.set_spin_policy(policy);
-            let claim = a.send(16).unwrap();
-            b.send_bytes(b"from b").unwrap();
+            let claim = a.claim(16).unwrap();
+            b.send(b"from b").unwrap();
             let receiving = spawn_guarded("receiver", move || {
                 let record = rx.recv().unwrap();
                 assert_eq!(&*record, b"from b");
@@ -890,8 +1034,8 @@ fn mpsc_commit_behind_open_claim_unblocks_receiver() {
     let (a, mut rx) = mpsc::new(256).unwrap();
     let b = a.clone();
     rx.set_spin_policy(SpinPolicy::NONE);
-    let mut claim = a.send(6).unwrap();
-    b.send_bytes(b"from b").unwrap();
+    let mut claim = a.claim(6).unwrap();
+    b.send(b"from b").unwrap();
     let receiving = spawn_guarded("receiver", move || {
         let mut got = Vec::new();
         while let Ok(record) = rx.recv() {
@@ -954,9 +1098,9 @@ fn batches<T: Tx>(new: New<T>) {
         Err(RecvTimeoutError::Timeout)
     );
     // Single and batch reads interleave in order.
-    tx.send_bytes(&[10; 5]).unwrap();
-    tx.send_bytes(&[11; 5]).unwrap();
-    tx.send_bytes(&[12; 5]).unwrap();
+    tx.send(&[10; 5]).unwrap();
+    tx.send(&[11; 5]).unwrap();
+    tx.send(&[12; 5]).unwrap();
     assert_eq!(rx.recv().unwrap()[0], 10);
     assert_eq!(rx.recv_batch(1, |r| assert_eq!(r[0], 11)), Ok(1));
     assert_eq!(rx.try_recv().unwrap()[0], 12);

@@ -1599,8 +1599,8 @@ fn a_corrupt_record_stops_tail_after_the_records_before_it() {
         assert_eq!(
             ran.err(),
             format!(
-                "logring: ring file {}: corrupt ring: record word 0xffffffffffffffff at \
-                 position {second}: unknown record state; the records before it were printed\n",
+                "logring: ring file {}: corrupt ring at position {second}: unknown record \
+                 state (found 0xffffffffffffffff); the records before it were printed\n",
                 ring.arg()
             ),
             "{}",
@@ -1948,6 +1948,57 @@ fn a_line_longer_than_the_largest_record_stops_write_naming_it() {
     );
     let kept = run(&["tail", ring.arg(), "--no-follow"]).ok().lines();
     assert_eq!(kept, ["first", longest.as_str()]);
+}
+
+/// A writer whose ring file's `head` is damaged while it writes (more than a
+/// capacity behind or ahead of the tail: positions no ring can have) stops
+/// at the first record that meets them and reports the corruption, instead
+/// of waiting for room that cannot come.
+#[test]
+fn a_writer_facing_impossible_positions_reports_the_corruption() {
+    const IMPOSSIBLE: &str = "the consumer's head is more than a capacity away from the tail";
+    for (mode, ahead) in [
+        ("spsc", false),
+        ("spsc", true),
+        ("mpsc", false),
+        ("mpsc", true),
+    ] {
+        let what = format!("{mode}, head ahead: {ahead}");
+        let ring = create_ring("impossible-write", "4KiB", mode);
+        let (mut writer, mut stdin) = spawn_writer(&ring);
+        stdin.write_all(b"first\n").unwrap();
+        stat_until(&ring, "the writer", |stat| {
+            field(stat, "producers") == 1 && field(stat, "tail") > 0
+        });
+        // "first" took a record word and 5 bytes, rounded up to 8. The writer
+        // looks at the head within a lap from there: the damage stays more
+        // than a capacity away from any tail it reaches by then. (A head
+        // ahead by less is a consumer past the tail, which an MPSC producer
+        // catches up with.)
+        let tail: u64 = 16;
+        let head = if ahead {
+            tail + 3 * 4096
+        } else {
+            tail.wrapping_sub(4096 + 64)
+        };
+        patch_u64(&ring, HEAD_AT, head);
+        // More than the ring holds, so the writer must look at the head.
+        let feeding = feed(stdin, (hundred_long_lines().join("\n") + "\n").into_bytes());
+        writer.expect_exit(1);
+        // The writer may have left before reading all of its input.
+        let _ = feeding.join().unwrap();
+        let err = writer.stderr_text();
+        for says in [
+            format!("logring: ring file {}: record ", ring.arg()),
+            " was refused: corrupt ring at position ".to_owned(),
+            format!(": {IMPOSSIBLE} (found {head:#018x})"),
+        ] {
+            assert!(
+                err.contains(&says),
+                "{what}: stderr does not say {says:?}: {err:?}"
+            );
+        }
+    }
 }
 
 /// Records of the ring as (payload bytes, tag), through `tail --format json

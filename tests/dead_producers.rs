@@ -74,7 +74,7 @@ fn send(ring: &RingFile, id: u32) {
     for seq in 0u64.. {
         record[4..12].copy_from_slice(&seq.to_le_bytes());
         loop {
-            match tx.send_bytes(&record) {
+            match tx.send(&record) {
                 Ok(()) => break,
                 Err(SendError::Full) => thread::yield_now(),
                 Err(error) => panic!("send: {error}"),
@@ -277,7 +277,7 @@ fn a_following_receiver_steps_over_every_gap_a_killed_producer_leaves() {
         record[..4].copy_from_slice(&last.to_le_bytes());
         record[4..12].copy_from_slice(&seq.to_le_bytes());
         loop {
-            match tx.send_bytes(&record) {
+            match tx.send(&record) {
                 Ok(()) => break,
                 Err(SendError::Full) if Instant::now() < deadline => thread::yield_now(),
                 Err(error) => panic!(
@@ -297,7 +297,7 @@ fn a_following_receiver_steps_over_every_gap_a_killed_producer_leaves() {
     }
     let mut record = [0u8; 24];
     record[..4].copy_from_slice(&STOP.to_le_bytes());
-    tx.send_bytes(&record).unwrap();
+    tx.send(&record).unwrap();
     let skipped = receiving.join().expect("the receiving thread panicked");
 
     steps.sort();

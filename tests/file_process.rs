@@ -15,7 +15,7 @@
 //!   long it took is printed (`-- --nocapture`), never asserted.
 //! - A consumer killed mid-stream, even inside a batch whose release it
 //!   never published: the next one resumes after the last record the dead
-//!   one finished with (its `ReadClaim` dropped, or its `read_batch`
+//!   one finished with (its `ReadClaim` dropped, or its `try_recv_batch`
 //!   callback returned), so nothing committed is lost and only the record
 //!   being read when it died is delivered twice.
 //! - Waking a receiver asleep in another process; drain and follow modes
@@ -70,7 +70,7 @@ fn check_record(id: u32, seq: u64, tag: u32, bytes: &[u8]) {
 
 // The producing end of a ring file, whichever API it is reached through.
 
-/// Which API an end uses: the queue's (`try_claim`) or the channel's (`send`).
+/// Which API an end uses: the queue's (`try_claim`) or the channel's (`claim`).
 const QUEUE: u64 = 0;
 const CHANNEL: u64 = 1;
 
@@ -111,11 +111,11 @@ impl Tx {
                     Ok(claim) => return f(Claim::Queue(claim)),
                     Err(error) => SendError::from(error),
                 },
-                Tx::SpscSender(s) => match s.send(len) {
+                Tx::SpscSender(s) => match s.claim(len) {
                     Ok(claim) => return f(Claim::Channel(claim)),
                     Err(error) => error,
                 },
-                Tx::MpscSender(s) => match s.send(len) {
+                Tx::MpscSender(s) => match s.claim(len) {
                     Ok(claim) => return f(Claim::Channel(claim)),
                     Err(error) => error,
                 },
@@ -211,14 +211,14 @@ impl Rx {
     /// and bytes to `f`.
     fn poll(&mut self, f: impl FnOnce(u64, u32, &[u8])) -> Got {
         match self {
-            Rx::Queue(consumer) => {
-                if let Some(record) = consumer.try_read() {
+            Rx::Queue(consumer) => match consumer.try_recv() {
+                Ok(record) => {
                     f(record.position(), record.tag(), &record);
-                    return Got::Record;
+                    Got::Record
                 }
-                assert_eq!(consumer.corruption(), None);
-                Got::Empty
-            }
+                Err(queue::TryRecvError::Empty) => Got::Empty,
+                Err(error) => panic!("{error}"),
+            },
             Rx::Channel(receiver) => {
                 let error = match receiver.try_recv() {
                     Ok(record) => {
@@ -366,8 +366,8 @@ fn hold(ring: &RingFile, role: &Role) {
 }
 
 /// Args: record count, sequence number from which to read slowly, seed.
-/// Reads producer 0's records from the start with a mix of `try_read` and
-/// `read_batch`, checking each, and reports `read <seq>` for every record
+/// Reads producer 0's records from the start with a mix of `try_recv` and
+/// `try_recv_batch`, checking each, and reports `read <seq>` for every record
 /// before releasing it and `released <seq>` after releasing now and then.
 /// From the slow sequence number on, it reads batches of 32 whose callback
 /// sleeps 2 ms per record, each from a ring at least a quarter full and
@@ -404,7 +404,7 @@ fn tail(ring: &RingFile, role: &Role) {
             } else {
                 1 + (mix(!seed ^ op) % 64) as usize
             };
-            consumer.read_batch(limit, |record| {
+            let read = consumer.try_recv_batch(limit, |record| {
                 let seq = checked(&mut next, record.tag(), &record);
                 report!("read {seq}");
                 if slow {
@@ -412,17 +412,28 @@ fn tail(ring: &RingFile, role: &Role) {
                 }
                 last = Some(seq);
             });
+            match read {
+                Ok(count) => assert!(count > 0 && last.is_some(), "read {count}"),
+                Err(queue::TryRecvError::Empty) => assert_eq!(last, None),
+                Err(error) => panic!("{error}"),
+            }
             if let Some(seq) = last {
                 report!("released {seq}");
             }
-        } else if let Some(record) = consumer.try_read() {
-            let seq = checked(&mut next, record.tag(), &record);
-            report!("read {seq}");
-            record.release();
-            if seq % 256 == 0 {
-                report!("released {seq}");
+        } else {
+            match consumer.try_recv() {
+                Ok(record) => {
+                    let seq = checked(&mut next, record.tag(), &record);
+                    report!("read {seq}");
+                    record.release();
+                    if seq % 256 == 0 {
+                        report!("released {seq}");
+                    }
+                    last = Some(seq);
+                }
+                Err(queue::TryRecvError::Empty) => {}
+                Err(error) => panic!("{error}"),
             }
-            last = Some(seq);
         }
         if last.is_some() {
             last_progress = Instant::now();
@@ -485,7 +496,7 @@ fn race(role: &Role) {
     let opened = RingFile::open_or_create(&role.path, Options::new(4096).mode(Mode::Mpsc));
     let sent = opened.and_then(|ring| {
         let tx = ring.mpsc_sender()?;
-        tx.send_bytes(&id.to_le_bytes())
+        tx.send(&id.to_le_bytes())
             .unwrap_or_else(|error| panic!("{error}"));
         Ok(())
     });
@@ -582,7 +593,7 @@ fn a_process_that_may_only_read_a_ring_observes_it() {
     let tx = ring.mpsc_sender().unwrap();
     let mut rx = ring.receiver().unwrap();
     for seq in 0..5 {
-        tx.send_bytes(&[seq; 100]).unwrap();
+        tx.send(&[seq; 100]).unwrap();
     }
     drop(rx.recv().unwrap());
     let expected = vec![
@@ -653,11 +664,12 @@ fn processes_that_open_or_create_together_share_one_ring() {
             RingFile::open(path.path()).unwrap_or_else(|error| panic!("round {round}: {error}"));
         let mut consumer = ring.consumer().unwrap();
         let mut ids = Vec::new();
-        while let Some(record) = consumer.try_read() {
+        while let Ok(record) = consumer.try_recv() {
             ids.push(u32::from_le_bytes(
                 record[..].try_into().expect("a 4-byte id"),
             ));
         }
+        assert_eq!(consumer.try_recv().err(), Some(queue::TryRecvError::Empty));
         ids.sort_unstable();
         assert_eq!(ids, (0..racers).collect::<Vec<u32>>(), "round {round}");
     }
@@ -1276,18 +1288,18 @@ fn sender_fills_the_ring_with_no_consumer_then_a_consumer_process_drains_it() {
         let ring = create(&path, 4096, mode);
         let mut tx = Tx::attach(&ring, CHANNEL);
         let mut sent = 0;
-        // `send` spins for its budget, then reports `Full` (never
+        // `claim` spins for its budget, then reports `Full` (never
         // `Disconnected`: the records wait for a consumer).
         loop {
             let key = key(0, sent);
             let claim = match &mut tx {
                 Tx::SpscSender(sender) => {
                     assert!(sender.is_disconnected());
-                    sender.send(len_of(key))
+                    sender.claim(len_of(key))
                 }
                 Tx::MpscSender(sender) => {
                     assert!(sender.is_disconnected());
-                    sender.send(len_of(key))
+                    sender.claim(len_of(key))
                 }
                 _ => unreachable!(),
             };

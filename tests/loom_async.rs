@@ -22,7 +22,7 @@ mod common;
 use common::model;
 
 use logring::channel::{self, SendError};
-use logring::nonblocking::{RecvError, SpinPolicy, mpsc, spsc};
+use logring::nonblocking::{AsyncSendError, RecvError, SpinPolicy, mpsc, spsc};
 
 /// A commit reaches the receiver's task whichever step of parking it is at,
 /// and the sender's drop then ends its next wait.
@@ -33,7 +33,7 @@ fn commit_wakes_the_receivers_task() {
         tx.set_spin_policy(SpinPolicy::NONE);
         rx.set_spin_policy(SpinPolicy::NONE);
         let sender = thread::spawn(move || {
-            block_on(tx.send_bytes(b"wake")).unwrap();
+            block_on(tx.send(b"wake")).unwrap();
         });
         block_on(async {
             assert_eq!(&*rx.recv().await.unwrap(), b"wake");
@@ -51,7 +51,7 @@ fn blocking_commit_wakes_an_async_receiver() {
         let (mut tx, rx) = channel::spsc::new(64).unwrap();
         let mut rx = rx.into_async();
         rx.set_spin_policy(SpinPolicy::NONE);
-        let sender = thread::spawn(move || tx.send_bytes(b"wake").unwrap());
+        let sender = thread::spawn(move || tx.send(b"wake").unwrap());
         block_on(async {
             assert_eq!(&*rx.recv().await.unwrap(), b"wake");
         });
@@ -69,11 +69,11 @@ fn release_wakes_a_sender_waiting_for_space() {
         tx.set_spin_policy(SpinPolicy::NONE);
         rx.set_spin_policy(SpinPolicy::NONE);
         for fill in [b'a', b'b'] {
-            let mut claim = tx.try_send(24).unwrap();
+            let mut claim = tx.try_claim(24).unwrap();
             claim.fill(fill);
             claim.commit();
         }
-        assert!(matches!(tx.try_send(24), Err(SendError::Full)));
+        assert!(matches!(tx.try_claim(24), Err(SendError::Full)));
         let consumer = thread::spawn(move || {
             block_on(async {
                 for fill in [b'a', b'b', b'c'] {
@@ -82,7 +82,7 @@ fn release_wakes_a_sender_waiting_for_space() {
             });
         });
         block_on(async {
-            let mut claim = tx.send(24).await.unwrap();
+            let mut claim = tx.claim(24).await.unwrap();
             claim.fill(b'c');
             claim.commit();
         });
@@ -98,11 +98,14 @@ fn receiver_drop_wakes_a_waiting_sender() {
         let (mut tx, rx) = spsc::new(64).unwrap();
         tx.set_spin_policy(SpinPolicy::NONE);
         for _ in 0..2 {
-            tx.try_send(24).unwrap().commit();
+            tx.try_claim(24).unwrap().commit();
         }
         let receiver = thread::spawn(move || drop(rx));
         block_on(async {
-            assert_eq!(tx.send(24).await.unwrap_err(), SendError::Disconnected);
+            assert_eq!(
+                tx.claim(24).await.unwrap_err(),
+                AsyncSendError::Disconnected
+            );
         });
         receiver.join().unwrap();
     });
@@ -118,11 +121,11 @@ fn every_waiting_sender_is_woken() {
         first.set_spin_policy(SpinPolicy::NONE); // clones keep it
         rx.set_spin_policy(SpinPolicy::NONE);
         for _ in 0..2 {
-            first.try_send(24).unwrap().commit();
+            first.try_claim(24).unwrap().commit();
         }
         let mut second = first.clone();
         let other = thread::spawn(move || {
-            block_on(second.send_bytes(&[2; 24])).unwrap();
+            block_on(second.send(&[2; 24])).unwrap();
         });
         let consumer = thread::spawn(move || {
             block_on(async {
@@ -132,7 +135,7 @@ fn every_waiting_sender_is_woken() {
             });
             rx
         });
-        block_on(first.send_bytes(&[1; 24])).unwrap();
+        block_on(first.send(&[1; 24])).unwrap();
         other.join().unwrap();
         let mut rx = consumer.join().unwrap();
         let one = rx.try_recv().unwrap()[0];

@@ -28,7 +28,7 @@ fn spsc_commit_wakes_the_receiver() {
         let (mut tx, mut rx) = spsc::new(64).unwrap();
         rx.set_spin_policy(SpinPolicy::NONE);
         let sender = thread::spawn(move || {
-            tx.send_bytes(b"wake").unwrap();
+            tx.send(b"wake").unwrap();
         });
         assert_eq!(&*rx.recv().unwrap(), b"wake");
         assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
@@ -46,7 +46,7 @@ fn mpsc_disconnect_drains_every_record() {
         let senders: Vec<_> = (0..2u8)
             .map(|id| {
                 let tx = tx.clone();
-                thread::spawn(move || tx.send_bytes(&[id]).unwrap())
+                thread::spawn(move || tx.send(&[id]).unwrap())
             })
             .collect();
         drop(tx);
@@ -73,13 +73,13 @@ fn mpsc_abort_wakes_the_receiver() {
         let second = tx.clone();
         let (claimed, wait_for_claim) = loom::sync::mpsc::channel();
         let aborter = thread::spawn(move || {
-            let first = tx.send(4).unwrap();
+            let first = tx.claim(4).unwrap();
             claimed.send(()).unwrap();
             first.abort();
         });
         let committer = thread::spawn(move || {
             wait_for_claim.recv().unwrap();
-            second.send_bytes(b"late").unwrap();
+            second.send(b"late").unwrap();
         });
         assert_eq!(&*rx.recv().unwrap(), b"late");
         assert_eq!(rx.recv().unwrap_err(), RecvError::Disconnected);
@@ -97,7 +97,7 @@ fn receiver_drop_disconnects_senders() {
         tx.set_spin_policy(SpinPolicy::NONE);
         let receiver = thread::spawn(move || drop(rx));
         loop {
-            match tx.send_bytes(b"x") {
+            match tx.send(b"x") {
                 Ok(()) | Err(SendError::Full) => thread::yield_now(),
                 Err(SendError::Disconnected) => break,
                 Err(error) => panic!("unexpected send error: {error}"),

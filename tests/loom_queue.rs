@@ -16,14 +16,14 @@
 
 #![cfg(loom)]
 
+use loom::sync::Arc;
 use loom::sync::mpsc::channel;
 use loom::thread;
 
 mod common;
 use common::model;
 
-use logring::ClaimError;
-use logring::queue::{Consumer, Record, mpsc, spsc};
+use logring::queue::{ClaimError, Consumer, Record, TryRecvError, mpsc, spsc};
 
 /// The payload of record `seq` (below 4) from producer `id` (0 or 1), `len`
 /// bytes (below 32): every byte says whose it is and where it sits, so a torn,
@@ -32,10 +32,10 @@ fn payload(id: u8, seq: u8, len: usize) -> Vec<u8> {
     (0..len as u8).map(|i| id << 7 | seq << 5 | i).collect()
 }
 
-/// Writes one record, yielding while the ring is full.
-fn spsc_write(producer: &mut spsc::Producer, bytes: &[u8]) {
+/// Sends one record, yielding while the ring is full.
+fn spsc_send(producer: &mut spsc::Producer, bytes: &[u8]) {
     loop {
-        match producer.try_write(bytes) {
+        match producer.try_send(bytes) {
             Ok(()) => return,
             Err(ClaimError::Full) => thread::yield_now(),
             Err(e) => panic!("unexpected claim error: {e}"),
@@ -43,10 +43,10 @@ fn spsc_write(producer: &mut spsc::Producer, bytes: &[u8]) {
     }
 }
 
-/// Writes one record, yielding while the ring is full.
-fn mpsc_write(producer: &mpsc::Producer, bytes: &[u8]) {
+/// Sends one record, yielding while the ring is full.
+fn mpsc_send(producer: &mpsc::Producer, bytes: &[u8]) {
     loop {
-        match producer.try_write(bytes) {
+        match producer.try_send(bytes) {
             Ok(()) => return,
             Err(ClaimError::Full) => thread::yield_now(),
             Err(e) => panic!("unexpected claim error: {e}"),
@@ -61,12 +61,13 @@ fn mpsc_write(producer: &mpsc::Producer, bytes: &[u8]) {
 fn read(consumer: &mut Consumer, count: usize) -> Vec<(u64, u32, Vec<u8>)> {
     let mut records = Vec::with_capacity(count);
     while records.len() < count {
-        match consumer.try_read() {
-            Some(record) => records.push((record.position(), record.tag(), record.to_vec())),
-            None => thread::yield_now(),
+        match consumer.try_recv() {
+            Ok(record) => records.push((record.position(), record.tag(), record.to_vec())),
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            Err(error) => panic!("{error}"),
         }
     }
-    assert_eq!(consumer.try_read_checked().map(|r| r.is_none()), Ok(true));
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     records
 }
 
@@ -94,7 +95,7 @@ fn spsc_wrap_and_fill() {
         let expected = records.clone();
         let writer = thread::spawn(move || {
             for record in &records {
-                spsc_write(&mut producer, record);
+                spsc_send(&mut producer, record);
             }
         });
         let got = read(&mut consumer, 3);
@@ -104,7 +105,7 @@ fn spsc_wrap_and_fill() {
         assert_eq!(positions, [0, 32, 64], "the third record wrapped");
         let bytes: Vec<Vec<u8>> = got.into_iter().map(|(_, _, bytes)| bytes).collect();
         assert_eq!(bytes, expected);
-        assert!(consumer.try_read().is_none());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
         assert!(consumer.is_empty());
     });
 }
@@ -128,7 +129,7 @@ fn spsc_abort_and_truncate() {
         ];
         let writer = thread::spawn(move || {
             // [0, 16): a record.
-            spsc_write(&mut producer, &first);
+            spsc_send(&mut producer, &first);
             // [16, 32): written, then aborted.
             let mut claim = producer.try_claim(8).unwrap();
             claim.copy_from_slice(&payload(0, 1, 8));
@@ -141,13 +142,13 @@ fn spsc_abort_and_truncate() {
             claim.truncate(3);
             claim.commit();
             // Padding [56, 64), then [64, 80): needs the first record released.
-            spsc_write(&mut producer, &last);
+            spsc_send(&mut producer, &last);
         });
         let got = read(&mut consumer, 3);
         writer.join().unwrap();
 
         assert_eq!(got, expected);
-        assert!(consumer.try_read().is_none());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
         assert!(consumer.is_empty());
     });
 }
@@ -168,7 +169,7 @@ fn mpsc_two_producers() {
             let producer = producer.clone();
             thread::spawn(move || {
                 for record in &records {
-                    mpsc_write(&producer, record);
+                    mpsc_send(&producer, record);
                 }
             })
         });
@@ -179,7 +180,7 @@ fn mpsc_two_producers() {
         }
 
         assert_eq!(by_producer(&got, 2), expected);
-        assert!(consumer.try_read().is_none());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     });
 }
 
@@ -202,15 +203,15 @@ fn mpsc_full_only_when_full() {
         let first = producer.clone();
         let filler = thread::spawn(move || {
             // Two spans of 32 fill the empty ring exactly.
-            expect_room(first.try_write(&payload(0, 0, 24)));
-            expect_room(first.try_write(&payload(0, 1, 24)));
+            expect_room(first.try_send(&payload(0, 0, 24)));
+            expect_room(first.try_send(&payload(0, 1, 24)));
             first_wait.recv().unwrap();
-            expect_room(first.try_write(&payload(0, 2, 24)));
+            expect_room(first.try_send(&payload(0, 2, 24)));
         });
         let second = producer.clone();
         let latecomer = thread::spawn(move || {
             second_wait.recv().unwrap();
-            expect_room(second.try_write(&payload(1, 0, 24)));
+            expect_room(second.try_send(&payload(1, 0, 24)));
         });
         drop(producer);
 
@@ -230,7 +231,7 @@ fn mpsc_full_only_when_full() {
                 vec![payload(1, 0, 24)],
             ]
         );
-        assert!(consumer.try_read().is_none());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
         assert!(consumer.is_empty());
     });
 }
@@ -275,33 +276,33 @@ fn mpsc_out_of_order_commit() {
 }
 
 /// SPSC: three records waiting in the ring are read and released by one
-/// `read_batch` (one head store for all of them), racing a producer that needs
-/// the space of the first two for a wrapped record.
+/// `try_recv_batch` (one head store for all of them), racing a producer that
+/// needs the space of the first two for a wrapped record.
 #[test]
-fn read_batch_releases_for_a_waiting_producer() {
+fn a_batch_releases_for_a_waiting_producer() {
     model(|| {
         let (mut producer, mut consumer) = spsc::new(64).unwrap();
         let queued = [payload(0, 0, 8), payload(0, 1, 8), payload(0, 2, 8)];
         for record in &queued {
-            producer.try_write(record).unwrap();
+            producer.try_send(record).unwrap();
         }
         // Tail 48: padding 16, then a span of 32 at index 0, over the first
         // two records: it fits only once head has passed them.
         let wrapped = payload(0, 3, 24);
         let to_write = wrapped.clone();
-        let writer = thread::spawn(move || spsc_write(&mut producer, &to_write));
+        let writer = thread::spawn(move || spsc_send(&mut producer, &to_write));
 
         let mut got = Vec::new();
         let mut keep = |record: Record<'_>| got.push((record.position(), record.to_vec()));
-        let first = consumer.read_batch(usize::MAX, &mut keep);
-        assert_eq!(first, 3, "the queued records come in one batch");
-        let mut rest = 0;
-        while rest == 0 {
-            rest = consumer.read_batch(usize::MAX, &mut keep);
-            if rest == 0 {
-                thread::yield_now();
+        let first = consumer.try_recv_batch(usize::MAX, &mut keep);
+        assert_eq!(first, Ok(3), "the queued records come in one batch");
+        let rest = loop {
+            match consumer.try_recv_batch(usize::MAX, &mut keep) {
+                Ok(rest) => break rest,
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(error) => panic!("{error}"),
             }
-        }
+        };
         assert_eq!(rest, 1);
         writer.join().unwrap();
 
@@ -310,7 +311,56 @@ fn read_batch_releases_for_a_waiting_producer() {
         let bytes: Vec<Vec<u8>> = got.into_iter().map(|(_, bytes)| bytes).collect();
         assert_eq!(bytes[..3], queued);
         assert_eq!(bytes[3], wrapped);
-        assert_eq!(consumer.try_read_checked().map(|r| r.is_none()), Ok(true));
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty());
+    });
+}
+
+/// MPSC: two threads share one producer by reference (it is `Sync`), so they
+/// share its cached head. The ring starts full. The consumer drains it, then
+/// lets the first thread go: that thread reads the fresh head, caches it and
+/// claims. The second thread keeps trying meanwhile, and may claim on the
+/// strength of the head the first one cached, without reading the shared
+/// head itself: its writes must still happen after the consumer zeroed that
+/// space (the cache is stored with Release and loaded with Acquire), or the
+/// model reports the race. Nor may a thread that sees the tail the other one
+/// moved, and then a head older than the one that thread read, take the
+/// positions for impossible (`Corrupt`): the ring is sound, and `Full` is
+/// the most it may report. Every record arrives once, intact.
+#[test]
+fn mpsc_one_producer_shared_by_two_threads() {
+    model(|| {
+        let (producer, mut consumer) = mpsc::new(64).unwrap();
+        // Two spans of 32 fill the ring; the producer caches head 0.
+        mpsc_send(&producer, &payload(0, 0, 24));
+        mpsc_send(&producer, &payload(0, 1, 24));
+        let shared = Arc::new(producer);
+        let (go, wait_for_room) = channel::<()>();
+        let first = Arc::clone(&shared);
+        let first = thread::spawn(move || {
+            wait_for_room.recv().unwrap();
+            mpsc_send(&first, &payload(0, 2, 24));
+        });
+        let second = Arc::clone(&shared);
+        let second = thread::spawn(move || mpsc_send(&second, &payload(1, 0, 8)));
+
+        let mut got = Vec::new();
+        let drained = consumer.try_recv_batch(usize::MAX, |record| {
+            got.push((record.position(), record.tag(), record.to_vec()));
+        });
+        assert_eq!(drained, Ok(2), "the full ring, in one batch");
+        go.send(()).unwrap();
+        got.extend(read(&mut consumer, 2));
+        first.join().unwrap();
+        second.join().unwrap();
+
+        assert_eq!(
+            by_producer(&got, 2),
+            [
+                vec![payload(0, 0, 24), payload(0, 1, 24), payload(0, 2, 24)],
+                vec![payload(1, 0, 8)],
+            ]
+        );
         assert!(consumer.is_empty());
     });
 }

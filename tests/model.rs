@@ -8,8 +8,9 @@
 
 use std::collections::VecDeque;
 
-use logring::ClaimError;
-use logring::queue::{Consumer, ReadClaim, Record, WriteClaim, mpsc, spsc};
+use logring::queue::{
+    ClaimError, Consumer, ReadClaim, Record, TryRecvError, WriteClaim, mpsc, spsc,
+};
 use proptest::prelude::*;
 
 const CAPACITIES: [usize; 3] = [64, 128, 256];
@@ -162,9 +163,9 @@ impl Model {
         self.entries[index].slot = Slot::Padding;
     }
 
-    /// `try_read`: skips padding, then takes the first record if it is
+    /// `try_recv`: skips padding, then takes the first record if it is
     /// committed. Either way the consumer releases what it passed.
-    fn read(&mut self) -> Option<Delivered> {
+    fn try_recv(&mut self) -> Result<Delivered, TryRecvError> {
         while let Some(Entry {
             slot: Slot::Padding,
             ..
@@ -173,29 +174,36 @@ impl Model {
             let entry = self.entries.pop_front().unwrap();
             self.head = entry.pos + entry.span;
         }
-        if !matches!(self.entries.front()?.slot, Slot::Record { .. }) {
-            return None;
+        if !matches!(
+            self.entries.front().map(|entry| &entry.slot),
+            Some(Slot::Record { .. })
+        ) {
+            return Err(TryRecvError::Empty);
         }
         let entry = self.entries.pop_front().unwrap();
         self.head = entry.pos + entry.span;
         let Slot::Record { bytes, tag } = entry.slot else {
             unreachable!()
         };
-        Some((entry.pos, bytes, tag))
+        Ok((entry.pos, bytes, tag))
     }
 
-    /// `read_batch(limit)`: reads until `limit` records or the first record
-    /// not ready. Padding after the last record is passed only if the batch
-    /// looked past it, i.e. stopped before reaching its limit.
-    fn read_batch(&mut self, limit: usize) -> Vec<Delivered> {
+    /// `try_recv_batch(limit)`: reads until `limit` records or the first
+    /// record not ready; `Empty` if there was none (and `limit` is not 0).
+    /// Padding after the last record is passed only if the batch looked past
+    /// it, i.e. stopped before reaching its limit.
+    fn try_recv_batch(&mut self, limit: usize) -> Result<Vec<Delivered>, TryRecvError> {
         let mut records = Vec::new();
         while records.len() < limit {
-            match self.read() {
-                Some(record) => records.push(record),
-                None => break,
+            match self.try_recv() {
+                Ok(record) => records.push(record),
+                Err(_) => break,
             }
         }
-        records
+        if records.is_empty() && limit != 0 {
+            return Err(TryRecvError::Empty);
+        }
+        Ok(records)
     }
 }
 
@@ -218,23 +226,15 @@ enum Op {
         seed: u64,
         end: End,
     },
-    Write {
-        len: usize,
-        seed: u64,
-    },
-    /// `try_read`, or `try_read_checked` when `checked`.
-    Read {
-        checked: bool,
-    },
-    ReadBatch {
-        limit: usize,
-    },
+    /// `try_send`: claim, copy and commit in one call.
+    Send { len: usize, seed: u64 },
+    /// `try_recv`.
+    Recv,
+    /// `try_recv_batch`.
+    RecvBatch { limit: usize },
     /// Read a record and claim while still holding it: its space is released
     /// only when the read claim drops.
-    ReadHolding {
-        len: usize,
-        seed: u64,
-    },
+    RecvHolding { len: usize, seed: u64 },
     /// Open a claim. MPSC keeps it open (up to `MAX_OPEN`) until a `Finish`;
     /// SPSC, whose claim borrows the producer, does `reads` consumer reads
     /// while it is open and then ends it with `end`.
@@ -246,10 +246,7 @@ enum Op {
         end: End,
     },
     /// MPSC: end the open claim at `which % open`. SPSC ignores it.
-    Finish {
-        which: usize,
-        end: End,
-    },
+    Finish { which: usize, end: End },
 }
 
 /// The observers every handle has.
@@ -288,15 +285,15 @@ observe!(spsc::Producer, mpsc::Producer, Consumer);
 /// shared reference, so MPSC claims can stay open while it claims again).
 trait Claim: Observe {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError>;
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError>;
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError>;
 }
 
 impl Claim for spsc::Producer {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         self.try_claim(len)
     }
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        self.try_write(payload)
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_send(payload)
     }
 }
 
@@ -322,8 +319,8 @@ impl Claim for &mpsc::Producer {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         self.try_claim(len)
     }
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        self.try_write(payload)
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_send(payload)
     }
 }
 
@@ -406,49 +403,46 @@ fn claim_now(
     }
 }
 
-fn write_now(model: &mut Model, producer: &mut impl Claim, len: usize, seed: u64) {
+fn send_now(model: &mut Model, producer: &mut impl Claim, len: usize, seed: u64) {
     let bytes = payload(len, seed);
-    let got = producer.write(&bytes);
+    let got = producer.send(&bytes);
     match model.claim(len) {
         Ok((id, _)) => {
-            assert_eq!(got, Ok(()), "try_write of {len} bytes");
+            assert_eq!(got, Ok(()), "try_send of {len} bytes");
             model.commit(id, bytes, 0);
         }
-        Err(expected) => assert_eq!(got, Err(expected), "try_write of {len} bytes"),
+        Err(expected) => assert_eq!(got, Err(expected), "try_send of {len} bytes"),
     }
 }
 
-fn read(model: &mut Model, consumer: &mut Consumer, checked: bool) {
-    let expected = model.read();
-    let got = if checked {
-        consumer
-            .try_read_checked()
-            .expect("an intact ring")
-            .map(|record| delivered_claim(&record))
-    } else {
-        consumer.try_read().map(|record| delivered_claim(&record))
-    };
-    assert_eq!(got, expected, "read");
+fn recv(model: &mut Model, consumer: &mut Consumer) {
+    let expected = model.try_recv();
+    let got = consumer.try_recv().map(|record| delivered_claim(&record));
+    assert_eq!(got, expected, "try_recv");
 }
 
-fn read_batch(model: &mut Model, consumer: &mut Consumer, limit: usize) {
-    let expected = model.read_batch(limit);
+fn recv_batch(model: &mut Model, consumer: &mut Consumer, limit: usize) {
+    let expected = model.try_recv_batch(limit);
     let mut got = Vec::new();
     // No more records than the ring can hold at once: a consumer that
     // laps itself inside a batch would otherwise loop forever.
     let most = (model.capacity / 8) as usize;
-    let count = consumer.read_batch(limit, |record| {
+    let count = consumer.try_recv_batch(limit, |record| {
         assert!(
             got.len() < most,
-            "read_batch delivered more than the ring holds: {got:?}"
+            "try_recv_batch delivered more than the ring holds: {got:?}"
         );
         got.push(delivered_record(record));
     });
-    assert_eq!(count, got.len(), "read_batch's count");
-    assert_eq!(got, expected, "read_batch({limit})");
+    assert_eq!(
+        count,
+        expected.as_ref().map(Vec::len).map_err(|error| *error),
+        "try_recv_batch({limit})'s count"
+    );
+    assert_eq!(got, expected.unwrap_or_default(), "try_recv_batch({limit})");
 }
 
-fn read_holding(
+fn recv_holding(
     model: &mut Model,
     producer: &mut impl Claim,
     consumer: &mut Consumer,
@@ -456,10 +450,14 @@ fn read_holding(
     seed: u64,
 ) {
     let unreleased = model.head;
-    let expected = model.read();
-    let held = consumer.try_read();
-    assert_eq!(held.as_ref().map(delivered_claim), expected, "read");
-    if held.is_none() {
+    let expected = model.try_recv();
+    let held = consumer.try_recv();
+    assert_eq!(
+        held.as_ref().map(delivered_claim).map_err(|error| *error),
+        expected,
+        "try_recv"
+    );
+    if held.is_err() {
         return;
     }
     let released = std::mem::replace(&mut model.head, unreleased);
@@ -472,10 +470,10 @@ fn read_holding(
 /// Reads everything left; the ring must end up empty.
 fn drain(model: &mut Model, consumer: &mut Consumer) {
     loop {
-        let expected = model.read();
-        let got = consumer.try_read().map(|record| delivered_claim(&record));
-        assert_eq!(got, expected, "draining read");
-        if got.is_none() {
+        let expected = model.try_recv();
+        let got = consumer.try_recv().map(|record| delivered_claim(&record));
+        assert_eq!(got, expected, "draining try_recv");
+        if got.is_err() {
             break;
         }
     }
@@ -501,11 +499,11 @@ fn run_spsc(capacity: usize, ops: &[Op]) {
                 seed,
                 end,
             } => claim_now(&mut model, &mut producer, len, tag, seed, end),
-            Op::Write { len, seed } => write_now(&mut model, &mut producer, len, seed),
-            Op::Read { checked } => read(&mut model, &mut consumer, checked),
-            Op::ReadBatch { limit } => read_batch(&mut model, &mut consumer, limit),
-            Op::ReadHolding { len, seed } => {
-                read_holding(&mut model, &mut producer, &mut consumer, len, seed);
+            Op::Send { len, seed } => send_now(&mut model, &mut producer, len, seed),
+            Op::Recv => recv(&mut model, &mut consumer),
+            Op::RecvBatch { limit } => recv_batch(&mut model, &mut consumer, limit),
+            Op::RecvHolding { len, seed } => {
+                recv_holding(&mut model, &mut producer, &mut consumer, len, seed);
             }
             Op::Open {
                 len,
@@ -518,9 +516,9 @@ fn run_spsc(capacity: usize, ops: &[Op]) {
                 if let Some((id, claim)) = expect_claim(&mut model, len, result) {
                     for i in 0..reads {
                         if i % 2 == 0 {
-                            read(&mut model, &mut consumer, false);
+                            recv(&mut model, &mut consumer);
                         } else {
-                            read_batch(&mut model, &mut consumer, usize::MAX);
+                            recv_batch(&mut model, &mut consumer, usize::MAX);
                         }
                         check_usage(&model, &consumer);
                     }
@@ -556,14 +554,14 @@ fn run_mpsc(capacity: usize, ops: &[Op]) {
                 let mut handle = &handles[seed as usize % 2];
                 claim_now(&mut model, &mut handle, len, tag, seed, end);
             }
-            Op::Write { len, seed } => {
-                write_now(&mut model, &mut &handles[seed as usize % 2], len, seed);
+            Op::Send { len, seed } => {
+                send_now(&mut model, &mut &handles[seed as usize % 2], len, seed);
             }
-            Op::Read { checked } => read(&mut model, &mut consumer, checked),
-            Op::ReadBatch { limit } => read_batch(&mut model, &mut consumer, limit),
-            Op::ReadHolding { len, seed } => {
+            Op::Recv => recv(&mut model, &mut consumer),
+            Op::RecvBatch { limit } => recv_batch(&mut model, &mut consumer, limit),
+            Op::RecvHolding { len, seed } => {
                 let mut handle = &handles[seed as usize % 2];
-                read_holding(&mut model, &mut handle, &mut consumer, len, seed);
+                recv_holding(&mut model, &mut handle, &mut consumer, len, seed);
             }
             Op::Open { len, tag, seed, .. } => {
                 if open.len() < MAX_OPEN {
@@ -599,7 +597,7 @@ fn op(max_len: usize) -> impl Strategy<Value = Op> {
         1 => (max_len + 1)..=(max_len + 16),
         1 => Just(usize::MAX),
     ];
-    let write_len = prop_oneof![12 => 0..=max_len, 1 => (max_len + 1)..=(max_len + 16)];
+    let send_len = prop_oneof![12 => 0..=max_len, 1 => (max_len + 1)..=(max_len + 16)];
     let end = prop_oneof![
         4 => Just(End::Commit),
         2 => (0..=max_len + 8).prop_map(End::Truncate),
@@ -609,10 +607,10 @@ fn op(max_len: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (claim_len.clone(), any::<u32>(), any::<u64>(), end.clone())
             .prop_map(|(len, tag, seed, end)| Op::Claim { len, tag, seed, end }),
-        3 => (write_len, any::<u64>()).prop_map(|(len, seed)| Op::Write { len, seed }),
-        6 => any::<bool>().prop_map(|checked| Op::Read { checked }),
-        2 => prop_oneof![0..=4usize, Just(usize::MAX)].prop_map(|limit| Op::ReadBatch { limit }),
-        1 => (0..=max_len, any::<u64>()).prop_map(|(len, seed)| Op::ReadHolding { len, seed }),
+        3 => (send_len, any::<u64>()).prop_map(|(len, seed)| Op::Send { len, seed }),
+        6 => Just(Op::Recv),
+        2 => prop_oneof![0..=4usize, Just(usize::MAX)].prop_map(|limit| Op::RecvBatch { limit }),
+        1 => (0..=max_len, any::<u64>()).prop_map(|(len, seed)| Op::RecvHolding { len, seed }),
         4 => (claim_len, any::<u32>(), any::<u64>(), 0..=3u8, end.clone()).prop_map(
             |(len, tag, seed, reads, end)| Op::Open { len, tag, seed, reads, end }
         ),

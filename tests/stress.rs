@@ -8,8 +8,7 @@ use common::{check, fill, mix};
 use std::hint;
 use std::thread;
 
-use logring::ClaimError;
-use logring::queue::{Consumer, WriteClaim, mpsc, spsc};
+use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
 
 /// Small enough that the ring is full most of the time.
 const RING: usize = 4096;
@@ -44,7 +43,7 @@ fn spsc_len(seq: u64) -> usize {
     (mix(seq ^ 0x5eed) % (MAX_LEN as u64 + 1)) as usize
 }
 
-/// Every third record goes through `try_write`, which leaves the tag at 0.
+/// Every third record goes through `try_send`, which leaves the tag at 0.
 fn spsc_tag(seq: u64) -> u32 {
     if seq % 3 == 0 { 0 } else { seq as u32 }
 }
@@ -57,7 +56,7 @@ fn spsc_produce(mut producer: spsc::Producer, records: u64) {
         if seq % 3 == 0 {
             let payload = &mut scratch[..len];
             fill(seq, payload);
-            while let Err(err) = producer.try_write(payload) {
+            while let Err(err) = producer.try_send(payload) {
                 assert_eq!(err, ClaimError::Full);
                 backoff.wait();
             }
@@ -98,6 +97,16 @@ impl SpscCheck {
     }
 }
 
+/// Whether a receive delivered (`Ok`) or found nothing ready; any other
+/// outcome fails the test.
+fn progressed(received: Result<(), TryRecvError>) -> bool {
+    match received {
+        Ok(()) => true,
+        Err(TryRecvError::Empty) => false,
+        Err(error) => panic!("an intact ring: {error}"),
+    }
+}
+
 fn spsc_consume(consumer: &mut Consumer, records: u64) {
     let mut state = SpscCheck {
         next_seq: 0,
@@ -107,26 +116,17 @@ fn spsc_consume(consumer: &mut Consumer, records: u64) {
     let mut round = 0u64;
     while state.next_seq < records {
         round += 1;
-        let progressed = match round % 3 {
-            0 => {
-                consumer.read_batch(1 + (round % 50) as usize, |record| {
-                    state.record(&record, record.tag(), record.position());
-                }) > 0
-            }
-            1 => match consumer.try_read() {
-                Some(record) => {
-                    state.record(&record, record.tag(), record.position());
-                    true
-                }
-                None => false,
-            },
-            _ => match consumer.try_read_checked().expect("an intact ring") {
-                Some(record) => {
-                    state.record(&record, record.tag(), record.position());
-                    true
-                }
-                None => false,
-            },
+        let progressed = if round % 3 == 0 {
+            let read = consumer.try_recv_batch(1 + (round % 50) as usize, |record| {
+                state.record(&record, record.tag(), record.position());
+            });
+            progressed(read.map(|count| assert!(count > 0, "Ok(0) for a limit above 0")))
+        } else {
+            progressed(
+                consumer
+                    .try_recv()
+                    .map(|record| state.record(&record, record.tag(), record.position())),
+            )
         };
         if progressed {
             backoff = Backoff::new();
@@ -143,8 +143,9 @@ fn spsc_delivers_every_byte_in_order() {
     let producing = thread::spawn(move || spsc_produce(producer, records));
     spsc_consume(&mut consumer, records);
     producing.join().unwrap();
-    assert!(
-        consumer.try_read().is_none(),
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
         "nothing beyond the last record"
     );
     assert!(consumer.is_empty());
@@ -222,9 +223,9 @@ fn finish(mut claim: WriteClaim<'_>, key: u64, churn: bool) {
     }
 }
 
-/// Produces `records` records. Some are written with `try_write`; in the churn
+/// Produces `records` records. Some are written with `try_send`; in the churn
 /// test some pairs are claimed together and committed in reverse order.
-fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
+fn mpsc_produce(producer: &mpsc::Producer, id: u32, records: u32, churn: bool) {
     let mut scratch = [0u8; MAX_LEN];
     let mut seq = 0;
     while seq < records {
@@ -236,14 +237,14 @@ fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
             payload[4..KEY_LEN].copy_from_slice(&seq.to_le_bytes());
             fill(first, &mut payload[KEY_LEN..]);
             let mut backoff = Backoff::new();
-            while let Err(err) = producer.try_write(payload) {
+            while let Err(err) = producer.try_send(payload) {
                 assert_eq!(err, ClaimError::Full);
                 backoff.wait();
             }
             seq += 1;
             continue;
         }
-        let claim = claim_with_backoff(&producer, mpsc_len(first));
+        let claim = claim_with_backoff(producer, mpsc_len(first));
         if churn && roll % 4 == 0 && seq + 1 < records {
             let second = key(id, seq + 1);
             // The consumer stops at our first claim until it is finished, so
@@ -258,7 +259,7 @@ fn mpsc_produce(producer: mpsc::Producer, id: u32, records: u32, churn: bool) {
                     assert_eq!(err, ClaimError::Full);
                     finish(claim, first, churn);
                     finish(
-                        claim_with_backoff(&producer, mpsc_len(second)),
+                        claim_with_backoff(producer, mpsc_len(second)),
                         second,
                         churn,
                     );
@@ -307,7 +308,7 @@ impl MpscCheck {
             _ => mpsc_len(key),
         };
         assert_eq!(bytes.len(), len, "record {key:#x}: length");
-        // `try_write` sets no tag.
+        // `try_send` sets no tag.
         let written = !self.churn && mix(key ^ 0x9a1d) % 4 == 0;
         let tag_expected = if written { 0 } else { mpsc_tag(key) };
         assert_eq!(tag, tag_expected, "record {key:#x}: tag");
@@ -317,18 +318,47 @@ impl MpscCheck {
     }
 }
 
-fn mpsc_run(records_per_producer: u64, churn: bool) {
+/// How the producing threads hold the queue's producer.
+#[derive(Clone, Copy, PartialEq)]
+enum Handles {
+    /// Each thread its own clone, with its own cached head.
+    Clones,
+    /// One producer, shared by reference (it is `Sync`): its cached head is
+    /// read and written by every thread.
+    Shared,
+}
+
+fn mpsc_run(records_per_producer: u64, churn: bool, handles: Handles) {
     let records = scaled(records_per_producer * u64::from(PRODUCERS)) / u64::from(PRODUCERS);
     let records = u32::try_from(records).unwrap();
     let (producer, mut consumer) = mpsc::new(RING).unwrap();
-    let producing: Vec<_> = (0..PRODUCERS)
-        .map(|id| {
-            let producer = producer.clone();
-            thread::spawn(move || mpsc_produce(producer, id, records, churn))
-        })
-        .collect();
-    drop(producer);
+    thread::scope(|scope| {
+        for id in 0..PRODUCERS {
+            match handles {
+                Handles::Clones => {
+                    let producer = producer.clone();
+                    scope.spawn(move || mpsc_produce(&producer, id, records, churn));
+                }
+                Handles::Shared => {
+                    let producer = &producer;
+                    scope.spawn(move || mpsc_produce(producer, id, records, churn));
+                }
+            }
+        }
+        mpsc_consume(&mut consumer, records, churn);
+    });
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "nothing beyond the last record"
+    );
+    assert!(consumer.is_empty());
+    assert_eq!(consumer.corruption(), None);
+}
 
+/// Consumes until every producer's last record was delivered, each exactly
+/// once and in its producer's order.
+fn mpsc_consume(consumer: &mut Consumer, records: u32, churn: bool) {
     let mut state = MpscCheck {
         next: vec![0; PRODUCERS as usize],
         records,
@@ -340,17 +370,16 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
     while !state.done() {
         round += 1;
         let progressed = if round % 2 == 0 {
-            consumer.read_batch(1 + (round % 64) as usize, |record| {
+            let read = consumer.try_recv_batch(1 + (round % 64) as usize, |record| {
                 state.record(&record, record.tag());
-            }) > 0
+            });
+            progressed(read.map(|count| assert!(count > 0, "Ok(0) for a limit above 0")))
         } else {
-            match consumer.try_read() {
-                Some(record) => {
-                    state.record(&record, record.tag());
-                    true
-                }
-                None => false,
-            }
+            progressed(
+                consumer
+                    .try_recv()
+                    .map(|record| state.record(&record, record.tag())),
+            )
         };
         if progressed {
             backoff = Backoff::new();
@@ -358,15 +387,6 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
             backoff.wait();
         }
     }
-    for handle in producing {
-        handle.join().unwrap();
-    }
-    assert!(
-        consumer.try_read().is_none(),
-        "nothing beyond the last record"
-    );
-    assert!(consumer.is_empty());
-    assert_eq!(consumer.corruption(), None);
     if !churn {
         assert_eq!(state.delivered, u64::from(records) * u64::from(PRODUCERS));
     }
@@ -374,10 +394,20 @@ fn mpsc_run(records_per_producer: u64, churn: bool) {
 
 #[test]
 fn mpsc_delivers_every_byte_in_per_producer_order() {
-    mpsc_run(250_000, false);
+    mpsc_run(250_000, false, Handles::Clones);
 }
 
 #[test]
 fn mpsc_skips_aborted_and_shortens_truncated_claims() {
-    mpsc_run(100_000, true);
+    mpsc_run(100_000, true, Handles::Clones);
+}
+
+#[test]
+fn mpsc_producer_shared_by_reference_delivers_every_record_once() {
+    mpsc_run(100_000, false, Handles::Shared);
+}
+
+#[test]
+fn mpsc_producer_shared_by_reference_with_aborts_and_truncations() {
+    mpsc_run(50_000, true, Handles::Shared);
 }

@@ -41,7 +41,7 @@ pub struct BaseConfig {
     pub run_secs: f64,
     /// Ring bytes (`LOGRING_BENCH_RING`, 256 KiB).
     pub ring: usize,
-    /// `read_batch`/`recv_batch` limit in records (`LOGRING_BENCH_BATCH`, 64).
+    /// `try_recv_batch`/`recv_batch` limit in records (`LOGRING_BENCH_BATCH`, 64).
     pub batch: usize,
     /// Cores this process may run on; placement slots map onto them in turn.
     pub cores: Vec<CoreId>,

@@ -180,8 +180,8 @@ pub trait Rx: Send {
     fn take(&mut self, f: impl FnMut(&[u8])) -> Got;
 }
 
-/// logring's channel senders: `send` (which spins for its budget), copy,
-/// commit; a `Full` is counted and the send retried.
+/// logring's channel senders: `claim` (which spins for its budget), copy,
+/// commit; a `Full` is counted and the claim retried.
 macro_rules! logring_channel_tx {
     ($($sender:ty),* $(,)?) => {$(
         impl Tx for $sender {
@@ -191,7 +191,7 @@ macro_rules! logring_channel_tx {
             fn put(&mut self, msg: &Msg, _: &BaseConfig) -> u64 {
                 let mut retries = 0;
                 loop {
-                    match self.send(LEN) {
+                    match self.claim(LEN) {
                         Ok(mut claim) => {
                             claim.copy_from_slice(msg);
                             claim.commit();

@@ -5,7 +5,7 @@
 //! any input, is a panic, a hang, a crash or a read outside the data area.
 //! When the file opens:
 //!
-//! 1. a consumer drains it (`try_read_checked` and `read_batch`, at most
+//! 1. a consumer drains it (`try_recv` and `try_recv_batch`, at most
 //!    `MAX_RECORDS` records): every record lies inside the data area and is
 //!    at most `max_record_len` long; a second consumer is refused, and so is
 //!    a producer of the other mode;
@@ -29,10 +29,9 @@ use std::path::Path;
 
 use common::{Scratch, payload, scratch_path};
 use libfuzzer_sys::fuzz_target;
-use logring::ClaimError;
 use logring::channel::TryRecvError;
 use logring::file::{FileError, FileErrorKind, Mode, RingFile};
-use logring::queue::{Consumer, mpsc, spsc};
+use logring::queue::{self, ClaimError, Consumer, mpsc, spsc};
 
 /// Most records read in one drain: enough for any ring a fuzz input can
 /// hold (a 64 KiB data area holds 8 Ki empty records), and a bound on the
@@ -122,7 +121,10 @@ fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
     assert!(ring.consumer_attached());
     match ring.consumer() {
         Err(error) => {
-            assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached { .. }));
+            assert!(matches!(
+                error.kind(),
+                FileErrorKind::ConsumerAttached { .. }
+            ));
             exercise(&error);
         }
         Ok(_) => panic!("a second consumer attached"),
@@ -147,32 +149,47 @@ fn drain(ring: &RingFile, consumer: &mut Consumer) {
     let mut read = 0;
     while read < MAX_RECORDS {
         assert!(consumer.len_bytes() <= consumer.capacity());
-        if read % 2 == 0 {
-            let corrupt = match consumer.try_read_checked() {
-                Ok(Some(record)) => {
-                    check_record(ring, record.position(), &record, record.tag());
-                    read += 1;
-                    continue;
-                }
-                Ok(None) => break,
-                Err(corrupt) => corrupt,
-            };
-            black_box(corrupt.to_string());
-            assert_eq!(consumer.corruption(), Some(corrupt));
-            break;
-        } else {
-            let n = consumer.read_batch(3, |record| {
+        let got = if read % 2 == 0 {
+            consumer.try_recv().map(|record| {
                 check_record(ring, record.position(), &record, record.tag());
-            });
-            if n == 0 {
+                1
+            })
+        } else {
+            consumer.try_recv_batch(3, |record| {
+                check_record(ring, record.position(), &record, record.tag());
+            })
+        };
+        match got {
+            Ok(n) => {
+                assert!(n > 0, "Ok(0) from a read of at least one record");
+                read += n;
+            }
+            Err(error) => {
+                stopped(consumer, error);
                 break;
             }
-            read += n;
         }
     }
     if let Some(corrupt) = consumer.corruption() {
         black_box(corrupt.to_string());
-        assert!(consumer.try_read().is_none(), "nothing past corruption");
+        assert_eq!(
+            consumer.try_recv().err(),
+            Some(queue::TryRecvError::Corrupt(corrupt)),
+            "nothing past corruption"
+        );
+    }
+}
+
+/// Checks why `consumer`'s read found no record: nothing ready, or the
+/// corruption the consumer reports.
+fn stopped(consumer: &Consumer, error: queue::TryRecvError) {
+    black_box(error.to_string());
+    match error {
+        queue::TryRecvError::Empty => assert_eq!(consumer.corruption(), None),
+        queue::TryRecvError::Corrupt(corrupt) => {
+            assert_eq!(consumer.corruption(), Some(corrupt));
+        }
+        other => panic!("{other:?}"),
     }
 }
 
@@ -275,8 +292,8 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
     let _ = ring.flush();
     if sound && empty {
         for &(key, len, tag) in &written {
-            match consumer.try_read_checked() {
-                Ok(Some(record)) => {
+            match consumer.try_recv() {
+                Ok(record) => {
                     check_record(&ring, record.position(), &record, record.tag());
                     assert_eq!(*record, payload(key, len), "record {key:#x} read back");
                     assert_eq!(record.tag(), tag, "record {key:#x} read back");

@@ -3,9 +3,9 @@
 //!
 //! The input picks a ring (capacity 64 to 1024 bytes, SPSC or MPSC) and a
 //! sequence of operations: claims (written, truncated, tagged, then
-//! committed, aborted or leaked), `try_write`, `try_read` (releasing the
+//! committed, aborted or leaked), `try_send`, `try_recv` (releasing the
 //! record, or forgetting the read claim so that the record is not
-//! released), `read_batch`, attaching, dropping and re-attaching the
+//! released), `try_recv_batch`, attaching, dropping and re-attaching the
 //! consumer and the producers (MPSC: up to three handles, clones sharing a
 //! slot), re-opening the file with every end dropped, and waiting for the
 //! consumer to skip a leaked claim whose producer is gone.
@@ -39,9 +39,8 @@ use std::time::{Duration, Instant};
 use arbitrary::Unstructured;
 use common::{Scratch, payload, scratch_path, span_of};
 use libfuzzer_sys::fuzz_target;
-use logring::ClaimError;
 use logring::file::{FileErrorKind, Mode, Options, RingFile};
-use logring::queue::{Consumer, WriteClaim, mpsc, spsc};
+use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
 
 /// MPSC producer handles the operations address.
 const HANDLES: usize = 3;
@@ -85,15 +84,15 @@ enum Op {
     Leak {
         claim: usize,
     },
-    TryWrite {
+    TrySend {
         producer: usize,
         len: usize,
     },
-    /// `try_read`; `keep` forgets the read claim, so the record stays.
-    TryRead {
+    /// `try_recv`; `keep` forgets the read claim, so the record stays.
+    TryRecv {
         keep: bool,
     },
-    ReadBatch {
+    TryRecvBatch {
         limit: usize,
     },
     /// Attach a consumer (refused if one is attached).
@@ -150,7 +149,7 @@ impl Op {
                 producer: index(u)?,
                 len: decode_len(u, max)?,
             },
-            40..=79 => Op::TryWrite {
+            40..=79 => Op::TrySend {
                 producer: index(u)?,
                 len: decode_len(u, max)?,
             },
@@ -176,10 +175,10 @@ impl Op {
             150..=151 => Op::Leak {
                 claim: u.arbitrary()?,
             },
-            152..=189 => Op::TryRead {
+            152..=189 => Op::TryRecv {
                 keep: u.ratio(1, 8)?,
             },
-            190..=209 => Op::ReadBatch {
+            190..=209 => Op::TryRecvBatch {
                 limit: u.int_in_range(0..=8)?,
             },
             210..=212 => Op::AttachConsumer,
@@ -201,7 +200,7 @@ impl Op {
             },
             250..=251 => Op::WrongMode,
             252..=253 => Op::AwaitSkip,
-            _ => Op::TryRead { keep: false },
+            _ => Op::TryRecv { keep: false },
         })
     }
 }
@@ -582,11 +581,11 @@ fn segment_spsc(
                     }
                 }
             }
-            Op::TryWrite { len, .. } => {
+            Op::TrySend { len, .. } => {
                 if let Some(handle) = handle.as_mut() {
                     let key = core.model.key();
-                    let result = handle.producer.try_write(&payload(key, len));
-                    core.wrote(result, len, key);
+                    let result = handle.producer.try_send(&payload(key, len));
+                    core.sent(result, len, key);
                 }
             }
             op => core.other(op),
@@ -611,7 +610,7 @@ fn claim_scope_spsc(core: &mut Core, mut open: Open<'_>, ops: &[Op], mut i: usiz
                 core.check();
                 return i + 1;
             }
-            Op::Claim { .. } | Op::TryWrite { .. } => {
+            Op::Claim { .. } | Op::TrySend { .. } => {
                 core.finish(open, End::Commit);
                 core.check();
                 return i;
@@ -660,11 +659,11 @@ fn segment_mpsc<'p>(
                     }
                 }
             }
-            Op::TryWrite { producer, len } => {
+            Op::TrySend { producer, len } => {
                 if let Some(handle) = &handles[producer] {
                     let key = core.model.key();
-                    let result = handle.producer.try_write(&payload(key, len));
-                    core.wrote(result, len, key);
+                    let result = handle.producer.try_send(&payload(key, len));
+                    core.sent(result, len, key);
                 }
             }
             Op::Commit { claim } | Op::Abort { claim } | Op::Leak { claim } => {
@@ -854,13 +853,13 @@ impl Core {
         }
     }
 
-    /// Checks a `try_write` outcome against the model's.
-    fn wrote(&mut self, result: Result<(), ClaimError>, len: usize, key: u64) {
+    /// Checks a `try_send` outcome against the model's.
+    fn sent(&mut self, result: Result<(), ClaimError>, len: usize, key: u64) {
         let expected = self.model.reserve(len, key).map(|(id, _)| id);
         assert_eq!(
             result,
             expected.map(|_| ()),
-            "try_write of {len} bytes: the model expected {expected:?}"
+            "try_send of {len} bytes: the model expected {expected:?}"
         );
         if let Ok(id) = expected {
             self.model.commit(id);
@@ -914,25 +913,33 @@ impl Core {
     /// Consumer operations, and the others that need no producer.
     fn other(&mut self, op: Op) {
         match op {
-            Op::TryRead { keep } => self.try_read(keep),
-            Op::ReadBatch { limit } => {
+            Op::TryRecv { keep } => self.try_recv(keep),
+            Op::TryRecvBatch { limit } => {
                 let before = self.ring().skipped_claims();
                 let Some(consumer) = self.consumer.as_mut() else {
                     return;
                 };
                 let mut got = Vec::new();
-                let n = consumer.read_batch(limit, |record| {
+                let count = consumer.try_recv_batch(limit, |record| {
                     got.push((record.position(), record.to_vec(), record.tag()));
                 });
-                assert_eq!(n, got.len());
+                let expected_count = if got.is_empty() && limit != 0 {
+                    Err(TryRecvError::Empty)
+                } else {
+                    Ok(got.len())
+                };
+                assert_eq!(count, expected_count, "try_recv_batch({limit})");
                 let skips = self.ring().skipped_claims() - before;
                 let expected = self.model.read(limit, skips, false);
-                assert_eq!(got, expected, "read_batch({limit})");
+                assert_eq!(got, expected, "try_recv_batch({limit})");
             }
             Op::AttachConsumer => {
                 if self.consumer.is_some() {
                     let error = self.ring().consumer().expect_err("a second consumer");
-                    assert!(matches!(error.kind(), FileErrorKind::ConsumerAttached { .. }));
+                    assert!(matches!(
+                        error.kind(),
+                        FileErrorKind::ConsumerAttached { .. }
+                    ));
                     std::hint::black_box(error.to_string());
                 } else {
                     self.attach_consumer();
@@ -964,13 +971,13 @@ impl Core {
         }
     }
 
-    fn try_read(&mut self, keep: bool) {
+    fn try_recv(&mut self, keep: bool) {
         let before = self.ring().skipped_claims();
         let Some(consumer) = self.consumer.as_mut() else {
             return;
         };
-        let got: Vec<Delivered> = match consumer.try_read() {
-            Some(record) => {
+        let got: Vec<Delivered> = match consumer.try_recv() {
+            Ok(record) => {
                 let delivered = (record.position(), record.to_vec(), record.tag());
                 if keep {
                     // Not released: delivered again by the next read.
@@ -978,14 +985,15 @@ impl Core {
                 }
                 vec![delivered]
             }
-            None => Vec::new(),
+            Err(TryRecvError::Empty) => Vec::new(),
+            Err(error) => panic!("try_recv: {error}"),
         };
         let skips = self.ring().skipped_claims() - before;
         if self.trace && skips != 0 {
             eprintln!("  the consumer skipped {skips} dead claim(s)");
         }
         let expected = self.model.read(1, skips, keep);
-        assert_eq!(got, expected, "try_read (keep: {keep})");
+        assert_eq!(got, expected, "try_recv (keep: {keep})");
     }
 
     fn await_skip(&mut self) {
@@ -999,10 +1007,10 @@ impl Core {
         if self.model.alive(instance) {
             // Past the consumer's patience, a live producer's claim is
             // still not skipped.
-            self.try_read(false);
+            self.try_recv(false);
             std::thread::sleep(Duration::from_millis(6));
-            self.try_read(false);
-            self.try_read(false);
+            self.try_recv(false);
+            self.try_recv(false);
             assert!(
                 matches!(self.model.next_entry(), Some(Kind::Leaked { .. })),
                 "a live producer's leaked claim stays"
@@ -1016,7 +1024,7 @@ impl Core {
                 Instant::now() < deadline,
                 "the consumer did not skip a dead producer's claim within {SKIP_DEADLINE:?}"
             );
-            self.try_read(false);
+            self.try_recv(false);
             std::thread::sleep(Duration::from_millis(1));
         }
     }

@@ -27,7 +27,7 @@ fn corrupt_while_asleep(
     let mut later = second.claim(8).unwrap();
     later.copy_from_slice(b"after it");
     let (done, outcome) = std_mpsc::channel();
-    let receiving = thread::spawn(move || done.claim(receive(rx)).unwrap());
+    let receiving = thread::spawn(move || done.send(receive(rx)).unwrap());
     // Until the receiver has announced that it sleeps (or may).
     let start = Instant::now();
     while ring.header().waiter.0.load(Relaxed) == 0 {

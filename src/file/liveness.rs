@@ -66,33 +66,34 @@ impl Liveness {
     }
 
     /// Whether any producer holds a slot. An error asking counts as "yes".
+    /// After a "no", the caller's reads of the ring see every commit of the
+    /// producers that let go.
     pub(crate) fn producers_attached(&self) -> bool {
-        let attached = lock::is_locked(&self.probe, PRODUCER_LOCKS, SLOTS as u64).unwrap_or(true);
-        // Acquire: a producer that let go of its slot did so after its last
-        // commit; the caller's reads of the ring that follow must see those
-        // commits (the kernel's lock hand-over orders the memory; this keeps
-        // the compiler and CPU from hoisting our reads above the question).
-        crate::sync::fence(Ordering::Acquire);
-        attached
+        // No fence: a producer lets go of its slot after its last commit,
+        // and the kernel's lock orders the two ("Lock release orders
+        // memory" in the module docs).
+        lock::is_locked(&self.probe, PRODUCER_LOCKS, SLOTS as u64).unwrap_or(true)
     }
 
     /// Whether the producer in `slot` is the one of `generation` (as an
     /// owner field keeps it) and alive. An error asking counts as alive.
     fn slot_alive(&self, ring: &Ring, slot: usize, generation: u32) -> bool {
         // Acquire: pairs with the increment of a producer that took the slot
-        // over, which it made before its first claim.
+        // over, which it made before its first claim and after it took the
+        // slot's lock: the producer before it is gone, and what that one
+        // stored is visible to us as well ("Lock release orders memory" in
+        // the module docs).
         let current = ring.header().generations.0[slot].load(Ordering::Acquire);
         if current & GENERATION_MASK != generation {
             // The slot has had a new producer since: it was let go of, so the
             // producer of `generation` is gone.
             return false;
         }
-        let alive = lock::is_locked(&self.probe, PRODUCER_LOCKS + slot as u64, 1).unwrap_or(true);
-        // Acquire: as in `producers_attached`: what the consumer reads of a
-        // producer found dead (its claim, its reservation entry) is read
-        // after the question, so it is everything that producer stored.
-        crate::sync::fence(Ordering::Acquire);
-        alive
+        // What the consumer reads after this question of a producer found
+        // dead (the word of its claim, or at its reservation) is what that
+        // producer stored last ("Lock release orders memory" in the module
+        // docs).
+        lock::is_locked(&self.probe, PRODUCER_LOCKS + slot as u64, 1).unwrap_or(true)
     }
 
     /// Where the reservation covering `pos`, never marked `Claimed`, ends,
@@ -106,12 +107,16 @@ impl Liveness {
         let mut end = None;
         for slot in 0..SLOTS {
             let entry = ring.header().reservation(slot);
-            // Acquire: a dead producer's entry is final (the kernel's lock
-            // release ordered it); a live one's may be changing, and a live
-            // one only ever makes us wait.
-            let need_generation = entry.need_generation.load(Ordering::Acquire);
+            // Relaxed: entries are stored Relaxed (no Release to pair with).
+            // Read before the question below, an entry may be older than its
+            // producer's last one; that only makes us wait, or is caught by
+            // the caller's re-check of the word at `pos` after the question,
+            // which sees everything a dead producer stored ("Lock release
+            // orders memory" in the module docs). A live producer's entry
+            // only ever makes us wait.
+            let need_generation = entry.need_generation.load(Ordering::Relaxed);
             let need = need_generation & 0xffff_ffff;
-            let from = entry.pos.load(Ordering::Acquire);
+            let from = entry.pos.load(Ordering::Relaxed);
             if need == 0 || pos.wrapping_sub(from) >= need {
                 continue;
             }
@@ -159,11 +164,12 @@ impl Liveness {
 /// costs the new producer a slot further on.
 pub(crate) fn reservation_unfinished(ring: &Ring, slot: usize) -> bool {
     let entry = ring.header().reservation(slot);
-    // Acquire: the previous holder is gone, its entry and words final (the
-    // kernel's lock hand-over ordered them); this orders our reads of them
-    // after the lock we took.
-    let need = entry.need_generation.load(Ordering::Acquire) & 0xffff_ffff;
-    let from = entry.pos.load(Ordering::Acquire);
+    // Relaxed: entries are stored Relaxed (no Release to pair with). The
+    // previous holder is gone, and the lock the caller took makes its entry
+    // and words final for these reads ("Lock release orders memory" in the
+    // module docs).
+    let need = entry.need_generation.load(Ordering::Relaxed) & 0xffff_ffff;
+    let from = entry.pos.load(Ordering::Relaxed);
     if need == 0 || (from | need) % WORD != 0 || need > ring.capacity() {
         return false; // never reserved, or an entry no producer writes
     }
@@ -173,7 +179,9 @@ pub(crate) fn reservation_unfinished(ring: &Ring, slot: usize) -> bool {
     if ahead == 0 || ahead > ring.capacity() {
         return false; // the consumer is past it
     }
-    // Acquire: as above.
+    // Acquire: as every load of a record word, pairing with the Release
+    // writes that mark, commit or skip it; a dead producer's own marks are
+    // visible anyway (the lock, as above).
     let first = ring.word(from).load(Ordering::Acquire);
     match Word::decode(first) {
         Word::Empty => true,

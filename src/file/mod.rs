@@ -150,6 +150,27 @@
 //! producers died there at once and their entries disagree; the consumer
 //! then waits at it.
 //!
+//! # Lock release orders memory
+//!
+//! The locks that tell who is alive also order memory, and the code relies
+//! on it in the places that say so: **whatever a process stored before it
+//! let go of a lock (unlocking it, closing its description, or dying) is
+//! visible to a process that then finds the lock free (`F_OFD_GETLK`) or
+//! takes it (`F_OFD_SETLK`)**. Linux keeps a file's locks under a spinlock
+//! that the releasing side (a dying process's exit path included) and the
+//! asking side both take, so the pair orders memory as a Release store and
+//! an Acquire load would. The Rust memory model knows nothing of system
+//! calls: no Rust fence or ordering pairs with them, and the code writes
+//! none for this (a call into the kernel is opaque to the compiler, which
+//! therefore moves no access to shared memory across it either).
+//!
+//! This is what lets a consumer use what a producer it found dead left
+//! behind (its claim's word, its reservation entry), a receiver drain
+//! every record committed before the last producer let go of its slot, and
+//! a new consumer or SPSC producer take over the positions and marks its
+//! predecessor stored (some of them with Relaxed stores, read by nobody
+//! else while it lived).
+//!
 //! # Async ends
 //!
 //! With the `async` feature, a ring file's channel ends convert into async
@@ -194,6 +215,8 @@ mod ring_file;
 #[cfg(not(target_os = "linux"))]
 #[path = "unsupported.rs"]
 mod ring_file;
+#[cfg(target_os = "linux")]
+mod validate;
 
 // Miri cannot map files or take file locks.
 #[cfg(all(test, target_os = "linux", not(miri)))]
@@ -228,6 +251,17 @@ pub enum Mode {
     /// Any number of producers, in any processes ([`RingFile::mpsc_producer`],
     /// [`RingFile::mpsc_sender`]).
     Mpsc,
+}
+
+#[cfg(target_os = "linux")]
+impl Mode {
+    /// The ring's name for this mode.
+    fn layout(self) -> crate::ring::layout::Mode {
+        match self {
+            Mode::Spsc => crate::ring::layout::Mode::Spsc,
+            Mode::Mpsc => crate::ring::layout::Mode::Mpsc,
+        }
+    }
 }
 
 impl fmt::Display for Mode {
@@ -281,8 +315,10 @@ impl Options {
 
 /// The observers [`RingFile`] and [`RingObserver`] share: what the header
 /// and the kernel's locks say of a ring. Expects a private
-/// `fn header(&self) -> &Header` and the fields `liveness` (a `Liveness`
-/// or an `Arc` of one), `mode`, `capacity` and `max_record_len`.
+/// `fn header(&self) -> &Header` (of a validated header) and the fields
+/// `liveness` (a `Liveness` or an `Arc` of one) and, copied from the header
+/// when it was validated, `mode`, `capacity`, `max_record_len` and
+/// `version`.
 #[cfg(target_os = "linux")]
 macro_rules! header_observers {
     () => {
@@ -345,7 +381,7 @@ macro_rules! header_observers {
         /// The ring's format version, `(major, minor)`: this build reads major
         /// version 1 (and refuses to open any other), whatever the minor.
         pub fn format_version(&self) -> (u16, u16) {
-            super::ring_file::format_version(self.header())
+            self.version
         }
 
         /// The consumer's position: the free-running byte position of the next
@@ -415,7 +451,7 @@ macro_rules! header_observers {
         /// [`Io`](crate::file::FileErrorKind::Io) if the kernel cannot be
         /// asked.
         pub fn check_len(&self) -> Result<(), crate::file::FileError> {
-            super::ring_file::check_file_len(self.path(), self.liveness.probe(), self.capacity)
+            super::validate::check_file_len(self.path(), self.liveness.probe(), self.capacity)
         }
     };
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::liveness::Liveness;
-use super::ring_file::{check_header, checked_len, open_file};
+use super::validate::{check_header, checked_len, open_file};
 use super::{FileError, Mode};
 use crate::region::ReadOnlyFileRegion;
 use crate::ring::layout::Header;
@@ -44,6 +44,7 @@ pub struct RingObserver {
     mode: Mode,
     capacity: u64,
     max_record_len: u64,
+    version: (u16, u16),
 }
 
 impl RingObserver {
@@ -69,19 +70,22 @@ impl RingObserver {
         let len = checked_len(path, &file, false)?;
         let region =
             ReadOnlyFileRegion::map(&file, len as usize).map_err(FileError::io(path, "map"))?;
-        let (mode, capacity, max_record_len) =
-            check_header(region.header(), len).map_err(|kind| FileError::new(path, kind))?;
+        // SAFETY: the mapping starts at `base`, holds `len >= HEADER_LEN`
+        // bytes (`checked_len`) and lives until `region` is dropped.
+        let layout = unsafe { check_header(region.base().cast(), len) }
+            .map_err(|kind| FileError::new(path, kind))?;
         Ok(Self {
             region: Arc::new(region),
             // The kernel answers lock questions on a read-only descriptor too.
             liveness: Liveness::new(file, path.to_path_buf()),
-            mode,
-            capacity,
-            max_record_len,
+            mode: layout.mode,
+            capacity: layout.capacity,
+            max_record_len: layout.max_record_len,
+            version: layout.version,
         })
     }
 
-    /// The ring's header, in the read-only mapping.
+    /// The ring's header, in the read-only mapping (checked in `open`).
     fn header(&self) -> &Header {
         self.region.header()
     }

@@ -18,12 +18,11 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::ring_file::{allocate, ring_mode};
 use super::{FileError, Options};
 use crate::region::FileRegion;
 use crate::ring::layout::HEADER_LEN;
+use crate::sync::{AtomicU64, Ordering};
 
 /// A new, initialised ring file at `path`, open read-write, and its mapping.
 /// `capacity` and `max_record_len` come from `params(options.capacity)`.
@@ -224,7 +223,7 @@ impl Ring<'_> {
         unsafe {
             crate::ring::initialise(
                 &region,
-                ring_mode(self.options.mode),
+                self.options.mode.layout(),
                 self.capacity,
                 self.max_record_len,
             );
@@ -267,4 +266,17 @@ fn links_unsupported(error: &io::Error) -> bool {
         error.raw_os_error(),
         Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::ENOENT | libc::EXDEV)
     )
+}
+
+/// Allocates `len` bytes of `file` on its device, so that no later write
+/// through the mapping finds the disk full.
+fn allocate(file: &File, len: u64) -> io::Result<()> {
+    // SAFETY: the descriptor is open while `file` is borrowed.
+    // posix_fallocate falls back to writing zeros where the file system
+    // cannot allocate directly.
+    let error = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
+    match error {
+        0 => Ok(()),
+        error => Err(io::Error::from_raw_os_error(error)),
+    }
 }

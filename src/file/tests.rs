@@ -207,7 +207,7 @@ impl Child {
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
                 if let Some((_, report)) = line.split_once(REPORT) {
-                    if tx.claim(report.to_owned()).is_err() {
+                    if tx.send(report.to_owned()).is_err() {
                         return;
                     }
                 }
@@ -260,7 +260,7 @@ fn receiver_wakes_past_a_dead_reservation(
     let survivor = ring.mpsc_sender().unwrap();
     survivor.send(b"after").unwrap();
     let (tx, got) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.claim(receive(rx)));
+    std::thread::spawn(move || tx.send(receive(rx)));
     // Wait until the receiver sleeps at the gap (or, had it skipped a live
     // producer's reservation, has the record already: checked below).
     let deadline = Instant::now() + WEDGED;

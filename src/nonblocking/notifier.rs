@@ -17,17 +17,14 @@
 //! sleep (the word it sleeps on is the one the task announced in).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Waker;
 use std::thread::{self, Thread};
 use std::time::Duration;
 
-use atomic_waker::AtomicWaker;
-
 use super::Word;
 use crate::ring::Ring;
 use crate::ring::layout::AWAKE;
-use crate::sync::AtomicU32;
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicWaker, Ordering};
 use crate::wait;
 
 /// The notifier thread's stack: it only sleeps and calls wakers.

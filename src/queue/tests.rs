@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::peers::Owner;
-use super::{ClaimError, Consumer, WriteClaim, mpsc, spsc};
+use super::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
 use crate::error::{CorruptRing, Error};
 use crate::ring::Ring;
 use crate::ring::layout::{MAX_CAPACITY, Mode, Word, span_of};
@@ -12,14 +12,14 @@ use crate::sync::Ordering::Relaxed;
 /// Both producer types, so one test body covers both queues.
 trait Produce {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError>;
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError>;
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError>;
 }
 
 impl Produce for spsc::Producer {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         self.try_claim(len)
     }
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
         self.try_send(payload)
     }
 }
@@ -28,7 +28,7 @@ impl Produce for mpsc::Producer {
     fn claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
         self.try_claim(len)
     }
-    fn write(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
+    fn send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
         self.try_send(payload)
     }
 }
@@ -82,17 +82,18 @@ fn assert_corrupt(
         word,
         reason,
     };
-    assert_eq!(
-        consumer.try_read_checked().err(),
-        Some(expected),
-        "word {word:#x}"
-    );
+    let expected_error = Some(TryRecvError::Corrupt(expected));
+    assert_eq!(consumer.try_recv().err(), expected_error, "word {word:#x}");
     assert_eq!(consumer.corruption(), Some(expected));
-    assert!(consumer.try_recv().is_err());
-    assert_eq!(consumer.try_read_checked().err(), Some(expected), "sticky");
+    assert_eq!(consumer.try_recv().err(), expected_error, "sticky");
     assert_eq!(
         consumer.try_recv_batch(usize::MAX, |record| panic!("delivered {record:?}")),
-        0
+        Err(TryRecvError::Corrupt(expected))
+    );
+    assert_eq!(
+        consumer.try_recv_batch(0, |record| panic!("delivered {record:?}")),
+        Ok(0),
+        "a batch of none reads nothing, not even the corruption"
     );
     assert_eq!(ring.header().head.0.load(Relaxed), position);
     assert_eq!(ring.word(position).load(Relaxed), word, "left in place");
@@ -177,7 +178,7 @@ fn records_before_a_corrupt_word_are_delivered_and_none_after() {
     ring.word(bad).store(Word::padding(3), Relaxed);
     commit_at(&ring, bad + 8, b"never", 11);
 
-    let first = consumer.try_read_checked().unwrap().unwrap();
+    let first = consumer.try_recv().unwrap();
     assert_eq!(
         (&*first, first.tag(), first.position()),
         (&b"abc"[..], 9, start)
@@ -185,7 +186,7 @@ fn records_before_a_corrupt_word_are_delivered_and_none_after() {
     drop(first);
     let mut seen = Vec::new();
     let count = consumer.try_recv_batch(usize::MAX, |record| seen.push(record.to_vec()));
-    assert_eq!((count, seen), (1, vec![b"defgh".to_vec()]));
+    assert_eq!((count, seen), (Ok(1), vec![b"defgh".to_vec()]));
     assert_corrupt(&ring, &mut consumer, bad, Word::padding(3), BAD_PADDING);
 }
 
@@ -194,7 +195,7 @@ fn a_claimed_word_is_waited_on_not_followed() {
     let (ring, mut consumer) = consumer_at(64, 0);
     ring.word(0).store(Word::claimed(5, 77), Relaxed);
     commit_at(&ring, 16, b"later", 0);
-    assert!(consumer.try_read_checked().unwrap().is_none());
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     assert_eq!(consumer.corruption(), None);
     assert_eq!(ring.header().head.0.load(Relaxed), 0);
 }
@@ -221,7 +222,7 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
 
         assert_eq!(&*consumer.try_recv().unwrap(), &[0xff; 3]);
         assert_eq!(&*consumer.try_recv().unwrap(), &[0xdd; 16]);
-        assert!(consumer.try_recv().is_err());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
         assert_eq!(ring.header().head.0.load(Relaxed), 64);
         // MPSC zeroes every consumed byte; SPSC zeroes the record words (its
         // producer keeps the word past each claim clean itself).
@@ -242,13 +243,13 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
 #[test]
 fn zero_length_records_are_empty_slices() {
     each_queue(64, |queue, producer, consumer| {
-        producer.write(&[]).unwrap();
+        producer.send(&[]).unwrap();
         let mut claim = producer.claim(0).unwrap();
         assert!(claim.is_empty());
         claim.set_tag(3);
         claim.commit();
         producer.claim(0).unwrap().abort();
-        producer.write(&[]).unwrap();
+        producer.send(&[]).unwrap();
 
         let record = consumer.try_recv().unwrap();
         assert_eq!(
@@ -265,9 +266,10 @@ fn zero_length_records_are_empty_slices() {
         );
         drop(record);
         let mut seen = Vec::new();
-        consumer.try_recv_batch(usize::MAX, |record| {
+        let count = consumer.try_recv_batch(usize::MAX, |record| {
             seen.push((record.to_vec(), record.position()));
         });
+        assert_eq!(count, Ok(1), "{queue}");
         assert_eq!(seen, vec![(vec![], 24)], "{queue}");
         assert!(consumer.is_empty(), "{queue}");
     });
@@ -333,10 +335,10 @@ fn too_large_is_refused_at_once_even_when_full() {
         let too_large = |len| Some(ClaimError::TooLarge { len, max });
         assert_eq!(producer.claim(max + 1).err(), too_large(max + 1), "{queue}");
         assert_eq!(producer.claim(usize::MAX).err(), too_large(usize::MAX));
-        assert_eq!(producer.write(&[0; 25]), Err(too_large(25).unwrap()));
+        assert_eq!(producer.send(&[0; 25]), Err(too_large(25).unwrap()));
 
-        producer.write(&[1; 24]).unwrap();
-        producer.write(&[2; 24]).unwrap();
+        producer.send(&[1; 24]).unwrap();
+        producer.send(&[2; 24]).unwrap();
         assert_eq!(consumer.len_bytes(), 64, "{queue}");
         assert_eq!(producer.claim(0).err(), Some(ClaimError::Full));
         assert_eq!(producer.claim(max + 1).err(), too_large(max + 1));
@@ -409,7 +411,7 @@ fn truncate_then_commit_delivers_the_prefix_and_skips_the_rest() {
         let mut claim = producer.claim(16).unwrap();
         claim.truncate(0);
         claim.commit();
-        producer.write(b"next").unwrap();
+        producer.send(b"next").unwrap();
 
         let record = consumer.try_recv().unwrap();
         assert_eq!(
@@ -424,7 +426,7 @@ fn truncate_then_commit_delivers_the_prefix_and_skips_the_rest() {
         let record = consumer.try_recv().unwrap();
         assert_eq!((&*record, record.position()), (&b"next"[..], pos + 48 + 24));
         drop(record);
-        assert!(consumer.try_recv().is_err());
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
         assert!(consumer.is_empty(), "{queue}");
     });
 }
@@ -442,7 +444,8 @@ fn tags_round_trip() {
             }
             let mut tags = Vec::new();
             if read_in_batch {
-                consumer.try_recv_batch(usize::MAX, |record| tags.push(record.tag()));
+                let count = consumer.try_recv_batch(usize::MAX, |record| tags.push(record.tag()));
+                assert_eq!(count, Ok(TAGS.len()), "{queue}");
             } else {
                 while let Ok(record) = consumer.try_recv() {
                     tags.push(record.tag());
@@ -456,8 +459,8 @@ fn tags_round_trip() {
 #[test]
 fn a_batch_over_a_full_ring_delivers_each_record_once() {
     each_queue(64, |queue, producer, consumer| {
-        producer.write(b"first").unwrap();
-        producer.write(b"second").unwrap();
+        producer.send(b"first").unwrap();
+        producer.send(b"second").unwrap();
         // 16 + 16 + 32 bytes: the ring is exactly full.
         let mut claim = producer.claim(24).unwrap();
         claim.fill(3);
@@ -466,7 +469,7 @@ fn a_batch_over_a_full_ring_delivers_each_record_once() {
 
         let mut seen = Vec::new();
         let count = consumer.try_recv_batch(4, |record| seen.push(record.position()));
-        assert_eq!((count, seen), (3, vec![0, 16, 32]), "{queue}");
+        assert_eq!((count, seen), (Ok(3), vec![0, 16, 32]), "{queue}");
         assert!(consumer.is_empty(), "{queue}");
     });
 }
@@ -492,15 +495,15 @@ fn a_full_ring_of_aborted_claims_reads_as_empty() {
         // consumer that never returns fails the test instead of hanging it.
         let (done, finished) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let empty = consumer.try_recv().is_err();
-            done.claim((empty, consumer)).unwrap();
+            let empty = consumer.try_recv().err() == Some(TryRecvError::Empty);
+            done.send((empty, consumer)).unwrap();
         });
         let (empty, mut consumer) = finished
             .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{mode:?}: try_read did not return"));
+            .unwrap_or_else(|_| panic!("{mode:?}: try_recv did not return"));
         assert!(empty, "{mode:?}");
         assert!(consumer.is_empty(), "{mode:?}: the padding is released");
-        producer.write(b"after").unwrap();
+        producer.send(b"after").unwrap();
         assert_eq!(&*consumer.try_recv().unwrap(), b"after");
     }
 }
@@ -523,7 +526,7 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_send(&[1; 16]).unwrap(); // [0, 24)
     first.try_send(&[1; 8]).unwrap(); // [24, 40)
-    assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
+    assert_eq!(consumer.try_recv_batch(2, |_| {}), Ok(2));
     drop(first);
     // 24 bytes (a span of 32) do not fit before the end: padding [40, 64),
     // claim at 64.
@@ -535,11 +538,11 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     assert_eq!(ring.header().tail.0.load(Relaxed), 64 + 32);
     assert_eq!(ring.word(64).load(Relaxed), Word::padding(32));
     // The consumer passes both paddings, which frees their space.
-    assert!(consumer.try_recv().is_err());
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     assert_eq!(ring.header().head.0.load(Relaxed), 96);
     second.try_send(&[2; 8]).unwrap();
     assert_eq!(&*consumer.try_recv().unwrap(), &[2; 8]);
-    assert!(consumer.try_recv().is_err());
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     assert_eq!(consumer.skipped_claims(), 0);
 }
 
@@ -550,12 +553,12 @@ fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_send(&[1; 16]).unwrap();
     first.try_send(&[1; 8]).unwrap();
-    assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
+    assert_eq!(consumer.try_recv_batch(2, |_| {}), Ok(2));
     drop(first);
     die_mid_reserve(&ring, 24);
     // The consumer follows the padding and waits at the claim, then skips it
     // (its producer is known gone), before the new producer looks.
-    assert!(consumer.try_recv().is_err());
+    assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
     assert_eq!(ring.header().head.0.load(Relaxed), 64);
     // SAFETY: the claim's producer is gone.
     assert!(unsafe { consumer.skip_abandoned() });
@@ -579,7 +582,11 @@ fn a_claim_under_the_tail_is_left_for_the_consumer_to_skip() {
     let mut second = spsc::Producer::new(ring.share(), Owner::LOCAL);
     second.try_send(&[2; 8]).unwrap();
     assert_eq!(&*consumer.try_recv().unwrap(), &[1; 8]);
-    assert!(consumer.try_recv().is_err(), "a claim is waited on");
+    assert_eq!(
+        consumer.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "a claim is waited on"
+    );
     // SAFETY: the claim's producer is gone.
     assert!(unsafe { consumer.skip_abandoned() });
     assert_eq!(&*consumer.try_recv().unwrap(), &[2; 8]);
@@ -595,17 +602,17 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
             Mode::Mpsc => Box::new(mpsc::Producer::new(ring.share(), Owner::LOCAL)),
         };
         let mut consumer = Consumer::attach(ring.share(), None);
-        producer.write(&[9; 40]).unwrap(); // [0, 48)
-        producer.write(&[9; 40]).unwrap(); // [48, 96)
-        assert_eq!(consumer.try_recv_batch(2, |_| {}), 2);
+        producer.send(&[9; 40]).unwrap(); // [0, 48)
+        producer.send(&[9; 40]).unwrap(); // [48, 96)
+        assert_eq!(consumer.try_recv_batch(2, |_| {}), Ok(2));
         // The half-released range will cross the end of the data area.
-        producer.write(&[1; 32]).unwrap(); // padding [96, 128), [128, 168)
-        producer.write(&[2; 8]).unwrap(); // [168, 184)
-        producer.write(&[3; 8]).unwrap(); // [184, 200)
+        producer.send(&[1; 32]).unwrap(); // padding [96, 128), [128, 168)
+        producer.send(&[2; 8]).unwrap(); // [168, 184)
+        producer.send(&[3; 8]).unwrap(); // [184, 200)
         // The consumer delivered two records and zeroed them, but died before
         // publishing head: `consumed` says how far it got.
         let mut delivered = 0;
-        consumer.try_recv_batch(2, |_| delivered += 1);
+        assert_eq!(consumer.try_recv_batch(2, |_| delivered += 1), Ok(2));
         assert_eq!(delivered, 2);
         drop(consumer);
         ring.header().head.0.store(96, Relaxed); // the store it never made
@@ -614,7 +621,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
         let mut next = Consumer::attach(ring.share(), None);
         assert_eq!(ring.header().head.0.load(Relaxed), 184, "{mode:?}");
         assert_eq!(&*next.try_recv().unwrap(), &[3; 8], "{mode:?}");
-        assert!(next.try_recv().is_err());
+        assert_eq!(next.try_recv().err(), Some(TryRecvError::Empty));
         for pos in [96, 128, 168] {
             assert_eq!(ring.word(pos).load(Relaxed), 0, "{mode:?} word {pos}");
         }
@@ -656,7 +663,7 @@ fn positions_wrap_around_the_end_of_u64() {
         let mut consumer = Consumer::new(ring.share());
         for round in 0..20u8 {
             let payload = pattern(usize::from(round) % 40, round);
-            producer.write(&payload).unwrap();
+            producer.send(&payload).unwrap();
             assert_eq!(
                 &*consumer.try_recv().unwrap(),
                 &payload[..],
@@ -689,7 +696,7 @@ fn an_unread_record_is_read_again_and_holds_its_space() {
         // Three laps, so that some records follow wrap padding.
         for round in 0..24u8 {
             let record = pattern(40 + round as usize % 3 * 8, round);
-            producer.write(&record).unwrap();
+            producer.send(&record).unwrap();
             let before = consumer.len_bytes();
             let first = consumer.try_recv().expect("a record");
             assert_eq!(&*first, &record[..], "{name} round {round}");
@@ -702,7 +709,183 @@ fn an_unread_record_is_read_again_and_holds_its_space() {
                 again.unread();
             }
             consumer.try_recv().expect("the same record").release();
-            assert!(consumer.try_recv().is_err(), "{name}: read once released");
+            assert_eq!(
+                consumer.try_recv().err(),
+                Some(TryRecvError::Empty),
+                "{name}: read once released"
+            );
         }
+    });
+}
+
+// `io::Write` and `fmt::Write` on a claim: they append at a cursor, all or
+// nothing per call, and once they were used, commit publishes what they
+// wrote. (Each test brings one of the two traits into scope at a time: both
+// have a `write_fmt`, which `write!` calls.)
+
+#[test]
+fn write_formats_in_place_and_commit_publishes_what_was_written() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(64).unwrap();
+        let pos = claim.position();
+        {
+            use std::fmt::Write as _;
+            write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
+        }
+        claim.set_tag(9);
+        claim.commit();
+
+        let mut claim = producer.claim(16).unwrap();
+        {
+            use std::io::Write as _;
+            claim.write_all(b"io ").unwrap();
+            assert_eq!(claim.write(b"write").unwrap(), 5);
+            let mark = '!';
+            write!(claim, "{mark}").unwrap();
+            claim.flush().unwrap();
+        }
+        claim.commit();
+
+        let record = consumer.try_recv().unwrap();
+        assert_eq!(
+            (&*record, record.tag(), record.position()),
+            (&b"order 42 filled at 101.50"[..], 9, pos),
+            "{queue}"
+        );
+        drop(record);
+        assert_eq!(&*consumer.try_recv().unwrap(), b"io write!", "{queue}");
+        // The unwritten rest of each claim became padding, which the
+        // consumer passed: the next claim starts after both whole claims.
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}");
+        let next = producer.claim(0).unwrap();
+        assert_eq!(next.position(), pos + span_of(64) + span_of(16), "{queue}");
+        next.abort();
+    });
+}
+
+#[test]
+fn a_write_that_does_not_fit_writes_nothing_and_fails() {
+    use std::io::ErrorKind::WriteZero;
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(8).unwrap();
+        {
+            use std::io::Write as _;
+            claim.write_all(b"abc").unwrap();
+            // 6 bytes do not fit in the 5 left: none of them is written.
+            assert_eq!(claim.write(b"defghi").unwrap_err().kind(), WriteZero);
+            assert_eq!(claim.write_all(b"defghi").unwrap_err().kind(), WriteZero);
+            let rest = "defghi";
+            assert_eq!(write!(claim, "{rest}").unwrap_err().kind(), WriteZero);
+        }
+        {
+            use std::fmt::Write as _;
+            assert_eq!(claim.write_str("defghi"), Err(std::fmt::Error));
+            let rest = "defghi";
+            assert_eq!(write!(claim, "{rest}"), Err(std::fmt::Error));
+            // The cursor did not move: exactly what is left still fits.
+            claim.write_str("de").unwrap();
+        }
+        {
+            use std::io::Write as _;
+            claim.write_all(b"fgh").unwrap();
+            assert_eq!(claim.write(b"i").unwrap_err().kind(), WriteZero);
+        }
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abcdefgh", "{queue}");
+    });
+}
+
+#[test]
+fn a_claim_a_write_failed_on_commits_what_was_written_or_aborts() {
+    use std::fmt::Write as _;
+    each_queue(256, |queue, producer, consumer| {
+        // Committed: what was written before the failed write.
+        let mut claim = producer.claim(4).unwrap();
+        claim.write_str("ok").unwrap();
+        assert!(claim.write_str("too long").is_err());
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"ok", "{queue}");
+        // Dropped or aborted: the claim is given back.
+        let mut claim = producer.claim(4).unwrap();
+        claim.write_str("ab").unwrap();
+        assert!(claim.write_str("too long").is_err());
+        drop(claim);
+        let mut claim = producer.claim(4).unwrap();
+        assert!(claim.write_str("12345").is_err());
+        claim.abort();
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}: aborted claims are released");
+    });
+}
+
+#[test]
+fn truncating_below_the_write_cursor_keeps_the_first_bytes() {
+    use std::io::Write as _;
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(16).unwrap();
+        claim.write_all(b"hello world").unwrap();
+        claim.truncate(5);
+        assert_eq!(&*claim, b"hello", "{queue}");
+        // Nothing is left to write into.
+        assert!(claim.write_all(b"!").is_err());
+        claim.commit();
+
+        // A truncation above the cursor leaves it: commit publishes the
+        // bytes written.
+        let mut claim = producer.claim(16).unwrap();
+        claim.write_all(b"abc").unwrap();
+        claim.truncate(8);
+        assert_eq!(claim.len(), 8, "{queue}");
+        claim.write_all(b"de").unwrap();
+        claim.commit();
+
+        // Truncating first, then writing, stays within the new length.
+        let mut claim = producer.claim(16).unwrap();
+        claim.truncate(3);
+        assert!(claim.write_all(b"wxyz").is_err());
+        claim.write_all(b"wxy").unwrap();
+        claim.commit();
+
+        assert_eq!(&*consumer.try_recv().unwrap(), b"hello", "{queue}");
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abcde", "{queue}");
+        assert_eq!(&*consumer.try_recv().unwrap(), b"wxy", "{queue}");
+        assert_eq!(consumer.try_recv().err(), Some(TryRecvError::Empty));
+        assert!(consumer.is_empty(), "{queue}");
+    });
+}
+
+#[test]
+fn commit_without_a_write_publishes_the_whole_claim() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(10).unwrap();
+        claim[..3].copy_from_slice(b"abc");
+        claim[3..].fill(b'-');
+        claim.commit();
+        assert_eq!(&*consumer.try_recv().unwrap(), b"abc-------", "{queue}");
+    });
+}
+
+#[test]
+fn an_empty_claim_takes_empty_writes_only() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(0).unwrap();
+        {
+            use std::io::Write as _;
+            assert_eq!(claim.write(b"").unwrap(), 0, "{queue}");
+            assert_eq!(
+                claim.write(b"x").unwrap_err().kind(),
+                std::io::ErrorKind::WriteZero
+            );
+        }
+        {
+            use std::fmt::Write as _;
+            claim.write_str("").unwrap();
+            assert_eq!(claim.write_str("x"), Err(std::fmt::Error));
+        }
+        claim.set_tag(4);
+        claim.commit();
+        let record = consumer.try_recv().unwrap();
+        assert_eq!((record.len(), record.tag()), (0, 4), "{queue}");
     });
 }

@@ -27,17 +27,6 @@ impl FileRegion {
         Ok(Self { map })
     }
 
-    /// The ring's header, at the start of the mapping.
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the mapping holds at least HEADER_LEN bytes (checked in
-        // `map`) at a page-aligned address and lives as long as `&self`;
-        // every byte pattern is a valid `Header` (integers, byte arrays and
-        // atomics only), and other processes change it only through its
-        // atomics or before its initialised marker is stored.
-        unsafe { self.map.as_mut_ptr().cast::<Header>().as_ref() }
-            .expect("a mapping is never at address 0")
-    }
-
     /// Writes the mapping back to the file and waits for the device.
     pub(crate) fn flush(&self) -> io::Result<()> {
         self.map.flush()
@@ -72,8 +61,8 @@ unsafe impl super::Region for FileRegion {
 ///
 /// Like [`FileRegion`], it hands out a pointer, never a `&[u8]`: the ends
 /// attached in other processes change these bytes at any time. Reads go
-/// through the header's atomics (loads only: atomic loads of at most 8
-/// bytes are allowed on read-only memory) or through volatile copies.
+/// through the header's atomics (Relaxed loads only: those of at most 8
+/// bytes are allowed on read-only memory; an Acquire is a fence after one).
 pub(crate) struct ReadOnlyFileRegion {
     map: MmapRaw,
 }
@@ -87,21 +76,28 @@ impl ReadOnlyFileRegion {
         Ok(Self { map })
     }
 
-    /// The ring's header, at the start of the mapping. Only loads may be
-    /// made through it: the pages are not writable.
+    /// The first byte of the mapping: the ring's header. At least
+    /// `HEADER_LEN` bytes, page-aligned, mapped while `self` lives.
+    pub(crate) fn base(&self) -> NonNull<u8> {
+        NonNull::new(self.map.as_ptr().cast_mut()).expect("a mapping is never at address 0")
+    }
+
+    /// The ring's header, at the start of the mapping, for a ring whose
+    /// header passed validation (see "Who may hold a `&Header`" in
+    /// `ring::layout`). Only loads may be made through it: the pages are
+    /// not writable.
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: as in `FileRegion::header`: at least HEADER_LEN bytes
-        // (checked in `map`), page-aligned, alive as long as `&self`, and any
-        // bytes are a valid `Header`. A shared reference asserts nothing
-        // about writability; the crate only ever loads through it (the
+        // SAFETY: at least HEADER_LEN bytes (checked in `map`), page-aligned,
+        // alive as long as `&self`, and any bytes are a valid `Header`
+        // (atomics only). A shared reference asserts nothing about
+        // writability; the crate only ever loads through it (the
         // observers), which read-only memory allows.
-        unsafe { self.map.as_ptr().cast_mut().cast::<Header>().as_ref() }
-            .expect("a mapping is never at address 0")
+        unsafe { self.base().cast::<Header>().as_ref() }
     }
 }
 
 // SAFETY: as for `FileRegion`: a mapping is not tied to a thread.
 unsafe impl Send for ReadOnlyFileRegion {}
-// SAFETY: `&ReadOnlyFileRegion` gives loads only (the header's atomics, or
-// volatile copies of plain fields), which any thread may make at once.
+// SAFETY: `&ReadOnlyFileRegion` gives loads only (the header's atomics),
+// which any thread may make at once.
 unsafe impl Sync for ReadOnlyFileRegion {}

@@ -76,10 +76,38 @@
 //! The word where the next record will start is kept zero until a producer
 //! claims it (the consumer zeroes what it consumes; see the `queue` module for
 //! who zeroes what in each mode), so an all-zero word means "nothing here yet".
+//!
+//! # Who may hold a `&Header`
+//!
+//! The header is memory that other processes write while this one looks at
+//! it, and that may be half-written when it is first mapped (a ring file
+//! created in place, or a damaged one). A shared reference promises that
+//! the bytes behind it do not change, except inside an `UnsafeCell` (as an
+//! atomic's are), so:
+//!
+//! - Every field of [`Header`] is an atomic, the layout and the reserved
+//!   words included: no plain data sits behind a `&Header`, and whatever
+//!   another process stores, the reference stays valid. A later minor
+//!   version may give the reserved words a meaning, as atomics.
+//! - The layout is stored once, by the ring's creator, with Relaxed stores
+//!   before the initialised marker's Release store; readers load the marker,
+//!   fence (Acquire), then load the layout ([`Meta::initialised`],
+//!   [`Meta::layout`]). An observer's loads are Relaxed, aligned and at
+//!   most eight bytes, which a read-only mapping allows (its Acquire is a
+//!   Relaxed load and a fence).
+//! - Validation reads a header it does not trust yet through a raw pointer
+//!   to line 0 ([`Header::meta`]); only a header whose marker and layout
+//!   passed is viewed as a `&Header`.
+//! - After validation the layout is copied into the handle (`Ring` keeps the
+//!   capacity, mode and maximum record length; a ring file's handles keep the
+//!   version) and never read again: a process that rewrites the layout of a
+//!   ring others have attached changes nothing for them.
+
+use std::ptr::NonNull;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::sync::{AtomicU32, AtomicU64};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, fence};
 
 /// First eight bytes of every ring.
 pub(crate) const MAGIC: [u8; 8] = *b"LOGRING\0";
@@ -131,7 +159,8 @@ pub(crate) enum Mode {
     Mpsc = 2,
 }
 
-/// The plain (non-atomic, written once) part of the header.
+/// The layout part of the header as plain values, in wire byte order: what
+/// [`Meta`] holds word by word (written once, before the marker).
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 #[repr(C)]
 pub(crate) struct LayoutFields {
@@ -161,6 +190,9 @@ impl LayoutFields {
     }
 }
 
+/// Words of [`LayoutFields`].
+const LAYOUT_WORDS: usize = size_of::<LayoutFields>() / WORD as usize;
+
 /// One 128-byte line of the header.
 #[repr(C, align(128))]
 pub(crate) struct Line<T>(pub T);
@@ -168,16 +200,64 @@ pub(crate) struct Line<T>(pub T);
 /// Line 0: the layout and the initialised marker.
 #[repr(C)]
 pub(crate) struct Meta {
-    pub layout: LayoutFields,
+    /// The [`LayoutFields`], word by word: stored once by the ring's creator
+    /// before the marker, loaded after it (see "Who may hold a `&Header`").
+    layout: [AtomicU64; LAYOUT_WORDS],
     /// `INIT_MARK` once the rest of the header is written; stored last with
     /// Release so that a reader that sees it also sees the layout.
     pub initialised: AtomicU32,
 }
 
+impl Meta {
+    /// Stores the layout of a new ring. The caller stores the marker next.
+    #[cfg_attr(loom, allow(dead_code))] // loom models build their header whole
+    pub(crate) fn store_layout(&self, fields: LayoutFields) {
+        let words: [u64; LAYOUT_WORDS] = bytemuck::cast(fields);
+        for (word, value) in self.layout.iter().zip(words) {
+            // Relaxed: published by the Release store of the marker.
+            word.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// The initialised marker. The loads made after it (the layout's) see
+    /// what the creator stored before the marker, if it reads `INIT_MARK`.
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
+    pub(crate) fn initialised(&self) -> u32 {
+        // Relaxed, then an Acquire fence: the pair of the creator's Release
+        // store of the marker. Not an Acquire load, because an observer's
+        // mapping is read-only, where only Relaxed loads are promised to
+        // work.
+        let mark = self.initialised.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        mark
+    }
+
+    /// The layout, as far as it is written: whole if [`initialised`]
+    /// (called first) read `INIT_MARK`; otherwise each word may still read
+    /// zero.
+    ///
+    /// [`initialised`]: Self::initialised
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
+    pub(crate) fn layout(&self) -> LayoutFields {
+        // Relaxed: ordered after the marker by the fence in `initialised`.
+        bytemuck::cast(
+            self.layout
+                .each_ref()
+                .map(|word| word.load(Ordering::Relaxed)),
+        )
+    }
+}
+
 /// The whole header, viewed in place over the region's first `HEADER_LEN` bytes.
 ///
-/// All-zero bytes are a valid (uninitialised) `Header`: every field is an
-/// integer, a byte array or an atomic integer.
+/// Every field is an atomic integer (see "Who may hold a `&Header`"), so
+/// any bytes, all-zero ones included, are a valid `Header`.
 #[repr(C)]
 pub(crate) struct Header {
     pub meta: Line<Meta>,
@@ -224,7 +304,8 @@ pub(crate) struct Header {
     /// cleared. A sleeper that cannot issue `membarrier` bounds its sleeps
     /// while it is set (see `wait::Barrier`).
     pub light_barriers: Line<AtomicU32>,
-    pub reserved: [Line<[u8; LINE]>; HEADER_LEN / LINE - 31],
+    /// Zero; words a later minor version may give a meaning.
+    pub reserved: [Line<[AtomicU64; LINE / WORD as usize]>; HEADER_LEN / LINE - 31],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -240,6 +321,24 @@ pub(crate) struct Reservation {
 }
 
 impl Header {
+    /// Line 0 of the header at `header`, reached without a reference to the
+    /// whole header: all that validation reads before it trusts the header.
+    ///
+    /// # Safety
+    ///
+    /// `header` points to the readable, 128-aligned start of a header that
+    /// stays mapped for `'a`.
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
+    pub(crate) unsafe fn meta<'a>(header: NonNull<Header>) -> &'a Meta {
+        // SAFETY: in bounds and aligned (the caller's promise); `Meta` holds
+        // atomics only, so any bytes are a valid `Meta`, and a reference to
+        // it promises nothing that another process's stores could break.
+        unsafe { &(*header.as_ptr()).meta.0 }
+    }
+
     /// The reservation entry of producer slot `slot` (< `SLOTS`).
     #[inline]
     pub(crate) fn reservation(&self, slot: usize) -> &Reservation {
@@ -301,7 +400,7 @@ impl Header {
     pub(crate) fn new(layout: LayoutFields) -> Self {
         Self {
             meta: Line(Meta {
-                layout,
+                layout: bytemuck::cast::<_, [u64; LAYOUT_WORDS]>(layout).map(AtomicU64::new),
                 initialised: AtomicU32::new(INIT_MARK),
             }),
             tail: Line(AtomicU64::new(0)),
@@ -324,7 +423,7 @@ impl Header {
             space_waiter: Line(AtomicU32::new(AWAKE)),
             consumer_pid: Line(AtomicU32::new(0)),
             light_barriers: Line(AtomicU32::new(0)),
-            reserved: std::array::from_fn(|_| Line([0; LINE])),
+            reserved: std::array::from_fn(|_| Line(std::array::from_fn(|_| AtomicU64::new(0)))),
         }
     }
 }

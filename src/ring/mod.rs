@@ -52,8 +52,9 @@ pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
 ///
 /// # Safety
 ///
-/// `region` is zeroed, holds `HEADER_LEN + capacity` bytes, and nobody reads
-/// or writes it until this returns.
+/// `region` is zeroed, holds `HEADER_LEN + capacity` bytes, and nobody else
+/// writes it until this returns (others may read it: every store is atomic,
+/// the marker last).
 #[cfg(not(loom))]
 pub(crate) unsafe fn initialise(
     region: &dyn Region,
@@ -62,19 +63,13 @@ pub(crate) unsafe fn initialise(
     max_record_len: u64,
 ) {
     assert!(region.len() as u64 >= HEADER_LEN as u64 + capacity);
-    let header = region.base().cast::<Header>();
-    // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned, and
-    // nobody else sees it yet (the caller's promise); the layout is written
-    // before any reference to the header exists.
-    unsafe {
-        header
-            .as_ptr()
-            .cast::<LayoutFields>()
-            .write(LayoutFields::new(mode, capacity, max_record_len));
-    }
-    // SAFETY: zeroed bytes plus the layout just written are a valid `Header`
-    // (integers, byte arrays and atomics only).
-    let header = unsafe { header.as_ref() };
+    // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned and alive
+    // while borrowed; any bytes are a valid `Header` (atomics only).
+    let header = unsafe { region.base().cast::<Header>().as_ref() };
+    header
+        .meta
+        .0
+        .store_layout(LayoutFields::new(mode, capacity, max_record_len));
     // Release: a reader that sees the marker also sees the layout.
     header
         .meta
@@ -344,18 +339,13 @@ mod tests {
     fn a_new_ring_has_a_valid_header() {
         let ring = Ring::new_heap(Mode::Mpsc, 1000).unwrap();
         let meta = &ring.header().meta.0;
-        assert_eq!(meta.layout.magic, layout::MAGIC);
-        assert_eq!(
-            u16::from_le(meta.layout.version_major),
-            layout::VERSION_MAJOR
-        );
-        assert_eq!(u32::from_le(meta.layout.mode), Mode::Mpsc as u32);
-        assert_eq!(u64::from_le(meta.layout.capacity), 1024);
-        assert_eq!(u64::from_le(meta.layout.max_record_len), 504);
-        assert_eq!(u64::from_le(meta.layout.data_offset), HEADER_LEN as u64);
-        assert_eq!(
-            meta.initialised.load(crate::sync::Ordering::Relaxed),
-            layout::INIT_MARK
-        );
+        assert_eq!(meta.initialised(), layout::INIT_MARK);
+        let fields = meta.layout();
+        assert_eq!(fields.magic, layout::MAGIC);
+        assert_eq!(u16::from_le(fields.version_major), layout::VERSION_MAJOR);
+        assert_eq!(u32::from_le(fields.mode), Mode::Mpsc as u32);
+        assert_eq!(u64::from_le(fields.capacity), 1024);
+        assert_eq!(u64::from_le(fields.max_record_len), 504);
+        assert_eq!(u64::from_le(fields.data_offset), HEADER_LEN as u64);
     }
 }

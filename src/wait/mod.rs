@@ -132,7 +132,7 @@ use std::time::Duration;
 pub(crate) use tasks::Tasks;
 
 use crate::ring::layout::{AWAKE, Header, LIGHT_BARRIERS, MAY_SLEEP, TASK_WAITS};
-use crate::sync::{AtomicU32, Ordering, fence};
+use crate::sync::{AtomicU32, Ordering, compiler_fence, fence};
 
 #[cfg(all(target_os = "linux", not(loom)))]
 use futex as os;
@@ -218,7 +218,7 @@ impl Barrier {
         if self.asymmetric {
             // The heavy barrier of a sleeping receiver supplies the hardware
             // fence; only the compiler must keep the store before the load.
-            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+            compiler_fence(Ordering::SeqCst);
         } else {
             fence(Ordering::SeqCst);
         }

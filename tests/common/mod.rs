@@ -133,14 +133,6 @@ impl Streams {
         id
     }
 
-    /// Checks a record that carries no tag (a stream item) as producer
-    /// `id`'s next.
-    #[track_caller]
-    pub fn check_untagged(&mut self, id: u32, bytes: &[u8]) {
-        let tag = record_tag(id, self.next[id as usize]);
-        self.check(tag, bytes);
-    }
-
     /// How many records producer `id` has delivered.
     pub fn count(&self, id: u32) -> u64 {
         self.next[id as usize]
