@@ -23,7 +23,11 @@
 //! new `tail`; MPSC moves `tail` with a CAS, retrying on conflict, so every
 //! producer owns a disjoint range. A producer reports `Full` only after a fresh
 //! `head` *and* an unchanged `tail` both say so: a stale `tail` is retried, never
-//! reported as full.
+//! reported as full. In MPSC the `tail` may have been moved by another producer,
+//! which found room under a `head` this one has not seen yet: the CAS is a
+//! Release, and before refusing a claim a producer takes an Acquire fence and
+//! reads `head` once more, so a `head` older than the `tail` is retried too
+//! (and is never taken for a damaged ring, more than a capacity behind).
 //!
 //! **Claim.** The producer writes the padding word (Release, like a commit: the
 //! consumer zeroes the padding after reading it), then the record word

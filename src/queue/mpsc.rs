@@ -30,7 +30,7 @@ pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
 use crate::ring::Ring;
 use crate::ring::layout::Mode;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering, fence};
 
 /// Creates an MPSC queue of at least `capacity` bytes (rounded up to a power
 /// of two; at least 64).
@@ -123,8 +123,9 @@ impl Producer {
         let ring = &self.core.ring;
         let capacity = ring.capacity();
         let header = ring.header();
-        // Relaxed: tail only arbitrates between producers (the CAS below); what
-        // a producer writes is ordered by head (Acquire) and its commit (Release).
+        // Relaxed: tail arbitrates between producers (the CAS below), and what
+        // a producer writes is ordered by head (Acquire) and its commit
+        // (Release); before a claim is refused, a fence orders it (below).
         let mut tail = header.tail.0.load(Ordering::Relaxed);
         let padding = loop {
             let padding = wrap_padding(ring, tail, span);
@@ -161,14 +162,29 @@ impl Producer {
                         // producer does (each reserves before it writes): a
                         // damaged ring file. Every claim would be refused for
                         // ever; move the tail up to the head instead.
-                        // Relaxed: as for the CAS below.
+                        // Release: as for the CAS below.
                         let _ = header.tail.0.compare_exchange(
                             tail,
                             head,
-                            Ordering::Relaxed,
+                            Ordering::Release,
                             Ordering::Relaxed,
                         );
                         tail = header.tail.0.load(Ordering::Relaxed);
+                        continue;
+                    }
+                    // Nor if head has: nothing ordered our load of tail before
+                    // the load of head, so that head may be older than the one
+                    // the producer that moved tail here found room under (and
+                    // then even more than a capacity behind tail).
+                    // Acquire: pairs with the Release of the compare-and-swap
+                    // that stored `tail` (below), so the head loaded next is at
+                    // least that producer's.
+                    fence(Ordering::Acquire);
+                    // Acquire: as above.
+                    let fresh = header.head.0.load(Ordering::Acquire);
+                    if fresh != head {
+                        // Release: as above.
+                        self.cached_head.store(fresh, Ordering::Release);
                         continue;
                     }
                     if tail.wrapping_sub(head) > capacity {
@@ -178,11 +194,16 @@ impl Producer {
                 }
             }
             self.core.owner.announce(ring, tail, need);
-            // Relaxed: the CAS only makes the reserved ranges disjoint.
+            // Release: pairs with the Acquire fence of a producer that finds
+            // no room at the tail stored here (above): the head under which we
+            // found room happens-before its last look at head. (Free on x86,
+            // where every compare-and-swap is a full barrier.) Otherwise the
+            // CAS only makes the reserved ranges disjoint; what a producer
+            // writes is ordered by head (Acquire) and its commit (Release).
             match header.tail.0.compare_exchange_weak(
                 tail,
                 tail.wrapping_add(need),
-                Ordering::Relaxed,
+                Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break padding,
