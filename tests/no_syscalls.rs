@@ -799,7 +799,7 @@ fn out_of_order(
 }
 
 /// How many records each producing thread sends.
-const PER_PRODUCER: u64 = 20_000;
+const PER_PRODUCER: u64 = 10_000;
 
 /// The length of the record of `key` sent by a producing thread: its first
 /// 8 bytes are the key, which says whose record it is.
