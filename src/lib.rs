@@ -89,12 +89,15 @@ mod error;
 pub mod file;
 #[cfg(feature = "async")]
 pub mod nonblocking;
-mod peers;
 pub mod queue;
 mod region;
 mod ring;
 mod sync;
 mod wait;
+
+// The ends' names and what they ask of each other live in the queue layer;
+// the layers above reach them as `crate::peers`.
+use queue::peers;
 
 pub use error::{CorruptRing, Error};
 

@@ -124,6 +124,7 @@ mod error;
 pub mod mpsc;
 pub(crate) mod receiver;
 pub(crate) mod sender;
+mod space;
 mod spin;
 pub mod spsc;
 #[cfg(all(test, not(loom)))]
@@ -135,8 +136,9 @@ pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use receiver::Receiver;
 pub use spin::SpinPolicy;
 
+pub(crate) use space::SpaceSignal;
+
 use crate::error::Error;
-use crate::queue::consumer::SpaceSignal;
 use crate::ring::Ring;
 use crate::ring::layout::{Header, Mode};
 use crate::sync::{AtomicU32, Ordering};

@@ -83,7 +83,7 @@ impl Receiver {
     /// The receiver over `consumer`, of the ring `link` is to.
     pub(crate) fn attach(mut consumer: Consumer, link: Link) -> Self {
         if let Some(signal) = link.space_signal() {
-            consumer.signal_space(signal);
+            consumer.set_release_hook(Box::new(signal));
         }
         Self {
             consumer,

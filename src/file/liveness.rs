@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::lock;
+use crate::queue::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{GENERATION_MASK, SLOTS, WORD, Word};
 use crate::sync::Ordering;
@@ -256,10 +257,15 @@ impl Watch {
             }
         }
     }
+}
 
+/// The consumer's questions about its ring file's producers, answered from
+/// their locks and the clock (the queue asks through this seam, and makes no
+/// system call itself).
+impl Peers for Watch {
     /// Whether the ring's producers reserve space before they mark it (MPSC):
     /// then an empty word below `tail` may be a dead producer's reservation.
-    pub(crate) fn may_hold_reservations(&self) -> bool {
+    fn may_hold_reservations(&self) -> bool {
         self.ring.mode() == crate::ring::layout::Mode::Mpsc
     }
 
@@ -268,7 +274,7 @@ impl Watch {
     /// clock; a receiver that wakes from a nap makes one or two looks per
     /// nap, and would take `EMPTY_LOOKS` naps to get round to asking
     /// whether a dead producer left the gap it waits at.
-    pub(crate) fn hurry(&mut self) {
+    fn hurry(&mut self) {
         self.empty_looks = EMPTY_LOOKS - 1;
     }
 
@@ -277,12 +283,7 @@ impl Watch {
     /// SPSC producer marks its claim before it moves `tail`). With
     /// `patient`, asks only after `CLAIM_PATIENCE` at `pos`, and looks at the
     /// clock only every `EMPTY_LOOKS` empty looks.
-    pub(crate) fn dead_reservation_end(
-        &mut self,
-        ring: &Ring,
-        pos: u64,
-        patient: bool,
-    ) -> Option<u64> {
+    fn dead_reservation_end(&mut self, ring: &Ring, pos: u64, patient: bool) -> Option<u64> {
         if ring.mode() != crate::ring::layout::Mode::Mpsc {
             return None;
         }
@@ -307,7 +308,7 @@ impl Watch {
     /// Whether the claim `owner` made at `pos` is abandoned: asks the OS
     /// once the consumer has waited at it for `CLAIM_PATIENCE`, and again
     /// each `CLAIM_PATIENCE` after that.
-    pub(crate) fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
+    fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
         self.patience_spent(pos) && !self.liveness.owner_alive(ring, owner)
     }
 }

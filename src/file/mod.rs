@@ -224,8 +224,6 @@ mod tests;
 
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
-pub(crate) use liveness::Watch;
-#[cfg(target_os = "linux")]
 pub use observer::RingObserver;
 pub use ring_file::RingFile;
 #[cfg(not(target_os = "linux"))]

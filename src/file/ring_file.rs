@@ -11,9 +11,8 @@ use super::liveness::{
 };
 use super::validate::{Layout, check_header, checked_len, open_file};
 use super::{FileError, FileErrorKind, Mode, Options, lock, publish};
-use crate::channel::{self, Receiver};
-use crate::peers::{Owner, Peers};
-use crate::queue::consumer::SpaceSignal;
+use crate::channel::{self, Receiver, SpaceSignal};
+use crate::queue::peers::Owner;
 use crate::queue::{self, Consumer};
 use crate::region::{FileRegion, Region};
 use crate::ring::layout::{Header, SLOTS, Word};
@@ -259,12 +258,12 @@ impl RingFile {
     /// [`FileErrorKind::ConsumerAttached`] if a consumer is attached.
     pub fn consumer(&self) -> Result<Consumer, FileError> {
         let watch = self.attach_consumer()?;
-        let mut consumer = Consumer::attach(self.ring.share(), Peers::File(watch));
+        let mut consumer = Consumer::attach(self.ring.share(), Some(Box::new(watch)));
         // Senders of any process may wait for space (async ones do).
-        consumer.signal_space(SpaceSignal {
+        consumer.set_release_hook(Box::new(SpaceSignal {
             barrier: Barrier::for_ring(self.ring.header()),
             tasks: None,
-        });
+        }));
         Ok(consumer)
     }
 

@@ -1,53 +1,46 @@
 //! The one consumer, shared by the SPSC and MPSC queues: records are found by
-//! their words, whoever wrote them.
+//! their words, whoever wrote them. This is the per-record path (look,
+//! deliver, zero, release); what the consumer does about ends that died is in
+//! `recovery`, and who is told of released space is the [`ReleaseHook`]'s
+//! business.
 
 use std::fmt;
 use std::ops::Deref;
 
 use super::TryRecvError;
+use super::peers::{Peers, ReleaseHook};
 use crate::error::CorruptRing;
-use crate::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
-use crate::sync::Ordering;
-use crate::wait::{self, Barrier, Tasks};
-use std::sync::Arc;
-use std::sync::atomic::compiler_fence;
+use crate::sync::{Ordering, compiler_fence};
 
 /// The reading end of a queue (SPSC or MPSC).
 ///
 /// Reads records in place, in position order, and releases their space.
 pub struct Consumer {
-    ring: Ring,
+    pub(super) ring: Ring,
     /// Next position to examine. Invariant: a record boundary with
     /// `released <= head`; everything in `[released, head)` belongs to a
     /// delivered record or to padding and has already been zeroed as its mode
     /// requires (see `consume`).
-    head: u64,
+    pub(super) head: u64,
     /// The `head` last published to the ring.
     released: u64,
     /// Set once a corrupt record word is found; nothing is read after it.
-    corruption: Option<CorruptRing>,
-    /// The other ends of the ring, for telling a dead producer's claim from
-    /// a slow one (ring files only).
-    peers: Peers,
+    pub(super) corruption: Option<CorruptRing>,
     /// Whether to keep the header's `consumed` mark for a successor that may
     /// take over after a crash (a consumer that `attach`ed, as to a ring
     /// file). A new heap ring's consumer dies with its ring, and skips the
     /// store on its read path.
     marks: bool,
+    /// Whom to ask whether the producer of a claim (or a reservation) the
+    /// consumer waits at is dead (ring files); `None` on a heap ring, whose
+    /// claims are skipped only on the caller's word (`skip_abandoned`).
+    pub(super) peers: Option<Box<dyn Peers>>,
     /// Whom to tell that space was released: set where senders may wait for
     /// space (a channel's receiver with async ends possible, any consumer of
     /// a ring file); `None` leaves the release path as it is.
-    space: Option<SpaceSignal>,
-}
-
-/// How a consumer wakes senders waiting for space after a release.
-pub(crate) struct SpaceSignal {
-    pub(crate) barrier: Barrier,
-    /// The heap ring's tasks; `None` on a ring file, whose waiting senders
-    /// have notifier threads asleep on the word.
-    pub(crate) tasks: Option<Arc<Tasks>>,
+    on_release: Option<Box<dyn ReleaseHook>>,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_recv`].
@@ -78,43 +71,16 @@ type Next = Option<Found>;
 
 impl Consumer {
     /// The consumer of a new heap ring: it has no predecessor and no
-    /// successor, so it keeps no `consumed` mark.
+    /// successor, so it keeps no `consumed` mark, and asks no one about its
+    /// producers.
     pub(crate) fn new(ring: Ring) -> Self {
-        let mut consumer = Self::attach(ring, Peers::Local);
+        let mut consumer = Self::attach(ring, None);
         consumer.marks = false;
         consumer
     }
 
-    /// The consumer of a ring that may have had one before (a ring file),
-    /// resuming at the shared `head`. The caller holds the ring's consumer
-    /// lock, so any earlier consumer is gone; if it died between zeroing
-    /// what it consumed and publishing `head`, the release is finished here.
-    /// Records it read but did not release are delivered again.
-    pub(crate) fn attach(ring: Ring, peers: Peers) -> Self {
-        let header = ring.header();
-        // Acquire: pairs with the Release store of a previous consumer of this
-        // ring, so its zeroing is visible before we reuse positions past it.
-        let mut head = header.head.0.load(Ordering::Acquire);
-        // Relaxed: only consumers write it, and the previous one is gone
-        // (its stores reach us through the lock hand-over, or the thread that
-        // moved the ring here).
-        let consumed = header.consumed.0.load(Ordering::Relaxed);
-        let pending = consumed.wrapping_sub(head);
-        if pending != 0 && pending <= ring.capacity() && pending % WORD == 0 && head % WORD == 0 {
-            // `[head, consumed)` was delivered and released by the previous
-            // consumer, and is partly zeroed: zero all of it (it may wrap).
-            let first = pending.min(ring.capacity() - ring.index(head));
-            // SAFETY: both pieces lie inside the data area (`first` stops at
-            // its end, `pending <= capacity`), hold only consumed records, and
-            // no producer writes below the unpublished head.
-            unsafe {
-                ring.zero(head, first);
-                ring.zero(head.wrapping_add(first), pending - first);
-            }
-            head = consumed;
-            // Release: as in `release`.
-            header.head.0.store(head, Ordering::Release);
-        }
+    /// The consumer at `head` (see `attach`), keeping the `consumed` mark.
+    pub(super) fn resume(ring: Ring, head: u64, peers: Option<Box<dyn Peers>>) -> Self {
         Self {
             ring,
             head,
@@ -122,15 +88,15 @@ impl Consumer {
             corruption: None,
             marks: true,
             peers,
-            space: None,
+            on_release: None,
         }
     }
 
-    /// Makes every release wake the senders that wait for space (one
-    /// barrier and one load of the header's `space_waiter` word per
-    /// release while none waits).
-    pub(crate) fn signal_space(&mut self, signal: SpaceSignal) {
-        self.space = Some(signal);
+    /// Makes every release (every store of a new `head`) call `hook`, to
+    /// wake the senders that wait for space. Set once, as the consumer is
+    /// built: by the channel's receiver, or a ring file's `consumer`.
+    pub(crate) fn set_release_hook(&mut self, hook: Box<dyn ReleaseHook>) {
+        self.on_release = Some(hook);
     }
 
     /// The next committed record, if one is ready, without waiting.
@@ -261,17 +227,16 @@ impl Consumer {
                     }
                     self.consume(pos, span);
                 }
+                // Nothing (yet), or a claim not yet committed: wait, unless
+                // there are peers to ask and they say its producer died
+                // (`recovery`). A heap ring's consumer stops here at once.
                 Word::Empty => {
-                    let end = self.peers.dead_reservation_end(&self.ring, pos, true);
-                    if !end.is_some_and(|end| self.skip_reservation(pos, end)) {
+                    if self.peers.is_none() || !self.skip_dead_reservation(pos, true) {
                         return None;
                     }
                 }
                 Word::Claimed { len, owner } => {
-                    if !self.peers.claim_abandoned(&self.ring, pos, owner) {
-                        return None;
-                    }
-                    if !self.skip_claim(pos, raw, len) {
+                    if self.peers.is_none() || !self.skip_dead_claim(pos, raw, len, owner) {
                         return None;
                     }
                 }
@@ -294,146 +259,6 @@ impl Consumer {
         next
     }
 
-    /// Skips what an abandoned producer left at `head`, counting it in the
-    /// ring's `skipped_claims`; returns whether it did. That is a claim (its
-    /// size is in its word from the moment it is made, so the consumer knows
-    /// where the next record starts without its producer), or a ring file
-    /// reservation its producer never marked `Claimed` (see
-    /// `dead_reservation_end`).
-    ///
-    /// # Safety
-    ///
-    /// No producer will ever write to the ring's reserved space again (every
-    /// producer is gone, or leaked its claims), so none is in the middle of
-    /// marking a reservation. A producer that later takes over a dead SPSC
-    /// producer's place may race to turn the claim into padding; the
-    /// compare-and-swap in `skip_claim` settles that race.
-    pub(crate) unsafe fn skip_abandoned(&mut self) -> bool {
-        if self.corruption.is_some() {
-            return false;
-        }
-        let pos = self.head;
-        // Acquire: as in `next`; the claim's writes happen-before our zeroing.
-        let raw = self.ring.word(pos).load(Ordering::Acquire);
-        let skipped = match Word::decode(raw) {
-            Word::Claimed { len, .. } => self.skip_claim(pos, raw, len),
-            Word::Empty => self
-                .peers
-                .dead_reservation_end(&self.ring, pos, false)
-                .is_some_and(|end| self.skip_reservation(pos, end)),
-            _ => false,
-        };
-        self.release();
-        skipped
-    }
-
-    /// Skips `[pos, end)` (`pos` = `head`), a reservation whose producer died
-    /// before marking it, counting it with the skipped claims. `false` if the
-    /// word at `pos` is no longer empty.
-    #[cold]
-    fn skip_reservation(&mut self, pos: u64, end: u64) -> bool {
-        // Acquire: as in `next`.
-        if self.ring.word(pos).load(Ordering::Acquire) != 0 {
-            return false;
-        }
-        let span = end.wrapping_sub(pos);
-        // Relaxed: as in `consume`, stored before the zeroing it covers.
-        self.ring.header().consumed.0.store(end, Ordering::Relaxed);
-        compiler_fence(Ordering::Release);
-        // The range may run past the end of the data area (its wrap padding
-        // was never written). Nothing was written in it but, perhaps, stale
-        // words; zero it all.
-        let first = span.min(self.ring.capacity() - self.ring.index(pos));
-        // SAFETY: both pieces lie inside the data area (`first` stops at its
-        // end; the caller checked `span <= capacity`); the reservation's
-        // producer is dead and nobody else writes below the unpublished head.
-        unsafe {
-            self.ring.zero(pos, first);
-            self.ring.zero(pos.wrapping_add(first), span - first);
-        }
-        self.head = end;
-        // Relaxed: a statistic.
-        self.ring
-            .header()
-            .skipped_claims
-            .0
-            .fetch_add(1, Ordering::Relaxed);
-        true
-    }
-
-    /// Skips the abandoned claim `raw` at `pos` (= `head`), counting it.
-    /// `false` if its length is out of bounds (the ring is then poisoned) or
-    /// the word changed meanwhile (a new producer padded it: read it again).
-    #[cold]
-    fn skip_claim(&mut self, pos: u64, raw: u64, len: u64) -> bool {
-        let room = self.ring.capacity() - self.ring.index(pos);
-        if len > self.ring.max_record_len() || span_of(len) > room {
-            self.poison(pos, raw, "claimed length out of bounds");
-            return false;
-        }
-        // Announce the skip before making it, so that a producer taking over
-        // that sees the claim gone also sees how far we got (`take_over` in
-        // `spsc`). If the swap below fails, the claim became padding, which we
-        // consume next; the mark is then merely early.
-        self.ring
-            .header()
-            .consumed
-            .0
-            .store(pos.wrapping_add(span_of(len)), Ordering::Relaxed);
-        // AcqRel: Acquire makes the dead producer's writes (and those of a
-        // producer that padded the claim first) happen-before our zeroing;
-        // Release publishes the mark above with the cleared word. A CAS, not a
-        // store: a restarted SPSC producer may be padding the same claim.
-        if self
-            .ring
-            .word(pos)
-            .compare_exchange(raw, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
-            return false;
-        }
-        self.consume(pos, span_of(len));
-        // Relaxed: a statistic.
-        self.ring
-            .header()
-            .skipped_claims
-            .0
-            .fetch_add(1, Ordering::Relaxed);
-        true
-    }
-
-    /// Whether the consumer is stopped where a producer has begun a record
-    /// it has not finished: at a claim, or (ring files) at an empty word
-    /// below `tail`, inside a reservation not yet marked `Claimed`. Either
-    /// producer may die there, and a dead process wakes nobody: a receiver
-    /// that sleeps here must bound its sleep (`Receiver::nap_limit`).
-    pub(crate) fn waiting_on_producer(&self) -> bool {
-        // Relaxed: a hint for how long to sleep; nothing is read on it.
-        let raw = self.ring.word(self.head).load(Ordering::Relaxed);
-        match Word::decode(raw) {
-            Word::Claimed { .. } => true,
-            Word::Empty => {
-                self.peers.may_hold_reservations() && {
-                    // Relaxed: as above. A reservation made after this load
-                    // holds up nothing committed until a later producer commits
-                    // past it, and that commit wakes the receiver, which then
-                    // finds the reservation here.
-                    let tail = self.ring.header().tail.0.load(Ordering::Relaxed);
-                    tail != self.head
-                }
-            }
-            _ => false,
-        }
-    }
-
-    /// Makes the next look at an unfinished record ask at once whether its
-    /// producer lives, once the consumer's patience there is spent: for a
-    /// receiver that has slept, whose looks are too few for the looks
-    /// counted between two readings of the clock.
-    pub(crate) fn hurry(&mut self) {
-        self.peers.hurry();
-    }
-
     /// The read claim on a record `next` found.
     #[inline]
     pub(crate) fn claim(&mut self, (pos, len, tag): Found) -> ReadClaim<'_> {
@@ -446,7 +271,7 @@ impl Consumer {
     }
 
     #[cold]
-    fn poison(&mut self, position: u64, word: u64, reason: &'static str) {
+    pub(super) fn poison(&mut self, position: u64, word: u64, reason: &'static str) {
         self.corruption = Some(CorruptRing {
             position,
             word,
@@ -470,14 +295,15 @@ impl Consumer {
     /// and moves past it. Producers do not see the space until the next
     /// `release`.
     #[inline]
-    fn consume(&mut self, pos: u64, span: u64) {
+    pub(super) fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
         if self.marks {
-            // Relaxed: read only by a consumer (or SPSC producer) that takes
-            // over after a crash (see `attach`, and `take_over` in `spsc`).
-            // The compiler fence keeps it before the zeroing it covers in
-            // program order, which is all a process killed mid-way needs:
-            // what it executed reaches memory.
+            // Relaxed: read only after a crash, by the next consumer (`attach`,
+            // after the lock hand-over) and by an SPSC producer taking over
+            // (`take_over`), to which the Release store clearing the word
+            // below publishes it. The compiler fence keeps it before the
+            // zeroing it covers in program order, which is all a process
+            // killed mid-way needs: what it executed reaches memory.
             self.ring
                 .header()
                 .consumed
@@ -495,9 +321,10 @@ impl Consumer {
             // delivered (or is padding), so nobody reads it any more.
             unsafe { self.ring.zero(pos, span) };
         } else {
-            // Release: a producer taking over after a crash that finds the word
-            // cleared also finds the `consumed` mark above (`take_over` in
-            // `spsc`). The producer proper learns of it through `head`.
+            // Release: pairs with the Acquire load of the word in `take_over`:
+            // a producer taking over after a crash that finds the word cleared
+            // also finds the `consumed` mark above. The producer proper learns
+            // of the clearing through `head`.
             self.ring.word(pos).store(0, Ordering::Release);
         }
         self.head = pos.wrapping_add(span);
@@ -506,7 +333,7 @@ impl Consumer {
     /// Publishes `head`, giving everything consumed since the last release
     /// back to the producers.
     #[inline]
-    fn release(&mut self) {
+    pub(super) fn release(&mut self) {
         if self.released != self.head {
             // Release: pairs with the producers' Acquire load of head; the
             // zeroes written by `consume` are visible before they reuse this
@@ -517,12 +344,8 @@ impl Consumer {
                 .0
                 .store(self.head, Ordering::Release);
             self.released = self.head;
-            if let Some(space) = &self.space {
-                wait::notify_space(
-                    &self.ring.header().space_waiter.0,
-                    space.barrier,
-                    space.tasks.as_deref(),
-                );
+            if let Some(hook) = &self.on_release {
+                hook.released(&self.ring);
             }
         }
     }

@@ -23,14 +23,21 @@
 //! new `tail`; MPSC moves `tail` with a CAS, retrying on conflict, so every
 //! producer owns a disjoint range. A producer reports `Full` only after a fresh
 //! `head` *and* an unchanged `tail` both say so: a stale `tail` is retried, never
-//! reported as full.
+//! reported as full. In MPSC the `tail` may have been moved by another producer,
+//! which found room under a `head` this one has not seen yet: the CAS is a
+//! Release, and before refusing a claim a producer takes an Acquire fence and
+//! reads `head` once more, so a `head` older than the `tail` is retried too
+//! (and is never taken for a damaged ring, more than a capacity behind).
 //!
 //! **Claim.** The producer writes the padding word (Release, like a commit: the
 //! consumer zeroes the padding after reading it), then the record word
-//! `Claimed(len)` (Relaxed: a consumer that sees it only waits). From that
+//! `Claimed(len)` (Release: a consumer that skips the claim of a producer
+//! that died zeroes it after what the producer wrote before). From that
 //! moment the claimed size is visible, so a consumer can tell where the next
 //! record starts even if this producer never returns. An SPSC producer also
-//! zeroes the word just past its claim (see **Release**).
+//! zeroes the word just past its claim (see **Release**). These steps, and
+//! the length check before them, are the same for both producers
+//! (`producer.rs`); only the reservation differs.
 //!
 //! **Write.** The producer fills the payload through the claim's `&mut [u8]`.
 //! No other thread touches those bytes: producers own disjoint ranges, and the
@@ -73,11 +80,27 @@
 //!   follows the padding may read index 0 first. Index 0 starts a record in
 //!   every lap, so the consumer zeroed it a lap earlier and it reads `Empty`;
 //!   without that, it would still hold the previous lap's record word.
+//!
+//! # What the queue asks of the layers above
+//!
+//! The queue never blocks, allocates on its hot paths, or makes a system
+//! call. Two things it cannot know are asked through traits (`peers.rs`),
+//! chosen once when the consumer is built: whether the producer of a claim
+//! the consumer waits at is dead (`Peers`, answered by the `file` layer
+//! from the kernel's locks), and whom to tell that space was released
+//! (`ReleaseHook`, the channel layer's wake of waiting senders). A queue
+//! consumer of a heap ring has neither: at a word that is not committed,
+//! and after a release, it pays one predictable branch. What the consumer
+//! does when a producer is dead is in `recovery.rs`, with the takeover of a
+//! dead SPSC producer's place.
 
 mod claim;
 pub(crate) mod consumer;
 mod error;
 pub mod mpsc;
+pub(crate) mod peers;
+mod producer;
+mod recovery;
 pub mod spsc;
 
 pub use claim::WriteClaim;

@@ -23,13 +23,14 @@
 
 use std::fmt;
 
-use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+use super::peers::Owner;
+use super::producer::{self, Core};
+use super::{ClaimError, fits, impossible_positions, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
-use crate::peers::Owner;
 use crate::ring::Ring;
-use crate::ring::layout::{Mode, Word, span_of};
-use crate::sync::{AtomicU64, Ordering};
+use crate::ring::layout::Mode;
+use crate::sync::{AtomicU64, Ordering, fence};
 
 /// Creates an MPSC queue of at least `capacity` bytes (rounded up to a power
 /// of two; at least 64).
@@ -53,7 +54,7 @@ pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
 /// threads with their own clones never write a shared line to claim; threads
 /// that share one producer share that cache too.
 pub struct Producer {
-    ring: Ring,
+    core: Core,
     /// A `head` read earlier through this producer (never ahead of the
     /// shared one, which only grows), by any thread sharing it. Stored with
     /// Release after the Acquire load of `head` and loaded with Acquire, so
@@ -61,17 +62,14 @@ pub struct Producer {
     /// happens-after the consumer's release of that space. On x86 both are
     /// plain moves: the same code as the `Cell` this once was.
     cached_head: AtomicU64,
-    /// Who this producer (and its clones) is in its claims.
-    owner: Owner,
 }
 
 impl Clone for Producer {
     fn clone(&self) -> Self {
         Self {
-            ring: self.ring.share(),
+            core: self.core.share(),
             // Acquire: see the field; the clone's first claim may rely on it.
             cached_head: AtomicU64::new(self.cached_head.load(Ordering::Acquire)),
-            owner: self.owner.clone(),
         }
     }
 }
@@ -79,13 +77,10 @@ impl Clone for Producer {
 impl Producer {
     /// A producer of an MPSC ring.
     pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
-        // Acquire: the cached head decides what may be overwritten without a
-        // re-read, so it pairs with the consumer's Release store like any other.
-        let head = ring.header().head.0.load(Ordering::Acquire);
+        let (core, head) = Core::new(ring, owner);
         Self {
-            ring,
+            core,
             cached_head: AtomicU64::new(head),
-            owner,
         }
     }
 
@@ -102,12 +97,20 @@ impl Producer {
     /// damaged ring file). A stale view of the shared positions is retried,
     /// never reported as `Full`.
     #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
+    #[inline(always)]
     pub fn try_claim(&self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
-        match self.reserve(len) {
-            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
-            Err(error) => Err(count_full(&self.ring, error)),
-        }
+        self.core.claim(self.reserve(len), len)
+    }
+
+    /// Sends `payload` as one record: claims, copies it in and commits,
+    /// trying once.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_claim`](Self::try_claim).
+    #[inline]
+    pub fn try_send(&self, payload: &[u8]) -> Result<(), ClaimError> {
+        producer::send(self.try_claim(payload.len()), payload)
     }
 
     /// Reserves space for a record of `len` payload bytes, marks it
@@ -116,21 +119,16 @@ impl Producer {
     /// retried.
     #[inline]
     pub(crate) fn reserve(&self, len: usize) -> Result<u64, ClaimError> {
-        let max = self.ring.max_record_len();
-        if len as u64 > max {
-            return Err(ClaimError::TooLarge {
-                len,
-                max: max as usize,
-            });
-        }
-        let span = span_of(len as u64);
-        let capacity = self.ring.capacity();
-        let header = self.ring.header();
-        // Relaxed: tail only arbitrates between producers (the CAS below); what
-        // a producer writes is ordered by head (Acquire) and its commit (Release).
+        let span = self.core.span(len)?;
+        let ring = &self.core.ring;
+        let capacity = ring.capacity();
+        let header = ring.header();
+        // Relaxed: tail arbitrates between producers (the CAS below), and what
+        // a producer writes is ordered by head (Acquire) and its commit
+        // (Release); before a claim is refused, a fence orders it (below).
         let mut tail = header.tail.0.load(Ordering::Relaxed);
         let padding = loop {
-            let padding = wrap_padding(&self.ring, tail, span);
+            let padding = wrap_padding(ring, tail, span);
             let need = padding + span;
             // Acquire: pairs with the Release store below, made (perhaps by
             // another thread sharing this producer) after an Acquire load of
@@ -164,14 +162,29 @@ impl Producer {
                         // producer does (each reserves before it writes): a
                         // damaged ring file. Every claim would be refused for
                         // ever; move the tail up to the head instead.
-                        // Relaxed: as for the CAS below.
+                        // Release: as for the CAS below.
                         let _ = header.tail.0.compare_exchange(
                             tail,
                             head,
-                            Ordering::Relaxed,
+                            Ordering::Release,
                             Ordering::Relaxed,
                         );
                         tail = header.tail.0.load(Ordering::Relaxed);
+                        continue;
+                    }
+                    // Nor if head has: nothing ordered our load of tail before
+                    // the load of head, so that head may be older than the one
+                    // the producer that moved tail here found room under (and
+                    // then even more than a capacity behind tail).
+                    // Acquire: pairs with the Release of the compare-and-swap
+                    // that stored `tail` (below), so the head loaded next is at
+                    // least that producer's.
+                    fence(Ordering::Acquire);
+                    // Acquire: as above.
+                    let fresh = header.head.0.load(Ordering::Acquire);
+                    if fresh != head {
+                        // Release: as above.
+                        self.cached_head.store(fresh, Ordering::Release);
                         continue;
                     }
                     if tail.wrapping_sub(head) > capacity {
@@ -180,50 +193,27 @@ impl Producer {
                     return Err(ClaimError::Full);
                 }
             }
-            self.owner.announce(&self.ring, tail, need);
-            // Relaxed: the CAS only makes the reserved ranges disjoint.
+            self.core.owner.announce(ring, tail, need);
+            // Release: pairs with the Acquire fence of a producer that finds
+            // no room at the tail stored here (above): the head under which we
+            // found room happens-before its last look at head. (Free on x86,
+            // where every compare-and-swap is a full barrier.) Otherwise the
+            // CAS only makes the reserved ranges disjoint; what a producer
+            // writes is ordered by head (Acquire) and its commit (Release).
             match header.tail.0.compare_exchange_weak(
                 tail,
                 tail.wrapping_add(need),
-                Ordering::Relaxed,
+                Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break padding,
                 Err(now) => tail = now,
             }
         };
-        if padding != 0 {
-            // Release: like a commit, so that the consumer's zeroing of this
-            // padding, after its Acquire load, is ordered after our store.
-            self.ring
-                .word(tail)
-                .store(Word::padding(padding), Ordering::Release);
-        }
-        let pos = tail.wrapping_add(padding);
-        // Release: a consumer that skips this claim if its producer dies
-        // zeroes it after everything the producer wrote (MPSC zeroes spans).
-        self.ring.word(pos).store(
-            Word::claimed(len as u64, self.owner.id()),
-            Ordering::Release,
-        );
-        Ok(pos)
+        Ok(self.core.mark(tail, padding, len))
     }
 
-    /// Sends `payload` as one record: claims, copies it in and commits,
-    /// trying once.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_claim`](Self::try_claim).
-    #[inline]
-    pub fn try_send(&self, payload: &[u8]) -> Result<(), ClaimError> {
-        let mut claim = self.try_claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
-    }
-
-    super::ring_observers!();
+    super::ring_observers!(core.ring);
 }
 
 impl fmt::Debug for Producer {

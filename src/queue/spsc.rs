@@ -18,12 +18,13 @@
 
 use std::fmt;
 
-use super::{ClaimError, count_full, fits, impossible_positions, wrap_padding};
+use super::peers::Owner;
+use super::producer::{self, Core};
+use super::{ClaimError, fits, impossible_positions, recovery, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
-use crate::peers::Owner;
 use crate::ring::Ring;
-use crate::ring::layout::{Mode, WORD, Word, span_of};
+use crate::ring::layout::{Mode, WORD};
 use crate::sync::Ordering;
 
 /// Creates an SPSC queue of at least `capacity` bytes (rounded up to a power
@@ -43,14 +44,12 @@ pub fn new(capacity: usize) -> Result<(Producer, Consumer), Error> {
 
 /// The writing end of an SPSC queue.
 pub struct Producer {
-    ring: Ring,
+    core: Core,
     /// Next free position; the shared `tail` mirrors it. Only this producer
     /// writes it.
     tail: u64,
     /// A `head` read earlier (never ahead of the shared one).
     cached_head: u64,
-    /// Who this producer is in its claims.
-    owner: Owner,
 }
 
 impl Producer {
@@ -58,17 +57,14 @@ impl Producer {
     ///
     /// The caller guarantees that no other producer of the ring is alive. If
     /// an earlier one died part-way through a claim (a ring file), what it
-    /// left past `tail` is made skippable first: see `take_over`.
+    /// left past `tail` is made skippable first: see `recovery::take_over`.
     pub(crate) fn new(ring: Ring, owner: Owner) -> Self {
-        let tail = take_over(&ring);
-        // Acquire: the cached head decides what may be overwritten without a
-        // re-read, so it pairs with the consumer's Release store like any other.
-        let cached_head = ring.header().head.0.load(Ordering::Acquire);
+        let tail = recovery::take_over(&ring);
+        let (core, cached_head) = Core::new(ring, owner);
         Self {
-            ring,
+            core,
             tail,
             cached_head,
-            owner,
         }
     }
 
@@ -81,81 +77,10 @@ impl Producer {
     /// [`ClaimError::Corrupt`] if the shared positions are impossible (a
     /// damaged ring file).
     #[must_use = "a claim that is dropped without commit() is aborted"]
-    #[inline]
+    #[inline(always)]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_>, ClaimError> {
-        match self.reserve(len) {
-            Ok(pos) => Ok(WriteClaim::new(&self.ring, pos, len as u64)),
-            Err(error) => Err(count_full(&self.ring, error)),
-        }
-    }
-
-    /// Reserves space for a record of `len` payload bytes, marks it
-    /// `Claimed`, and returns its position; the caller must make it a claim
-    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
-    /// retried.
-    #[inline]
-    pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
-        let max = self.ring.max_record_len();
-        if len as u64 > max {
-            return Err(ClaimError::TooLarge {
-                len,
-                max: max as usize,
-            });
-        }
-        let span = span_of(len as u64);
-        let tail = self.tail;
-        let capacity = self.ring.capacity();
-        let padding = wrap_padding(&self.ring, tail, span);
-        let need = padding + span;
-        if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
-            // Acquire: pairs with the consumer's Release store of head, so its
-            // reads and zeroing below head happen-before we write there.
-            self.cached_head = self.ring.header().head.0.load(Ordering::Acquire);
-            let used = tail.wrapping_sub(self.cached_head);
-            if !fits(used, need, capacity) {
-                // This producer owns `tail`, so the head read is the only
-                // position that can be impossible.
-                if used > capacity {
-                    return Err(impossible_positions(tail, self.cached_head));
-                }
-                return Err(ClaimError::Full);
-            }
-        }
-        let pos = tail.wrapping_add(padding);
-        self.tail = pos.wrapping_add(span);
-        if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
-            // The consumer zeroes only record words, so keep the word where the
-            // next record will start clean. It is free space now; if it is not
-            // (this claim ends exactly a lap past the cached head), it is a
-            // record word of the lap being consumed, which the consumer zeroes.
-            // SAFETY: the word is free space, which only this producer touches
-            // until the Release stores below publish it; the consumer reaches
-            // it only after reading one of them.
-            unsafe { self.ring.write_word(self.tail, 0) };
-        }
-        if padding != 0 {
-            // Release: like a commit, so that the consumer's zeroing of this
-            // padding, after its Acquire load, is ordered after our store.
-            self.ring
-                .word(tail)
-                .store(Word::padding(padding), Ordering::Release);
-        }
-        // Release: a consumer that sees the claim (to skip it if this
-        // producer dies holding it) also sees the next word cleaned above.
-        self.ring.word(pos).store(
-            Word::claimed(len as u64, self.owner.id()),
-            Ordering::Release,
-        );
-        // Release: kept after the stores above even by the compiler, so that a
-        // producer that dies before it leaves everything it began past `tail`,
-        // where the next producer looks for it (`take_over`). Records are found
-        // through their words, not through `tail`.
-        self.ring
-            .header()
-            .tail
-            .0
-            .store(self.tail, Ordering::Release);
-        Ok(pos)
+        let reserved = self.reserve(len);
+        self.core.claim(reserved, len)
     }
 
     /// Sends `payload` as one record: claims, copies it in and commits,
@@ -166,89 +91,57 @@ impl Producer {
     /// As [`try_claim`](Self::try_claim).
     #[inline]
     pub fn try_send(&mut self, payload: &[u8]) -> Result<(), ClaimError> {
-        let mut claim = self.try_claim(payload.len())?;
-        claim.copy_from_slice(payload);
-        claim.commit();
-        Ok(())
+        producer::send(self.try_claim(payload.len()), payload)
     }
 
-    super::ring_observers!();
-}
-
-/// Where a new SPSC producer starts: the shared `tail`, past anything an
-/// earlier producer that died mid-reservation published beyond it.
-///
-/// `reserve` writes, in order: the clean next word, the wrap padding at the
-/// old tail, the `Claimed` word, then the new tail. A producer killed before
-/// the last store leaves at most a padding word and a claim past `tail`.
-///
-/// The consumer may be consuming those words meanwhile, and zeroes what it
-/// consumes, so a walk that finds a cleared word cannot tell "nothing here"
-/// from "consumed": it goes by the consumer's `consumed` mark, which the
-/// consumer stores before it clears a word (and publishes with the clearing
-/// store). The walk starts at the later of `tail` and the mark, and is
-/// repeated until the mark stands still across it. A dead claim is turned
-/// into padding with a compare-and-swap, which either wins or finds that the
-/// consumer skipped the claim first; either way the next record starts after
-/// it, and its next word was cleaned before the claim was published.
-fn take_over(ring: &Ring) -> u64 {
-    let header = ring.header();
-    let capacity = ring.capacity();
-    // Acquire: after the previous producer's death or drop, its stores are
-    // visible (the lock hand-over orders them); this keeps ours after.
-    let tail = header.tail.0.load(Ordering::Acquire);
-    loop {
-        // Acquire: pairs with the consumer's Release stores that clear words
-        // (and its skips), which it makes after storing the mark.
-        let mark = header.consumed.0.load(Ordering::Acquire);
-        let ahead = mark.wrapping_sub(tail);
-        let mut pos = if ahead != 0 && ahead <= capacity {
-            mark
-        } else {
-            tail
-        };
-        for _ in 0..2 {
-            // Acquire: pairs with the consumer's Release store of head.
-            let head = header.head.0.load(Ordering::Acquire);
-            if pos.wrapping_sub(head) >= capacity {
-                // A full ring: the word at `pos` is the consumer's, not free
-                // space (a dead claim there is skipped by the consumer).
-                break;
-            }
-            let room = capacity - ring.index(pos);
-            // Acquire: pairs with the Release stores of `reserve` (and the
-            // consumer's clearing stores).
-            let raw = ring.word(pos).load(Ordering::Acquire);
-            match Word::decode(raw) {
-                Word::Padding { span } if span != 0 && span % WORD == 0 && span <= room => {
-                    pos = pos.wrapping_add(span);
+    /// Reserves space for a record of `len` payload bytes, marks it
+    /// `Claimed`, and returns its position; the caller must make it a claim
+    /// at once with `WriteClaim::new`. Counts nothing: a `Full` here may be
+    /// retried.
+    #[inline]
+    pub(crate) fn reserve(&mut self, len: usize) -> Result<u64, ClaimError> {
+        let span = self.core.span(len)?;
+        let ring = &self.core.ring;
+        let tail = self.tail;
+        let capacity = ring.capacity();
+        let padding = wrap_padding(ring, tail, span);
+        let need = padding + span;
+        if !fits(tail.wrapping_sub(self.cached_head), need, capacity) {
+            // Acquire: pairs with the consumer's Release store of head, so its
+            // reads and zeroing below head happen-before we write there.
+            self.cached_head = ring.header().head.0.load(Ordering::Acquire);
+            let used = tail.wrapping_sub(self.cached_head);
+            if !fits(used, need, capacity) {
+                // This producer owns `tail`, so the head read is the only
+                // position that can be impossible.
+                if used > capacity {
+                    return Err(impossible_positions(tail, self.cached_head));
                 }
-                Word::Claimed { len, .. } if span_of(len) <= room => {
-                    let span = span_of(len);
-                    // Release: the consumer's Acquire load of the padding sees
-                    // the clean word after it. Failure: the consumer skipped
-                    // the claim first.
-                    let _ = ring.word(pos).compare_exchange(
-                        raw,
-                        Word::padding(span),
-                        Ordering::Release,
-                        Ordering::Relaxed,
-                    );
-                    pos = pos.wrapping_add(span);
-                    break;
-                }
-                _ => break,
+                return Err(ClaimError::Full);
             }
         }
-        // The mark moves only when the consumer consumes (or skips) a word;
-        // unchanged across the walk, every cleared word the walk stopped at
-        // was cleared before the walk began, hence is behind the mark.
-        if header.consumed.0.load(Ordering::Acquire) == mark {
-            // Release: as in `reserve`.
-            header.tail.0.store(pos, Ordering::Release);
-            return pos;
+        self.tail = tail.wrapping_add(need);
+        if fits(tail.wrapping_sub(self.cached_head), need + WORD, capacity) {
+            // The consumer zeroes only record words, so keep the word where the
+            // next record will start clean. It is free space now; if it is not
+            // (this claim ends exactly a lap past the cached head), it is a
+            // record word of the lap being consumed, which the consumer zeroes.
+            // SAFETY: the word is free space, which only this producer touches
+            // until the Release stores of `mark` publish it; the consumer
+            // reaches it only after reading one of them.
+            unsafe { ring.write_word(self.tail, 0) };
         }
+        let pos = self.core.mark(tail, padding, len);
+        // Release: pairs with the Acquire load of tail by the producer that
+        // comes next (`take_over`), and keeps the stores above before this one
+        // even for the compiler, so that a producer that dies before it leaves
+        // everything it began past `tail`, where the next producer looks for
+        // it. Records are found through their words, not through `tail`.
+        ring.header().tail.0.store(self.tail, Ordering::Release);
+        Ok(pos)
     }
+
+    super::ring_observers!(core.ring);
 }
 
 impl fmt::Debug for Producer {

@@ -6,11 +6,32 @@
 //! producer names itself in every claim (its slot and generation), and the
 //! consumer asks the operating system whether that producer still lives
 //! before it skips a claim (see the `file` module).
+//!
+//! # The seam
+//!
+//! The queue layer never blocks and never makes a system call, yet its
+//! consumer must sometimes ask about producers it cannot see, and tell
+//! senders who wait for space that it released some. Both questions are
+//! answered by the layers above, through two traits the consumer holds as
+//! trait objects, chosen once when the consumer is built:
+//!
+//! - [`Peers`]: is the producer of the claim (or the reservation) at the
+//!   head dead? Implemented by the file layer (`file::Watch`), which asks
+//!   the kernel's locks and reads the clock. A heap ring has none: its
+//!   claims are abandoned only once every sender is gone, which the channel
+//!   layer knows, and it then says so itself (`Consumer::skip_abandoned`).
+//! - [`ReleaseHook`]: space was released. Implemented by the channel layer
+//!   (`channel::SpaceSignal`), which wakes senders asleep on the header's
+//!   `space_waiter` word or their tasks.
+//!
+//! A consumer without them (`None`, every queue consumer of a heap ring)
+//! pays one predictable branch where it would ask: at a word that is not
+//! committed, and after publishing `head`.
 
 use std::sync::Arc;
 
 use crate::ring::Ring;
-use crate::sync::Ordering;
+use crate::sync::{Ordering, compiler_fence};
 
 /// A producer's name in the claims it makes, and what keeps it valid.
 #[derive(Clone)]
@@ -72,71 +93,42 @@ impl Owner {
         entry
             .need_generation
             .store(need | u64::from(self.generation) << 32, Ordering::Relaxed);
-        std::sync::atomic::compiler_fence(Ordering::Release);
+        compiler_fence(Ordering::Release);
     }
 }
 
-/// The consumer's view of the producers.
-pub(crate) enum Peers {
-    /// A heap ring: a claim is abandoned only once every sender is gone,
-    /// which the channel layer knows (`Receiver::drain`).
-    Local,
-    /// A ring file: a claim is abandoned once its owner is known dead.
-    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-    File(crate::file::Watch),
-}
-
-impl Peers {
+/// What a consumer asks about the producers of its ring, at a word that is
+/// not committed: whether whoever began a record there can still finish it.
+///
+/// Every answer may be `false` (or `None`) while there is any doubt: a slow
+/// producer's claim must never be skipped. The implementation may block
+/// briefly, make system calls and read the clock (it runs only where the
+/// consumer found nothing to read); the queue never does.
+pub(crate) trait Peers: Send + Sync {
     /// Where a reservation at `pos` (the consumer's head) that was never
     /// marked `Claimed` ends, if its producer is known dead; `patient`
     /// waits a while at `pos` first (a live producer marks its reservation
     /// within instructions). `None` while there is any doubt.
-    #[inline]
-    pub(crate) fn dead_reservation_end(
-        &mut self,
-        _ring: &Ring,
-        _pos: u64,
-        _patient: bool,
-    ) -> Option<u64> {
-        match self {
-            Peers::Local => None,
-            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Peers::File(watch) => watch.dead_reservation_end(_ring, _pos, _patient),
-        }
-    }
+    fn dead_reservation_end(&mut self, ring: &Ring, pos: u64, patient: bool) -> Option<u64>;
 
     /// Whether producers of this ring may leave reservations that no word
     /// shows (MPSC ring files: see `dead_reservation_end`).
-    #[inline]
-    pub(crate) fn may_hold_reservations(&self) -> bool {
-        match self {
-            Peers::Local => false,
-            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Peers::File(watch) => watch.may_hold_reservations(),
-        }
-    }
+    fn may_hold_reservations(&self) -> bool;
 
     /// Makes the next patient look at an unfinished record look at the
     /// clock, rather than wait for its turn among the looks counted
-    /// between two readings (see `Watch::hurry`).
-    #[inline]
-    pub(crate) fn hurry(&mut self) {
-        match self {
-            Peers::Local => {}
-            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Peers::File(watch) => watch.hurry(),
-        }
-    }
+    /// between two readings (a receiver that slept makes few looks).
+    fn hurry(&mut self);
 
     /// Whether the claim `owner` made at `pos` (the consumer's head) will
-    /// never be committed. `false` while there is any doubt: a slow producer's
-    /// claim is never skipped.
-    #[inline]
-    pub(crate) fn claim_abandoned(&mut self, _ring: &Ring, _pos: u64, _owner: u32) -> bool {
-        match self {
-            Peers::Local => false,
-            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
-            Peers::File(watch) => watch.claim_abandoned(_ring, _pos, _owner),
-        }
-    }
+    /// never be committed. `false` while there is any doubt.
+    fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool;
+}
+
+/// Whom a consumer tells that it published a new `head`: senders that may
+/// wait for space.
+pub(crate) trait ReleaseHook: Send + Sync {
+    /// Called after every store of a new `head` (with Release), on the
+    /// consumer's thread; `ring` is the consumer's ring.
+    fn released(&self, ring: &Ring);
 }
