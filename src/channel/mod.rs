@@ -285,7 +285,7 @@ impl Link {
     }
 
     /// Whether this is a ring file's link (ends come and go).
-    fn is_file(&self) -> bool {
+    pub(crate) fn is_file(&self) -> bool {
         !matches!(self.presence, Presence::Counted)
     }
 

@@ -32,7 +32,9 @@ const PRESENCE_RECHECK: Duration = Duration::from_millis(1);
 /// nobody).
 const CLAIM_NAP: Duration = Duration::from_millis(10);
 /// A ring file's receiver sleeps at most this long while it waits for
-/// records (every producer may die, and it should notice).
+/// records, following or not: every producer may die, and it should notice;
+/// and a producer killed between taking the wake-up and making it
+/// (`wait::wake_slow`) leaves the receiver asleep with nobody to wake it.
 const PRESENCE_NAP: Duration = Duration::from_millis(50);
 
 /// Why a look (or a wait) for the next record ended without one.
@@ -470,8 +472,6 @@ impl Receiver {
             // after each nap, and ask then whether it lives.
             self.consumer.hurry();
             Some(CLAIM_NAP)
-        } else if self.follow {
-            None
         } else {
             Some(PRESENCE_NAP)
         }

@@ -132,8 +132,12 @@
 //! producer's place first makes whatever the dead one began past the shared
 //! tail skippable. A sleeping receiver (blocking or async, following or not)
 //! bounds its sleeps while it waits at a claim or at a reservation not yet
-//! marked (10 ms), or for producers to leave (50 ms), since a dead process
-//! cannot wake it.
+//! marked (10 ms), and otherwise to 50 ms, since a dead process cannot wake
+//! it: every producer may leave, and a producer killed between taking a
+//! wake-up (clearing the waiter word) and making it (the `futex` call)
+//! leaves the receiver asleep with nobody to wake it, while the producers
+//! after it see the word cleared. An async sender waiting for space bounds
+//! its sleeps to 50 ms for the same reason on the consumer's side.
 //!
 //! An MPSC producer can also die between reserving space (its
 //! compare-and-swap on the tail) and marking it claimed, leaving a gap whose

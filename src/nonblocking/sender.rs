@@ -144,10 +144,19 @@ impl<P: Reserve> Awaited for Space<'_, P> {
         }
     }
 
-    /// Releases of space always wake the senders' word: a sender bounds
-    /// its park only when the barrier did not hold.
+    /// Releases of space always wake the senders' word: on a heap ring a
+    /// sender bounds its park only when the barrier did not hold. On a ring
+    /// file the consumer is another process, which may be killed between
+    /// taking the wake-up and making it (`wait::wake_slow`): nobody would
+    /// wake the sender then, so it looks again after each nap.
     fn nap_limit(&mut self, ordered: bool, naps: u32) -> Option<Duration> {
-        (!ordered).then(|| wait::unordered_nap(naps))
+        if !ordered {
+            Some(wait::unordered_nap(naps))
+        } else if self.sending.link.is_file() {
+            Some(wait::DYING_WAKER_NAP)
+        } else {
+            None
+        }
     }
 }
 

@@ -255,6 +255,14 @@ pub(crate) const UNORDERED_NAP: Duration = Duration::from_millis(1);
 /// second.
 pub(crate) const UNORDERED_NAP_MAX: Duration = Duration::from_millis(50);
 
+/// The longest a sleeper sleeps when the one to wake it is another process,
+/// which may be killed between taking the wake-up (the swap in `wake_slow`)
+/// and making it: a ring file's async sender waiting for space (its
+/// receivers have naps of their own, as long). The handshake holds; this
+/// bounds only what a death in that window costs.
+#[cfg(feature = "async")]
+pub(crate) const DYING_WAKER_NAP: Duration = Duration::from_millis(50);
+
 /// The bound on the `naps`-th consecutive sleep (from 0) of a sleeper whose
 /// handshake cannot be relied on: [`UNORDERED_NAP`], doubling up to
 /// [`UNORDERED_NAP_MAX`].
