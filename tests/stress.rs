@@ -6,6 +6,7 @@ mod common;
 use common::{check, fill, mix};
 
 use std::hint;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
@@ -194,14 +195,28 @@ fn fate(key: u64, churn: bool) -> Fate {
     }
 }
 
-fn claim_with_backoff(producer: &mpsc::Producer, len: usize) -> WriteClaim<'_> {
+/// Waits to retry a claim the ring had no room for; panics once the
+/// consumer has given up (`abandoned`), which no room would come after.
+fn wait_for_room(backoff: &mut Backoff, abandoned: &AtomicBool) {
+    assert!(
+        !abandoned.load(Ordering::Relaxed),
+        "the consumer gave up on this run"
+    );
+    backoff.wait();
+}
+
+fn claim_with_backoff<'p>(
+    producer: &'p mpsc::Producer,
+    len: usize,
+    abandoned: &AtomicBool,
+) -> WriteClaim<'p> {
     let mut backoff = Backoff::new();
     loop {
         match producer.try_claim(len) {
             Ok(claim) => return claim,
             Err(err) => assert_eq!(err, ClaimError::Full),
         }
-        backoff.wait();
+        wait_for_room(&mut backoff, abandoned);
     }
 }
 
@@ -225,7 +240,13 @@ fn finish(mut claim: WriteClaim<'_>, key: u64, churn: bool) {
 
 /// Produces `records` records. Some are written with `try_send`; in the churn
 /// test some pairs are claimed together and committed in reverse order.
-fn mpsc_produce(producer: &mpsc::Producer, id: u32, records: u32, churn: bool) {
+fn mpsc_produce(
+    producer: &mpsc::Producer,
+    id: u32,
+    records: u32,
+    churn: bool,
+    abandoned: &AtomicBool,
+) {
     let mut scratch = [0u8; MAX_LEN];
     let mut seq = 0;
     while seq < records {
@@ -239,12 +260,12 @@ fn mpsc_produce(producer: &mpsc::Producer, id: u32, records: u32, churn: bool) {
             let mut backoff = Backoff::new();
             while let Err(err) = producer.try_send(payload) {
                 assert_eq!(err, ClaimError::Full);
-                backoff.wait();
+                wait_for_room(&mut backoff, abandoned);
             }
             seq += 1;
             continue;
         }
-        let claim = claim_with_backoff(producer, mpsc_len(first));
+        let claim = claim_with_backoff(producer, mpsc_len(first), abandoned);
         if churn && roll % 4 == 0 && seq + 1 < records {
             let second = key(id, seq + 1);
             // The consumer stops at our first claim until it is finished, so
@@ -259,7 +280,7 @@ fn mpsc_produce(producer: &mpsc::Producer, id: u32, records: u32, churn: bool) {
                     assert_eq!(err, ClaimError::Full);
                     finish(claim, first, churn);
                     finish(
-                        claim_with_backoff(producer, mpsc_len(second)),
+                        claim_with_backoff(producer, mpsc_len(second), abandoned),
                         second,
                         churn,
                     );
@@ -332,20 +353,41 @@ fn mpsc_run(records_per_producer: u64, churn: bool, handles: Handles) {
     let records = scaled(records_per_producer * u64::from(PRODUCERS)) / u64::from(PRODUCERS);
     let records = u32::try_from(records).unwrap();
     let (producer, mut consumer) = mpsc::new(RING).unwrap();
+    let abandoned = AtomicBool::new(false);
     thread::scope(|scope| {
-        for id in 0..PRODUCERS {
-            match handles {
-                Handles::Clones => {
-                    let producer = producer.clone();
-                    scope.spawn(move || mpsc_produce(&producer, id, records, churn));
-                }
-                Handles::Shared => {
-                    let producer = &producer;
-                    scope.spawn(move || mpsc_produce(producer, id, records, churn));
+        let abandoned = &abandoned;
+        let mut producing: Vec<_> = (0..PRODUCERS)
+            .map(|id| {
+                Some(match handles {
+                    Handles::Clones => {
+                        let producer = producer.clone();
+                        scope.spawn(move || {
+                            mpsc_produce(&producer, id, records, churn, abandoned);
+                        })
+                    }
+                    Handles::Shared => {
+                        let producer = &producer;
+                        scope.spawn(move || {
+                            mpsc_produce(producer, id, records, churn, abandoned);
+                        })
+                    }
+                })
+            })
+            .collect();
+        // A producer that panicked would leave the consumer waiting for its
+        // records for ever: fail with its panic instead, and have the other
+        // producers stop waiting for room.
+        let check_producers = || {
+            for handle in &mut producing {
+                if handle.as_ref().is_some_and(|handle| handle.is_finished()) {
+                    if let Err(panic) = handle.take().unwrap().join() {
+                        abandoned.store(true, Ordering::Relaxed);
+                        std::panic::resume_unwind(panic);
+                    }
                 }
             }
-        }
-        mpsc_consume(&mut consumer, records, churn);
+        };
+        mpsc_consume(&mut consumer, records, churn, check_producers);
     });
     assert_eq!(
         consumer.try_recv().err(),
@@ -357,8 +399,14 @@ fn mpsc_run(records_per_producer: u64, churn: bool, handles: Handles) {
 }
 
 /// Consumes until every producer's last record was delivered, each exactly
-/// once and in its producer's order.
-fn mpsc_consume(consumer: &mut Consumer, records: u32, churn: bool) {
+/// once and in its producer's order; calls `check_producers` whenever
+/// nothing was ready.
+fn mpsc_consume(
+    consumer: &mut Consumer,
+    records: u32,
+    churn: bool,
+    mut check_producers: impl FnMut(),
+) {
     let mut state = MpscCheck {
         next: vec![0; PRODUCERS as usize],
         records,
@@ -384,6 +432,7 @@ fn mpsc_consume(consumer: &mut Consumer, records: u32, churn: bool) {
         if progressed {
             backoff = Backoff::new();
         } else {
+            check_producers();
             backoff.wait();
         }
     }
