@@ -24,7 +24,9 @@ use crate::sync::Ordering;
 /// bytes written (claim the most the record can take, then write what it
 /// holds). A write that does not fit in what is left writes nothing and
 /// fails (`io::ErrorKind::WriteZero`, or `fmt::Error`); commit what was
-/// written, or drop the claim to abort.
+/// written, or drop the claim to abort. One `write!` makes several writes,
+/// so when it fails the pieces before the one that did not fit stay
+/// written: drop the claim if a partial record is of no use.
 ///
 /// ```
 /// use std::io::Write as _;
