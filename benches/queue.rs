@@ -29,9 +29,13 @@
 //! (as under `cargo test --benches`) every scenario runs once with a few
 //! thousand messages, as a correctness smoke test.
 //!
+//! Every scenario asked for runs with rings of 256 KiB, then again with rings
+//! of 1 MiB (both queues the same size), unless `LOGRING_BENCH_RING` names
+//! one size.
+//!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
-//! (500), `LOGRING_BENCH_RING` (ring bytes for both queues, 262144),
-//! `LOGRING_BENCH_BATCH` (`try_recv_batch` limit, 64).
+//! (500), `LOGRING_BENCH_RING` (ring bytes for both queues; unset: 262144
+//! and then 1048576), `LOGRING_BENCH_BATCH` (`try_recv_batch` limit, 64).
 
 mod common;
 
@@ -51,11 +55,34 @@ use logring::queue::TryRecvError;
 // Configuration
 // ---------------------------------------------------------------------------
 
-/// The queue bench has no settings beyond the common ones.
-type Config = BaseConfig;
+/// The common settings, and the ring sizes to measure in turn.
+struct Config {
+    base: BaseConfig,
+    /// Ring bytes for both queues, one pass over the scenarios each:
+    /// `LOGRING_BENCH_RING` if set, else 256 KiB and then 1 MiB. `ring`
+    /// holds the one being measured.
+    rings: Vec<usize>,
+}
+
+common::deref_to_base!(Config);
+
+impl Config {
+    fn from_env() -> Self {
+        let base = BaseConfig::from_env(Some(RING_WHY));
+        let rings = if std::env::var_os("LOGRING_BENCH_RING").is_some() {
+            vec![base.ring]
+        } else {
+            DEFAULT_RINGS.to_vec()
+        };
+        Self { base, rings }
+    }
+}
 
 /// Why `LOGRING_BENCH_RING` must be at least 4096 bytes here.
 const RING_WHY: &str = "records go up to 1024";
+
+/// The ring sizes measured when `LOGRING_BENCH_RING` is unset.
+const DEFAULT_RINGS: [usize; 2] = [256 * 1024, 1024 * 1024];
 
 // ---------------------------------------------------------------------------
 // The two ends of a queue, as the benchmark drives them
@@ -692,11 +719,12 @@ impl Scenario<'_> {
         println!("{line}");
     }
 
-    fn smoke_report(&self, n: u64, runs: &[Vec<Run>]) {
+    fn smoke_report(&self, cfg: &Config, n: u64, runs: &[Vec<Run>]) {
         let total: usize = runs.iter().map(Vec::len).sum();
         println!(
-            "{}: {total} runs of {n} {} each, every record checked ({})",
+            "{}, ring {} KiB: {total} runs of {n} {} each, every record checked ({})",
             self.key,
+            cfg.ring / 1024,
             self.unit(),
             self.contenders
                 .iter()
@@ -819,26 +847,47 @@ fn ping_pong_latency<'a>(w: &'a Workload, cfg: &'a Config) -> Scenario<'a> {
     }
 }
 
-fn main() {
-    let cfg = Config::from_env(Some(RING_WHY));
-    let w64 = Workload::fixed(64);
-    let mixed = Workload::uniform(8, 1024);
-    let scenarios = [
-        spsc_throughput("spsc64", "64-byte payloads", &w64, &cfg),
+/// The throughput and round-trip scenarios, over the ring size in `cfg.ring`.
+fn scenarios<'a>(w64: &'a Workload, mixed: &'a Workload, cfg: &'a Config) -> [Scenario<'a>; 4] {
+    [
+        spsc_throughput("spsc64", "64-byte payloads", w64, cfg),
         spsc_throughput(
             "spsc-mixed",
             &format!(
                 "payloads uniform in 8..=1024 bytes (mean {:.0})",
                 mixed.mean_len()
             ),
-            &mixed,
-            &cfg,
+            mixed,
+            cfg,
         ),
-        mpsc_throughput(&w64, &cfg),
-        ping_pong_latency(&w64, &cfg),
-    ];
+        mpsc_throughput(w64, cfg),
+        ping_pong_latency(w64, cfg),
+    ]
+}
+
+fn main() {
+    let mut cfg = Config::from_env();
+    let w64 = Workload::fixed(64);
+    let mixed = Workload::uniform(8, 1024);
+    let keys = scenarios(&w64, &mixed, &cfg).map(|s| s.key);
+    if !keys.iter().any(|key| cfg.wants(key)) {
+        eprintln!(
+            "no scenario matches {:?}; scenarios: {}",
+            cfg.filters,
+            keys.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let rings = cfg
+        .rings
+        .iter()
+        .map(|ring| format!("{} KiB", ring / 1024))
+        .collect::<Vec<_>>()
+        .join(", then ");
     if cfg.smoke {
-        println!("queue bench smoke test (run `cargo bench --bench queue` to measure)");
+        println!(
+            "queue bench smoke test, rings of {rings} (run `cargo bench --bench queue` to measure)"
+        );
     } else {
         println!(
             "queue bench: logring vs nexus-logbuf; {} ({} usable cores)",
@@ -856,23 +905,27 @@ fn main() {
             cfg.batch,
             FOREIGN_CPU_LIMIT * 100.0
         );
-    }
-    let mut ran = 0;
-    for scenario in scenarios.iter().filter(|s| cfg.wants(s.key)) {
-        let (n, runs) = scenario.measure(&cfg);
-        if cfg.smoke {
-            scenario.smoke_report(n, &runs);
-        } else {
-            scenario.report(&cfg, n, &runs);
-        }
-        ran += 1;
-    }
-    if ran == 0 {
-        eprintln!(
-            "no scenario matches {:?}; scenarios: {}",
-            cfg.filters,
-            scenarios.map(|s| s.key).join(", ")
+        println!(
+            "every scenario asked for runs with rings of {rings} (LOGRING_BENCH_RING sets one)"
         );
-        std::process::exit(2);
+    }
+    for ring in cfg.rings.clone() {
+        cfg.base.ring = ring;
+        let cfg = &cfg;
+        if !cfg.smoke {
+            println!();
+            println!("---- rings of {} KiB ----", ring / 1024);
+        }
+        for scenario in scenarios(&w64, &mixed, cfg)
+            .iter()
+            .filter(|s| cfg.wants(s.key))
+        {
+            let (n, runs) = scenario.measure(cfg);
+            if cfg.smoke {
+                scenario.smoke_report(cfg, n, &runs);
+            } else {
+                scenario.report(cfg, n, &runs);
+            }
+        }
     }
 }
