@@ -6,24 +6,44 @@
 //! - `spsc-mixed`: SPSC throughput, payload lengths uniform in 8..=1024 bytes.
 //! - `mpsc64`: MPSC throughput, two producers and one consumer, 64-byte payloads.
 //! - `pingpong`: round trip over two SPSC rings between two threads, 64 bytes.
+//! - `producer-cost`: what a hot path pays per log record. SPSC, 64-byte
+//!   payloads in bursts of 20 records, a busy pause of about 2 ms after each
+//!   burst (spinning on the clock, so the core stays awake); each record's
+//!   `try_claim` + copy + `commit` is timed alone with the TSC (x86_64;
+//!   `Instant` elsewhere), and reported as p50 / p99 / p99.9 beside the cost
+//!   of the timer pair alone. Each crate runs under consumer modes: `none`
+//!   (no consumer thread; the producer drains the ring in its pauses, the
+//!   floor), `spin` (a consumer thread calling the one-record read in a tight
+//!   loop) and `paced` (a consumer thread reading every ready record and
+//!   busy-waiting `LOGRING_BENCH_PACE_US` after an empty poll).
 //!
 //! Producers write every payload byte (claim, copy, commit); consumers read
 //! every byte (a checksum folded over each record), and every run checks that
-//! what arrived is what was sent. logring's consumer is measured twice: with
-//! `try_recv_batch` (the headline) and with one `try_recv` per record.
+//! what arrived is what was sent. In the throughput and round-trip scenarios
+//! logring's consumer is measured twice: with `try_recv_batch` (the headline)
+//! and with one `try_recv` per record; in `producer-cost` it reads with
+//! `try_recv`, nexus-logbuf's with `try_claim`.
 //!
 //! Method: runs alternate peer, ours, peer, ours, ..., peer with the same
 //! message count (sized so a peer run takes about `LOGRING_BENCH_RUN_MS`);
 //! each of our runs is divided by the mean of the two peer runs around it and
-//! the median of those ratios is reported with its range. Threads are pinned
-//! to cores; runs during which other processes used the CPU are flagged.
+//! the median of those ratios is reported with its range. `producer-cost`
+//! does the same for each consumer mode with the same number of bursts
+//! (about `LOGRING_BENCH_RUN_MS` of pauses) and divides p50s per record.
+//! Threads are pinned to cores; runs during which other processes used the
+//! CPU are flagged.
 //!
 //! Reading the tables: `retries/msg` counts the producers' claims refused as
 //! full, `polls/msg` the consumer's polls that found nothing (both per message
 //! delivered), which tell whether a run kept the ring full or ran in lock
 //! step. `flagged` counts runs during which other processes used more than 5%
 //! of all cores' time, with the worst share seen; the headline also gives the
-//! median over the pairs where no run involved was flagged.
+//! median over the pairs where no run involved was flagged. In
+//! `producer-cost`, `full retries/record` counts timed claims refused as full
+//! (retried, their time counted; none are expected), the p50/p99/p99.9
+//! columns are medians over runs of each run's quantile and `pooled` gives the
+//! quantiles of all runs' samples together; a line per mode then sets
+//! logring's p50 beside its own `none` floor.
 //!
 //! `cargo bench --bench queue [-- FILTER...]` measures. Without `--bench`
 //! (as under `cargo test --benches`) every scenario runs once with a few
@@ -35,18 +55,22 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500), `LOGRING_BENCH_RING` (ring bytes for both queues; unset: 262144
-//! and then 1048576), `LOGRING_BENCH_BATCH` (`try_recv_batch` limit, 64).
+//! and then 1048576), `LOGRING_BENCH_BATCH` (`try_recv_batch` limit, 64),
+//! `LOGRING_BENCH_PACE_US` (the paced consumer's wait after an empty poll in
+//! `producer-cost`, 20).
 
 mod common;
 
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use common::clock::Clock;
+use common::records::RECORD_SPAN;
 use common::{
     BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, MPSC, Placement, RunStats, SPSC, Spread, cpu_model,
-    flagged,
+    env_or, flagged, per_msg,
 };
 use hdrhistogram::Histogram;
 use logring::queue::TryRecvError;
@@ -62,6 +86,9 @@ struct Config {
     /// `LOGRING_BENCH_RING` if set, else 256 KiB and then 1 MiB. `ring`
     /// holds the one being measured.
     rings: Vec<usize>,
+    /// How long the producer-cost scenario's paced consumer waits after an
+    /// empty poll (`LOGRING_BENCH_PACE_US`, 20).
+    pace: Duration,
 }
 
 common::deref_to_base!(Config);
@@ -74,7 +101,8 @@ impl Config {
         } else {
             DEFAULT_RINGS.to_vec()
         };
-        Self { base, rings }
+        let pace = Duration::from_micros(env_or("LOGRING_BENCH_PACE_US", 20));
+        Self { base, rings, pace }
     }
 }
 
@@ -548,48 +576,10 @@ impl Scenario<'_> {
         (n, runs)
     }
 
-    fn describe_placement(&self, cfg: &Config) -> String {
-        if cfg.core_of(0).is_none() {
-            return "threads not pinned (fewer than 2 usable cores)".into();
-        }
-        let core = |slot| cfg.core_of(slot).map_or(0, |c| c.id);
-        let (producer, consumer) = self.roles;
-        let mut parts: Vec<String> = self
-            .placement
-            .producers
-            .iter()
-            .enumerate()
-            .map(|(k, &slot)| {
-                if self.placement.producers.len() > 1 {
-                    format!(
-                        "{producer} {} on core {}",
-                        (b'A' + k as u8) as char,
-                        core(slot)
-                    )
-                } else {
-                    format!("{producer} on core {}", core(slot))
-                }
-            })
-            .collect();
-        parts.push(format!(
-            "{consumer} on core {}",
-            core(self.placement.consumer)
-        ));
-        let threads = self.placement.producers.len() + 1;
-        let mut text = parts.join(", ");
-        if threads > cfg.cores.len() {
-            text = format!(
-                "{threads} busy threads on {} cores (threads share a core): {text}",
-                cfg.cores.len()
-            );
-        }
-        text
-    }
-
     fn report(&self, cfg: &Config, n: u64, runs: &[Vec<Run>]) {
         println!();
         println!("== {}: {} ==", self.key, self.title);
-        println!("   {}", self.describe_placement(cfg));
+        println!("   {}", describe_placement(cfg, self.placement, self.roles));
         println!(
             "   {} pairs, {n} {} per run, ring {} KiB for both",
             runs[0].len() - 1,
@@ -607,7 +597,16 @@ impl Scenario<'_> {
             table.push(self.row(contender.name, &runs[c], ratio));
         }
         print_table(&table);
-        self.print_headline(&ratios[0]);
+        let what = match self.kind {
+            Kind::Throughput => "msgs/s, above 1 = ours faster",
+            Kind::Latency => "p50 round trip, below 1 = ours faster",
+        };
+        print_headline(
+            self.contenders[1].name,
+            self.contenders[0].name,
+            &ratios[0],
+            what,
+        );
     }
 
     /// `ratios[k][i]`: our contender `k + 1`'s run `i` scored against the
@@ -692,33 +691,6 @@ impl Scenario<'_> {
         }
     }
 
-    fn print_headline(&self, ratios: &[(f64, bool)]) {
-        let all = Spread::of(ratios.iter().map(|&(r, _)| r));
-        let clean: Vec<f64> = ratios
-            .iter()
-            .filter(|&&(_, ok)| ok)
-            .map(|&(r, _)| r)
-            .collect();
-        let what = match self.kind {
-            Kind::Throughput => "msgs/s, above 1 = ours faster",
-            Kind::Latency => "p50 round trip, below 1 = ours faster",
-        };
-        let mut line = format!(
-            "   headline: {} / {} = {} over {} pairs ({what})",
-            self.contenders[1].name,
-            self.contenders[0].name,
-            all.show(3, "x"),
-            ratios.len()
-        );
-        if clean.is_empty() {
-            line += "; every pair flagged";
-        } else if clean.len() < ratios.len() {
-            let spread = Spread::of(clean.iter().copied());
-            line += &format!("; {} clean pairs: {}", clean.len(), spread.show(3, "x"));
-        }
-        println!("{line}");
-    }
-
     fn smoke_report(&self, cfg: &Config, n: u64, runs: &[Vec<Run>]) {
         let total: usize = runs.iter().map(Vec::len).sum();
         println!(
@@ -733,6 +705,69 @@ impl Scenario<'_> {
                 .join(", ")
         );
     }
+}
+
+/// Which core each thread of `placement` runs on, naming them by `roles`
+/// (producer, consumer).
+fn describe_placement(
+    cfg: &Config,
+    placement: &Placement,
+    roles: (&'static str, &'static str),
+) -> String {
+    if cfg.core_of(0).is_none() {
+        return "threads not pinned (fewer than 2 usable cores)".into();
+    }
+    let core = |slot| cfg.core_of(slot).map_or(0, |c| c.id);
+    let (producer, consumer) = roles;
+    let mut parts: Vec<String> = placement
+        .producers
+        .iter()
+        .enumerate()
+        .map(|(k, &slot)| {
+            if placement.producers.len() > 1 {
+                format!(
+                    "{producer} {} on core {}",
+                    (b'A' + k as u8) as char,
+                    core(slot)
+                )
+            } else {
+                format!("{producer} on core {}", core(slot))
+            }
+        })
+        .collect();
+    parts.push(format!("{consumer} on core {}", core(placement.consumer)));
+    let threads = placement.producers.len() + 1;
+    let mut text = parts.join(", ");
+    if threads > cfg.cores.len() {
+        text = format!(
+            "{threads} busy threads on {} cores (threads share a core): {text}",
+            cfg.cores.len()
+        );
+    }
+    text
+}
+
+/// `headline: ours / peer = median (min-max) over N pairs (what)`, with the
+/// clean pairs' spread when some were flagged.
+fn print_headline(ours: &str, peer: &str, ratios: &[(f64, bool)], what: &str) {
+    let all = Spread::of(ratios.iter().map(|&(r, _)| r));
+    let clean: Vec<f64> = ratios
+        .iter()
+        .filter(|&&(_, ok)| ok)
+        .map(|&(r, _)| r)
+        .collect();
+    let mut line = format!(
+        "   headline: {ours} / {peer} = {} over {} pairs ({what})",
+        all.show(3, "x"),
+        ratios.len()
+    );
+    if clean.is_empty() {
+        line += "; every pair flagged";
+    } else if clean.len() < ratios.len() {
+        let spread = Spread::of(clean.iter().copied());
+        line += &format!("; {} clean pairs: {}", clean.len(), spread.show(3, "x"));
+    }
+    println!("{line}");
 }
 
 /// Prints rows of cells in columns, the first left-aligned.
@@ -754,6 +789,518 @@ fn p(run: &Run, q: f64) -> f64 {
     run.latency
         .as_ref()
         .map_or(f64::NAN, |h| h.value_at_quantile(q) as f64)
+}
+
+// ---------------------------------------------------------------------------
+// Producer-side cost: what a hot path pays per record
+// ---------------------------------------------------------------------------
+
+/// The producer-cost scenario's name, which filters match.
+const COST_KEY: &str = "producer-cost";
+/// Records per burst.
+const BURST: usize = 20;
+/// The producer's busy pause after each burst.
+const PAUSE: Duration = Duration::from_millis(2);
+/// The producer's busy pause after its untimed lap, for a consumer to drain
+/// the ring before the first burst.
+const SETTLE: Duration = Duration::from_millis(10);
+/// Bursts per run in smoke mode, and per warm-up run when measuring.
+const SMOKE_BURSTS: u64 = 5;
+/// How long the clock is counted against `Instant` at start (a tenth of it
+/// in smoke mode).
+const CALIBRATION: Duration = Duration::from_millis(100);
+
+/// Who reads the producer-cost scenario's records, and how.
+///
+/// A mode only logring has is a variant here, its `name` and `describe`, the
+/// mode nexus-logbuf runs beside it in `peer`, its arm in `consume` and its
+/// place in `all`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ConsumerMode {
+    /// No consumer thread: the producer drains the ring itself during each
+    /// pause (untimed), so the ring never fills and every line stays in the
+    /// producer's cache. The floor.
+    None,
+    /// A consumer thread calling the one-record read in a tight loop,
+    /// `spin_loop` after an empty poll.
+    Spin,
+    /// A consumer thread reading every ready record, one read call each, and
+    /// after an empty poll waiting this long in a busy wait that touches no
+    /// ring memory.
+    Paced(Duration),
+}
+
+impl ConsumerMode {
+    /// Every mode, in the order measured; `none` first.
+    fn all(cfg: &Config) -> Vec<Self> {
+        vec![Self::None, Self::Spin, Self::Paced(cfg.pace)]
+    }
+
+    /// Its name in the tables.
+    fn name(self) -> String {
+        match self {
+            Self::None => "none".into(),
+            Self::Spin => "spin".into(),
+            Self::Paced(pace) => format!("paced({}us)", pace.as_micros()),
+        }
+    }
+
+    /// What it does, for the report.
+    fn describe(self) -> String {
+        match self {
+            Self::None => "no consumer thread; the producer drains the ring itself during each \
+                           pause (untimed): the floor"
+                .into(),
+            Self::Spin => "a consumer thread reads one record per call (nexus-logbuf try_claim, \
+                           logring try_recv) in a tight loop, spin_loop() after an empty poll"
+                .into(),
+            Self::Paced(pace) => format!(
+                "a consumer thread reads every ready record, one read call each, and after an \
+                 empty poll busy-waits {} us (touching no ring memory) before the next",
+                pace.as_micros()
+            ),
+        }
+    }
+
+    /// The mode nexus-logbuf runs in beside ours in this mode's table: the
+    /// same one, for every mode both crates have.
+    fn peer(self) -> Self {
+        self
+    }
+
+    /// How the tables name nexus-logbuf beside ours in this mode: with its
+    /// own mode where that differs.
+    fn peer_name(self) -> String {
+        if self.peer() == self {
+            "nexus-logbuf".into()
+        } else {
+            format!("nexus-logbuf (consumer {})", self.peer().name())
+        }
+    }
+
+    /// Whether a consumer thread reads the records.
+    fn threaded(self) -> bool {
+        self != Self::None
+    }
+}
+
+/// One producer-cost run.
+struct CostRun {
+    /// Timed records.
+    msgs: u64,
+    /// The whole run's length, untimed lap included.
+    secs: f64,
+    /// Each timed record's claim + copy + commit, in clock ticks.
+    cost: Histogram<u64>,
+    /// As many empty timed regions, in clock ticks.
+    timer: Histogram<u64>,
+    /// Timed claims refused as full (each retried, its time counted).
+    full_retries: u64,
+    /// Share of the machine's CPU time used by other processes during the
+    /// run; `None` where `/proc/stat` cannot tell (or in smoke mode).
+    foreign_cpu: Option<f64>,
+}
+
+common::impl_run_stats!(CostRun);
+
+/// An empty histogram of clock ticks.
+fn tick_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).unwrap()
+}
+
+/// One producer-cost run: the producer sends one ring's worth of records
+/// untimed (every line of the ring touched, both ends warm) and pauses
+/// [`SETTLE`]; then `bursts` bursts of [`BURST`] records, the claim, copy and
+/// commit of each record timed alone, each burst followed by as many empty
+/// timed regions and a busy pause of [`PAUSE`] from the burst's end. The
+/// reader `mode` names receives every record, and what it received is
+/// checked.
+fn producer_cost<T: Sender, R: Receiver>(
+    mut producer: T,
+    consumer: R,
+    mode: ConsumerMode,
+    w: &Workload,
+    cfg: &Config,
+    clock: &Clock,
+    bursts: u64,
+) -> CostRun {
+    let lap = (cfg.ring / RECORD_SPAN) as u64;
+    let n = lap + bursts * BURST as u64;
+    let start = Barrier::new(if mode.threaded() { 2 } else { 1 });
+    let cpu = CpuTimes::sample(cfg.smoke);
+    let began = Instant::now();
+    let (tally, cost, timer, full_retries) = thread::scope(|s| {
+        let start = &start;
+        let mut own = Some(consumer);
+        let reader = mode.threaded().then(|| {
+            let mut consumer = own.take().expect("a consumer");
+            s.spawn(move || {
+                cfg.pin(SPSC.consumer);
+                start.wait();
+                consume(&mut consumer, mode, n, cfg, clock)
+            })
+        });
+        let writer = s.spawn(move || {
+            cfg.pin(SPSC.producers[0]);
+            start.wait();
+            produce(&mut producer, own, w, cfg, clock, lap, bursts)
+        });
+        let (drained, cost, timer, retries) = writer.join().unwrap();
+        let tally = reader.map_or(drained, |reader| reader.join().unwrap());
+        (tally, cost, timer, retries)
+    });
+    let secs = began.elapsed().as_secs_f64();
+    let foreign_cpu = cpu.and_then(|before| before.foreign_share());
+    assert_eq!(
+        tally,
+        w.expected(n),
+        "records received differ from those sent (consumer {})",
+        mode.name()
+    );
+    CostRun {
+        msgs: bursts * BURST as u64,
+        secs,
+        cost,
+        timer,
+        full_retries,
+        foreign_cpu,
+    }
+}
+
+/// The producer's side of [`producer_cost`]; `own` is the consumer when the
+/// producer drains the ring itself (mode `none`). Returns what `own`
+/// received, the records' and the empty regions' times, and the timed claims
+/// refused as full.
+fn produce<T: Sender, R: Receiver>(
+    producer: &mut T,
+    mut own: Option<R>,
+    w: &Workload,
+    cfg: &Config,
+    clock: &Clock,
+    lap: u64,
+    bursts: u64,
+) -> (Tally, Histogram<u64>, Histogram<u64>, u64) {
+    let mut drained = Tally::default();
+    // Reads every ready record if the producer is its own consumer; else
+    // leaves the ring to the consumer thread.
+    let mut make_room = |drained: &mut Tally| match own.as_mut() {
+        Some(consumer) => while consumer.poll(|record| drained.add(record)) > 0 {},
+        None => cfg.idle(),
+    };
+    for i in 0..lap {
+        while !producer.try_send(w.payload(i)) {
+            make_room(&mut drained);
+        }
+    }
+    make_room(&mut drained);
+    clock.wait_until(clock.now() + clock.ticks(SETTLE), cfg);
+    let pause = clock.ticks(PAUSE);
+    let (mut cost, mut timer) = (tick_histogram(), tick_histogram());
+    let mut full_retries = 0u64;
+    // Stamps are kept here during a burst and recorded after it, so that
+    // nothing but the timer runs between two records.
+    let mut spans = [0u64; BURST];
+    let mut i = lap;
+    for _ in 0..bursts {
+        for span in &mut spans {
+            let payload = w.payload(i);
+            let opened = clock.open();
+            while !producer.try_send(payload) {
+                full_retries += 1;
+                make_room(&mut drained);
+            }
+            *span = clock.close().saturating_sub(opened);
+            i += 1;
+        }
+        let until = clock.now() + pause;
+        for &span in &spans {
+            cost.saturating_record(span);
+        }
+        for span in &mut spans {
+            let opened = clock.open();
+            *span = clock.close().saturating_sub(opened);
+        }
+        for &span in &spans {
+            timer.saturating_record(span);
+        }
+        make_room(&mut drained);
+        clock.wait_until(until, cfg);
+    }
+    make_room(&mut drained);
+    (black_box(drained), cost, timer, full_retries)
+}
+
+/// A consumer thread's loop in [`producer_cost`]: reads until `n` records
+/// have arrived, waiting after an empty poll as `mode` says.
+fn consume<R: Receiver>(
+    consumer: &mut R,
+    mode: ConsumerMode,
+    n: u64,
+    cfg: &Config,
+    clock: &Clock,
+) -> Tally {
+    let mut tally = Tally::default();
+    while tally.msgs < n {
+        if consumer.poll(|record| tally.add(record)) > 0 {
+            continue;
+        }
+        match mode {
+            ConsumerMode::Spin => cfg.idle(),
+            ConsumerMode::Paced(pace) => clock.wait_until(clock.now() + clock.ticks(pace), cfg),
+            ConsumerMode::None => unreachable!("mode none has no consumer thread"),
+        }
+    }
+    black_box(tally)
+}
+
+/// One consumer mode's runs: our run `i` sits between the peer's runs `i`
+/// and `i + 1`.
+struct ModeRuns {
+    mode: ConsumerMode,
+    peer: Vec<CostRun>,
+    ours: Vec<CostRun>,
+}
+
+/// The producer-cost scenario, over the ring size in `cfg.ring`.
+struct ProducerCost<'a> {
+    w: &'a Workload,
+    cfg: &'a Config,
+    clock: &'a Clock,
+}
+
+impl<'a> ProducerCost<'a> {
+    /// Bursts per run: about `LOGRING_BENCH_RUN_MS` of pauses.
+    fn bursts(&self) -> u64 {
+        if self.cfg.smoke {
+            SMOKE_BURSTS
+        } else {
+            ((self.cfg.run_secs / PAUSE.as_secs_f64()).round() as u64).max(1)
+        }
+    }
+
+    /// nexus-logbuf (the peer) and logring, read as `mode` says.
+    fn contenders(&self, mode: ConsumerMode) -> [common::Contender<'a, CostRun>; 2] {
+        let (w, cfg, clock) = (self.w, self.cfg, self.clock);
+        [
+            common::Contender::new("nexus-logbuf", move |bursts| {
+                let (producer, consumer) = nexus_logbuf::queue::spsc::new(cfg.ring);
+                producer_cost(producer, consumer, mode.peer(), w, cfg, clock, bursts)
+            }),
+            common::Contender::new("logring", move |bursts| {
+                let (producer, consumer) = logring_spsc::<false>(cfg);
+                producer_cost(producer, consumer, mode, w, cfg, clock, bursts)
+            }),
+        ]
+    }
+
+    /// Every mode in turn: a warm-up run of each contender (when measuring),
+    /// then peer, ours, peer, ..., peer with `bursts` bursts each.
+    fn measure(&self, bursts: u64) -> Vec<ModeRuns> {
+        let pairs = if self.cfg.smoke { 1 } else { self.cfg.pairs };
+        ConsumerMode::all(self.cfg)
+            .into_iter()
+            .map(|mode| {
+                let [peer, ours] = self.contenders(mode);
+                if !self.cfg.smoke {
+                    (peer.run)(SMOKE_BURSTS);
+                    (ours.run)(SMOKE_BURSTS);
+                }
+                let mut runs = ModeRuns {
+                    mode,
+                    peer: vec![(peer.run)(bursts)],
+                    ours: Vec::new(),
+                };
+                for _ in 0..pairs {
+                    runs.ours.push((ours.run)(bursts));
+                    runs.peer.push((peer.run)(bursts));
+                }
+                runs
+            })
+            .collect()
+    }
+
+    /// Quantile `q` of one run's `pick` histogram, in ns.
+    fn at(&self, run: &CostRun, pick: fn(&CostRun) -> &Histogram<u64>, q: f64) -> f64 {
+        self.clock.ns(pick(run).value_at_quantile(q))
+    }
+
+    /// p50, p99, p99.9 (medians over `runs` of each run's quantile), then the
+    /// pooled samples' three, of each run's `pick` histogram.
+    fn quantile_cells(
+        &self,
+        runs: &[&CostRun],
+        pick: fn(&CostRun) -> &Histogram<u64>,
+    ) -> Vec<String> {
+        const QUANTILES: [f64; 3] = [0.50, 0.99, 0.999];
+        let mut cells: Vec<String> = QUANTILES
+            .iter()
+            .map(|&q| {
+                let median = Spread::of(runs.iter().map(|run| self.at(run, pick, q))).median;
+                format!("{median:.0}")
+            })
+            .collect();
+        let mut pooled = tick_histogram();
+        for run in runs {
+            pooled
+                .add(pick(run))
+                .expect("histograms of the same bounds");
+        }
+        cells.push(
+            QUANTILES
+                .iter()
+                .map(|&q| format!("{:.0}", self.clock.ns(pooled.value_at_quantile(q))))
+                .collect::<Vec<_>>()
+                .join("/"),
+        );
+        cells
+    }
+
+    /// Median over `runs` of each run's p50 per record, in ns.
+    fn p50(&self, runs: &[CostRun]) -> f64 {
+        Spread::of(runs.iter().map(|run| self.at(run, |r| &r.cost, 0.5))).median
+    }
+
+    fn report(&self, bursts: u64, results: &[ModeRuns]) {
+        let cfg = self.cfg;
+        println!();
+        println!(
+            "== {COST_KEY}: what the producer pays per record, SPSC, bursts of {BURST} \
+             64-byte payloads =="
+        );
+        println!(
+            "   {} (mode none: the producer only)",
+            describe_placement(cfg, &SPSC, ("producer", "consumer"))
+        );
+        println!(
+            "   per mode {} pairs, {bursts} bursts of {BURST} records per run, a {} ms busy \
+             pause after each burst; ring {} KiB for both",
+            results[0].ours.len(),
+            PAUSE.as_millis(),
+            cfg.ring / 1024
+        );
+        println!(
+            "   each run first sends {} records untimed (a lap of the ring), then pauses {} ms",
+            cfg.ring / RECORD_SPAN,
+            SETTLE.as_millis()
+        );
+        println!(
+            "   each record's try_claim + copy + commit timed alone: {}",
+            self.clock.describe()
+        );
+        println!(
+            "   p50/p99/p99.9: median over runs of each run's quantile; pooled: quantiles of all \
+             runs' samples together; timer pair alone: {BURST} empty timed regions after each \
+             burst, both contenders' runs"
+        );
+        for runs in results {
+            self.report_mode(runs);
+        }
+        let Some(floor) = results.iter().find(|r| r.mode == ConsumerMode::None) else {
+            return;
+        };
+        let (ours_floor, peer_floor) = (self.p50(&floor.ours), self.p50(&floor.peer));
+        println!();
+        println!(
+            "   p50 per record beside the no-consumer floor (mode none: logring {ours_floor:.0} ns, \
+             nexus-logbuf {peer_floor:.0} ns):"
+        );
+        for runs in results.iter().filter(|r| r.mode != ConsumerMode::None) {
+            let (ours, peer) = (self.p50(&runs.ours), self.p50(&runs.peer));
+            println!(
+                "   - {}: logring {ours:.0} ns = {:.2}x its floor ({} {peer:.0} ns = {:.2}x its \
+                 floor)",
+                runs.mode.name(),
+                ours / ours_floor,
+                runs.mode.peer_name(),
+                peer / peer_floor
+            );
+        }
+    }
+
+    /// One mode's table and headline.
+    fn report_mode(&self, runs: &ModeRuns) {
+        let ratios: Vec<(f64, bool)> = runs
+            .ours
+            .iter()
+            .zip(runs.peer.windows(2))
+            .map(|(run, around)| {
+                let p50 = |run: &CostRun| self.at(run, |r| &r.cost, 0.5);
+                let peer = (p50(&around[0]) + p50(&around[1])) / 2.0;
+                let clean = !(run.flagged() || around[0].flagged() || around[1].flagged());
+                (p50(run) / peer, clean)
+            })
+            .collect();
+        println!();
+        println!("   consumer {}: {}", runs.mode.name(), runs.mode.describe());
+        let mut table = vec![
+            [
+                "",
+                "p50 ns",
+                "p99 ns",
+                "p99.9 ns",
+                "pooled ns",
+                "ours/peer p50",
+                "full retries",
+                "flagged",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "contender",
+                "median",
+                "median",
+                "median",
+                "p50/p99/p99.9",
+                "median (min-max)",
+                "/record",
+                "(max other)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        let contender = |name: String, own: &[CostRun], ratio: String| {
+            let mut row = vec![name];
+            row.extend(self.quantile_cells(&own.iter().collect::<Vec<_>>(), |r| &r.cost));
+            row.push(ratio);
+            row.push(per_msg(own, |r| Some(r.full_retries)));
+            row.push(flagged(own));
+            row
+        };
+        table.push(contender(
+            runs.mode.peer_name(),
+            &runs.peer,
+            "(peer)".into(),
+        ));
+        let ratio = Spread::of(ratios.iter().map(|&(r, _)| r)).show(3, "x");
+        table.push(contender("logring".into(), &runs.ours, ratio));
+        let every: Vec<&CostRun> = runs.peer.iter().chain(&runs.ours).collect();
+        let mut timer = vec!["timer pair alone".to_string()];
+        timer.extend(self.quantile_cells(&every, |r| &r.timer));
+        timer.extend(["-", "-", "-"].map(String::from));
+        table.push(timer);
+        print_table(&table);
+        print_headline(
+            "logring",
+            "nexus-logbuf",
+            &ratios,
+            "p50 per record, below 1 = ours cheaper",
+        );
+    }
+
+    fn smoke_report(&self, bursts: u64, results: &[ModeRuns]) {
+        let runs: usize = results.iter().map(|r| r.peer.len() + r.ours.len()).sum();
+        println!(
+            "{COST_KEY}, ring {} KiB: {runs} runs of {bursts} bursts of {BURST} records (after a \
+             lap of {} untimed), every record checked (nexus-logbuf, logring; consumers {})",
+            self.cfg.ring / 1024,
+            self.cfg.ring / RECORD_SPAN,
+            results
+                .iter()
+                .map(|r| r.mode.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -869,7 +1416,8 @@ fn main() {
     let mut cfg = Config::from_env();
     let w64 = Workload::fixed(64);
     let mixed = Workload::uniform(8, 1024);
-    let keys = scenarios(&w64, &mixed, &cfg).map(|s| s.key);
+    let mut keys = scenarios(&w64, &mixed, &cfg).map(|s| s.key).to_vec();
+    keys.push(COST_KEY);
     if !keys.iter().any(|key| cfg.wants(key)) {
         eprintln!(
             "no scenario matches {:?}; scenarios: {}",
@@ -909,6 +1457,14 @@ fn main() {
             "every scenario asked for runs with rings of {rings} (LOGRING_BENCH_RING sets one)"
         );
     }
+    // Counted once, before any run.
+    let clock = cfg.wants(COST_KEY).then(|| {
+        Clock::calibrate(if cfg.smoke {
+            CALIBRATION / 10
+        } else {
+            CALIBRATION
+        })
+    });
     for ring in cfg.rings.clone() {
         cfg.base.ring = ring;
         let cfg = &cfg;
@@ -925,6 +1481,20 @@ fn main() {
                 scenario.smoke_report(cfg, n, &runs);
             } else {
                 scenario.report(cfg, n, &runs);
+            }
+        }
+        if let Some(clock) = &clock {
+            let cost = ProducerCost {
+                w: &w64,
+                cfg,
+                clock,
+            };
+            let bursts = cost.bursts();
+            let results = cost.measure(bursts);
+            if cfg.smoke {
+                cost.smoke_report(bursts, &results);
+            } else {
+                cost.report(bursts, &results);
             }
         }
     }

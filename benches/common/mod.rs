@@ -1,11 +1,13 @@
 //! Helpers shared by the benchmarks: the settings every bench reads, thread
 //! placement, CPU accounting from `/proc`, spreads of repeated measurements,
 //! the cells and tables of the reports, and the machine's name. The channel
-//! benches' records, runs and scenarios are in the submodules.
+//! benches' records, runs and scenarios are in the submodules, and so is a
+//! clock for timing one short region at a time.
 
 // Each bench crate includes this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod clock;
 pub mod records;
 pub mod runs;
 pub mod scenarios;
