@@ -1,7 +1,6 @@
 //! Time stamps for timing short regions one at a time: the TSC where it can
 //! be read directly, `Instant` elsewhere.
 
-use std::hint::spin_loop;
 use std::time::{Duration, Instant};
 
 use super::BaseConfig;
@@ -53,7 +52,7 @@ impl Clock {
         {
             let (began, first) = (Instant::now(), tsc());
             while began.elapsed() < over {
-                spin_loop();
+                std::hint::spin_loop();
             }
             let (last, took) = (tsc(), began.elapsed());
             Self {
