@@ -200,27 +200,51 @@ impl Consumer {
     /// `head` at that record (or at the first word that is not ready). `None`
     /// if nothing is ready, or if the ring is corrupt (then `corruption` says
     /// where).
-    #[inline]
+    ///
+    /// A committed record at `head` is found here, inline, in a few
+    /// instructions; everything else (padding, a word not ready, a dead
+    /// producer's claim, corruption) is `look`'s.
+    #[inline(always)]
     fn next(&mut self) -> Next {
         if self.corruption.is_some() {
             return None;
         }
+        let pos = self.head;
+        // Acquire: pairs with the producer's Release store of a committed or
+        // padding word, so the payload is visible before we read it and the
+        // producer's writes happen-before our zeroing.
+        let raw = self.ring.word(pos).load(Ordering::Acquire);
+        if let Some((len, tag)) = Word::as_committed(raw) {
+            if self.fits_in_place(pos, len) {
+                return Some((pos, len, tag));
+            }
+        }
+        self.look(pos, raw)
+    }
+
+    /// Whether a committed record of `len` bytes at `pos` is one a producer
+    /// could have written: at most the maximum length, inside the data area.
+    #[inline(always)]
+    fn fits_in_place(&self, pos: u64, len: u64) -> bool {
+        len <= self.ring.max_record_len()
+            && span_of(len) <= self.ring.capacity() - self.ring.index(pos)
+    }
+
+    /// `next`'s way past the word `raw` it loaded at `pos` (= `head`), when
+    /// that is not a committed record in bounds.
+    #[inline(never)]
+    fn look(&mut self, mut pos: u64, mut raw: u64) -> Next {
         loop {
-            let pos = self.head;
-            // Acquire: pairs with the producer's Release store of a committed or
-            // padding word, so the payload is visible before we read it and the
-            // producer's writes happen-before our zeroing.
-            let raw = self.ring.word(pos).load(Ordering::Acquire);
-            let room = self.ring.capacity() - self.ring.index(pos);
             match Word::decode(raw) {
                 Word::Committed { len, tag } => {
-                    if len > self.ring.max_record_len() || span_of(len) > room {
+                    if !self.fits_in_place(pos, len) {
                         self.poison(pos, raw, "record length out of bounds");
                         return None;
                     }
                     return Some((pos, len, tag));
                 }
                 Word::Padding { span } => {
+                    let room = self.ring.capacity() - self.ring.index(pos);
                     if span == 0 || span % WORD != 0 || span > room {
                         self.poison(pos, raw, "padding span out of bounds");
                         return None;
@@ -245,6 +269,9 @@ impl Consumer {
                     return None;
                 }
             }
+            pos = self.head;
+            // Acquire: as in `next`.
+            raw = self.ring.word(pos).load(Ordering::Acquire);
         }
     }
 

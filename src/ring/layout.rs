@@ -492,6 +492,19 @@ impl Word {
         }
     }
 
+    /// `(len, tag)` of a committed record word, `None` for any other: the
+    /// consumer's common case, one mask and compare ahead of [`decode`].
+    ///
+    /// [`decode`]: Self::decode
+    #[inline(always)]
+    pub(crate) const fn as_committed(raw: u64) -> Option<(u64, u32)> {
+        if raw & STATE_MASK == COMMITTED {
+            Some((raw & LEN_MASK, (raw >> HIGH_SHIFT) as u32))
+        } else {
+            None
+        }
+    }
+
     #[inline]
     pub(crate) const fn decode(raw: u64) -> Self {
         let len = raw & LEN_MASK;
@@ -541,6 +554,11 @@ mod tests {
             (Word::padding(8), Word::Padding { span: 8 }),
         ] {
             assert_eq!(Word::decode(raw), word, "{raw:#x}");
+            let committed = match word {
+                Word::Committed { len, tag } => Some((len, tag)),
+                _ => None,
+            };
+            assert_eq!(Word::as_committed(raw), committed, "{raw:#x}");
         }
     }
 
