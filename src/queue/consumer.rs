@@ -7,7 +7,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use super::TryRecvError;
+use super::{OwnLines, TryRecvError};
 use super::peers::{Peers, ReleaseHook};
 use crate::error::CorruptRing;
 use crate::ring::Ring;
@@ -41,6 +41,9 @@ pub struct Consumer {
     /// space (a channel's receiver with async ends possible, any consumer of
     /// a ring file); `None` leaves the release path as it is.
     on_release: Option<Box<dyn ReleaseHook>>,
+    /// Keeps `head` and `released`, written for every record, off other
+    /// handles' lines.
+    _lines: OwnLines,
 }
 
 /// A committed record, borrowed in place: see [`Consumer::try_recv`].
@@ -89,6 +92,7 @@ impl Consumer {
             marks: true,
             peers,
             on_release: None,
+            _lines: OwnLines::new(()),
         }
     }
 

@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::peers::Owner;
 use super::producer::{self, Core};
-use super::{ClaimError, fits, impossible_positions, wrap_padding};
+use super::{ClaimError, OwnLines, fits, impossible_positions, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
 use crate::ring::Ring;
@@ -62,6 +62,9 @@ pub struct Producer {
     /// happens-after the consumer's release of that space. On x86 both are
     /// plain moves: the same code as the `Cell` this once was.
     cached_head: AtomicU64,
+    /// Keeps `cached_head` off other handles' lines (clones, perhaps on
+    /// other threads, each have their own).
+    _lines: OwnLines,
 }
 
 impl Clone for Producer {
@@ -70,6 +73,7 @@ impl Clone for Producer {
             core: self.core.share(),
             // Acquire: see the field; the clone's first claim may rely on it.
             cached_head: AtomicU64::new(self.cached_head.load(Ordering::Acquire)),
+            _lines: OwnLines::new(()),
         }
     }
 }
@@ -81,6 +85,7 @@ impl Producer {
         Self {
             core,
             cached_head: AtomicU64::new(head),
+            _lines: OwnLines::new(()),
         }
     }
 

@@ -20,7 +20,7 @@ use std::fmt;
 
 use super::peers::Owner;
 use super::producer::{self, Core};
-use super::{ClaimError, fits, impossible_positions, recovery, wrap_padding};
+use super::{ClaimError, OwnLines, fits, impossible_positions, recovery, wrap_padding};
 pub use super::{Consumer, ReadClaim, Record, WriteClaim};
 use crate::error::Error;
 use crate::ring::Ring;
@@ -49,7 +49,9 @@ pub struct Producer {
     /// writes it.
     tail: u64,
     /// A `head` read earlier (never ahead of the shared one).
-    cached_head: u64,
+    cached_head: u64,    /// Keeps `tail` and `cached_head`, written for every claim, off other
+    /// handles' lines.
+    _lines: OwnLines,
 }
 
 impl Producer {
@@ -65,6 +67,7 @@ impl Producer {
             core,
             tail,
             cached_head,
+            _lines: OwnLines::new(()),
         }
     }
 
