@@ -67,6 +67,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::clock::Clock;
+use common::cost::{
+    self, BURST, CostRun, HotSender, PAUSE, SETTLE, SMOKE_BURSTS, ratio_around, send_bursts,
+};
 use common::records::RECORD_SPAN;
 use common::{
     BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, MPSC, Placement, RunStats, SPSC, Spread, cpu_model,
@@ -797,18 +800,6 @@ fn p(run: &Run, q: f64) -> f64 {
 
 /// The producer-cost scenario's name, which filters match.
 const COST_KEY: &str = "producer-cost";
-/// Records per burst.
-const BURST: usize = 20;
-/// The producer's busy pause after each burst.
-const PAUSE: Duration = Duration::from_millis(2);
-/// The producer's busy pause after its untimed lap, for a consumer to drain
-/// the ring before the first burst.
-const SETTLE: Duration = Duration::from_millis(10);
-/// Bursts per run in smoke mode, and per warm-up run when measuring.
-const SMOKE_BURSTS: u64 = 5;
-/// How long the clock is counted against `Instant` at start (a tenth of it
-/// in smoke mode).
-const CALIBRATION: Duration = Duration::from_millis(100);
 
 /// Who reads the producer-cost scenario's records, and how.
 ///
@@ -884,37 +875,9 @@ impl ConsumerMode {
     }
 }
 
-/// One producer-cost run.
-struct CostRun {
-    /// Timed records.
-    msgs: u64,
-    /// The whole run's length, untimed lap included.
-    secs: f64,
-    /// Each timed record's claim + copy + commit, in clock ticks.
-    cost: Histogram<u64>,
-    /// As many empty timed regions, in clock ticks.
-    timer: Histogram<u64>,
-    /// Timed claims refused as full (each retried, its time counted).
-    full_retries: u64,
-    /// Share of the machine's CPU time used by other processes during the
-    /// run; `None` where `/proc/stat` cannot tell (or in smoke mode).
-    foreign_cpu: Option<f64>,
-}
-
-common::impl_run_stats!(CostRun);
-
-/// An empty histogram of clock ticks.
-fn tick_histogram() -> Histogram<u64> {
-    Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).unwrap()
-}
-
-/// One producer-cost run: the producer sends one ring's worth of records
-/// untimed (every line of the ring touched, both ends warm) and pauses
-/// [`SETTLE`]; then `bursts` bursts of [`BURST`] records, the claim, copy and
-/// commit of each record timed alone, each burst followed by as many empty
-/// timed regions and a busy pause of [`PAUSE`] from the burst's end. The
-/// reader `mode` names receives every record, and what it received is
-/// checked.
+/// One producer-cost run (the method of [`common::cost`]): the claim, copy
+/// and commit of each record timed alone. The reader `mode` names receives
+/// every record, and what it received is checked.
 fn producer_cost<T: Sender, R: Receiver>(
     mut producer: T,
     consumer: R,
@@ -929,7 +892,7 @@ fn producer_cost<T: Sender, R: Receiver>(
     let start = Barrier::new(if mode.threaded() { 2 } else { 1 });
     let cpu = CpuTimes::sample(cfg.smoke);
     let began = Instant::now();
-    let (tally, cost, timer, full_retries) = thread::scope(|s| {
+    let (tally, timings) = thread::scope(|s| {
         let start = &start;
         let mut own = Some(consumer);
         let reader = mode.threaded().then(|| {
@@ -943,11 +906,19 @@ fn producer_cost<T: Sender, R: Receiver>(
         let writer = s.spawn(move || {
             cfg.pin(SPSC.producers[0]);
             start.wait();
-            produce(&mut producer, own, w, cfg, clock, lap, bursts)
+            let mut hot = Hot {
+                producer: &mut producer,
+                own,
+                drained: Tally::default(),
+                w,
+                cfg,
+            };
+            let timings = send_bursts(&mut hot, clock, cfg, lap, bursts);
+            (black_box(hot.drained), timings)
         });
-        let (drained, cost, timer, retries) = writer.join().unwrap();
+        let (drained, timings) = writer.join().unwrap();
         let tally = reader.map_or(drained, |reader| reader.join().unwrap());
-        (tally, cost, timer, retries)
+        (tally, timings)
     });
     let secs = began.elapsed().as_secs_f64();
     let foreign_cpu = cpu.and_then(|before| before.foreign_share());
@@ -957,77 +928,43 @@ fn producer_cost<T: Sender, R: Receiver>(
         "records received differ from those sent (consumer {})",
         mode.name()
     );
-    CostRun {
-        msgs: bursts * BURST as u64,
-        secs,
-        cost,
-        timer,
-        full_retries,
-        foreign_cpu,
-    }
+    CostRun::new(timings, secs, foreign_cpu)
 }
 
 /// The producer's side of [`producer_cost`]; `own` is the consumer when the
-/// producer drains the ring itself (mode `none`). Returns what `own`
-/// received, the records' and the empty regions' times, and the timed claims
-/// refused as full.
-fn produce<T: Sender, R: Receiver>(
-    producer: &mut T,
-    mut own: Option<R>,
-    w: &Workload,
-    cfg: &Config,
-    clock: &Clock,
-    lap: u64,
-    bursts: u64,
-) -> (Tally, Histogram<u64>, Histogram<u64>, u64) {
-    let mut drained = Tally::default();
-    // Reads every ready record if the producer is its own consumer; else
-    // leaves the ring to the consumer thread.
-    let mut make_room = |drained: &mut Tally| match own.as_mut() {
-        Some(consumer) => while consumer.poll(|record| drained.add(record)) > 0 {},
-        None => cfg.idle(),
-    };
-    for i in 0..lap {
-        while !producer.try_send(w.payload(i)) {
-            make_room(&mut drained);
+/// producer drains the ring itself (mode `none`), and `drained` what it
+/// received.
+struct Hot<'a, T, R> {
+    producer: &'a mut T,
+    own: Option<R>,
+    drained: Tally,
+    w: &'a Workload,
+    cfg: &'a Config,
+}
+
+impl<'a, T: Sender, R: Receiver> HotSender for Hot<'a, T, R> {
+    type Record = &'a [u8];
+
+    #[inline]
+    fn record(&mut self, i: u64) -> &'a [u8] {
+        self.w.payload(i)
+    }
+
+    #[inline]
+    fn try_send(&mut self, payload: &&'a [u8]) -> bool {
+        self.producer.try_send(payload)
+    }
+
+    /// Reads every ready record if the producer is its own consumer; else
+    /// leaves the ring to the consumer thread.
+    #[inline]
+    fn make_room(&mut self) {
+        let drained = &mut self.drained;
+        match self.own.as_mut() {
+            Some(consumer) => while consumer.poll(|record| drained.add(record)) > 0 {},
+            None => self.cfg.idle(),
         }
     }
-    make_room(&mut drained);
-    clock.wait_until(clock.now() + clock.ticks(SETTLE), cfg);
-    let pause = clock.ticks(PAUSE);
-    let (mut cost, mut timer) = (tick_histogram(), tick_histogram());
-    let mut full_retries = 0u64;
-    // Stamps are kept here during a burst and recorded after it, so that
-    // nothing but the timer runs between two records.
-    let mut spans = [0u64; BURST];
-    let mut i = lap;
-    for _ in 0..bursts {
-        for span in &mut spans {
-            let payload = w.payload(i);
-            let opened = clock.open();
-            while !producer.try_send(payload) {
-                full_retries += 1;
-                make_room(&mut drained);
-            }
-            *span = clock.close().saturating_sub(opened);
-            i += 1;
-        }
-        let until = clock.now() + pause;
-        for &span in &spans {
-            cost.saturating_record(span);
-        }
-        for span in &mut spans {
-            let opened = clock.open();
-            *span = clock.close().saturating_sub(opened);
-        }
-        for &span in &spans {
-            timer.saturating_record(span);
-        }
-        make_room(&mut drained);
-        clock.wait_until(until, cfg);
-    }
-    make_room(&mut drained);
-    (black_box(drained), cost, timer, full_retries)
 }
 
 /// A consumer thread's loop in [`producer_cost`]: reads until `n` records
@@ -1071,11 +1008,7 @@ struct ProducerCost<'a> {
 impl<'a> ProducerCost<'a> {
     /// Bursts per run: about `LOGRING_BENCH_RUN_MS` of pauses.
     fn bursts(&self) -> u64 {
-        if self.cfg.smoke {
-            SMOKE_BURSTS
-        } else {
-            ((self.cfg.run_secs / PAUSE.as_secs_f64()).round() as u64).max(1)
-        }
+        cost::bursts(self.cfg)
     }
 
     /// nexus-logbuf (the peer) and logring, read as `mode` says.
@@ -1119,11 +1052,6 @@ impl<'a> ProducerCost<'a> {
             .collect()
     }
 
-    /// Quantile `q` of one run's `pick` histogram, in ns.
-    fn at(&self, run: &CostRun, pick: fn(&CostRun) -> &Histogram<u64>, q: f64) -> f64 {
-        self.clock.ns(pick(run).value_at_quantile(q))
-    }
-
     /// p50, p99, p99.9 (medians over `runs` of each run's quantile), then the
     /// pooled samples' three, of each run's `pick` histogram.
     fn quantile_cells(
@@ -1131,33 +1059,17 @@ impl<'a> ProducerCost<'a> {
         runs: &[&CostRun],
         pick: fn(&CostRun) -> &Histogram<u64>,
     ) -> Vec<String> {
-        const QUANTILES: [f64; 3] = [0.50, 0.99, 0.999];
-        let mut cells: Vec<String> = QUANTILES
-            .iter()
-            .map(|&q| {
-                let median = Spread::of(runs.iter().map(|run| self.at(run, pick, q))).median;
-                format!("{median:.0}")
-            })
-            .collect();
-        let mut pooled = tick_histogram();
-        for run in runs {
-            pooled
-                .add(pick(run))
-                .expect("histograms of the same bounds");
-        }
-        cells.push(
-            QUANTILES
-                .iter()
-                .map(|&q| format!("{:.0}", self.clock.ns(pooled.value_at_quantile(q))))
-                .collect::<Vec<_>>()
-                .join("/"),
-        );
-        cells
+        cost::quantile_cells(self.clock, runs, pick, &[0.50, 0.99, 0.999])
     }
 
     /// Median over `runs` of each run's p50 per record, in ns.
     fn p50(&self, runs: &[CostRun]) -> f64 {
-        Spread::of(runs.iter().map(|run| self.at(run, |r| &r.cost, 0.5))).median
+        cost::median_ns(
+            self.clock,
+            &runs.iter().collect::<Vec<_>>(),
+            |r| &r.cost,
+            0.5,
+        )
     }
 
     fn report(&self, bursts: u64, results: &[ModeRuns]) {
@@ -1223,12 +1135,7 @@ impl<'a> ProducerCost<'a> {
             .ours
             .iter()
             .zip(runs.peer.windows(2))
-            .map(|(run, around)| {
-                let p50 = |run: &CostRun| self.at(run, |r| &r.cost, 0.5);
-                let peer = (p50(&around[0]) + p50(&around[1])) / 2.0;
-                let clean = !(run.flagged() || around[0].flagged() || around[1].flagged());
-                (p50(run) / peer, clean)
-            })
+            .map(|(run, around)| ratio_around(self.clock, run, (&around[0], &around[1]), 0.5))
             .collect();
         println!();
         println!("   consumer {}: {}", runs.mode.name(), runs.mode.describe());
@@ -1458,13 +1365,7 @@ fn main() {
         );
     }
     // Counted once, before any run.
-    let clock = cfg.wants(COST_KEY).then(|| {
-        Clock::calibrate(if cfg.smoke {
-            CALIBRATION / 10
-        } else {
-            CALIBRATION
-        })
-    });
+    let clock = cfg.wants(COST_KEY).then(|| cost::calibrate(&cfg));
     for ring in cfg.rings.clone() {
         cfg.base.ring = ring;
         let cfg = &cfg;

@@ -1,13 +1,15 @@
 //! Helpers shared by the benchmarks: the settings every bench reads, thread
 //! placement, CPU accounting from `/proc`, spreads of repeated measurements,
 //! the cells and tables of the reports, and the machine's name. The channel
-//! benches' records, runs and scenarios are in the submodules, and so is a
-//! clock for timing one short region at a time.
+//! benches' records, runs and scenarios are in the submodules, and so are a
+//! clock for timing one short region at a time and the method that times
+//! what a sending end pays per record.
 
 // Each bench crate includes this module and uses only part of it.
 #![allow(dead_code)]
 
 pub mod clock;
+pub mod cost;
 pub mod records;
 pub mod runs;
 pub mod scenarios;

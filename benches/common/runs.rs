@@ -260,6 +260,61 @@ impl<const BATCH: bool> Rx for ChannelRx<BATCH> {
 // Threaded runs
 // ---------------------------------------------------------------------------
 
+/// What a receiving thread of [`receive`] got.
+pub struct Received {
+    /// The records, checked.
+    pub tally: Tally,
+    /// Seconds from the common start to the last record.
+    pub secs: f64,
+    /// Polls that found nothing (polling receivers).
+    pub polls: u64,
+    /// The thread's voluntary context switches meanwhile, where `/proc`
+    /// tells.
+    pub sleeps: Option<u64>,
+}
+
+/// A receiving thread: pins itself to placement slot `slot`, waits at
+/// `start`, then takes records from `rx` until `n` have arrived (or every
+/// sender is gone), storing the count in `progress` for the watchdog.
+/// After an empty poll it idles ([`BaseConfig::idle`]).
+pub fn receive<R: Rx>(
+    mut rx: R,
+    cfg: &BaseConfig,
+    slot: usize,
+    start: &Barrier,
+    progress: &AtomicU64,
+    n: u64,
+) -> Received {
+    cfg.pin(slot);
+    let mut tally = Tally::new();
+    start.wait();
+    let switches = voluntary_switches();
+    let began = Instant::now();
+    let mut polls = 0u64;
+    while tally.msgs < n {
+        match rx.take(|record| {
+            tally.add(record);
+        }) {
+            Got::Records => progress.store(tally.msgs, Ordering::Relaxed),
+            Got::Empty => {
+                polls += 1;
+                cfg.idle();
+            }
+            Got::Closed => break,
+        }
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let sleeps = voluntary_switches()
+        .zip(switches)
+        .map(|(after, before)| after - before);
+    Received {
+        tally,
+        secs,
+        polls,
+        sleeps,
+    }
+}
+
 /// Producers send `n` messages between them (producer `k` its own sequence
 /// `0..share(n, P, k)`), then drop their senders; the consumer receives them
 /// all. Timed on the consumer from the common start to the last record.
@@ -295,36 +350,11 @@ pub fn throughput<T: Tx, R: Rx>(
                 })
             })
             .collect();
-        let receiver = s.spawn(move || {
-            let mut rx = rx;
-            cfg.pin(placement.consumer);
-            let mut tally = Tally::new();
-            start.wait();
-            let switches = voluntary_switches();
-            let began = Instant::now();
-            let mut polls = 0u64;
-            while tally.msgs < n {
-                match rx.take(|record| {
-                    tally.add(record);
-                }) {
-                    Got::Records => progress.store(tally.msgs, Ordering::Relaxed),
-                    Got::Empty => {
-                        polls += 1;
-                        cfg.idle();
-                    }
-                    Got::Closed => break,
-                }
-            }
-            let secs = began.elapsed().as_secs_f64();
-            let sleeps = voluntary_switches()
-                .zip(switches)
-                .map(|(after, before)| after - before);
-            (tally, secs, polls, sleeps)
-        });
+        let receiver = s.spawn(move || receive(rx, cfg, placement.consumer, start, progress, n));
         let retries: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-        let (tally, secs, polls, sleeps) = receiver.join().unwrap();
+        let got = receiver.join().unwrap();
         drop(done);
-        (tally, secs, polls, sleeps, retries)
+        (got.tally, got.secs, got.polls, got.sleeps, retries)
     });
     let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
     check(&tally, n, producers, true);
