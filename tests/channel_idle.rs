@@ -1,5 +1,7 @@
 //! A receiver parked on an idle channel costs nothing: it sleeps in the
-//! kernel instead of polling, and is not woken periodically.
+//! kernel instead of polling, and is not woken periodically. One that is
+//! told to poll (`set_poll_interval`) naps an interval at a time, and gets
+//! everything its senders send without being woken by them.
 //!
 //! Linux only: the test reads its thread's CPU time and context switches from
 //! `/proc/thread-self`.
@@ -60,5 +62,83 @@ fn a_parked_receiver_uses_no_cpu_and_is_not_woken_periodically() {
         // Periodic wake-ups every 100 ms would make ten sleeps; a futex wait
         // for the whole deadline makes one (plus the receiver's few yields).
         assert!(sleeps <= 6, "parked for 1 s, slept {sleeps} times");
+    }
+}
+
+/// A receiver that polls (`set_poll_interval`) sleeps about one interval at
+/// a time instead: it wakes on its own, and still uses little CPU.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_polling_receiver_naps_one_interval_at_a_time() {
+    const IDLE: Duration = Duration::from_millis(500);
+    const INTERVAL: Duration = Duration::from_millis(10);
+    let (_tx, mut rx) = spsc::new(4096).unwrap();
+    assert_eq!(rx.poll_interval(), None, "receivers are woken by default");
+    rx.set_poll_interval(Some(INTERVAL));
+    assert_eq!(rx.poll_interval(), Some(INTERVAL));
+    let began = std::time::Instant::now();
+    let (ticks, sleeps) = park(|| rx.recv_timeout(IDLE).unwrap_err());
+    assert!(began.elapsed() >= IDLE, "timed out early");
+    // 50 intervals in the idle time; a loaded machine may stretch each nap,
+    // making fewer.
+    assert!(
+        (10..=60).contains(&sleeps),
+        "polled every 10 ms for 500 ms, slept {sleeps} times"
+    );
+    assert!(
+        ticks <= 10,
+        "polled for 500 ms, used {ticks} clock ticks of CPU"
+    );
+}
+
+/// A polling receiver gets every record sent while it naps, in order, and
+/// `Disconnected` once the senders are gone; nothing wakes it but its own
+/// timer.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_polling_receiver_receives_everything_then_disconnects() {
+    for interval in [
+        Duration::ZERO,
+        Duration::from_micros(100),
+        Duration::from_millis(5),
+    ] {
+        let (tx, mut rx) = mpsc::new(1024).unwrap();
+        rx.set_poll_interval(Some(interval));
+        let senders: Vec<_> = (0..2u64)
+            .map(|id| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for seq in 0..500u64 {
+                        let bytes = (id << 32 | seq).to_le_bytes();
+                        while tx.send(&bytes).is_err() {
+                            std::thread::yield_now();
+                        }
+                        if seq % 50 == 0 {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut next = [0u64; 2];
+        loop {
+            match rx.recv() {
+                Ok(record) => {
+                    let key = u64::from_le_bytes(record[..].try_into().unwrap());
+                    let (id, seq) = ((key >> 32) as usize, key & 0xffff_ffff);
+                    assert_eq!(seq, next[id], "{interval:?}: producer {id} out of order");
+                    next[id] += 1;
+                }
+                Err(error) => {
+                    assert_eq!(error, logring::channel::RecvError::Disconnected);
+                    break;
+                }
+            }
+        }
+        assert_eq!(next, [500, 500], "{interval:?}");
+        for sender in senders {
+            sender.join().unwrap();
+        }
     }
 }

@@ -183,9 +183,10 @@ impl DerefMut for Claim<'_> {
 
 // The consuming end, polled without waiting, whichever API it is.
 
+/// Both boxed: the ends take cache lines of their own, and differ in size.
 enum Rx {
-    Queue(Consumer),
-    Channel(Receiver),
+    Queue(Box<Consumer>),
+    Channel(Box<Receiver>),
 }
 
 /// What one poll of an [`Rx`] found.
@@ -199,11 +200,11 @@ enum Got {
 impl Rx {
     fn attach(ring: &RingFile, api: u64, follow: bool) -> Self {
         if api == QUEUE {
-            Rx::Queue(ring.consumer().expect("attach the consumer"))
+            Rx::Queue(Box::new(ring.consumer().expect("attach the consumer")))
         } else {
             let mut rx = ring.receiver().expect("attach the receiver");
             rx.set_follow(follow);
-            Rx::Channel(rx)
+            Rx::Channel(Box::new(rx))
         }
     }
 

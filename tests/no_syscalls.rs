@@ -1,7 +1,9 @@
 //! A heap queue makes no system call: claim, commit, abort, truncate, the
 //! claims' `io::Write` and `fmt::Write`, `try_send`, `try_recv`, release,
 //! `unread` and `try_recv_batch`, on both queues, wrapping many times, on
-//! one thread and across threads.
+//! one thread and across threads. Nor does a channel's sender whose
+//! receiver polls (`Receiver::set_poll_interval`), though that receiver
+//! sleeps between bursts.
 //!
 //! The operations run in a child process (this test binary, run again on
 //! the single test [`CHILD_TEST`]). The child builds the queues and
@@ -33,7 +35,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::panic::Location;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use std::{io, mem, thread};
 
@@ -237,7 +239,64 @@ const JOBS: &[Job] = &[
             vec![consumer, first, second]
         },
     },
+    Job {
+        name: "channel-to-a-polling-receiver",
+        build: || {
+            let (mut sender, mut receiver) = logring::channel::spsc::new(4096).unwrap();
+            receiver.set_poll_interval(Some(Duration::from_micros(200)));
+            let received = Arc::new(AtomicU64::new(0));
+            let counted = Arc::clone(&received);
+            // The receiver is not confined: it sleeps between its looks, a
+            // system call of its own. It counts the records that arrive in
+            // order, for the sender to check.
+            thread::spawn(move || {
+                let mut next = 0u64;
+                while let Ok(record) = receiver.recv() {
+                    if *record == next.to_le_bytes() {
+                        next += 1;
+                        counted.store(next, Ordering::Release);
+                    }
+                }
+            });
+            vec![Box::new(move |tally| {
+                send_in_bursts(tally, &mut sender, &received)
+            })]
+        },
+    },
 ];
+
+/// Sends bursts of records to a receiver that polls, pausing after each
+/// until the receiver has caught up and then long enough for it to fall
+/// asleep, so that most bursts begin while it sleeps: a sender that had to
+/// wake it would make a system call. Checks that every record arrived.
+fn send_in_bursts(
+    tally: &mut Tally,
+    sender: &mut logring::channel::spsc::Sender,
+    received: &AtomicU64,
+) {
+    const BURSTS: u64 = 50;
+    const BURST: u64 = 20;
+    let mut seq = 0u64;
+    for _ in 0..BURSTS {
+        for _ in 0..BURST {
+            let sent = sender.send(&seq.to_le_bytes());
+            tally.check(sent.is_ok());
+            seq += 1;
+            tally.records += 1;
+        }
+        // Busy waits: reading the clock may be a system call in a virtual
+        // machine.
+        let mut spins = 0u64;
+        while received.load(Ordering::Acquire) < seq && spins < 1 << 32 {
+            std::hint::spin_loop();
+            spins += 1;
+        }
+        for _ in 0..200_000 {
+            std::hint::spin_loop();
+        }
+    }
+    tally.check(received.load(Ordering::Acquire) == seq);
+}
 
 #[test]
 fn confined_child() {

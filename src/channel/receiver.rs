@@ -18,6 +18,9 @@ pub struct Receiver {
     pub(crate) consumer: Consumer,
     pub(crate) link: Link,
     pub(crate) policy: SpinPolicy,
+    /// Once the spin budget is spent, sleep at most this long and look
+    /// again, never asking senders for a wake-up (`None`: sleep until woken).
+    poll_interval: Option<Duration>,
     /// Wait for producers to (re)appear instead of reporting `Disconnected`.
     follow: bool,
     /// When a ring file's producers were last seen attached: asking is a
@@ -91,12 +94,14 @@ impl Receiver {
             consumer,
             link,
             policy: SpinPolicy::RECEIVER,
+            poll_interval: None,
             follow: false,
             producers_seen: None,
         }
     }
 
-    /// Waits for the next record: spins, then sleeps until a sender publishes.
+    /// Waits for the next record: spins, then sleeps until a sender publishes
+    /// (or, if it [polls](Self::set_poll_interval), a poll interval at a time).
     ///
     /// # Errors
     ///
@@ -259,6 +264,41 @@ impl Receiver {
         self.policy = policy;
     }
 
+    /// How long this receiver sleeps between looks once its spin budget is
+    /// spent, if it polls (see [`set_poll_interval`](Self::set_poll_interval));
+    /// `None` if it sleeps until a sender wakes it.
+    pub fn poll_interval(&self) -> Option<Duration> {
+        self.poll_interval
+    }
+
+    /// Makes the blocking receives poll: once the spin budget is spent, the
+    /// receiver sleeps at most `interval` (a timed sleep), looks again, and
+    /// so on, and never asks its senders to wake it. `None` (the default)
+    /// restores sleeping until a sender publishes.
+    ///
+    /// Which to choose is a trade between the two ends:
+    ///
+    /// - **Woken** (the default): a record sent to an idle receiver arrives
+    ///   within microseconds, but the send that finds the receiver asleep
+    ///   pays for the wake-up, a system call. On the benchmark machine that
+    ///   puts the senders' p99 at tens of microseconds when the receiver
+    ///   sleeps between bursts.
+    /// - **Polling**: a send never makes a system call and costs the same
+    ///   whether the receiver sleeps or not; a record sent to an idle
+    ///   receiver waits up to `interval` before it is received, and the
+    ///   idle receiver wakes every `interval`. This is the choice for a
+    ///   receiver that drains a log written on a hot path: the senders'
+    ///   p99 stays at a few hundred nanoseconds (BENCHMARKS.md).
+    ///
+    /// A ring file's receiver also bounds each sleep by its own limits (it
+    /// checks on its producers' liveness), and a deadline
+    /// ([`recv_timeout`](Self::recv_timeout)) is kept either way. Async
+    /// receives (feature `async`) are not affected: a task is woken through
+    /// its waker.
+    pub fn set_poll_interval(&mut self, interval: Option<Duration>) {
+        self.poll_interval = interval;
+    }
+
     /// The corruption that stopped this receiver, if any (see
     /// [`Consumer::corruption`]): what every receive reports as `Corrupt`
     /// once it is found.
@@ -382,6 +422,9 @@ impl Receiver {
     /// record on a busy ring.
     #[inline(never)]
     fn wait_slow(&mut self, deadline: Option<Instant>) -> Result<Found, Stop> {
+        if let Some(interval) = self.poll_interval {
+            return self.poll(deadline, interval);
+        }
         let mut backoff = self.policy.backoff();
         let mut sleeper = Sleeper {
             rx: self,
@@ -395,6 +438,44 @@ impl Receiver {
                 return found_or_gone;
             }
             if let Some(found_or_gone) = sleeper.rx.look() {
+                return found_or_gone;
+            }
+        }
+    }
+}
+
+impl Receiver {
+    /// `wait_slow` for a receiver that polls: spins for the budget, then
+    /// sleeps at most `interval` at a time (and no longer than the ring's
+    /// own limits and the deadline allow) between looks. Nothing is
+    /// announced on the waiter word, so no sender ever wakes this receiver:
+    /// a sender's look at the word finds it awake.
+    #[cold]
+    fn poll(&mut self, deadline: Option<Instant>, interval: Duration) -> Result<Found, Stop> {
+        let mut backoff = self.policy.backoff();
+        while backoff.snooze() {
+            if let Some(found_or_gone) = self.look() {
+                return found_or_gone;
+            }
+        }
+        let mut naps = 0u32;
+        loop {
+            let left = match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Stop::NotYet);
+                    }
+                    Some(deadline - now)
+                }
+                None => None,
+            };
+            // `ordered`: nothing is announced, so no wake-up is missed for
+            // want of a barrier; the interval bounds every sleep anyway.
+            let limit = cap(Some(interval), self.nap_limit(true, naps));
+            std::thread::sleep(cap(left, limit).unwrap_or(interval));
+            naps = naps.saturating_add(1);
+            if let Some(found_or_gone) = self.look() {
                 return found_or_gone;
             }
         }
@@ -498,6 +579,7 @@ impl fmt::Debug for Receiver {
         f.debug_struct("Receiver")
             .field("consumer", &self.consumer)
             .field("policy", &self.policy)
+            .field("poll_interval", &self.poll_interval)
             .finish_non_exhaustive()
     }
 }

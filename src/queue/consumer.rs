@@ -7,8 +7,8 @@
 use std::fmt;
 use std::ops::Deref;
 
-use super::{OwnLines, TryRecvError};
 use super::peers::{Peers, ReleaseHook};
+use super::{OwnLines, TryRecvError};
 use crate::error::CorruptRing;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};

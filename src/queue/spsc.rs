@@ -49,7 +49,8 @@ pub struct Producer {
     /// writes it.
     tail: u64,
     /// A `head` read earlier (never ahead of the shared one).
-    cached_head: u64,    /// Keeps `tail` and `cached_head`, written for every claim, off other
+    cached_head: u64,
+    /// Keeps `tail` and `cached_head`, written for every claim, off other
     /// handles' lines.
     _lines: OwnLines,
 }
