@@ -13,6 +13,22 @@
 //! - `mpsc64`, `mpsc64-peer`: the same with two producers and one consumer.
 //! - `wakeup`: latency from a producer's send to the return of `recv` in a
 //!   receiver that was asleep.
+//! - `sender-cost`: what a hot path pays per record at a channel's sending
+//!   end while a receiving thread drains the channel. SPSC, 64-byte
+//!   records in bursts of 20, a busy pause of about 2 ms after each burst
+//!   (spinning on the clock, so the core stays awake); each record's claim,
+//!   copy and commit (and `notify`, for nexus-logbuf) is timed alone with
+//!   the TSC (x86_64; `Instant` elsewhere), as the queue bench's
+//!   `producer-cost` does (`common::cost`). Contenders, each run alternated
+//!   with nexus-logbuf's (the reference): nexus-logbuf's channel
+//!   (`try_send`, copy, `commit`, `notify`; the receiver loops on
+//!   `recv(None)`, which backs off and then parks), `logring wake`
+//!   (`try_claim`, copy, `commit`; the receiver loops on `recv_batch` with
+//!   the default spin policy, then sleeps until a sender wakes it),
+//!   `logring poll(N us)` (the same with `set_poll_interval`: once its spin
+//!   budget is spent the receiver sleeps at most `LOGRING_BENCH_POLL_US`
+//!   and looks again, and no sender ever wakes it) and `logring spin` (the
+//!   receiver loops on `try_recv_batch`, `spin_loop` after an empty poll).
 //! - `full-budget`: how long `claim` spins on a ring that stays full before it
 //!   returns `Full`, with the default sender `SpinPolicy`.
 //!
@@ -32,6 +48,16 @@
 //! Threads are pinned to cores; runs during which other processes used the CPU
 //! are flagged.
 //!
+//! Method (sender cost): every run first sends a lap of the ring untimed and
+//! pauses 10 ms, then sends bursts for about `LOGRING_BENCH_RUN_MS` of
+//! pauses; after a warm-up run of each contender, runs alternate reference,
+//! contender 1, reference, ..., reference as for throughput. The table gives
+//! p50 / p90 / p99 / p99.9 per record (median over runs of each run's
+//! quantile, and the quantiles of all runs' samples pooled), the timer pair
+//! alone (as many empty timed regions, after each burst), and each
+//! contender's p50 and p99 over the mean of the two reference runs around
+//! it, median and range over the pairs.
+//!
 //! Method (wake-up): the producer idles (`thread::sleep`) before each message
 //! long enough for every receiver to give up spinning and sleep, then stamps
 //! the message with the time since a common base `Instant` and sends it; the
@@ -43,8 +69,11 @@
 //! channel's own spin budget, for logring's channel; `-` where the send waits
 //! inside), `polls/msg` the raw queue consumer's polls that found nothing,
 //! `rx sleeps/msg` the receiving thread's voluntary context switches (it went
-//! to sleep) per message. `flagged` counts runs during which other processes
-//! used more than 5% of all cores' time, with the worst share seen.
+//! to sleep) per message (in `sender-cost`, from the end of the untimed lap
+//! on, per timed record; `full retries/record` there counts timed sends
+//! refused as full, retried with their time counted: none are expected).
+//! `flagged` counts runs during which other processes used more than 5% of
+//! all cores' time, with the worst share seen.
 //!
 //! `cargo bench --bench channel [-- FILTER...]` measures. Without `--bench`
 //! (as under `cargo test --benches`) every scenario runs once with a few
@@ -54,17 +83,28 @@
 //! (500), `LOGRING_BENCH_RING` (ring bytes, 262144), `LOGRING_BENCH_BATCH`
 //! (`try_recv_batch`/`recv_batch` limit, 64), `LOGRING_BENCH_WAKE_SAMPLES`
 //! (messages per wake-up run, 2000), `LOGRING_BENCH_WAKE_ROUNDS` (5),
-//! `LOGRING_BENCH_WAKE_GAP_US` (idle before each wake-up message, 500).
+//! `LOGRING_BENCH_WAKE_GAP_US` (idle before each wake-up message, 500),
+//! `LOGRING_BENCH_POLL_US` (the `sender-cost` polling receiver's longest
+//! sleep, 100). In `sender-cost`, `LOGRING_BENCH_RUN_MS` sets the bursts per
+//! run (one per 2 ms), `LOGRING_BENCH_PAIRS` the pairs, and
+//! `LOGRING_BENCH_BATCH` the receivers' batch limit.
 
 mod common;
 
 use std::sync::atomic::{Ordering, fence};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use common::clock::Clock;
+use common::cost::BURST;
 use common::records::{LEN, Msg, RECORD_SPAN};
-use common::runs::{ChannelRx, Got, Rx, Tx, WakeConfig, throughput, wakeup};
-use common::scenarios::{Contender, POLLS, Quantile, RETRIES, RX_SLEEPS, Throughput, Wakeup};
-use common::{BaseConfig, MPSC, SPSC, cpu_model};
+use common::runs::{
+    ChannelRx, ChannelSpinRx, Got, Rx, TryTx, Tx, WakeConfig, sender_cost, throughput, wakeup,
+};
+use common::scenarios::{
+    Contender, Cost, CostContender, CostQuantile, POLLS, Quantile, RETRIES, RX_SLEEPS, Throughput,
+    Wakeup,
+};
+use common::{BaseConfig, MPSC, SPSC, cost, cpu_model, env_or};
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
 use logring::queue::TryRecvError;
@@ -73,21 +113,27 @@ use logring::queue::TryRecvError;
 // Configuration
 // ---------------------------------------------------------------------------
 
-/// The common settings, and the wake-up scenario's.
+/// The common settings, the wake-up scenario's, and the sender-cost
+/// scenario's polling receiver's.
 struct Config {
     base: BaseConfig,
     /// The wake-up scenario's settings.
     wake: WakeConfig,
+    /// How long the sender-cost scenario's polling receiver sleeps at most
+    /// between looks (`LOGRING_BENCH_POLL_US`, 100).
+    poll: Duration,
 }
 
 common::deref_to_base!(Config);
 
 impl Config {
-    /// The common settings, then the wake-up ones (fixed in smoke mode).
+    /// The common settings, then the wake-up ones (fixed in smoke mode) and
+    /// the poll interval.
     fn from_env() -> Self {
         let base = BaseConfig::from_env(None);
         let wake = WakeConfig::from_env(base.smoke);
-        Self { base, wake }
+        let poll = Duration::from_micros(env_or("LOGRING_BENCH_POLL_US", 100));
+        Self { base, wake, poll }
     }
 
     /// Capacity in values of the channels that move `[u8; 64]` arrays: as
@@ -168,6 +214,24 @@ nexus_channel_tx!(
     nexus_logbuf::channel::spsc::Sender,
     nexus_logbuf::channel::mpsc::Sender,
 );
+
+/// nexus-logbuf's SPSC channel sender on a hot path: `try_send`, copy,
+/// commit, `notify`.
+impl TryTx for nexus_logbuf::channel::spsc::Sender {
+    #[inline]
+    fn try_put(&mut self, msg: &Msg) -> bool {
+        match self.try_send(LEN) {
+            Ok(mut claim) => {
+                claim.copy_from_slice(msg);
+                claim.commit();
+            }
+            Err(nexus_logbuf::channel::spsc::TrySendError::Full) => return false,
+            Err(error) => panic!("nexus-logbuf send failed: {error:?}"),
+        }
+        self.notify();
+        true
+    }
+}
 
 /// Channels of `[u8; 64]` values: a blocking `send`.
 macro_rules! value_channel_tx {
@@ -505,6 +569,96 @@ fn wakeup_latency(cfg: &Config) -> Wakeup<'_> {
 }
 
 // ---------------------------------------------------------------------------
+// What a sending end pays per record
+// ---------------------------------------------------------------------------
+
+/// The sender-cost table's quantiles; p50 and p99 also as ratios to
+/// nexus-logbuf's.
+const COST_QUANTILES: &[CostQuantile] = &[
+    CostQuantile {
+        label: "p50",
+        q: 0.50,
+        compared: true,
+    },
+    CostQuantile {
+        label: "p90",
+        q: 0.90,
+        compared: false,
+    },
+    CostQuantile {
+        label: "p99",
+        q: 0.99,
+        compared: true,
+    },
+    CostQuantile {
+        label: "p99.9",
+        q: 0.999,
+        compared: false,
+    },
+];
+
+/// The sender-cost scenario: nexus-logbuf's channel (the reference) and
+/// logring's with three receivers, each a thread draining the channel.
+fn sender_costs<'a>(cfg: &'a Config, clock: &'a Clock) -> Cost<'a> {
+    let poll = cfg.poll;
+    let us = poll.as_micros();
+    // A contender's name is static; this one is made once per process.
+    let poll_name: &'static str = format!("logring poll({us}us)").leak();
+    let batch = cfg.batch;
+    Cost {
+        key: "sender-cost",
+        title: format!(
+            "what a sending end pays per record, SPSC, bursts of {BURST} {LEN}-byte records, a \
+             receiving thread draining the channel"
+        ),
+        notes: vec![
+            "nexus-logbuf: try_send(64), copy, commit, notify; the receiver loops on recv(None) \
+             (backoff, then park until notified)"
+                .into(),
+            format!(
+                "logring wake: try_claim(64), copy, commit; the receiver loops on \
+                 recv_batch({batch}) with the default SpinPolicy::RECEIVER (spins, then sleeps \
+                 until a sender wakes it)"
+            ),
+            format!(
+                "{poll_name}: the same, the receiver polling (set_poll_interval(Some({us} us))): \
+                 once its spin budget is spent it sleeps at most {us} us and looks again, and no \
+                 sender ever wakes it"
+            ),
+            format!(
+                "logring spin: the same sender; the receiver loops on try_recv_batch({batch}), \
+                 spin_loop() after an empty poll (a core given over to it)"
+            ),
+            "rx sleeps/record: the receiving thread's voluntary context switches from the end \
+             of the untimed lap (the pause after it included) per timed record"
+                .into(),
+        ],
+        timed: "try_claim/try_send + copy + commit (+ notify, nexus-logbuf)",
+        quantiles: COST_QUANTILES,
+        headliners: "logring",
+        clock,
+        reference: CostContender::new("nexus-logbuf", move |bursts| {
+            let (tx, rx) = nexus_logbuf::channel::spsc::channel(cfg.ring);
+            sender_cost(tx, rx, cfg, clock, bursts)
+        }),
+        contenders: vec![
+            CostContender::new("logring wake", move |bursts| {
+                let (tx, rx) = logring_spsc_channel::<true>(cfg);
+                sender_cost(tx, rx, cfg, clock, bursts)
+            }),
+            CostContender::new(poll_name, move |bursts| {
+                let (tx, rx) = logring_spsc_channel::<true>(cfg);
+                sender_cost(tx, rx.with_poll_interval(Some(poll)), cfg, clock, bursts)
+            }),
+            CostContender::new("logring spin", move |bursts| {
+                let (tx, rx) = logring::channel::spsc::new(cfg.ring).expect("channel");
+                sender_cost(tx, ChannelSpinRx::new(rx, cfg), cfg, clock, bursts)
+            }),
+        ],
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -534,12 +688,18 @@ fn print_header(cfg: &Config) {
         cfg.wake.samples,
         cfg.wake.gap.as_micros()
     );
+    println!(
+        "- sender-cost: ~{} ms of bursts per run; the polling receiver sleeps at most {} µs",
+        (cfg.run_secs * 1000.0).round(),
+        cfg.poll.as_micros()
+    );
     cfg.print_placement_and_flagging();
 }
 
 enum Scenario<'a> {
     Throughput(Throughput<'a>),
     Wakeup(Wakeup<'a>),
+    Cost(Cost<'a>),
     FullBudget,
 }
 
@@ -548,6 +708,7 @@ impl Scenario<'_> {
         match self {
             Scenario::Throughput(s) => s.key,
             Scenario::Wakeup(s) => s.key,
+            Scenario::Cost(s) => s.key,
             Scenario::FullBudget => "full-budget",
         }
     }
@@ -600,12 +761,20 @@ fn full_budget(cfg: &Config) {
 
 fn main() {
     let cfg = Config::from_env();
+    // Counted once, before any run, if a scenario asked for times with it
+    // (else left uncounted: no run reads it).
+    let clock = if cfg.wants("sender-cost") {
+        cost::calibrate(&cfg)
+    } else {
+        Clock::calibrate(Duration::ZERO)
+    };
     let scenarios = [
         Scenario::Throughput(spsc_vs_raw(&cfg)),
         Scenario::Throughput(spsc_vs_nexus(&cfg)),
         Scenario::Throughput(mpsc_vs_raw(&cfg)),
         Scenario::Throughput(mpsc_vs_nexus(&cfg)),
         Scenario::Wakeup(wakeup_latency(&cfg)),
+        Scenario::Cost(sender_costs(&cfg, &clock)),
         Scenario::FullBudget,
     ];
     let chosen: Vec<&Scenario> = scenarios.iter().filter(|s| cfg.wants(s.key())).collect();
@@ -639,6 +808,14 @@ fn main() {
                     s.smoke_report(&cfg.wake, &runs);
                 } else {
                     s.report(&cfg, &SPSC, &cfg.wake, &runs);
+                }
+            }
+            Scenario::Cost(s) => {
+                let runs = s.measure(&cfg);
+                if cfg.smoke {
+                    s.smoke_report(&cfg, &runs);
+                } else {
+                    s.report(&cfg, &runs);
                 }
             }
             Scenario::FullBudget => full_budget(&cfg),

@@ -1,7 +1,7 @@
 //! One run of a channel bench: what it measured, the watchdog that guards
 //! it, the two ends of a contender as threads drive them (with logring's
-//! blocking channel ends among them), and the threaded throughput and
-//! wake-up runs.
+//! blocking channel ends among them), and the threaded throughput, wake-up
+//! and sender-cost runs.
 
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,9 +9,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use logring::channel::{SendError, SpinPolicy};
+use logring::channel::{SendError, SpinPolicy, TryRecvError};
 
-use super::records::{LEN, MAX_PRODUCERS, Msg, Tally, message, share};
+use super::clock::Clock;
+use super::cost::{BURST, CostRun, HotSender, send_bursts};
+use super::records::{LEN, MAX_PRODUCERS, Msg, RECORD_SPAN, Tally, message, share};
 use super::{BaseConfig, CpuTimes, Placement, SPSC, current, env_or, voluntary_switches};
 
 /// A run whose consumer receives nothing for this long is hung: the process
@@ -161,6 +163,14 @@ pub trait Tx: Send {
     fn put(&mut self, msg: &Msg, cfg: &BaseConfig) -> u64;
 }
 
+/// A sending end as a hot path drives it: one attempt, never waiting.
+pub trait TryTx: Send {
+    /// Claims room for `msg`, copies it in and commits it (and does what
+    /// else the contender's send path asks for); `false`, having sent
+    /// nothing, if the ring has no room now.
+    fn try_put(&mut self, msg: &Msg) -> bool;
+}
+
 /// What a receiving end's `take` did.
 pub enum Got {
     /// It handed one or more records over.
@@ -211,6 +221,31 @@ logring_channel_tx!(
     logring::channel::mpsc::Sender
 );
 
+/// logring's channel senders on a hot path: `try_claim`, copy, commit.
+macro_rules! logring_channel_try_tx {
+    ($($sender:ty),* $(,)?) => {$(
+        impl TryTx for $sender {
+            #[inline]
+            fn try_put(&mut self, msg: &Msg) -> bool {
+                match self.try_claim(LEN) {
+                    Ok(mut claim) => {
+                        claim.copy_from_slice(msg);
+                        claim.commit();
+                        true
+                    }
+                    Err(SendError::Full) => false,
+                    Err(error) => panic!("logring channel send failed: {error}"),
+                }
+            }
+        }
+    )*};
+}
+
+logring_channel_try_tx!(
+    logring::channel::spsc::Sender,
+    logring::channel::mpsc::Sender
+);
+
 /// logring's channel receiver, with `recv_batch` (`BATCH`) or one `recv` per
 /// record.
 pub struct ChannelRx<const BATCH: bool> {
@@ -230,6 +265,13 @@ impl<const BATCH: bool> ChannelRx<BATCH> {
     /// The same receiver with spin policy `policy`.
     pub fn with_policy(mut self, policy: SpinPolicy) -> Self {
         self.rx.set_spin_policy(policy);
+        self
+    }
+
+    /// The same receiver polling every `interval` once its spin budget is
+    /// spent (`None`: sleeping until a sender wakes it).
+    pub fn with_poll_interval(mut self, interval: Option<Duration>) -> Self {
+        self.rx.set_poll_interval(interval);
         self
     }
 }
@@ -256,6 +298,38 @@ impl<const BATCH: bool> Rx for ChannelRx<BATCH> {
     }
 }
 
+/// logring's channel receiver polling with `try_recv_batch`, never
+/// sleeping: the thread that drives it spins on `spin_loop` after an empty
+/// poll (a core given over to the receiver).
+pub struct ChannelSpinRx {
+    rx: logring::channel::Receiver,
+    limit: usize,
+}
+
+impl ChannelSpinRx {
+    /// Wraps `rx`; batches are `cfg.batch` records at most.
+    pub fn new(rx: logring::channel::Receiver, cfg: &BaseConfig) -> Self {
+        Self {
+            rx,
+            limit: cfg.batch,
+        }
+    }
+}
+
+impl Rx for ChannelSpinRx {
+    const POLLS: bool = true;
+
+    #[inline]
+    fn take(&mut self, mut f: impl FnMut(&[u8])) -> Got {
+        match self.rx.try_recv_batch(self.limit, |record| f(&record)) {
+            Ok(_) => Got::Records,
+            Err(TryRecvError::Empty) => Got::Empty,
+            Err(TryRecvError::Disconnected) => Got::Closed,
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Threaded runs
 // ---------------------------------------------------------------------------
@@ -268,34 +342,45 @@ pub struct Received {
     pub secs: f64,
     /// Polls that found nothing (polling receivers).
     pub polls: u64,
-    /// The thread's voluntary context switches meanwhile, where `/proc`
-    /// tells.
+    /// The thread's voluntary context switches from the start (or from
+    /// record `count_from` on), where `/proc` tells.
     pub sleeps: Option<u64>,
 }
 
 /// A receiving thread: pins itself to placement slot `slot`, waits at
 /// `start`, then takes records from `rx` until `n` have arrived (or every
 /// sender is gone), storing the count in `progress` for the watchdog.
-/// After an empty poll it idles ([`BaseConfig::idle`]).
+/// After an empty poll it idles ([`BaseConfig::idle`]). Its sleeps are
+/// counted from the start if `count_from` is 0, else from the moment it has
+/// received `count_from` records.
 pub fn receive<R: Rx>(
     mut rx: R,
     cfg: &BaseConfig,
     slot: usize,
     start: &Barrier,
     progress: &AtomicU64,
-    n: u64,
+    (n, count_from): (u64, u64),
 ) -> Received {
     cfg.pin(slot);
     let mut tally = Tally::new();
     start.wait();
-    let switches = voluntary_switches();
+    let mut switches = if count_from == 0 {
+        voluntary_switches()
+    } else {
+        None
+    };
     let began = Instant::now();
     let mut polls = 0u64;
     while tally.msgs < n {
         match rx.take(|record| {
             tally.add(record);
         }) {
-            Got::Records => progress.store(tally.msgs, Ordering::Relaxed),
+            Got::Records => {
+                progress.store(tally.msgs, Ordering::Relaxed);
+                if switches.is_none() && count_from > 0 && tally.msgs >= count_from {
+                    switches = voluntary_switches();
+                }
+            }
             Got::Empty => {
                 polls += 1;
                 cfg.idle();
@@ -350,7 +435,8 @@ pub fn throughput<T: Tx, R: Rx>(
                 })
             })
             .collect();
-        let receiver = s.spawn(move || receive(rx, cfg, placement.consumer, start, progress, n));
+        let receiver =
+            s.spawn(move || receive(rx, cfg, placement.consumer, start, progress, (n, 0)));
         let retries: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
         let got = receiver.join().unwrap();
         drop(done);
@@ -428,5 +514,73 @@ pub fn wakeup<T: Tx, R: Rx>(tx: T, rx: R, cfg: &BaseConfig, gap: Duration, sampl
         sleeps,
         latency: Some(hist),
         ..Run::new(n, secs, foreign_cpu)
+    }
+}
+
+/// The sending side of a sender-cost run: `tx` sends record `i` as
+/// `message(0, i, 0)`, and leaves the ring to the receiving thread.
+struct Hot<'a, T> {
+    tx: T,
+    cfg: &'a BaseConfig,
+}
+
+impl<T: TryTx> HotSender for Hot<'_, T> {
+    type Record = Msg;
+
+    #[inline]
+    fn record(&mut self, i: u64) -> Msg {
+        message(0, i, 0)
+    }
+
+    #[inline]
+    fn try_send(&mut self, msg: &Msg) -> bool {
+        self.tx.try_put(msg)
+    }
+
+    #[inline]
+    fn make_room(&mut self) {
+        self.cfg.idle();
+    }
+}
+
+/// One sender-cost run (the method of [`super::cost`]): the sender sends a
+/// lap of the ring untimed, then `bursts` bursts of [`BURST`] records, each
+/// record's `try_put` timed alone, while a receiving thread drains the
+/// channel; every record is checked. The receiver's sleeps are counted from
+/// the end of the lap (the pause after it included).
+pub fn sender_cost<T: TryTx, R: Rx>(
+    tx: T,
+    rx: R,
+    cfg: &BaseConfig,
+    clock: &Clock,
+    bursts: u64,
+) -> CostRun {
+    let lap = (cfg.ring / RECORD_SPAN) as u64;
+    let n = lap + bursts * BURST as u64;
+    let start = Barrier::new(2);
+    let progress = AtomicU64::new(0);
+    let cpu = CpuTimes::sample(cfg.smoke);
+    let began = Instant::now();
+    let (got, timings) = thread::scope(|s| {
+        let (start, progress) = (&start, &progress);
+        let (done, watched) = std::sync::mpsc::channel::<()>();
+        s.spawn(move || watchdog(progress, n, &watched));
+        let receiver = s.spawn(move || receive(rx, cfg, SPSC.consumer, start, progress, (n, lap)));
+        let sender = s.spawn(move || {
+            cfg.pin(SPSC.producers[0]);
+            start.wait();
+            send_bursts(&mut Hot { tx, cfg }, clock, cfg, lap, bursts)
+        });
+        let timings = sender.join().unwrap();
+        let got = receiver.join().unwrap();
+        drop(done);
+        (got, timings)
+    });
+    let secs = began.elapsed().as_secs_f64();
+    let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
+    check(&got.tally, n, 1, true);
+    CostRun {
+        rx_sleeps: got.sleeps,
+        ..CostRun::new(timings, secs, foreign_cpu)
     }
 }

@@ -1,11 +1,18 @@
 //! The channel benches' scenarios: throughput, with every contender run
-//! alternated with a reference and reported as ratios to it, and wake-up
-//! latency, with contenders alternated in rounds and reported as quantiles.
+//! alternated with a reference and reported as ratios to it; wake-up
+//! latency, with contenders alternated in rounds and reported as quantiles;
+//! and sender cost, per record quantiles with every contender run alternated
+//! with a reference's.
 
 use hdrhistogram::Histogram;
 
+use super::clock::Clock;
+use super::cost::{self, BURST, CostRun, PAUSE, SETTLE, SMOKE_BURSTS};
+use super::records::RECORD_SPAN;
 use super::runs::{Run, SMOKE_MSGS, WAKE_WARMUP, WakeConfig, latency_histogram};
-use super::{BaseConfig, Placement, RunStats, Spread, flagged, per_msg, print_table, set_current};
+use super::{
+    BaseConfig, Placement, RunStats, SPSC, Spread, flagged, per_msg, print_table, set_current,
+};
 
 /// One channel (or queue) under test in a scenario.
 pub type Contender<'a> = super::Contender<'a, Run>;
@@ -279,17 +286,9 @@ impl Throughput<'_> {
 pub fn headline(what: &str, versus: &str, ratios: &[(f64, bool)], target: Option<f64>) -> String {
     let all = Spread::of(ratios.iter().map(|&(r, _)| r));
     let mut line = format!(
-        "- headline: {what} = {} over {} pairs (above 1 = faster than {versus})",
-        all.show(3, "x"),
-        ratios.len(),
+        "- headline: {what} = {}",
+        over_pairs(ratios, &format!("above 1 = faster than {versus}"))
     );
-    let clean: Vec<f64> = ratios.iter().filter(|c| c.1).map(|c| c.0).collect();
-    if clean.is_empty() {
-        line += "; every pair flagged";
-    } else if clean.len() < ratios.len() {
-        let spread = Spread::of(clean.iter().copied());
-        line += &format!("; {} clean pairs: {}", clean.len(), spread.show(3, "x"));
-    }
     if let Some(target) = target {
         let verdict = if all.median >= target {
             "met"
@@ -299,6 +298,25 @@ pub fn headline(what: &str, versus: &str, ratios: &[(f64, bool)], target: Option
         line += &format!("; target >= {target:.2}x: {verdict}");
     }
     line
+}
+
+/// `median (min-max) over N pairs ({reading})`, with the clean pairs' spread
+/// if some were flagged.
+pub fn over_pairs(ratios: &[(f64, bool)], reading: &str) -> String {
+    let all = Spread::of(ratios.iter().map(|&(r, _)| r));
+    let mut text = format!(
+        "{} over {} pairs ({reading})",
+        all.show(3, "x"),
+        ratios.len()
+    );
+    let clean: Vec<f64> = ratios.iter().filter(|c| c.1).map(|c| c.0).collect();
+    if clean.is_empty() {
+        text += "; every pair flagged";
+    } else if clean.len() < ratios.len() {
+        let spread = Spread::of(clean.iter().copied());
+        text += &format!("; {} clean pairs: {}", clean.len(), spread.show(3, "x"));
+    }
+    text
 }
 
 // ---------------------------------------------------------------------------
@@ -467,4 +485,239 @@ fn pooled_quantiles(pooled: &Histogram<u64>, quantiles: &[Quantile]) -> String {
         .map(|q| format!("{:.1}", pooled.value_at_quantile(q.q) as f64 / 1000.0))
         .collect::<Vec<_>>()
         .join("/")
+}
+
+// ---------------------------------------------------------------------------
+// Sender cost
+// ---------------------------------------------------------------------------
+
+/// One contender of a cost scenario: a name and a function from a number of
+/// bursts to a run.
+pub type CostContender<'a> = super::Contender<'a, CostRun>;
+
+/// A cost scenario: what a sending end pays per record (the method of
+/// [`super::cost`]), every contender run alternated with a reference's and
+/// its quantiles given as ratios to the reference's.
+pub struct Cost<'a> {
+    /// The scenario's name, which filters match.
+    pub key: &'static str,
+    /// The report's heading after the key.
+    pub title: String,
+    /// More lines for the report, after the method.
+    pub notes: Vec<String>,
+    /// What each record's timed region does, for the report.
+    pub timed: &'static str,
+    /// The quantiles shown.
+    pub quantiles: &'static [CostQuantile],
+    /// Contenders whose name starts with this get headlines.
+    pub headliners: &'static str,
+    /// The clock the runs time with.
+    pub clock: &'a Clock,
+    /// The contender every other is divided by.
+    pub reference: CostContender<'a>,
+    /// The contenders.
+    pub contenders: Vec<CostContender<'a>>,
+}
+
+/// A quantile of the cost tables.
+pub struct CostQuantile {
+    /// Its name in headings (`p99`).
+    pub label: &'static str,
+    /// The quantile, in 0..=1.
+    pub q: f64,
+    /// Whether it is also given as ratios to the reference's, with a
+    /// headline for each headliner.
+    pub compared: bool,
+}
+
+/// A cost scenario's runs: contender `c`'s run `i` sits between reference
+/// runs `i * k + c` and `i * k + c + 1` (`k` contenders).
+pub struct CostRuns {
+    /// The reference's runs.
+    pub refs: Vec<CostRun>,
+    /// Each contender's runs.
+    pub runs: Vec<Vec<CostRun>>,
+    /// Bursts per run.
+    pub bursts: u64,
+}
+
+impl Cost<'_> {
+    /// One run of `contender` with `bursts` bursts, named for the watchdog.
+    fn go(&self, contender: &CostContender, bursts: u64) -> CostRun {
+        set_current(format!(
+            "{} / {} ({bursts} bursts)",
+            self.key, contender.name
+        ));
+        (contender.run)(bursts)
+    }
+
+    /// A warm-up run of every contender (when measuring), then reference,
+    /// contender 1, reference, contender 2, ..., reference, `cfg.pairs`
+    /// times (once, without the references between, in smoke mode).
+    pub fn measure(&self, cfg: &BaseConfig) -> CostRuns {
+        let bursts = cost::bursts(cfg);
+        let pairs = if cfg.smoke {
+            1
+        } else {
+            self.go(&self.reference, SMOKE_BURSTS);
+            for contender in &self.contenders {
+                self.go(contender, SMOKE_BURSTS);
+            }
+            cfg.pairs
+        };
+        let mut refs = vec![self.go(&self.reference, bursts)];
+        let mut runs: Vec<Vec<CostRun>> = self.contenders.iter().map(|_| Vec::new()).collect();
+        for _ in 0..pairs {
+            for (c, contender) in self.contenders.iter().enumerate() {
+                runs[c].push(self.go(contender, bursts));
+                if !cfg.smoke {
+                    refs.push(self.go(&self.reference, bursts));
+                }
+            }
+        }
+        CostRuns { refs, runs, bursts }
+    }
+
+    /// Each contender's ratios of quantile `q` per record to the
+    /// reference's, pair by pair.
+    fn ratios(&self, got: &CostRuns, q: f64) -> Vec<Ratios> {
+        let k = self.contenders.len();
+        got.runs
+            .iter()
+            .enumerate()
+            .map(|(c, own)| {
+                own.iter()
+                    .enumerate()
+                    .map(|(i, run)| {
+                        let around = (&got.refs[i * k + c], &got.refs[i * k + c + 1]);
+                        cost::ratio_around(self.clock, run, around, q)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Prints the scenario's table and the headliners' ratios.
+    pub fn report(&self, cfg: &BaseConfig, got: &CostRuns) {
+        let name = self.reference.name;
+        let lap = cfg.ring / RECORD_SPAN;
+        println!();
+        println!("### {}: {}", self.key, self.title);
+        println!();
+        println!("- {}", describe_placement(cfg, &SPSC));
+        println!(
+            "- {} pairs: each contender run sits between two runs of {name} (the reference), \
+             after a warm-up run of each; {} bursts of {BURST} records per run, a {} ms busy \
+             pause after each; each run first sends {lap} records untimed (a lap of the {} KiB \
+             ring), then pauses {} ms",
+            got.runs[0].len(),
+            got.bursts,
+            PAUSE.as_millis(),
+            cfg.ring / 1024,
+            SETTLE.as_millis()
+        );
+        println!(
+            "- each record's {} timed alone: {}",
+            self.timed,
+            self.clock.describe()
+        );
+        println!(
+            "- quantiles per record: median over runs of each run's quantile; pooled: quantiles \
+             of all runs' samples together; / {name}: each run's quantile over the mean of the \
+             two {name} runs around it, median (min-max) over pairs; timer pair alone: {BURST} \
+             empty timed regions after each burst, every run"
+        );
+        for note in &self.notes {
+            println!("- {note}");
+        }
+        println!();
+        let compared: Vec<&CostQuantile> = self.quantiles.iter().filter(|q| q.compared).collect();
+        let mut heading = vec!["contender".to_string()];
+        heading.extend(self.quantiles.iter().map(|q| format!("{} ns", q.label)));
+        heading.push(format!(
+            "pooled {} ns",
+            self.quantiles
+                .iter()
+                .map(|q| q.label)
+                .collect::<Vec<_>>()
+                .join("/")
+        ));
+        heading.extend(compared.iter().map(|q| format!("{} / {name}", q.label)));
+        heading.extend(
+            [
+                "full retries/record",
+                "rx sleeps/record",
+                "flagged (max other)",
+            ]
+            .map(String::from),
+        );
+        let qs: Vec<f64> = self.quantiles.iter().map(|q| q.q).collect();
+        let ratios: Vec<Vec<Ratios>> = compared.iter().map(|q| self.ratios(got, q.q)).collect();
+        let row = |name: String, own: &[CostRun], ratios: Vec<String>| {
+            let mut cells = vec![name];
+            cells.extend(cost::quantile_cells(
+                self.clock,
+                &own.iter().collect::<Vec<_>>(),
+                |r| &r.cost,
+                &qs,
+            ));
+            cells.extend(ratios);
+            cells.push(per_msg(own, |r| Some(r.full_retries)));
+            cells.push(per_msg(own, |r| r.rx_sleeps));
+            cells.push(flagged(own));
+            cells
+        };
+        let mut table = vec![heading];
+        table.push(row(
+            format!("{name} (reference)"),
+            &got.refs,
+            compared.iter().map(|_| "1".to_string()).collect(),
+        ));
+        for (c, contender) in self.contenders.iter().enumerate() {
+            let cells = ratios
+                .iter()
+                .map(|of_q| Spread::of(of_q[c].iter().map(|&(r, _)| r)).show(3, "x"))
+                .collect();
+            table.push(row(contender.name.into(), &got.runs[c], cells));
+        }
+        let every: Vec<&CostRun> = got.refs.iter().chain(got.runs.iter().flatten()).collect();
+        let mut timer = vec!["timer pair alone".to_string()];
+        timer.extend(cost::quantile_cells(self.clock, &every, |r| &r.timer, &qs));
+        timer.resize(table[0].len(), "-".into());
+        table.push(timer);
+        print_table(&table);
+        println!();
+        for (c, contender) in self.contenders.iter().enumerate() {
+            if !contender.name.starts_with(self.headliners) {
+                continue;
+            }
+            for (q, of_q) in compared.iter().zip(&ratios) {
+                println!(
+                    "- headline: {} {} / {name} {} = {}",
+                    contender.name,
+                    q.label,
+                    q.label,
+                    over_pairs(&of_q[c], &format!("below 1 = cheaper than {name}"))
+                );
+            }
+        }
+    }
+
+    /// The smoke test's one line: what ran, all checked.
+    pub fn smoke_report(&self, cfg: &BaseConfig, got: &CostRuns) {
+        let total = got.refs.len() + got.runs.iter().map(Vec::len).sum::<usize>();
+        println!(
+            "{}: {total} runs of {} bursts of {BURST} records (after a lap of {} untimed), \
+             every record checked ({}; {})",
+            self.key,
+            got.bursts,
+            cfg.ring / RECORD_SPAN,
+            self.reference.name,
+            self.contenders
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
 }
