@@ -142,3 +142,31 @@ fn a_polling_receiver_receives_everything_then_disconnects() {
         }
     }
 }
+
+/// An interval too long to be of use is taken as one second: the receiver
+/// still gets a record sent while it sleeps, about a second later at most.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_huge_poll_interval_is_capped_at_a_second() {
+    use logring::channel::MAX_POLL_INTERVAL;
+    let (mut tx, mut rx) = spsc::new(4096).unwrap();
+    rx.set_poll_interval(Some(Duration::MAX));
+    assert_eq!(rx.poll_interval(), Some(MAX_POLL_INTERVAL));
+    rx.set_spin_policy(SpinPolicy::NONE);
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        tx.send(b"late").unwrap();
+        tx
+    });
+    let began = std::time::Instant::now();
+    let received = rx
+        .recv_timeout(Duration::from_secs(30))
+        .map(|record| record.to_vec());
+    assert_eq!(received.as_deref(), Ok(&b"late"[..]));
+    // One nap of at most a second, then the look that finds it (generous for
+    // a loaded machine: an uncapped interval would sleep for ever).
+    assert!(began.elapsed() < Duration::from_secs(20));
+    rx.set_poll_interval(None);
+    assert_eq!(rx.poll_interval(), None);
+    drop(sender.join().unwrap());
+}

@@ -133,7 +133,7 @@ mod tests;
 pub use crate::queue::{ReadClaim, Record};
 pub use claim::SendClaim;
 pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
-pub use receiver::Receiver;
+pub use receiver::{MAX_POLL_INTERVAL, Receiver};
 pub use spin::SpinPolicy;
 
 pub(crate) use space::SpaceSignal;

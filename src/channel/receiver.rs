@@ -28,6 +28,10 @@ pub struct Receiver {
     producers_seen: Option<Instant>,
 }
 
+/// The longest poll interval a receiver takes
+/// ([`Receiver::set_poll_interval`]).
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long a receiver of a ring file trusts "a producer is attached".
 const PRESENCE_RECHECK: Duration = Duration::from_millis(1);
 /// A ring file's receiver sleeps at most this long while it waits at a claim
@@ -295,8 +299,12 @@ impl Receiver {
     /// ([`recv_timeout`](Self::recv_timeout)) is kept either way. Async
     /// receives (feature `async`) are not affected: a task is woken through
     /// its waker.
+    ///
+    /// An interval above [`MAX_POLL_INTERVAL`] (one second) is taken as one
+    /// second, so that a receiver always notices records and disconnection
+    /// within about a second.
     pub fn set_poll_interval(&mut self, interval: Option<Duration>) {
-        self.poll_interval = interval;
+        self.poll_interval = interval.map(|interval| interval.min(MAX_POLL_INTERVAL));
     }
 
     /// The corruption that stopped this receiver, if any (see
