@@ -15,8 +15,8 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 use cli_support::{
-    LOGRING, NOBODY, Proc, assert_numbered, create_ring, field, is_root, numbered_input, run,
-    run_as_nobody, run_with, spawn_writer, stat_json, stat_until,
+    NOBODY, NobodysLogring, Proc, assert_numbered, create_ring, field, is_root, numbered_input,
+    run, run_as_nobody, run_with, spawn_writer, stat_json, stat_until,
 };
 use ringfile::{HEADER, set_len};
 use serde_json::Value;
@@ -168,6 +168,7 @@ fn stat_needs_read_permission_only() {
         eprintln!("note: not root, so `logring` cannot be run as another user: skipped");
         return;
     }
+    let logring = NobodysLogring::new();
     let ring = create_ring("stat-read-only", "4KiB", "spsc");
     run_with(&["write", ring.arg()], b"one\ntwo\n").ok();
     let expected = stat_json(&ring);
@@ -180,7 +181,7 @@ fn stat_needs_read_permission_only() {
             if watch {
                 args.extend(["--watch", "--interval", "10ms"]);
             }
-            let mut command = Command::new(LOGRING);
+            let mut command = Command::new(logring.path());
             command
                 .args(&args)
                 .uid(NOBODY)
@@ -198,13 +199,13 @@ fn stat_needs_read_permission_only() {
             assert_eq!(lines.next(), None);
             proc.expect_exit(0);
         }
-        run_as_nobody(&["stat", ring.arg()]).ok();
+        run_as_nobody(&logring, &["stat", ring.arg()]).ok();
         // Attaching is another matter.
-        run_as_nobody(&["tail", ring.arg()]).fails(1, &[ring.arg(), "Permission denied"]);
+        run_as_nobody(&logring, &["tail", ring.arg()]).fails(1, &[ring.arg(), "Permission denied"]);
     }
     // Not readable: a clear error.
     fs::set_permissions(ring.path(), Permissions::from_mode(0o600)).unwrap();
-    run_as_nobody(&["stat", ring.arg()]).fails(
+    run_as_nobody(&logring, &["stat", ring.arg()]).fails(
         1,
         &[&format!(
             "could not open ring file {}: Permission denied",

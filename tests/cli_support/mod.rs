@@ -317,10 +317,46 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Runs `logring ARGS` as user and group 65534 (nobody; no other groups),
-/// to whom the file permissions apply. Only root can.
-pub fn run_as_nobody(args: &[&str]) -> Ran {
-    let mut command = Command::new(LOGRING);
+/// A copy of the `logring` binary that user nobody can run, in a directory
+/// of its own under the system's temporary directory: the build's own may
+/// sit below a directory only its owner may enter (a checkout in a private
+/// temporary directory, or in root's home), and then nobody cannot start
+/// it. Removed when dropped.
+pub struct NobodysLogring {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl NobodysLogring {
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("logring-test-{}-nobody", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for nobody's copy of logring");
+        let open = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(&dir, open.clone()).unwrap();
+        let path = dir.join("logring");
+        std::fs::copy(LOGRING, &path).expect("copy logring for nobody");
+        std::fs::set_permissions(&path, open).unwrap();
+        Self { dir, path }
+    }
+
+    /// The copy to run.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for NobodysLogring {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `logring ARGS` (the copy `logring`) as user and group 65534
+/// (nobody; no other groups), to whom the file permissions apply. Only root
+/// can.
+pub fn run_as_nobody(logring: &NobodysLogring, args: &[&str]) -> Ran {
+    let mut command = Command::new(logring.path());
     // Root's other groups are dropped when the user changes.
     command
         .args(args)
