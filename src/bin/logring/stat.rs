@@ -48,7 +48,11 @@ struct Status {
 impl Status {
     fn of(ring: &RingObserver) -> Self {
         let (major, minor) = ring.format_version();
-        let used = ring.len_bytes();
+        // One reading of each position, head first (it never passes the
+        // tail), so that the line adds up while producers and a consumer
+        // move them: `used_bytes` is `tail - head` of the same snapshot.
+        let (head, tail) = (ring.head(), ring.tail());
+        let used = tail.saturating_sub(head).min(ring.capacity() as u64) as usize;
         let pid = ring.consumer_pid();
         Self {
             path: ring.path().display().to_string(),
@@ -59,8 +63,8 @@ impl Status {
             },
             capacity: ring.capacity(),
             max_record_len: ring.max_record_len(),
-            head: ring.head(),
-            tail: ring.tail(),
+            head,
+            tail,
             used_bytes: used,
             // One decimal, as printed.
             fill_percent: (used as f64 * 1000.0 / ring.capacity() as f64).round() / 10.0,
