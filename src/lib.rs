@@ -27,6 +27,7 @@
 //! |---|---|
 //! | the lowest cost, and you poll (a busy consumer thread) | [`queue::spsc`] or [`queue::mpsc`] |
 //! | a consumer that sleeps while the ring is idle, senders that never sleep | [`channel::spsc`] or [`channel::mpsc`] |
+//! | the same, draining a log written on a hot path: senders that never make a system call | a channel whose receiver polls ([`channel::Receiver::set_poll_interval`]) |
 //! | to wait in async tasks, on any executor (feature `async`) | [`nonblocking::spsc`] or [`nonblocking::mpsc`] |
 //! | producer and consumer in different processes, surviving crashes (feature `mmap`, Linux) | [`file::RingFile`], whose ends are the queue's and the channel's |
 //!
