@@ -12,7 +12,8 @@
 //!   nexus-logbuf's channel.
 //! - `mpsc64`, `mpsc64-peer`: the same with two producers and one consumer.
 //! - `wakeup`: latency from a producer's send to the return of `recv` in a
-//!   receiver that was asleep.
+//!   receiver that was asleep (woken by the send, or polling every
+//!   `LOGRING_BENCH_POLL_US`).
 //! - `sender-cost`: what a hot path pays per record at a channel's sending
 //!   end while a receiving thread drains the channel. SPSC, 64-byte
 //!   records in bursts of 20, a busy pause of about 2 ms after each burst
@@ -536,6 +537,10 @@ const WAKE_QUANTILES: &[Quantile] = &[
 
 fn wakeup_latency(cfg: &Config) -> Wakeup<'_> {
     let gap = cfg.wake.gap;
+    // The price of a receiver that never asks to be woken: up to one poll
+    // interval (`sender-cost` shows what it saves the sender).
+    let poll_name: &'static str =
+        format!("logring channel, polling every {} us", cfg.poll.as_micros()).leak();
     Wakeup {
         key: "wakeup",
         title: "wake-up latency of a sleeping receiver, SPSC, 64-byte records",
@@ -551,6 +556,10 @@ fn wakeup_latency(cfg: &Config) -> Wakeup<'_> {
             Contender::new("logring channel, SpinPolicy::NONE", move |n| {
                 let (tx, rx) = logring_spsc_channel::<false>(cfg);
                 wakeup(tx, rx.with_policy(SpinPolicy::NONE), cfg, gap, n)
+            }),
+            Contender::new(poll_name, move |n| {
+                let (tx, rx) = logring_spsc_channel::<false>(cfg);
+                wakeup(tx, rx.with_poll_interval(Some(cfg.poll)), cfg, gap, n)
             }),
             Contender::new("nexus-logbuf channel (notify; park)", move |n| {
                 let (tx, rx) = nexus_logbuf::channel::spsc::channel(cfg.ring);
