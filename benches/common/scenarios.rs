@@ -17,6 +17,15 @@ use super::{
 /// One channel (or queue) under test in a scenario.
 pub type Contender<'a> = super::Contender<'a, Run>;
 
+/// The contenders' names, for the smoke test's line.
+fn names<R>(contenders: &[super::Contender<'_, R>]) -> String {
+    contenders
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A column of counts per message in a report table.
 pub struct Column {
     /// Its heading.
@@ -271,11 +280,7 @@ impl Throughput<'_> {
             "{}: {total} runs of {SMOKE_MSGS} messages, every record checked ({}; {})",
             self.key,
             self.reference.name,
-            self.contenders
-                .iter()
-                .map(|c| c.name)
-                .collect::<Vec<_>>()
-                .join("; ")
+            names(&self.contenders)
         );
     }
 }
@@ -456,11 +461,7 @@ impl Wakeup<'_> {
             "{}: {total} runs of {} messages, every record checked ({})",
             self.key,
             wake.samples + WAKE_WARMUP,
-            self.contenders
-                .iter()
-                .map(|c| c.name)
-                .collect::<Vec<_>>()
-                .join("; ")
+            names(&self.contenders)
         );
     }
 }
@@ -713,11 +714,7 @@ impl Cost<'_> {
             got.bursts,
             cfg.ring / RECORD_SPAN,
             self.reference.name,
-            self.contenders
-                .iter()
-                .map(|c| c.name)
-                .collect::<Vec<_>>()
-                .join("; ")
+            names(&self.contenders)
         );
     }
 }
