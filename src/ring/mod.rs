@@ -4,6 +4,11 @@
 //! layout parameters read from the header once. No shared state lives here;
 //! positions, counters and records are all inside the region.
 
+// The encoder's users are the `tracing` and `log` front ends, behind their
+// own features; a build with `events` alone only decodes.
+#[cfg(feature = "events")]
+#[allow(dead_code)]
+pub(crate) mod event;
 pub(crate) mod layout;
 
 use std::sync::Arc;
