@@ -870,3 +870,123 @@ fn spans_past_the_limit_are_left_out_and_marked() {
     assert!(decoded.truncated);
     assert_eq!(decoded.spans[0].fields, vec![("n", Value::U64(1))]);
 }
+
+// ---------------------------------------------------------------------------
+// The fuzz target's seeds
+// ---------------------------------------------------------------------------
+
+/// The `event_decode` fuzz target's input for a record and the dictionary
+/// entries of ids 1, 2, ...
+fn fuzz_input(selector: u8, record: &[u8], entries: &[&[u8]]) -> Vec<u8> {
+    let mut input = vec![selector];
+    for chunk in [record].into_iter().chain(entries.iter().copied()) {
+        input.extend_from_slice(&(chunk.len() as u16).to_le_bytes());
+        input.extend_from_slice(chunk);
+    }
+    input
+}
+
+/// Every field type, by index and by name.
+fn every_field(sink: &mut impl FieldSink) {
+    sink.args(FieldName::Index(0), format_args!("filled {} of {}", 3, 5));
+    sink.u64(FieldName::Index(1), 42);
+    sink.f64(FieldName::Name("px"), 101.25);
+    sink.i64(FieldName::Name("delta"), -7);
+    sink.bool(FieldName::Name("ok"), true);
+    sink.str(FieldName::Name("venue"), "XNAS");
+    sink.debug(FieldName::Name("side"), &Some("buy"));
+    sink.bytes(FieldName::Name("raw"), &[0, 1, 0xFF]);
+    sink.i128(FieldName::Name("big"), -1 << 100);
+    sink.u128(FieldName::Name("ubig"), 1 << 100);
+    sink.error(FieldName::Name("error"), &TestError("timed out".into()));
+}
+
+/// Writes the `event_decode` fuzz target's seeds into
+/// `fuzz/corpus/event_decode/`:
+/// `cargo test --features events --lib write_event_decode_seeds -- --ignored`.
+#[test]
+#[ignore = "writes the fuzz seeds"]
+fn write_event_decode_seeds() {
+    let event_meta = Meta {
+        field_names: FieldNames::Slice(&["message", "order_id"]),
+        ..ONE_NAME
+    };
+    let span_meta = Meta {
+        kind: MetaKind::Span,
+        name: "request",
+        field_names: FieldNames::Slice(&["id"]),
+        ..ONE_NAME
+    };
+    let mut callsite = vec![0u8; callsite_entry_len(&event_meta)];
+    encode_callsite_entry(&event_meta, &mut callsite).unwrap();
+    let thread_info = ThreadInfo {
+        number: 3,
+        name: Some("main"),
+    };
+    let mut thread = vec![0u8; thread_entry_len(&thread_info)];
+    encode_thread_entry(9, &thread_info, &mut thread).unwrap();
+    let mut span_entry = vec![0u8; callsite_entry_len(&span_meta)];
+    encode_callsite_entry(&span_meta, &mut span_entry).unwrap();
+    let mut span_fields = EncodeBuf::new();
+    span_fields.u64(FieldName::Index(0), 17);
+    span_fields.str(FieldName::Name("path"), "/orders");
+
+    let record = |callsite: CallsiteRef<'_>, thread: ThreadRef, span: CallsiteRef<'_>, len| {
+        let mut buf = vec![0u8; len];
+        let mut encoder = Encoder::new(&mut buf);
+        encoder.event(&EventHeader {
+            level: Level::Info,
+            time_ns: 1_765_044_000_123_456_789,
+            pid: 9,
+            callsite,
+            thread,
+        });
+        encoder.span(span, span_fields.as_bytes());
+        every_field(&mut encoder);
+        let len = match encoder.finish() {
+            Ok(len) => len,
+            Err(Overflow) => encoder.truncate_to_fields().unwrap(),
+        };
+        buf.truncate(len);
+        buf
+    };
+    let inline = record(
+        CallsiteRef::Inline(&event_meta),
+        ThreadRef::Inline(3),
+        CallsiteRef::Inline(&span_meta),
+        4096,
+    );
+    let in_dict = record(
+        CallsiteRef::Entry(1),
+        ThreadRef::Entry(2),
+        CallsiteRef::Entry(3),
+        4096,
+    );
+    let truncated = record(
+        CallsiteRef::Entry(1),
+        ThreadRef::Entry(2),
+        CallsiteRef::Entry(3),
+        in_dict.len() - 20,
+    );
+    let mut dropped = vec![0u8; dropped_len(ThreadRef::Entry(2))];
+    encode_dropped(&mut dropped, 1, 9, ThreadRef::Entry(2), 12).unwrap();
+
+    let entries: [&[u8]; 3] = [&callsite, &thread, &span_entry];
+    let seeds = [
+        ("seed-inline", fuzz_input(0, &inline, &[])),
+        ("seed-dictionary", fuzz_input(0, &in_dict, &entries)),
+        ("seed-truncated", fuzz_input(0, &truncated, &entries)),
+        ("seed-dropped", fuzz_input(0, &dropped, &entries)),
+        ("seed-unknown-version", fuzz_input(0xF2, &inline, &[])),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/event_decode");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, input) in seeds {
+        std::fs::write(dir.join(name), input).unwrap();
+    }
+    // What the seeds hold decodes (but for the unknown version).
+    let lookup: HashMap<u32, Vec<u8>> = (1..).zip(entries.map(<[u8]>::to_vec)).collect();
+    for record in [&inline, &in_dict, &truncated, &dropped] {
+        decode(EVENT_TAG_V1, record, &MapLookup(&lookup)).unwrap();
+    }
+}
