@@ -86,6 +86,8 @@ compile_error!(
 
 pub mod channel;
 mod error;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(all(feature = "mmap", not(loom)))]
 pub mod file;
 #[cfg(feature = "async")]

@@ -4,6 +4,8 @@
 //! layout parameters read from the header once. No shared state lives here;
 //! positions, counters and records are all inside the region.
 
+#[cfg(feature = "events")]
+pub(crate) mod event;
 pub(crate) mod layout;
 
 use std::sync::Arc;
