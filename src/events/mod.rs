@@ -9,6 +9,22 @@
 use std::fmt;
 use std::str::FromStr;
 
+// The renderers' readers (`logring tail`, the in-process writer) are not
+// compiled yet in every build; the tests read them.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod render;
+
+/// How decoded events are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `tracing_subscriber::fmt`'s default format without colours:
+    /// `2026-12-06T18:00:00.123456Z  INFO span{a=1}: target: message key=value`.
+    Text,
+    /// `tracing_subscriber::fmt().json()`'s format with file, line number,
+    /// thread name and id, the current span and the span list, plus `pid`.
+    Json,
+}
+
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub use crate::ring::event::fuzz_decode;
