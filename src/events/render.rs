@@ -49,7 +49,8 @@ use std::io;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::Format;
-use crate::ring::event::{DecodeError, Decoded, Kind, Level, SpanView, Value};
+use crate::events::Level;
+use crate::ring::event::{DecodeError, Decoded, Kind, SpanView, Value};
 
 /// The target of the records logring writes itself.
 const OWN_TARGET: &str = "logring";

@@ -11,7 +11,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ring::event::{Meta, ThreadInfo};
+use crate::ring::event::{At, FieldNames, Meta, MetaKind, ThreadInfo};
 use Value as V;
 
 /// 2026-12-06T18:00:00.123456789Z: fmt prints six digits, truncated.
@@ -20,12 +20,14 @@ const PID: u32 = 4242;
 
 fn meta<'a>(name: &'a str, target: &'a str, line: Option<u32>) -> Meta<'a> {
     Meta {
+        level: Level::Info,
+        kind: MetaKind::Event,
         name,
         target,
         module_path: Some(target),
         file: line.map(|_| "src/main.rs"),
         line,
-        field_names: Vec::new(),
+        field_names: FieldNames::Slice(&[]),
     }
 }
 
@@ -861,7 +863,7 @@ fn undecodable_record() {
     assert_eq!(
         out,
         "<unknown time>  WARN logring: undecodable event record \
-         (an event of an unknown encoding, tag 0xffffff02), 3 bytes: 01ab0a\n"
+         (an event of an unknown encoding (tag 0xffffff02)), 3 bytes: 01ab0a\n"
     );
     out.clear();
     undecodable(
@@ -874,7 +876,7 @@ fn undecodable_record() {
     assert_eq!(
         out,
         "{\"level\":\"WARN\",\"fields\":{\"message\":\"undecodable event record \
-         (an event of an unknown encoding, tag 0xffffff02), 3 bytes\",\
+         (an event of an unknown encoding (tag 0xffffff02)), 3 bytes\",\
          \"tag\":\"0xffffff02\",\"raw\":\"01ab0a\"},\"target\":\"logring\"}\n"
     );
 }
@@ -939,12 +941,14 @@ impl OwnedEvent {
 
     fn view(&self) -> Decoded<'_> {
         let meta = |name, target| Meta {
+            level: Level::Info,
+            kind: MetaKind::Event,
             name,
             target,
             module_path: None,
             file: self.file.as_deref(),
             line: self.line,
-            field_names: Vec::new(),
+            field_names: FieldNames::Slice(&[]),
         };
         Decoded {
             kind: match self.dropped {
@@ -1105,9 +1109,9 @@ proptest! {
         malformed in any::<bool>(),
     ) {
         let error = if malformed {
-            DecodeError::Malformed { what: "span item" }
+            DecodeError::Invalid { at: At { entry: None, offset: 3 }, what: "span item" }
         } else {
-            DecodeError::MissingEntry { id }
+            DecodeError::MissingEntry { id, what: "callsite" }
         };
         let mut out = String::new();
         undecodable(&mut out, Format::Text, tag, &payload, &error);
