@@ -69,6 +69,22 @@ impl Clock {
         }
     }
 
+    /// A clock counted elsewhere, `ns_per_tick` nanoseconds per tick: what
+    /// a child process of a bench uses, so that parent and children time
+    /// alike (the TSC is shared by every core and every process).
+    pub fn with_ns_per_tick(ns_per_tick: f64) -> Self {
+        Self {
+            ns_per_tick,
+            #[cfg(not(target_arch = "x86_64"))]
+            base: Instant::now(),
+        }
+    }
+
+    /// Nanoseconds per tick, for [`with_ns_per_tick`](Self::with_ns_per_tick).
+    pub fn ns_per_tick(&self) -> f64 {
+        self.ns_per_tick
+    }
+
     /// A stamp for deadlines, not ordered with the instructions around it.
     #[inline(always)]
     pub fn now(&self) -> u64 {

@@ -1,0 +1,1263 @@
+//! What logging an event costs the thread that logs it: logring's `tracing`
+//! layer and `log` logger beside the loggers their users would otherwise
+//! pick, each in a process of its own.
+//!
+//! The event, on the `tracing` path:
+//! `tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total)`;
+//! on the `log` path: `log::info!("filled {} of {}", qty, total)`, with the
+//! same `qty` and `total` (`qty` runs through 1..=100, `total` is 100).
+//!
+//! Contenders:
+//!
+//! - `logring-tracing`: `logring::tracing::Layer::new(sender)` in a
+//!   `tracing_subscriber::registry()`, over a `channel::mpsc` sender;
+//!   `logring-log`: `logring::log::Logger::new(sender)`. The receiver is
+//!   drained by a thread of the bench that receives every record and drops
+//!   it, polling every `LOGRING_BENCH_POLL_US` (so no event pays for a
+//!   wake-up); a stand-in for `events::Writer`, which decodes and writes.
+//!   Built only with the crate's features `tracing` and `log`.
+//! - `fmt`: `tracing_subscriber::fmt()` (default format, ANSI colours off as
+//!   for a file) writing to `tracing_appender::non_blocking` with its
+//!   defaults (lossy, 128,000 lines buffered), over
+//!   `tracing_appender::rolling::never`: a file in a temporary directory,
+//!   the appender crate's own file writer. A file rather than `io::sink`
+//!   because the calling thread's cost is the same either way (the line is
+//!   formatted and sent before the writer sees it) while the worker thread's
+//!   writes, which compete with the calling thread for the machine and
+//!   decide when lines are dropped, are real only with a file.
+//! - `ftlog`: `ftlog::builder()` with its defaults (a bounded channel of
+//!   100,000 messages that discards when full) and its advice for speed:
+//!   the `tsc` clock feature and UTC timestamps; a `FileAppender` in a
+//!   temporary directory.
+//! - `fast_log`: `fast_log::init(Config::new().file(..).chan_len(Some(100000)))`,
+//!   as its README's "performance optimization" section recommends (a
+//!   bounded channel: a full channel blocks the caller); a file in a
+//!   temporary directory.
+//!
+//! Every contender logs at `INFO` with the level filter at `INFO`.
+//!
+//! `tracing` and `log` each take one global subscriber or logger per
+//! process, so every run is a child process: the bench runs its own binary
+//! again with `LOGRING_BENCH_EVENTS_CHILD` naming the contender, the
+//! scenario and the run's size, and reads the run's figures (histograms of
+//! clock ticks, counts) from the child's standard output. In the child the
+//! main thread pins itself to core 1 before it installs the logger, so the
+//! logger's threads (which inherit that core) and logring's draining thread
+//! share core 1; the thread that logs, named `hot-path`, runs on core 0.
+//!
+//! Scenarios (name them as filters to run a subset; a filter matches every
+//! key that contains it):
+//!
+//! - `tracing-cost`, `log-cost`: per-event cost on the calling thread, the
+//!   method of the channel bench's `sender-cost` (`common::cost`): an
+//!   untimed lap of `LOGRING_BENCH_EVENTS_LAP` events and a 10 ms pause,
+//!   then bursts of 20 events, each event timed alone with the TSC (x86_64;
+//!   `Instant` elsewhere), a busy pause of about 2 ms after each burst, for
+//!   about `LOGRING_BENCH_RUN_MS` of pauses per run. Reported as p50 / p99 /
+//!   p99.9 per event.
+//! - `tracing-throughput`, `log-throughput`: `LOGRING_BENCH_EVENTS` events
+//!   logged back to back on one thread. Reported as events per second on
+//!   the calling thread (its loop alone), and until drained (until the
+//!   logger's `flush` returned, or for logring until the draining thread
+//!   received its last record).
+//!
+//! Method: after a warm-up run of each contender, runs alternate logring,
+//! peer 1, logring, peer 2, ..., logring, `LOGRING_BENCH_PAIRS` times; each
+//! peer run's quantile (or rate) is divided by the mean of the two logring
+//! runs around it, and the median of those ratios over the pairs is
+//! reported with its range ("x logring": a peer's cost as a multiple of
+//! logring's; above 1, logring is cheaper). Without logring's front-ends
+//! the peers alternate among themselves and no ratio is given. Runs during
+//! which other processes used the CPU are flagged. `lost/event` counts
+//! events that never reached the log: for the peers, events logged less the
+//! lines found in the file after the final flush; for logring, records
+//! logged less those received (a dropped-events notice counts as received).
+//!
+//! `cargo bench --bench events [-- FILTER...]` measures. Without `--bench`
+//! (as under `cargo test --benches`) every contender runs once per scenario
+//! with a few bursts or a few thousand events, and each checks that every
+//! event logged reached its log (less what the logger reports dropped), as
+//! a smoke test.
+//!
+//! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
+//! (500: bursts per cost run, one per 2 ms), `LOGRING_BENCH_RING` (logring's
+//! ring bytes, 262144), `LOGRING_BENCH_BATCH` (the draining thread's
+//! `recv_batch` limit, 64), `LOGRING_BENCH_POLL_US` (the draining thread's
+//! poll interval, 100), `LOGRING_BENCH_EVENTS` (events per throughput run,
+//! 200000), `LOGRING_BENCH_EVENTS_LAP` (untimed events before the bursts,
+//! 1000).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::clock::Clock;
+use common::cost::{self, BURST, CostRun, HotSender, PAUSE, SETTLE, SMOKE_BURSTS, Timings};
+use common::{
+    BaseConfig, CpuTimes, RunStats, Spread, cpu_model, env_or, flagged, print_table, set_current,
+};
+
+/// Names the contender, scenario and size of a child's run; unset in the
+/// parent.
+const CHILD_VAR: &str = "LOGRING_BENCH_EVENTS_CHILD";
+/// The parent's clock, in nanoseconds per tick, for its children.
+const TICK_VAR: &str = "LOGRING_BENCH_EVENTS_NS_PER_TICK";
+/// What starts each line of a child's figures on its standard output.
+const OUT: &str = "events-bench";
+/// The name of the thread that logs (some loggers print or copy it).
+const HOT_THREAD: &str = "hot-path";
+/// The placement slot of the thread that logs.
+const HOT_SLOT: usize = 0;
+/// The placement slot of the child's main thread, and so of the threads the
+/// logger starts and of logring's draining thread.
+const LOGGER_SLOT: usize = 1;
+/// The message every event's line holds, for counting lines in the files.
+const NEEDLE: &str = "filled ";
+/// Events per throughput run in smoke mode.
+const SMOKE_EVENTS: u64 = 2000;
+/// Untimed events before the bursts in smoke mode.
+const SMOKE_LAP: u64 = 100;
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// The common settings and the events bench's own.
+struct Config {
+    base: BaseConfig,
+    /// Events per throughput run (`LOGRING_BENCH_EVENTS`, 200000).
+    events: u64,
+    /// Untimed events before the bursts (`LOGRING_BENCH_EVENTS_LAP`, 1000).
+    lap: u64,
+    /// logring's draining thread's longest sleep between looks
+    /// (`LOGRING_BENCH_POLL_US`, 100).
+    poll: Duration,
+}
+
+common::deref_to_base!(Config);
+
+impl Config {
+    fn from_env() -> Self {
+        let base = BaseConfig::from_env(None);
+        let (events, lap) = if base.smoke {
+            (SMOKE_EVENTS, SMOKE_LAP)
+        } else {
+            (
+                env_or("LOGRING_BENCH_EVENTS", 200_000u64).max(1),
+                env_or("LOGRING_BENCH_EVENTS_LAP", 1000u64),
+            )
+        };
+        let poll = Duration::from_micros(env_or("LOGRING_BENCH_POLL_US", 100));
+        Self {
+            base,
+            events,
+            lap,
+            poll,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The events
+// ---------------------------------------------------------------------------
+
+/// The front-end a contender serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Front {
+    Tracing,
+    Log,
+}
+
+impl Front {
+    fn label(self) -> &'static str {
+        match self {
+            Front::Tracing => "tracing",
+            Front::Log => "log",
+        }
+    }
+
+    /// The event as the report shows it.
+    fn event(self) -> &'static str {
+        match self {
+            Front::Tracing => {
+                r#"tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total)"#
+            }
+            Front::Log => r#"log::info!("filled {} of {}", qty, total)"#,
+        }
+    }
+}
+
+/// Logs one event through `tracing`.
+#[inline(always)]
+fn tracing_event(qty: u64, total: u64) {
+    tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total);
+}
+
+/// Logs one event through `log`.
+#[inline(always)]
+fn log_event(qty: u64, total: u64) {
+    log::info!("filled {} of {}", qty, total);
+}
+
+/// The event's values for event `i`.
+#[inline(always)]
+fn values(i: u64) -> (u64, u64) {
+    (i % 100 + 1, 100)
+}
+
+/// Logs event `i` through the front-end `TRACING` names (`log` if false).
+#[inline(always)]
+fn event<const TRACING: bool>(i: u64) {
+    let (qty, total) = values(i);
+    if TRACING {
+        tracing_event(qty, total);
+    } else {
+        log_event(qty, total);
+    }
+}
+
+/// The thread that logs, as [`cost::send_bursts`] drives it: every "send"
+/// is one event, which always succeeds (a logger that is full drops or
+/// blocks inside).
+struct Hot<'a, const TRACING: bool> {
+    cfg: &'a BaseConfig,
+}
+
+impl<const TRACING: bool> HotSender for Hot<'_, TRACING> {
+    type Record = u64;
+
+    #[inline]
+    fn record(&mut self, i: u64) -> u64 {
+        i
+    }
+
+    #[inline]
+    fn try_send(&mut self, &i: &u64) -> bool {
+        event::<TRACING>(i);
+        true
+    }
+
+    #[inline]
+    fn make_room(&mut self) {
+        self.cfg.idle();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The contenders, as a child process installs them
+// ---------------------------------------------------------------------------
+
+/// A logger installed as the process's global one.
+trait Installed {
+    /// Waits until everything logged has been written (or received), and
+    /// says how it went.
+    fn finish(self: Box<Self>) -> Outcome;
+}
+
+/// What became of a run's events.
+struct Outcome {
+    /// Events that reached the log: lines in the file, or records received.
+    written: u64,
+    /// Events the logger reports it dropped, where it counts them.
+    dropped: Option<u64>,
+    /// When everything had been written (or received).
+    drained: Instant,
+}
+
+/// One logger under test.
+struct Contender {
+    /// What filters and the child's variable name it by.
+    key: &'static str,
+    /// How the tables name it.
+    name: &'static str,
+    front: Front,
+    /// Installs it as the global logger, writing into the directory given.
+    install: fn(&Path, &Config) -> Box<dyn Installed>,
+}
+
+impl Contender {
+    fn is_logring(&self) -> bool {
+        self.key.starts_with("logring")
+    }
+}
+
+/// Every contender: logring's (when built) first, then the peers.
+fn contenders() -> Vec<Contender> {
+    let mut all = logring_side::contenders();
+    all.extend([
+        Contender {
+            key: "fmt",
+            name: "tracing_subscriber::fmt + tracing_appender::non_blocking",
+            front: Front::Tracing,
+            install: install_fmt,
+        },
+        Contender {
+            key: "ftlog",
+            name: "ftlog",
+            front: Front::Log,
+            install: install_ftlog,
+        },
+        Contender {
+            key: "fast_log",
+            name: "fast_log",
+            front: Front::Log,
+            install: install_fast_log,
+        },
+    ]);
+    all
+}
+
+/// Lines of `path` that hold an event's message.
+fn lines_logged(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    text.lines().filter(|line| line.contains(NEEDLE)).count() as u64
+}
+
+/// `tracing_subscriber::fmt` over `tracing_appender::non_blocking`.
+struct Fmt {
+    guard: tracing_appender::non_blocking::WorkerGuard,
+    errors: tracing_appender::non_blocking::ErrorCounter,
+    path: PathBuf,
+}
+
+fn install_fmt(dir: &Path, _: &Config) -> Box<dyn Installed> {
+    let file = tracing_appender::rolling::never(dir, "fmt.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let errors = writer.error_counter();
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    Box::new(Fmt {
+        guard,
+        errors,
+        path: dir.join("fmt.log"),
+    })
+}
+
+impl Installed for Fmt {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Dropping the guard has the worker write every line it was sent,
+        // then waits for it (for a second at most).
+        drop(self.guard);
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: Some(self.errors.dropped_lines() as u64),
+            drained,
+        }
+    }
+}
+
+/// `ftlog` with a `FileAppender`.
+struct Ftlog {
+    guard: ftlog::LoggerGuard,
+    path: PathBuf,
+}
+
+fn install_ftlog(dir: &Path, _: &Config) -> Box<dyn Installed> {
+    let path = dir.join("ftlog.log");
+    let guard = ftlog::builder()
+        .max_log_level(ftlog::LevelFilter::Info)
+        .utc()
+        .root(ftlog::appender::FileAppender::new(&path))
+        .try_init()
+        .expect("ftlog");
+    Box::new(Ftlog { guard, path })
+}
+
+impl Installed for Ftlog {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Dropping the guard flushes the logger and waits for it.
+        drop(self.guard);
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: None,
+            drained,
+        }
+    }
+}
+
+/// `fast_log` writing to a file.
+struct FastLog {
+    path: PathBuf,
+}
+
+fn install_fast_log(dir: &Path, _: &Config) -> Box<dyn Installed> {
+    let path = dir.join("fast_log.log");
+    fast_log::init(
+        fast_log::Config::new()
+            .file(path.to_str().expect("a temporary directory named in UTF-8"))
+            .chan_len(Some(100_000))
+            .level(log::LevelFilter::Info),
+    )
+    .expect("fast_log");
+    Box::new(FastLog { path })
+}
+
+impl Installed for FastLog {
+    fn finish(self: Box<Self>) -> Outcome {
+        // fast_log's `flush` waits until the file has every line.
+        log::logger().flush();
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: None,
+            drained,
+        }
+    }
+}
+
+/// logring's contenders, built with the crate's features `tracing` and
+/// `log`. Integration point: where `events::Writer` exists, the draining
+/// thread can give way to `Writer::spawn(receiver, file, Format::Text)`
+/// (its guard's drop then marks the end of draining), which the peers'
+/// worker threads match more closely.
+#[allow(unexpected_cfgs)] // Until the crate declares the features.
+mod logring_side {
+    use super::Contender;
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    use super::{Config, Front, Installed, Outcome};
+
+    /// logring's contenders, or none where the front-ends are not built.
+    pub fn contenders() -> Vec<Contender> {
+        #[cfg(all(feature = "tracing", feature = "log"))]
+        {
+            vec![
+                Contender {
+                    key: "logring-tracing",
+                    name: "logring tracing::Layer",
+                    front: Front::Tracing,
+                    install: install_layer,
+                },
+                Contender {
+                    key: "logring-log",
+                    name: "logring log::Logger",
+                    front: Front::Log,
+                    install: install_logger,
+                },
+            ]
+        }
+        #[cfg(not(all(feature = "tracing", feature = "log")))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// Whether logring's front-ends are built.
+    pub const BUILT: bool = cfg!(all(feature = "tracing", feature = "log"));
+
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    fn install_layer(_: &std::path::Path, cfg: &Config) -> Box<dyn Installed> {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+
+        let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+        let drain = Drain::spawn(rx, cfg);
+        tracing_subscriber::registry()
+            .with(logring::tracing::Layer::new(tx))
+            .init();
+        Box::new(drain)
+    }
+
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    fn install_logger(_: &std::path::Path, cfg: &Config) -> Box<dyn Installed> {
+        let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+        let drain = Drain::spawn(rx, cfg);
+        logring::log::Logger::new(tx)
+            .init(log::LevelFilter::Info)
+            .expect("logring logger");
+        Box::new(drain)
+    }
+
+    /// A thread that receives every record and drops it, polling (so no
+    /// sender pays for waking it).
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    struct Drain {
+        /// Records received so far.
+        received: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        /// Nanoseconds from `base` to the last record received.
+        last: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        base: std::time::Instant,
+    }
+
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    impl Drain {
+        fn spawn(mut rx: logring::channel::Receiver, cfg: &Config) -> Self {
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicU64, Ordering};
+
+            rx.set_poll_interval(Some(cfg.poll));
+            let received = Arc::new(AtomicU64::new(0));
+            let last = Arc::new(AtomicU64::new(0));
+            let base = std::time::Instant::now();
+            let limit = cfg.batch;
+            let (count, stamp) = (Arc::clone(&received), Arc::clone(&last));
+            // Started from the child's main thread, so it shares the
+            // logger's core; it lives as long as the process (the sender
+            // lives in the global logger).
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while rx
+                    .recv_batch(limit, |record| {
+                        std::hint::black_box(&*record);
+                        n += 1;
+                    })
+                    .is_ok()
+                {
+                    // Relaxed: `finish` only watches the counts settle.
+                    stamp.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    count.store(n, Ordering::Relaxed);
+                }
+            });
+            Self {
+                received,
+                last,
+                base,
+            }
+        }
+    }
+
+    #[cfg(all(feature = "tracing", feature = "log"))]
+    impl Installed for Drain {
+        fn finish(self: Box<Self>) -> Outcome {
+            use std::sync::atomic::Ordering;
+            use std::time::Duration;
+
+            // Done when nothing has arrived for 50 ms (the ring holds no
+            // more than a few milliseconds' worth).
+            let quiet = Duration::from_millis(50);
+            let mut seen = self.received.load(Ordering::Relaxed);
+            loop {
+                std::thread::sleep(quiet);
+                let now = self.received.load(Ordering::Relaxed);
+                if now == seen {
+                    break;
+                }
+                seen = now;
+            }
+            let last = Duration::from_nanos(self.last.load(Ordering::Relaxed));
+            Outcome {
+                written: seen,
+                dropped: None,
+                drained: self.base + last,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A child process: one run of one contender
+// ---------------------------------------------------------------------------
+
+/// What a child measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Bursts of timed events: the count is the number of bursts.
+    Cost,
+    /// Events back to back: the count is the number of events.
+    Throughput,
+}
+
+impl Mode {
+    fn key(self) -> &'static str {
+        match self {
+            Mode::Cost => "cost",
+            Mode::Throughput => "throughput",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "cost" => Mode::Cost,
+            "throughput" => Mode::Throughput,
+            _ => panic!("{CHILD_VAR}: unknown mode {text:?}"),
+        }
+    }
+}
+
+/// What the thread that logs measured.
+struct HotRun {
+    /// Events logged, untimed lap included.
+    sent: u64,
+    /// The timed bursts (cost runs).
+    timings: Option<Timings>,
+    /// When it began logging.
+    began: Instant,
+    /// Seconds it took, from its first event to its last.
+    secs: f64,
+}
+
+/// Runs one contender as `spec` (`KEY MODE COUNT`) says, prints its figures
+/// and exits.
+fn child(spec: &str) -> ! {
+    let cfg = Config::from_env();
+    let mut words = spec.split_whitespace();
+    let (Some(key), Some(mode), Some(count)) = (words.next(), words.next(), words.next()) else {
+        panic!("{CHILD_VAR}={spec:?}: expected KEY MODE COUNT");
+    };
+    let mode = Mode::parse(mode);
+    let count: u64 = count.parse().expect("a count");
+    let contender = contenders()
+        .into_iter()
+        .find(|c| c.key == key)
+        .unwrap_or_else(|| panic!("{CHILD_VAR}: unknown contender {key:?}"));
+    let ns_per_tick: f64 = env_or(TICK_VAR, 1.0);
+    let clock = Clock::with_ns_per_tick(ns_per_tick);
+    let dir = std::env::temp_dir().join(format!("logring-events-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    // The logger's threads start from this thread and inherit its core.
+    cfg.pin(LOGGER_SLOT);
+    let installed = (contender.install)(&dir, &cfg);
+    let tracing = contender.front == Front::Tracing;
+    let run = thread::scope(|s| {
+        thread::Builder::new()
+            .name(HOT_THREAD.into())
+            .spawn_scoped(s, || {
+                cfg.pin(HOT_SLOT);
+                hot_run(&cfg, &clock, mode, count, tracing)
+            })
+            .expect("the hot-path thread")
+            .join()
+            .expect("the hot-path thread panicked")
+    });
+    let outcome = installed.finish();
+    let drained_secs = outcome
+        .drained
+        .saturating_duration_since(run.began)
+        .as_secs_f64();
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(OUT);
+        out.push(' ');
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!("sent {}", run.sent));
+    line(format!("written {}", outcome.written));
+    if let Some(dropped) = outcome.dropped {
+        line(format!("dropped {dropped}"));
+    }
+    line(format!("secs {}", run.secs));
+    line(format!("drained {drained_secs}"));
+    if let Some(timings) = &run.timings {
+        for (name, hist) in [("cost", &timings.cost), ("timer", &timings.timer)] {
+            for value in hist.iter_recorded() {
+                line(format!(
+                    "{name} {} {}",
+                    value.value_iterated_to(),
+                    value.count_at_value()
+                ));
+            }
+        }
+    }
+    print!("{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::process::exit(0);
+}
+
+/// The thread that logs: bursts of timed events after an untimed lap
+/// (`Mode::Cost`, `count` bursts), or `count` events back to back.
+fn hot_run(cfg: &Config, clock: &Clock, mode: Mode, count: u64, tracing: bool) -> HotRun {
+    let lap = cfg.lap;
+    let began = Instant::now();
+    match mode {
+        Mode::Cost => {
+            let timings = if tracing {
+                cost::send_bursts(&mut Hot::<true> { cfg }, clock, cfg, lap, count)
+            } else {
+                cost::send_bursts(&mut Hot::<false> { cfg }, clock, cfg, lap, count)
+            };
+            HotRun {
+                sent: lap + count * BURST as u64,
+                timings: Some(timings),
+                began,
+                secs: began.elapsed().as_secs_f64(),
+            }
+        }
+        Mode::Throughput => {
+            if tracing {
+                (0..count).for_each(event::<true>);
+            } else {
+                (0..count).for_each(event::<false>);
+            }
+            HotRun {
+                sent: count,
+                timings: None,
+                began,
+                secs: began.elapsed().as_secs_f64(),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The parent: runs in child processes, read back
+// ---------------------------------------------------------------------------
+
+/// One run, as a child reported it.
+struct EventRun {
+    /// Events logged.
+    sent: u64,
+    /// Events that reached the log.
+    written: u64,
+    /// Events the logger reports dropped, where it counts them.
+    dropped: Option<u64>,
+    /// The calling thread's time, from its first event to its last.
+    secs: f64,
+    /// From the first event until everything was written (or received).
+    drained_secs: f64,
+    /// Per-event cost (cost runs), as [`cost`]'s reports take it.
+    cost: Option<CostRun>,
+    foreign_cpu: Option<f64>,
+}
+
+impl RunStats for EventRun {
+    fn msgs(&self) -> u64 {
+        self.sent
+    }
+
+    fn secs(&self) -> f64 {
+        self.secs
+    }
+
+    fn foreign_cpu(&self) -> Option<f64> {
+        self.foreign_cpu
+    }
+}
+
+impl EventRun {
+    /// Events that never reached the log.
+    fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.written)
+    }
+
+    /// Events per second until everything was written.
+    fn drained_rate(&self) -> f64 {
+        self.sent as f64 / self.drained_secs
+    }
+
+    fn cost(&self) -> &CostRun {
+        self.cost.as_ref().expect("a cost run")
+    }
+}
+
+/// Runs `contender` in a child process, as `mode` with `count`.
+fn run_child(
+    cfg: &Config,
+    clock: &Clock,
+    contender: &Contender,
+    mode: Mode,
+    count: u64,
+) -> EventRun {
+    set_current(format!(
+        "{}-{} / {} ({count})",
+        contender.front.label(),
+        mode.key(),
+        contender.name
+    ));
+    let cpu = CpuTimes::sample(cfg.smoke);
+    let output = Command::new(std::env::current_exe().expect("the bench's own binary"))
+        .args(std::env::args_os().skip(1))
+        .env(
+            CHILD_VAR,
+            format!("{} {} {count}", contender.key, mode.key()),
+        )
+        .env(TICK_VAR, clock.ns_per_tick().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running the bench's own binary");
+    let foreign_cpu = cpu.and_then(CpuTimes::foreign_share_besides_children);
+    assert!(
+        output.status.success(),
+        "{}: the child failed ({})",
+        common::current(),
+        output.status
+    );
+    let (mut sent, mut written, mut dropped) = (None, None, None);
+    let (mut secs, mut drained_secs) = (None, None);
+    let (mut costs, mut timer) = (cost::tick_histogram(), cost::tick_histogram());
+    for text in BufReader::new(&output.stdout[..]).lines() {
+        let text = text.expect("the child's output");
+        let Some(rest) = text.strip_prefix(OUT) else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let int = |k: usize| -> u64 { words[k].parse().expect("a count") };
+        match words[0] {
+            "sent" => sent = Some(int(1)),
+            "written" => written = Some(int(1)),
+            "dropped" => dropped = Some(int(1)),
+            "secs" => secs = Some(words[1].parse::<f64>().expect("seconds")),
+            "drained" => drained_secs = Some(words[1].parse::<f64>().expect("seconds")),
+            "cost" => costs.saturating_record_n(int(1), int(2)),
+            "timer" => timer.saturating_record_n(int(1), int(2)),
+            other => panic!("the child printed {other:?}"),
+        }
+    }
+    fn missing<T>() -> T {
+        panic!("{}: the child's figures are incomplete", common::current())
+    }
+    let secs = secs.unwrap_or_else(missing);
+    let run = EventRun {
+        sent: sent.unwrap_or_else(missing),
+        written: written.unwrap_or_else(missing),
+        dropped,
+        secs,
+        drained_secs: drained_secs.unwrap_or_else(missing),
+        cost: (mode == Mode::Cost).then(|| {
+            CostRun::new(
+                Timings {
+                    cost: costs,
+                    timer,
+                    full_retries: 0,
+                },
+                secs,
+                foreign_cpu,
+            )
+        }),
+        foreign_cpu,
+    };
+    // Nothing may vanish without a count: lost events are either reported
+    // dropped by the logger or (for loggers that count nothing) visible in
+    // the lost column; in smoke mode, where the loggers are never pushed,
+    // nothing may be lost at all but what the logger counted.
+    let counted = run.dropped.unwrap_or(0);
+    if cfg.smoke {
+        assert_eq!(
+            run.lost(),
+            counted,
+            "{}: {} events logged, {} reached the log, {counted} counted as dropped",
+            common::current(),
+            run.sent,
+            run.written
+        );
+    }
+    run
+}
+
+/// A scenario: one front-end, one mode.
+struct Scenario {
+    front: Front,
+    mode: Mode,
+}
+
+impl Scenario {
+    fn key(&self) -> String {
+        format!("{}-{}", self.front.label(), self.mode.key())
+    }
+}
+
+/// A scenario's runs: with logring, peer `c`'s run `i` sits between
+/// logring's runs `i * k + c` and `i * k + c + 1` (`k` peers).
+struct Runs {
+    /// logring's runs (none without its front-ends).
+    refs: Vec<EventRun>,
+    /// Each peer's runs.
+    peers: Vec<Vec<EventRun>>,
+    /// The count each run was given.
+    count: u64,
+}
+
+/// Runs a scenario: a warm-up run of each contender (when measuring), then
+/// logring, peer 1, logring, peer 2, ..., logring, `cfg.pairs` times (each
+/// contender once in smoke mode).
+fn measure(
+    cfg: &Config,
+    clock: &Clock,
+    scenario: &Scenario,
+    reference: Option<&Contender>,
+    peers: &[&Contender],
+) -> Runs {
+    let (count, warm) = match scenario.mode {
+        Mode::Cost => (cost::bursts(cfg), SMOKE_BURSTS),
+        Mode::Throughput => (cfg.events, SMOKE_EVENTS),
+    };
+    let go = |c: &Contender, n: u64| run_child(cfg, clock, c, scenario.mode, n);
+    let pairs = if cfg.smoke {
+        1
+    } else {
+        for c in reference.into_iter().chain(peers.iter().copied()) {
+            go(c, warm);
+        }
+        cfg.pairs
+    };
+    let mut refs: Vec<EventRun> = reference.map(|r| go(r, count)).into_iter().collect();
+    let mut runs: Vec<Vec<EventRun>> = peers.iter().map(|_| Vec::new()).collect();
+    for _ in 0..pairs {
+        for (c, peer) in peers.iter().enumerate() {
+            runs[c].push(go(peer, count));
+            if let Some(r) = reference.filter(|_| !cfg.smoke) {
+                refs.push(go(r, count));
+            }
+        }
+    }
+    Runs {
+        refs,
+        peers: runs,
+        count,
+    }
+}
+
+/// The cost tables' quantiles.
+const QUANTILES: &[(&str, f64)] = &[("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)];
+
+/// Each peer's ratios to logring of `at` (a quantile or a rate), pair by
+/// pair, with whether none of the pair's three runs was flagged.
+fn ratios(got: &Runs, at: impl Fn(&EventRun) -> f64) -> Vec<Vec<(f64, bool)>> {
+    let k = got.peers.len();
+    got.peers
+        .iter()
+        .enumerate()
+        .map(|(c, own)| {
+            own.iter()
+                .enumerate()
+                .map(|(i, run)| {
+                    let (before, after) = (&got.refs[i * k + c], &got.refs[i * k + c + 1]);
+                    let clean = !(run.flagged() || before.flagged() || after.flagged());
+                    (at(run) * 2.0 / (at(before) + at(after)), clean)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Lost events per event over a contender's runs, and how many the logger
+/// itself counted.
+fn lost_cell(runs: &[EventRun]) -> String {
+    let sent: u64 = runs.iter().map(|r| r.sent).sum();
+    let lost: u64 = runs.iter().map(EventRun::lost).sum();
+    let share = lost as f64 / sent as f64;
+    let mut text = if share == 0.0 || share >= 0.001 {
+        format!("{share:.3}")
+    } else {
+        format!("{share:.1e}")
+    };
+    if runs.iter().all(|r| r.dropped.is_some()) {
+        let counted: u64 = runs.iter().filter_map(|r| r.dropped).sum();
+        text += &format!(" ({counted} counted)");
+    }
+    text
+}
+
+/// The targets of issue 16 for a peer at a quantile: how many times
+/// logring's cost the peer's must be, at least.
+fn target(peer: &Contender, label: &str) -> Option<f64> {
+    match (peer.key, label) {
+        ("fmt", "p50" | "p99.9") => Some(10.0),
+        ("ftlog" | "fast_log", "p50" | "p99.9") => Some(1.0),
+        _ => None,
+    }
+}
+
+fn report_cost(
+    cfg: &Config,
+    clock: &Clock,
+    scenario: &Scenario,
+    reference: Option<&Contender>,
+    peers: &[&Contender],
+    got: &Runs,
+) {
+    println!();
+    println!(
+        "### {}: per-event cost on the calling thread, `{}`",
+        scenario.key(),
+        scenario.front.event()
+    );
+    println!();
+    print_method(cfg, reference, got);
+    println!(
+        "- each run: {} events untimed, a {} ms pause, then {} bursts of {BURST} events, \
+         each event timed alone ({}), a {} ms busy pause after each burst",
+        cfg.lap,
+        SETTLE.as_millis(),
+        got.count,
+        clock.describe(),
+        PAUSE.as_millis()
+    );
+    println!(
+        "- quantiles per event: median over runs of each run's quantile; pooled: quantiles of \
+         all runs' samples together; x logring: each peer run's quantile over the mean of the \
+         two logring runs around it, median (min-max) over pairs; timer pair alone: {BURST} \
+         empty timed regions after each burst, every run"
+    );
+    println!();
+    let qs: Vec<f64> = QUANTILES.iter().map(|&(_, q)| q).collect();
+    let labels: Vec<&str> = QUANTILES.iter().map(|&(label, _)| label).collect();
+    let mut heading = vec!["contender".to_string()];
+    heading.extend(labels.iter().map(|l| format!("{l} ns")));
+    heading.push(format!("pooled {} ns", labels.join("/")));
+    if reference.is_some() {
+        heading.extend(labels.iter().map(|l| format!("{l} x logring")));
+    }
+    heading.extend(["lost/event", "flagged (max other)"].map(String::from));
+    let row = |name: &str, own: &[EventRun], ratio_cells: Vec<String>| {
+        let costs: Vec<&CostRun> = own.iter().map(EventRun::cost).collect();
+        let mut cells = vec![name.to_string()];
+        cells.extend(cost::quantile_cells(clock, &costs, |r| &r.cost, &qs));
+        cells.extend(ratio_cells);
+        cells.push(lost_cell(own));
+        cells.push(flagged(own));
+        cells
+    };
+    let per_q: Vec<Vec<Vec<(f64, bool)>>> = if reference.is_some() {
+        qs.iter()
+            .map(|&q| {
+                ratios(got, |run| {
+                    cost::quantile_ns(clock, run.cost(), |r| &r.cost, q)
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut table = vec![heading];
+    if let Some(r) = reference {
+        table.push(row(
+            r.name,
+            &got.refs,
+            labels.iter().map(|_| "1".into()).collect(),
+        ));
+    }
+    for (c, peer) in peers.iter().enumerate() {
+        let cells = per_q
+            .iter()
+            .map(|of_q| Spread::of(of_q[c].iter().map(|&(r, _)| r)).show(2, "x"))
+            .collect();
+        table.push(row(peer.name, &got.peers[c], cells));
+    }
+    let every: Vec<&CostRun> = got
+        .refs
+        .iter()
+        .chain(got.peers.iter().flatten())
+        .map(EventRun::cost)
+        .collect();
+    let mut timer = vec!["timer pair alone".to_string()];
+    timer.extend(cost::quantile_cells(clock, &every, |r| &r.timer, &qs));
+    timer.resize(table[0].len(), "-".into());
+    table.push(timer);
+    print_table(&table);
+    println!();
+    if reference.is_none() {
+        return;
+    }
+    for (c, peer) in peers.iter().enumerate() {
+        for (&label, of_q) in labels.iter().zip(&per_q) {
+            let Some(goal) = target(peer, label) else {
+                continue;
+            };
+            let spread = Spread::of(of_q[c].iter().map(|&(r, _)| r));
+            let verdict = if spread.median >= goal {
+                "met"
+            } else {
+                "NOT met"
+            };
+            println!(
+                "- headline: {} {label} / logring {label} = {} over {} pairs (above 1 = logring \
+                 cheaper); target at least {goal}x: {verdict}",
+                peer.name,
+                spread.show(2, "x"),
+                of_q[c].len()
+            );
+        }
+    }
+}
+
+fn report_throughput(
+    cfg: &Config,
+    scenario: &Scenario,
+    reference: Option<&Contender>,
+    peers: &[&Contender],
+    got: &Runs,
+) {
+    println!();
+    println!(
+        "### {}: events per second on one thread, `{}`",
+        scenario.key(),
+        scenario.front.event()
+    );
+    println!();
+    print_method(cfg, reference, got);
+    println!(
+        "- each run: {} events back to back; calling thread: its loop alone; drained: from its \
+         first event until the logger's flush returned (logring: until the draining thread \
+         received its last record, which it drops unread); x logring: each peer run's rate \
+         over the mean of the two logring runs around it, median (min-max) over pairs",
+        got.count
+    );
+    println!();
+    let mut heading = vec![
+        "contender".to_string(),
+        "calling thread Mevents/s".into(),
+        "drained Mevents/s".into(),
+    ];
+    if reference.is_some() {
+        heading.push("calling thread x logring".into());
+    }
+    heading.extend(["lost/event", "flagged (max other)"].map(String::from));
+    let row = |name: &str, own: &[EventRun], ratio_cell: Option<String>| {
+        let mut cells = vec![name.to_string()];
+        cells.push(Spread::of(own.iter().map(|r| r.rate() / 1e6)).show(2, ""));
+        cells.push(Spread::of(own.iter().map(|r| r.drained_rate() / 1e6)).show(2, ""));
+        cells.extend(ratio_cell);
+        cells.push(lost_cell(own));
+        cells.push(flagged(own));
+        cells
+    };
+    let of_rate = if reference.is_some() {
+        ratios(got, EventRun::rate)
+    } else {
+        Vec::new()
+    };
+    let mut table = vec![heading];
+    if let Some(r) = reference {
+        table.push(row(r.name, &got.refs, Some("1".into())));
+    }
+    for (c, peer) in peers.iter().enumerate() {
+        let cell = (!of_rate.is_empty())
+            .then(|| Spread::of(of_rate[c].iter().map(|&(r, _)| r)).show(2, "x"));
+        table.push(row(peer.name, &got.peers[c], cell));
+    }
+    print_table(&table);
+}
+
+/// The report's lines on how runs were placed and alternated.
+fn print_method(cfg: &Config, reference: Option<&Contender>, got: &Runs) {
+    let runs = got.peers.first().map_or(0, Vec::len);
+    match reference {
+        Some(_) => println!(
+            "- {runs} pairs: each peer run sits between two logring runs, after a warm-up run \
+             of each contender; one child process per run"
+        ),
+        None => println!(
+            "- logring's front-ends are not built (the crate's features `tracing` and `log`): \
+             peers only, {runs} runs each, alternated, one child process per run"
+        ),
+    }
+    if cfg.core_of(0).is_some() {
+        println!(
+            "- the thread that logs pinned to core {}; the logger's threads (and logring's \
+             draining thread, polling every {} µs, ring {} KiB) to core {}",
+            cfg.core_of(HOT_SLOT).map_or(0, |c| c.id),
+            cfg.poll.as_micros(),
+            cfg.ring / 1024,
+            cfg.core_of(LOGGER_SLOT).map_or(0, |c| c.id)
+        );
+    } else {
+        println!("- threads not pinned (fewer than 2 usable cores)");
+    }
+}
+
+fn print_header(cfg: &Config) {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
+    println!(
+        "## events bench: logring's tracing layer and log logger vs tracing_appender, ftlog, fast_log"
+    );
+    println!();
+    println!(
+        "- machine: {} ({} usable cores), Linux {kernel}",
+        cpu_model(),
+        cfg.cores.len()
+    );
+    println!(
+        "- {} pairs; cost runs ~{} ms of bursts; throughput runs {} events",
+        cfg.pairs,
+        (cfg.run_secs * 1000.0).round(),
+        cfg.events
+    );
+    println!(
+        "- fmt: tracing_subscriber::fmt() (default format, no ANSI colours) over tracing_appender::non_blocking's defaults (lossy, 128000 lines) over tracing_appender::rolling::never in a temporary directory"
+    );
+    println!(
+        "- ftlog: builder() defaults (bounded(100000, false): discards when full), utc(), the tsc feature, FileAppender in a temporary directory"
+    );
+    println!(
+        "- fast_log: Config::new().file(..).chan_len(Some(100000)) (blocks when full), a file in a temporary directory"
+    );
+    println!(
+        "- runs during which other processes used over {:.0}% of all cores are flagged",
+        common::FOREIGN_CPU_LIMIT * 100.0
+    );
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(CHILD_VAR) {
+        child(&spec);
+    }
+    let cfg = Config::from_env();
+    let clock = cost::calibrate(&cfg);
+    let all = contenders();
+    let scenarios = [
+        Scenario {
+            front: Front::Tracing,
+            mode: Mode::Cost,
+        },
+        Scenario {
+            front: Front::Log,
+            mode: Mode::Cost,
+        },
+        Scenario {
+            front: Front::Tracing,
+            mode: Mode::Throughput,
+        },
+        Scenario {
+            front: Front::Log,
+            mode: Mode::Throughput,
+        },
+    ];
+    let chosen: Vec<&Scenario> = scenarios.iter().filter(|s| cfg.wants(&s.key())).collect();
+    if chosen.is_empty() {
+        eprintln!(
+            "no scenario matches {:?}; scenarios: {}",
+            cfg.filters,
+            scenarios
+                .iter()
+                .map(Scenario::key)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        std::process::exit(2);
+    }
+    if cfg.smoke {
+        println!("events bench smoke test (run `cargo bench --bench events` to measure)");
+    } else {
+        print_header(&cfg);
+    }
+    let began = Instant::now();
+    for scenario in chosen {
+        let of_front: Vec<&Contender> = all.iter().filter(|c| c.front == scenario.front).collect();
+        let reference = of_front.iter().copied().find(|c| c.is_logring());
+        let peers: Vec<&Contender> = of_front.into_iter().filter(|c| !c.is_logring()).collect();
+        let got = measure(&cfg, &clock, scenario, reference, &peers);
+        if cfg.smoke {
+            let names: Vec<&str> = reference.iter().chain(&peers).map(|c| c.name).collect();
+            println!(
+                "{}: {} runs, every event logged reached its log or was counted dropped ({}){}",
+                scenario.key(),
+                got.refs.len() + got.peers.iter().map(Vec::len).sum::<usize>(),
+                names.join("; "),
+                if logring_side::BUILT {
+                    ""
+                } else {
+                    "; logring's front-ends not built"
+                }
+            );
+            continue;
+        }
+        match scenario.mode {
+            Mode::Cost => report_cost(&cfg, &clock, scenario, reference, &peers, &got),
+            Mode::Throughput => report_throughput(&cfg, scenario, reference, &peers, &got),
+        }
+    }
+    println!();
+    println!("(took {:.1} s)", began.elapsed().as_secs_f64());
+}
