@@ -1,0 +1,288 @@
+//! The dictionary across restarts: every process that reads a ring decodes
+//! its events, whoever registered their callsites and whenever.
+//!
+//! Two logger processes write into one ring file, one after the other: the
+//! first, "build 1", logs from callsites A and B and exits; the second, a
+//! "new build" (the same test binary with another switch in its
+//! environment), logs from B and C inside a span of its own. Each registers
+//! its callsites anew, beside the first one's entries. Checked:
+//!
+//! - a tailer started after both loggers decodes all their events;
+//! - a tailer that follows the first logger decodes its events, and tailers
+//!   restarted in the middle of the second logger's events (one killed
+//!   after the first half, the next started for the rest) decode theirs;
+//! - a ring without a dictionary (`Options::dictionary_len(0)`: always
+//!   full) decodes the same, from metadata carried inline in each event.
+//!
+//! Each event is checked whole: level, message, target, file, every field,
+//! its span, and the pid of the process that logged it.
+
+#![cfg(all(target_os = "linux", not(miri)))]
+
+mod cli_support;
+mod events_support;
+#[macro_use]
+mod process;
+mod ringfile;
+
+use std::process::Stdio;
+
+use events_support::{json_lines, str_key};
+use logring::file::{Mode, Options, RingFile};
+use ringfile::TempPath;
+use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Events each logger logs from each of its two callsites.
+const COUNT: u64 = 10;
+/// Where the paused logger stops until its parent lets it go on.
+const HALF: u64 = COUNT / 2;
+const RING: usize = 1 << 20;
+
+#[test]
+fn child() {
+    let Some(role) = process::role() else {
+        return;
+    };
+    match role.name.as_str() {
+        "logger" => logger(&role.path, role.arg(0), role.arg(1)),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Logs `COUNT` rounds as build `build` says, stopping before round
+/// `pause_at` (if below `COUNT`) until its stdin is closed.
+fn logger(path: &std::path::Path, build: u64, pause_at: u64) {
+    let ring = RingFile::open(path).unwrap_or_else(|error| panic!("{error}"));
+    let sender = ring.mpsc_sender().expect("a sender");
+    tracing_subscriber::registry()
+        .with(logring::tracing::Layer::new(sender))
+        .init();
+    let round = |i: u64| {
+        if build == 1 {
+            site_a(i);
+            site_b(build, i);
+        } else {
+            site_b(build, i);
+            site_c(i);
+        }
+    };
+    let span = (build == 2).then(|| tracing::info_span!("v2", build, started = "yes"));
+    let _entered = span.as_ref().map(tracing::Span::enter);
+    for i in 0..COUNT {
+        if i == pause_at {
+            report!("paused");
+            process::wait_for_stdin_eof();
+        }
+        round(i);
+    }
+}
+
+/// Callsite A: build 1 only.
+fn site_a(i: u64) {
+    tracing::info!(build = 1u64, a = i, "A {}", i);
+}
+
+/// Callsite B: both builds.
+fn site_b(build: u64, i: u64) {
+    tracing::warn!(build, b = format!("bee {i}").as_str(), "B {}", i);
+}
+
+/// Callsite C: build 2 only.
+fn site_c(i: u64) {
+    tracing::error!(
+        build = 2u64,
+        c = i as f64 + 0.5,
+        flag = i % 2 == 0,
+        "C {}",
+        i
+    );
+}
+
+/// One event expected in the output.
+#[derive(Clone, Copy, Debug)]
+struct Expected {
+    build: u64,
+    site: char,
+    i: u64,
+    pid: u32,
+}
+
+/// Build `build`'s events of rounds `rounds`, logged by process `pid`.
+fn expected(build: u64, rounds: std::ops::Range<u64>, pid: u32) -> Vec<Expected> {
+    let sites = if build == 1 { ['A', 'B'] } else { ['B', 'C'] };
+    rounds
+        .flat_map(|i| {
+            sites.map(|site| Expected {
+                build,
+                site,
+                i,
+                pid,
+            })
+        })
+        .collect()
+}
+
+/// Checks one decoded event against what was logged.
+#[track_caller]
+fn check(object: &Value, expected: Expected) {
+    let Expected {
+        build,
+        site,
+        i,
+        pid,
+    } = expected;
+    let what = format!("{site}{i} of build {build}: {object}");
+    let (level, fields) = match site {
+        'A' => ("INFO", serde_json::json!({"build": 1, "a": i})),
+        'B' => (
+            "WARN",
+            serde_json::json!({"build": build, "b": format!("bee {i}")}),
+        ),
+        _ => (
+            "ERROR",
+            serde_json::json!({"build": 2, "c": i as f64 + 0.5, "flag": i % 2 == 0}),
+        ),
+    };
+    let mut fields = fields;
+    fields["message"] = Value::from(format!("{site} {i}"));
+    assert_eq!(object["fields"], fields, "fields of {what}");
+    assert_eq!(str_key(object, "level"), level, "level of {what}");
+    assert_eq!(
+        str_key(object, "target"),
+        "events_restart",
+        "target of {what}"
+    );
+    assert!(
+        str_key(object, "filename").ends_with("events_restart.rs"),
+        "file of {what}"
+    );
+    assert!(object["line_number"].as_u64().is_some(), "line of {what}");
+    assert_eq!(object["pid"], pid, "pid of {what}");
+    if build == 2 {
+        let span = serde_json::json!({"name": "v2", "build": 2, "started": "yes"});
+        assert_eq!(object["span"], span, "span of {what}");
+        assert_eq!(object["spans"], Value::Array(vec![span]), "spans of {what}");
+    } else {
+        assert!(object.get("span").is_none(), "a span in {what}");
+    }
+}
+
+#[track_caller]
+fn check_all(lines: &[String], expected: &[Expected], what: &str) {
+    let objects = json_lines(lines);
+    assert_eq!(
+        objects.len(),
+        expected.len(),
+        "{what}: events decoded: {lines:#?}"
+    );
+    for (object, &expected) in objects.iter().zip(expected) {
+        check(object, expected);
+    }
+}
+
+/// A new MPSC ring file with `options`' dictionary.
+fn ring(name: &str, options: Options) -> TempPath {
+    let path = TempPath::in_memory(name);
+    let ring = RingFile::create(path.path(), options.mode(Mode::Mpsc))
+        .unwrap_or_else(|error| panic!("cannot create the ring file: {error}"));
+    drop(ring);
+    path
+}
+
+/// Runs logger `build` to its end; returns its pid.
+fn run_logger(path: &TempPath, build: u64) -> u32 {
+    let mut logger = process::Proc::spawn("logger", path.path(), &[build, COUNT]);
+    logger.finish();
+    logger.pid()
+}
+
+/// `logring tail --no-follow --format json`'s lines.
+fn tail_rest(path: &TempPath) -> Vec<String> {
+    cli_support::run(&["tail", path.arg(), "--no-follow", "--format", "json"])
+        .ok()
+        .lines()
+}
+
+/// `logring tail --format json` following the ring.
+fn follow(path: &TempPath) -> cli_support::Proc {
+    cli_support::Proc::logring(
+        &["tail", path.arg(), "--format", "json"],
+        Stdio::null(),
+        Stdio::piped(),
+    )
+}
+
+/// Reads `n` lines from a following tailer, then kills it; returns those
+/// and any it printed before it died.
+fn read_then_kill(tailer: &mut cli_support::Proc, n: usize) -> Vec<String> {
+    let mut lines = tailer.lines();
+    let mut read: Vec<String> = (0..n)
+        .map(|k| {
+            lines
+                .next()
+                .unwrap_or_else(|| panic!("the tailer stopped after {k} lines"))
+        })
+        .collect();
+    tailer.signal(libc::SIGKILL);
+    // What it wrote before it died is still in the pipe.
+    read.extend(lines.rest());
+    tailer.wait();
+    read
+}
+
+/// Both loggers, then one tailer for everything: `options` makes the ring.
+fn both_then_tail(name: &str, options: Options) {
+    let _turn = process::one_at_a_time();
+    let path = ring(name, options);
+    let first = run_logger(&path, 1);
+    let second = run_logger(&path, 2);
+    let mut all = expected(1, 0..COUNT, first);
+    all.extend(expected(2, 0..COUNT, second));
+    check_all(
+        &tail_rest(&path),
+        &all,
+        "a tailer started after both loggers",
+    );
+}
+
+#[test]
+fn a_tailer_started_after_both_loggers_decodes_everything() {
+    both_then_tail("after-both", Options::new(RING));
+}
+
+#[test]
+fn a_ring_without_a_dictionary_decodes_from_inline_metadata() {
+    both_then_tail("no-dictionary", Options::new(RING).dictionary_len(0));
+}
+
+#[test]
+fn following_and_restarted_tailers_decode_every_build() {
+    let _turn = process::one_at_a_time();
+    let path = ring("restarted", Options::new(RING));
+
+    // A tailer that follows build 1 from before its first event.
+    let mut tailer = follow(&path);
+    let first = run_logger(&path, 1);
+    let lines = read_then_kill(&mut tailer, 2 * COUNT as usize);
+    check_all(&lines, &expected(1, 0..COUNT, first), "the first tailer");
+
+    // Build 2 logs half its rounds, then waits.
+    let mut logger = process::Proc::spawn("logger", path.path(), &[2, HALF]);
+    logger.expect("paused");
+    let second = logger.pid();
+
+    // A new tailer, started between the two halves, decodes the first.
+    let mut tailer = follow(&path);
+    let lines = read_then_kill(&mut tailer, 2 * HALF as usize);
+    check_all(&lines, &expected(2, 0..HALF, second), "the second tailer");
+
+    // The second half, decoded by a third tailer started after it.
+    logger.finish();
+    check_all(
+        &tail_rest(&path),
+        &expected(2, HALF..COUNT, second),
+        "the third tailer",
+    );
+}
