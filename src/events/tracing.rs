@@ -1,0 +1,342 @@
+//! A [`tracing_subscriber::Layer`] that writes each event as a binary
+//! record into a ring (feature `tracing`).
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! let (sender, receiver) = logring::channel::mpsc::new(1 << 20)?;
+//! let subscriber = tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", 3, 10);
+//! });
+//! let record = receiver.try_recv()?;
+//! assert!(logring::events::is_event(record.tag()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What the calling thread pays
+//!
+//! An event costs a clock read, a lookup of its callsite in a fixed table,
+//! one claim, its fields encoded in place (integers, floats and bools as
+//! binary, strings copied, the message and `Debug` values formatted straight
+//! into the claim) and a commit: no allocation, no lock, no system call.
+//! What never changes per callsite (level, target, name, file, line, field
+//! names) is written once into the ring's dictionary, when the callsite is
+//! registered; events refer to it by id.
+//!
+//! Spans are the registry's: a span's fields are encoded once, when it is
+//! created (into a buffer kept in the span's extensions: an allocation per
+//! span, not per event) or recorded, and copied into every event inside it.
+//! Reading them takes the registry's per-span extensions lock (a shared,
+//! uncontended read lock), as `tracing_subscriber::fmt` does.
+//!
+//! # A full ring
+//!
+//! By default an event that finds the ring full is dropped and counted; the
+//! next event that finds room first writes a record "N events dropped" (a
+//! WARN event from target `logring`, with the count as field `dropped`), so
+//! the log shows every gap. [`Layer::with_full_policy`] with
+//! [`FullPolicy::Spin`] retries a full ring for the sender's spin budget
+//! first. An event larger than the ring's largest record keeps the fields
+//! that fit and decodes with `logring.truncated=true`.
+
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Interest, Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::emit::{Callsites, Emitter, Found, Key, Site};
+use crate::channel::mpsc;
+use crate::events::{FullPolicy, Level};
+use crate::ring::event::{Encoder, EncodeBuf, FieldName, FieldSink, Meta, MetaKind};
+
+/// A `tracing_subscriber` layer that writes events into a ring through an
+/// MPSC channel sender (a heap ring's, or a ring file's from
+/// [`RingFile::mpsc_sender`](crate::file::RingFile::mpsc_sender)).
+///
+/// Decode what it writes with `logring tail --format text|json` or
+/// [`events::Writer`](crate::events::Writer).
+pub struct Layer {
+    emitter: Emitter,
+    callsites: Callsites,
+}
+
+impl Layer {
+    /// A layer writing into `sender`'s ring. Events that find the ring full
+    /// are dropped and counted (see [`with_full_policy`](Self::with_full_policy)).
+    pub fn new(sender: mpsc::Sender) -> Self {
+        Self {
+            emitter: Emitter::new(sender),
+            callsites: Callsites::new(),
+        }
+    }
+
+    /// What an event does when the ring is full: [`FullPolicy::Drop`] (the
+    /// default) or [`FullPolicy::Spin`].
+    #[must_use]
+    pub fn with_full_policy(mut self, policy: FullPolicy) -> Self {
+        self.emitter.set_policy(policy);
+        self
+    }
+
+    /// Events this layer dropped (ring full, or its receiver gone).
+    pub fn dropped(&self) -> u64 {
+        self.emitter.dropped()
+    }
+
+    /// What the table knows of `meta`'s callsite, registered in the
+    /// dictionary on first sight.
+    #[inline]
+    fn found(&self, meta: &'static Metadata<'static>) -> Found<'_> {
+        let key = Key {
+            a: std::ptr::from_ref(meta) as usize,
+            b: 0,
+            c: 0,
+        };
+        self.callsites.find(key, || {
+            let names: Vec<&str> = meta.fields().iter().map(|f| f.name()).collect();
+            self.emitter.register(&meta_of(meta, &names))
+        })
+    }
+
+    /// Writes `event`'s callsite, spans and fields.
+    fn write<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let meta = event.metadata();
+        let spans = ctx
+            .event_scope(event)
+            .map_or(0, |scope| scope.count().min(u8::MAX as usize)) as u8;
+        let body = |enc: &mut Encoder<'_>| {
+            if spans != 0 {
+                if let Some(scope) = ctx.event_scope(event) {
+                    // The innermost `spans`, root first.
+                    let skip = scope.clone().count().saturating_sub(spans as usize);
+                    for span in scope.from_root().skip(skip) {
+                        let span_meta = span.metadata();
+                        let extensions = span.extensions();
+                        let fields = extensions
+                            .get::<SpanFields>()
+                            .map_or(&[][..], |f| f.0.as_slice());
+                        match self.found(span_meta) {
+                            Found::Id(id, _) => enc.span_known(id, fields),
+                            _ => {
+                                let names: NameList = NameList::of(span_meta);
+                                enc.span_inline(&meta_of(span_meta, names.as_slice()), fields);
+                            }
+                        }
+                    }
+                }
+            }
+            event.record(&mut Fields(enc));
+        };
+        match self.found(meta) {
+            Found::Id(id, hint) => {
+                self.emitter
+                    .emit(level_of(meta), Site::Known(id, hint), spans, body);
+            }
+            _ => {
+                let names = NameList::of(meta);
+                let inline = meta_of(meta, names.as_slice());
+                self.emitter
+                    .emit(level_of(meta), Site::Inline(&inline), spans, body);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layer")
+            .field("emitter", &self.emitter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for Layer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        self.found(meta);
+        Interest::always()
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = SpanFields(Vec::new());
+        attrs.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+        span.extensions_mut().insert(fields);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+            values.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+        } else {
+            let mut fields = SpanFields(Vec::new());
+            values.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+            extensions.insert(fields);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.write(event, &ctx);
+    }
+}
+
+/// A span's fields, encoded as an event's are, kept in its extensions.
+struct SpanFields(Vec<u8>);
+
+/// The field names of a callsite, on the stack for up to 32 of them (the
+/// inline-metadata path only).
+struct NameList {
+    names: [&'static str; 32],
+    len: usize,
+}
+
+impl NameList {
+    fn of(meta: &'static Metadata<'static>) -> Self {
+        let mut list = Self {
+            names: [""; 32],
+            len: 0,
+        };
+        for field in meta.fields().iter().take(32) {
+            list.names[list.len] = field.name();
+            list.len += 1;
+        }
+        list
+    }
+
+    fn as_slice(&self) -> &[&'static str] {
+        &self.names[..self.len]
+    }
+}
+
+fn level_of(meta: &Metadata<'_>) -> Level {
+    Level::from(*meta.level())
+}
+
+/// The wire metadata of a `tracing` callsite.
+fn meta_of<'a>(meta: &'a Metadata<'a>, names: &'a [&'a str]) -> Meta<'a> {
+    Meta {
+        level: level_of(meta),
+        kind: if meta.is_span() {
+            MetaKind::Span
+        } else {
+            MetaKind::Event
+        },
+        line: meta.line().unwrap_or(0),
+        name: meta.name(),
+        target: meta.target(),
+        module_path: meta.module_path().unwrap_or(""),
+        file: meta.file().unwrap_or(""),
+        field_names: names,
+    }
+}
+
+/// The name of `field` on the wire: its index in its callsite's field set.
+#[inline]
+fn name(field: &Field) -> FieldName<'static> {
+    match u16::try_from(field.index()) {
+        Ok(index) if index != u16::MAX => FieldName::Index(index),
+        _ => FieldName::Name(field.name()),
+    }
+}
+
+/// Encodes an event's fields into its claim.
+struct Fields<'e, 'b>(&'e mut Encoder<'b>);
+
+/// Encodes a span's fields into its buffer.
+struct BufFields<'v>(EncodeBuf<'v>);
+
+macro_rules! visit_into {
+    ($visitor:ident) => {
+        impl Visit for $visitor<'_, '_> {
+            visit_into!(@methods);
+        }
+    };
+    (@methods) => {
+        #[inline]
+        fn record_f64(&mut self, field: &Field, value: f64) {
+            self.sink().f64(name(field), value);
+        }
+        #[inline]
+        fn record_i64(&mut self, field: &Field, value: i64) {
+            self.sink().i64(name(field), value);
+        }
+        #[inline]
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            self.sink().u64(name(field), value);
+        }
+        #[inline]
+        fn record_i128(&mut self, field: &Field, value: i128) {
+            self.sink().i128(name(field), value);
+        }
+        #[inline]
+        fn record_u128(&mut self, field: &Field, value: u128) {
+            self.sink().u128(name(field), value);
+        }
+        #[inline]
+        fn record_bool(&mut self, field: &Field, value: bool) {
+            self.sink().bool(name(field), value);
+        }
+        #[inline]
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.sink().str(name(field), value);
+        }
+        #[inline]
+        fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+            self.sink().bytes(name(field), value);
+        }
+        fn record_error(
+            &mut self,
+            field: &Field,
+            value: &(dyn std::error::Error + 'static),
+        ) {
+            self.sink().error(name(field), value);
+        }
+        #[inline]
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.sink().debug(name(field), value);
+        }
+    };
+}
+
+impl<'b> Fields<'_, 'b> {
+    #[inline]
+    fn sink(&mut self) -> &mut Encoder<'b> {
+        self.0
+    }
+}
+
+impl Visit for Fields<'_, '_> {
+    visit_into!(@methods);
+}
+
+impl<'v> BufFields<'v> {
+    fn sink(&mut self) -> &mut EncodeBuf<'v> {
+        &mut self.0
+    }
+}
+
+impl Visit for BufFields<'_> {
+    visit_into!(@methods);
+}
+
+impl From<tracing_core::Level> for Level {
+    fn from(level: tracing_core::Level) -> Self {
+        match level {
+            tracing_core::Level::TRACE => Level::Trace,
+            tracing_core::Level::DEBUG => Level::Debug,
+            tracing_core::Level::INFO => Level::Info,
+            tracing_core::Level::WARN => Level::Warn,
+            _ => Level::Error,
+        }
+    }
+}
