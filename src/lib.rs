@@ -100,7 +100,7 @@ mod wait;
 // the layers above reach them as `crate::peers`.
 use queue::peers;
 
-pub use error::{CorruptRing, Error};
+pub use error::{CorruptRing, Error, ReservedTag};
 
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).
