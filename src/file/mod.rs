@@ -56,6 +56,14 @@
 //! denied, a corrupt header) comes through as it is. (`create`, then `open`
 //! on any error, is not the same: it hides those errors.)
 //!
+//! Every ring file (format 1.1) ends with a callsite dictionary after its
+//! data area: an append-only table where the log front-ends write once what
+//! never changes per callsite, so that any process reading the ring, at any
+//! time, can decode the events that refer to it. The file is 4096 bytes of
+//! header, then the capacity, then the dictionary;
+//! [`Options::dictionary_len`] sizes it. A ring of format 1.0 has none,
+//! and still opens.
+//!
 //! Looking is not touching: [`RingObserver::open`] opens a ring file and
 //! maps it read-only, so it needs read permission only, and offers the
 //! positions, counters and who is attached, as `logring stat` shows them.

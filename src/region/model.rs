@@ -23,7 +23,8 @@ pub(crate) struct ModelRegion {
     /// The payload bytes, each in its own cell so that a pointer formed for one
     /// claim never asserts exclusive access to another claim's bytes.
     bytes: Box<[UnsafeCell<u8>]>,
-    /// The dictionary after the data area.
+    /// The dictionary after the data area (only the tests look at it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) dict: ModelDict,
 }
 
@@ -139,6 +140,7 @@ pub(crate) struct ModelDict {
 // announced to loom through `cells`.
 unsafe impl Sync for ModelDict {}
 
+#[cfg_attr(not(test), allow(dead_code))] // only the tests use it
 impl ModelDict {
     /// A new dictionary of `len` bytes (a multiple of 8), as the ring's
     /// creator leaves it: `next` at the first entry.

@@ -33,6 +33,12 @@
 //! file): ids, words and lengths are checked against the dictionary's
 //! bounds before any byte is read, and a bad one is `None`.
 
+// Outside the tests, ring files (`stat`) and the event front-ends use it.
+#![cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
+
 #[cfg(not(loom))]
 use std::marker::PhantomData;
 #[cfg(not(loom))]

@@ -166,6 +166,10 @@ pub(crate) const EVENT_TAG_V1: u32 = 0xFFFF_FF01;
 /// The dictionary's length is a multiple of this (a page).
 pub(crate) const DICT_ALIGN: u64 = 4096;
 /// The largest dictionary accepted.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
 pub(crate) const MAX_DICT_LEN: u64 = 1 << 30;
 /// The largest dictionary a ring gets by default.
 pub(crate) const DEFAULT_DICT_MAX: u64 = 256 * 1024;

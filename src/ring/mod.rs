@@ -263,6 +263,10 @@ impl Ring {
 
     /// The ring's callsite dictionary (empty, and always full, in a ring
     /// without one).
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
     #[inline]
     pub(crate) fn dictionary(&self) -> Dictionary<'_> {
         #[cfg(not(loom))]
