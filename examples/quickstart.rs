@@ -33,7 +33,7 @@ fn in_place_records() -> Result<(), Box<dyn Error>> {
     let line = b"08:00:00.000001 order accepted id=42";
     let mut claim = producer.try_claim(line.len())?;
     claim.copy_from_slice(line);
-    claim.set_tag(1);
+    claim.set_tag(1)?;
     claim.commit();
 
     // A claim that is dropped (or aborted) is skipped by the consumer.
@@ -45,7 +45,7 @@ fn in_place_records() -> Result<(), Box<dyn Error>> {
     let text = b"08:00:00.000002 fill qty=5";
     claim[..text.len()].copy_from_slice(text);
     claim.truncate(text.len());
-    claim.set_tag(2);
+    claim.set_tag(2)?;
     claim.commit();
 
     producer.try_send(b"")?; // zero-length records are records too

@@ -87,3 +87,62 @@ impl fmt::Display for CorruptRing {
 }
 
 impl std::error::Error for CorruptRing {}
+
+/// A claim's tag was set to one of the tags logring keeps for its own
+/// records ([`ReservedTag::RANGE`]: `0xffffff00..=0xffffffff`), such as log
+/// events: a record of yours never carries one, so that no reader takes it
+/// for one of logring's. The claim keeps the tag it had.
+///
+/// ```
+/// let (mut producer, _consumer) = logring::queue::spsc::new(1024)?;
+/// let mut claim = producer.try_claim(0)?;
+/// let error = claim.set_tag(0xffff_ff01).unwrap_err();
+/// assert_eq!(error.tag(), 0xffff_ff01);
+/// assert!(logring::ReservedTag::RANGE.contains(&error.tag()));
+/// claim.set_tag(7)?; // any tag below the range
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReservedTag {
+    tag: u32,
+}
+
+impl ReservedTag {
+    /// The tags logring keeps for its own records.
+    pub const RANGE: std::ops::RangeInclusive<u32> = crate::ring::layout::RESERVED_TAGS;
+
+    /// Whether a claim would take `tag`: `Err` for a tag in
+    /// [`RANGE`](Self::RANGE), which `set_tag` refuses (a program can check
+    /// a tag it was given once, before it claims).
+    ///
+    /// # Errors
+    ///
+    /// `ReservedTag` for a tag of [`RANGE`](Self::RANGE).
+    #[inline]
+    pub fn check(tag: u32) -> Result<(), Self> {
+        if tag >= *Self::RANGE.start() {
+            Err(Self { tag })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The tag that was refused.
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+}
+
+impl fmt::Display for ReservedTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tag {:#010x} is reserved for logring's own records ({:#010x}..={:#010x})",
+            self.tag,
+            Self::RANGE.start(),
+            Self::RANGE.end()
+        )
+    }
+}
+
+impl std::error::Error for ReservedTag {}

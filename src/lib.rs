@@ -53,8 +53,10 @@
 //!   read-only observers.
 //!
 //! Errors live beside the operations that return them (one type per
-//! operation, as in crossbeam-channel); [`Error`] (building a ring) and
-//! [`CorruptRing`] (what a damaged ring looks like) are shared.
+//! operation, as in crossbeam-channel); [`Error`] (building a ring),
+//! [`CorruptRing`] (what a damaged ring looks like) and [`ReservedTag`] (a
+//! record tag of the range logring keeps for its own records, such as log
+//! events, which `set_tag` refuses) are shared.
 //!
 //! Every piece of shared state (positions, counters, record words, the
 //! waiter word) lives inside the ring's own memory, laid out by a fixed
@@ -102,7 +104,7 @@ mod wait;
 // the layers above reach them as `crate::peers`.
 use queue::peers;
 
-pub use error::{CorruptRing, Error};
+pub use error::{CorruptRing, Error, ReservedTag};
 
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).

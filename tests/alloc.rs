@@ -120,7 +120,7 @@ macro_rules! produce {
                 let mut claim = self.try_claim(len + (seq % 2) as usize).unwrap();
                 claim[..len].copy_from_slice(payload(seq, buffer));
                 claim.truncate(len);
-                claim.set_tag(tag);
+                claim.set_tag(tag).unwrap();
                 claim.commit();
             }
             fn claim_abort(&mut self, len: usize) {

@@ -58,13 +58,23 @@ async fn basic<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
 
     let mut claim = tx.claim(5).await.expect("room for 5 bytes");
     claim.copy_from_slice(b"hello");
-    claim.set_tag(7);
+    claim.set_tag(7).unwrap();
     claim.commit();
     tx.send(b"world").await.expect("room for 5 bytes");
     // A zero-length record still carries its tag.
     let mut claim = tx.claim(0).await.expect("room for an empty record");
-    claim.set_tag(0xdead_beef);
+    claim.set_tag(0xdead_beef).unwrap();
     claim.commit();
+    // logring's own tags are refused; the claim keeps the tag it had.
+    let mut claim = tx.claim(0).await.expect("room for an empty record");
+    claim.set_tag(9).unwrap();
+    let refused = claim.set_tag(0xffff_ff01).unwrap_err();
+    assert_eq!((refused.tag(), claim.tag()), (0xffff_ff01, 9));
+    assert!(
+        refused.to_string().contains("0xffffff01 is reserved"),
+        "{refused}"
+    );
+    claim.abort();
     // Aborted claims, explicitly or by drop, are never delivered.
     tx.claim(8).await.expect("room for 8 bytes").abort();
     drop(tx.try_claim(3).expect("room for 3 bytes"));
@@ -156,7 +166,7 @@ async fn claims_write_in_place<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
         write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
         assert_eq!(write!(claim, "{}", "x".repeat(40)), Err(std::fmt::Error));
     }
-    claim.set_tag(3);
+    claim.set_tag(3).unwrap();
     claim.commit();
 
     let mut claim = tx.try_claim(8).expect("room");
@@ -407,7 +417,7 @@ async fn mpsc_senders_wait_together<E: Exec>(exec: E) {
                 parked.fetch_add(1, Ordering::SeqCst);
                 let mut claim = send.await.expect("room once the receiver releases");
                 fill(key(1, u64::from(id)), &mut claim);
-                claim.set_tag((1 << 24) | id);
+                claim.set_tag((1 << 24) | id).unwrap();
                 claim.commit();
                 done.fetch_add(1, Ordering::SeqCst);
             })
@@ -635,10 +645,14 @@ kinds_and_executors!(batches_and_stream);
 async fn stream_items_keep_tag_and_position<T: AsyncTx, E: Exec>(new: New<T>, _exec: E) {
     let (mut tx, rx) = open_channel(new, 1024);
     let mut sent = Vec::new();
-    for (tag, bytes) in [(7, &b"first"[..]), (0, b""), (u32::MAX, b"third record")] {
+    for (tag, bytes) in [
+        (7, &b"first"[..]),
+        (0, b""),
+        (*logring::ReservedTag::RANGE.start() - 1, b"third record"),
+    ] {
         let mut claim = tx.claim(bytes.len()).await.expect("room");
         claim.copy_from_slice(bytes);
-        claim.set_tag(tag);
+        claim.set_tag(tag).unwrap();
         sent.push((claim.position(), tag, bytes.to_vec()));
         claim.commit();
     }

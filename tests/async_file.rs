@@ -71,7 +71,7 @@ fn len_of(key: u64) -> usize {
 fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
     let key = key(id, seq);
     fill(key, &mut claim);
-    claim.set_tag(tag_of(id, seq));
+    claim.set_tag(tag_of(id, seq)).unwrap();
     claim.commit();
 }
 
@@ -284,7 +284,7 @@ fn hold(ring: &RingFile, role: &Role) {
         tx.send(id, seq);
     }
     tx.with_claim(len, |mut claim| {
-        claim.set_tag(tag_of(id, count));
+        claim.set_tag(tag_of(id, count)).unwrap();
         fill(key(id, count), &mut claim[..len / 2]);
         report!("holding {}", claim.position());
         process::wait_for_stdin_eof();
@@ -429,7 +429,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
             match tx.try_claim(FIXED) {
                 Ok(mut claim) => {
                     fill(key(0, filled), &mut claim);
-                    claim.set_tag(tag_of(0, filled));
+                    claim.set_tag(tag_of(0, filled)).unwrap();
                     claim.commit();
                     filled += 1;
                 }
@@ -451,7 +451,7 @@ fn async_sender_on_a_full_ring_is_woken_by_a_consumer_process() {
                     match counted(tx.claim(FIXED), &parked).await {
                         Ok(mut claim) => {
                             fill(key(0, filled), &mut claim);
-                            claim.set_tag(tag_of(0, filled));
+                            claim.set_tag(tag_of(0, filled)).unwrap();
                             claim.commit();
                         }
                         Err(error) => panic!("a ring file's sender failed: {error}"),

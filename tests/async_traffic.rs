@@ -157,7 +157,7 @@ async fn lockstep<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
                 Err(error) => panic!("record {seq}: {error}"),
             };
             fill(key(0, seq), &mut claim);
-            claim.set_tag(tag_of(0, seq));
+            claim.set_tag(tag_of(0, seq)).unwrap();
             claim.commit();
         }
     });
@@ -276,7 +276,7 @@ async fn wake_window<T: AsyncTx, E: Exec>(new: New<T>, exec: E) {
                 Err(error) => panic!("record {seq}: {error}"),
             };
             fill(seq, &mut claim);
-            claim.set_tag(seq as u32);
+            claim.set_tag(seq as u32).unwrap();
             claim.commit();
         }
     });

@@ -163,12 +163,20 @@ fn send_tagged<T: Tx>(tx: &mut T, payload: &[u8], tag: u32) {
         }
     };
     claim.copy_from_slice(payload);
-    claim.set_tag(tag);
+    claim.set_tag(tag).unwrap();
     claim.commit();
 }
 
 // ---------------------------------------------------------------------------
 // Sending and receiving.
+
+/// The largest tag a user's record may carry: the ones above are logring's.
+const LAST_USER_TAG: u32 = *logring::ReservedTag::RANGE.start() - 1;
+
+/// A tag made of `bits`, below the reserved range.
+fn user_tag(bits: u64) -> u32 {
+    (bits as u32) % *logring::ReservedTag::RANGE.start()
+}
 
 fn basic<T: Tx>(new: New<T>) {
     let (mut tx, mut rx) = new(1024).unwrap();
@@ -177,7 +185,7 @@ fn basic<T: Tx>(new: New<T>) {
     let mut claim = tx.claim(5).unwrap();
     assert_eq!(claim.len(), 5);
     claim.copy_from_slice(b"hello");
-    claim.set_tag(7);
+    claim.set_tag(7).unwrap();
     assert_eq!(claim.tag(), 7);
     claim.commit();
 
@@ -186,8 +194,17 @@ fn basic<T: Tx>(new: New<T>) {
     // A zero-length record still carries its tag.
     let mut claim = tx.claim(0).unwrap();
     assert!(claim.is_empty());
-    claim.set_tag(0xdead_beef);
+    claim.set_tag(0xdead_beef).unwrap();
     claim.commit();
+
+    // logring's own tags are refused; the claim keeps the tag it had.
+    let mut claim = tx.claim(0).unwrap();
+    claim.set_tag(9).unwrap();
+    for reserved in [0xffff_ff00, 0xffff_ff01, u32::MAX] {
+        let refused = claim.set_tag(reserved).unwrap_err();
+        assert_eq!((refused.tag(), claim.tag()), (reserved, 9));
+    }
+    claim.abort();
 
     // Aborted claims, explicitly or by drop, are never delivered.
     let mut claim = tx.claim(8).unwrap();
@@ -199,7 +216,7 @@ fn basic<T: Tx>(new: New<T>) {
     let mut claim = tx.try_claim(16).unwrap();
     claim.copy_from_slice(b"0123456789abcdef");
     claim.truncate(4);
-    claim.set_tag(u32::MAX);
+    claim.set_tag(LAST_USER_TAG).unwrap();
     claim.commit();
 
     tx.send(b"end").unwrap();
@@ -215,7 +232,7 @@ fn basic<T: Tx>(new: New<T>) {
     assert_eq!((&*record, record.tag()), (&b""[..], 0xdead_beef));
     drop(record);
     let record = rx.recv_deadline(Instant::now() + PATIENCE).unwrap();
-    assert_eq!((&*record, record.tag()), (&b"0123"[..], u32::MAX));
+    assert_eq!((&*record, record.tag()), (&b"0123"[..], LAST_USER_TAG));
     drop(record);
     let record = rx.recv().unwrap();
     assert_eq!(&*record, b"end");
@@ -267,7 +284,7 @@ fn claims_write_in_place<T: Tx>(new: New<T>) {
         write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
         assert_eq!(claim.write_str(&"x".repeat(40)), Err(std::fmt::Error));
     }
-    claim.set_tag(3);
+    claim.set_tag(3).unwrap();
     claim.commit();
 
     let mut claim = tx.try_claim(8).unwrap();
@@ -485,7 +502,7 @@ fn mpsc_four_senders_keep_per_sender_order() {
                     claim[..4].copy_from_slice(&id.to_le_bytes());
                     claim[4..8].copy_from_slice(&seq.to_le_bytes());
                     fill(key, &mut claim[8..]);
-                    claim.set_tag(mix(key) as u32);
+                    claim.set_tag(user_tag(mix(key))).unwrap();
                     claim.commit();
                 }
                 fulls
@@ -503,7 +520,7 @@ fn mpsc_four_senders_keep_per_sender_order() {
         assert_eq!(seq, next[id as usize], "sender {id}: sequence");
         let key = key(id, seq);
         assert_eq!(bytes.len(), len(key), "record {key:#x}: length");
-        assert_eq!(tag, mix(key) as u32, "record {key:#x}: tag");
+        assert_eq!(tag, user_tag(mix(key)), "record {key:#x}: tag");
         check(key, &bytes[8..]);
         next[id as usize] += 1;
         total += 1;
@@ -653,7 +670,7 @@ fn leaked_claim<T: Tx>(new: New<T>) {
     tx.send(b"after 1").unwrap();
     let mut claim = tx.claim(7).unwrap();
     claim.copy_from_slice(b"after 2");
-    claim.set_tag(2);
+    claim.set_tag(2).unwrap();
     claim.commit();
 
     assert_eq!(&*rx.recv().unwrap(), b"before");

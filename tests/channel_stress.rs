@@ -402,7 +402,7 @@ fn wake_latency_run<T: Tx>(
                 let sent = send_with(&mut senders[which], len(seq), |claim| {
                     claim[8..16].copy_from_slice(&seq.to_le_bytes());
                     fill(seq, &mut claim[STAMP..]);
-                    claim.set_tag(seq as u32);
+                    claim.set_tag(seq as u32).unwrap();
                     // Last, so that the stamp is as close to the commit as
                     // can be.
                     let stamp = base.elapsed().as_nanos() as u64;
@@ -604,7 +604,7 @@ fn drain_send<T: Tx>(tx: &mut T, run: u64, id: u32, records: u32) {
     for seq in 0..records {
         let sent = send_with(tx, drain_len(run, id, seq), |claim| {
             fill(drain_key(run, id, seq), claim);
-            claim.set_tag(id << 16 | seq);
+            claim.set_tag(id << 16 | seq).unwrap();
         });
         assert!(sent, "sender {id}: the receiver is gone before the senders");
     }
@@ -826,7 +826,7 @@ fn mpsc_sender_shared_by_reference_delivers_every_record_once() {
                         }
                     };
                     fill(drain_key(run, id, seq), &mut claim);
-                    claim.set_tag(id << 16 | seq);
+                    claim.set_tag(id << 16 | seq).unwrap();
                     claim.commit();
                 }
             });

@@ -1,6 +1,6 @@
 //! `logring create`, run as the real binary (see `cli_support`): it never
-//! replaces anything, sets the permissions asked, and rounds the capacity up
-//! to a power of two, saying so.
+//! replaces anything, sets the permissions asked, rounds the capacity up
+//! to a power of two and the dictionary up to 4 KiB, saying so.
 
 #![cfg(all(target_os = "linux", feature = "cli"))]
 
@@ -97,12 +97,85 @@ fn create_rounds_the_capacity_up_to_a_power_of_two() {
         }
         assert_eq!(
             fs::metadata(path.path()).unwrap().len(),
-            HEADER + capacity,
+            HEADER + capacity + default_dictionary(capacity),
             "--capacity {asked}"
         );
         let stat = stat_json(&path);
         assert_eq!(field(&stat, "capacity"), capacity, "{stat}");
+        assert_eq!(
+            field(&stat, "dictionary_len"),
+            default_dictionary(capacity),
+            "{stat}"
+        );
         assert_eq!(field(&stat, "max_record_len"), capacity / 2 - 8, "{stat}");
         assert_eq!(stat["mode"], "mpsc", "{stat}");
     }
+}
+
+/// The dictionary a ring of `capacity` bytes gets by default: a quarter of
+/// the capacity, at most 256 KiB, rounded down to 4 KiB.
+fn default_dictionary(capacity: u64) -> u64 {
+    (capacity / 4).min(256 * 1024) / 4096 * 4096
+}
+
+#[test]
+fn create_sizes_the_dictionary() {
+    // (asked, dictionary, rounded)
+    for (asked, dictionary, rounded) in [
+        ("0", 0, false),
+        ("4KiB", 4096, false),
+        ("5000", 8192, true),
+        ("1MiB", 1 << 20, false),
+    ] {
+        let path = TempPath::in_memory("dictionary");
+        let ran = run(&[
+            "create",
+            path.arg(),
+            "--capacity",
+            "64KiB",
+            "--mode",
+            "mpsc",
+            "--dictionary",
+            asked,
+        ])
+        .ok();
+        assert_eq!(ran.out(), "", "{}", ran.describe());
+        if rounded {
+            assert!(
+                ran.err()
+                    .contains(&format!("dictionary rounded up to {dictionary} bytes")),
+                "no note of the rounding: {}",
+                ran.describe()
+            );
+        } else {
+            assert_eq!(ran.err(), "", "{}", ran.describe());
+        }
+        assert_eq!(
+            fs::metadata(path.path()).unwrap().len(),
+            HEADER + 65536 + dictionary,
+            "--dictionary {asked}"
+        );
+        let stat = stat_json(&path);
+        assert_eq!(field(&stat, "dictionary_len"), dictionary, "{stat}");
+        let used = if dictionary == 0 { 0 } else { 64 };
+        assert_eq!(field(&stat, "dictionary_used"), used, "{stat}");
+    }
+
+    // Above 1 GiB: a usage error, and nothing made.
+    let path = TempPath::in_memory("dictionary-too-large");
+    run(&[
+        "create",
+        path.arg(),
+        "--capacity",
+        "64KiB",
+        "--mode",
+        "spsc",
+        "--dictionary",
+        "2GiB",
+    ])
+    .fails(
+        2,
+        &["dictionary of 2147483648 bytes", "maximum of 1073741824"],
+    );
+    assert!(!path.path().exists());
 }

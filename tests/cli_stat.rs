@@ -40,7 +40,7 @@ fn stat_describes_a_fresh_ring() {
     let ran = run(&["stat", ring.arg()]).ok();
     let expected: Vec<(String, String)> = [
         ("ring file", ring.arg()),
-        ("format", "1.0"),
+        ("format", "1.1"),
         ("mode", "MPSC"),
         ("capacity", "65536 bytes (64.0 KiB)"),
         ("max record", "32760 bytes"),
@@ -51,6 +51,7 @@ fn stat_describes_a_fresh_ring() {
         ("producers", "0"),
         ("full rejections", "0"),
         ("skipped claims", "0"),
+        ("dictionary", "64 of 16384 bytes used (16.0 KiB, 0.4%)"),
     ]
     .iter()
     .map(|&(label, value)| (label.to_owned(), value.to_owned()))
@@ -61,7 +62,7 @@ fn stat_describes_a_fresh_ring() {
     let stat = stat_json(&ring);
     let expected = serde_json::json!({
         "path": ring.arg(),
-        "format": "1.0",
+        "format": "1.1",
         "mode": "spsc",
         "capacity": 4096,
         "max_record_len": 2040,
@@ -74,6 +75,8 @@ fn stat_describes_a_fresh_ring() {
         "producers": 0,
         "full_rejections": 0,
         "skipped_claims": 0,
+        "dictionary_len": 0,
+        "dictionary_used": 0,
     });
     assert_eq!(stat, expected);
 }

@@ -1,8 +1,8 @@
 //! `logring write`, run as the real binary in child processes (see
 //! `cli_support`): a writer stopped by a signal leaves every record it
 //! committed and says how many; a writer that waits for room says why, and
-//! only when no consumer is attached; `--on-full`, `--raw`, `--tag` and
-//! too long lines do what the help says; a second writer is refused on an
+//! only when no consumer is attached; `--on-full`, `--raw`, `--tag` (which
+//! refuses logring's reserved tags) and too long lines do what the help says; a second writer is refused on an
 //! SPSC ring; a damaged ring is reported, not waited on.
 
 #![cfg(all(target_os = "linux", feature = "cli"))]
@@ -420,6 +420,33 @@ fn tag_labels_every_record() {
         .map(|object| field(object, "tag"))
         .collect();
     assert_eq!(tags, [7, 7, 0]);
+}
+
+/// The tags from 0xffffff00 up are logring's own (log events): `--tag`
+/// refuses them as a bad argument, before it attaches or reads anything.
+#[test]
+fn tag_refuses_the_reserved_tags() {
+    let ring = create_ring("reserved-tag", "4KiB", "spsc");
+    for (tag, hex) in [("4294967040", "0xffffff00"), ("4294967295", "0xffffffff")] {
+        let ran = run_with(&["write", ring.arg(), "--tag", tag], b"x\n");
+        ran.usage_error();
+        assert!(
+            ran.err().contains(&format!(
+                "tag {hex} is reserved for logring's own records (0xffffff00..=0xffffffff)"
+            )),
+            "{}",
+            ran.describe()
+        );
+    }
+    // The largest tag of one's own is taken.
+    run_with(&["write", ring.arg(), "--tag", "4294967039"], b"x\n").ok();
+    let tags: Vec<u64> = run(&["tail", ring.arg(), "--no-follow", "--format", "json"])
+        .ok()
+        .json_lines()
+        .iter()
+        .map(|object| field(object, "tag"))
+        .collect();
+    assert_eq!(tags, [0xffff_feff]);
 }
 
 // ---------------------------------------------------------------------------

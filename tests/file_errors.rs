@@ -138,20 +138,20 @@ fn a_file_without_the_magic_is_not_a_ring() {
 fn another_major_version_is_refused_and_another_minor_accepted() {
     let path = ring_file("major", 4096, Mode::Spsc);
     patch_u16(&path, MAJOR_AT, 2);
-    let kind = open_fails(&path, "ring format 2.0, this logring reads 1.x");
+    let kind = open_fails(&path, "ring format 2.1, this logring reads 1.x");
     assert!(
         matches!(
             kind,
             FileErrorKind::UnsupportedVersion {
                 major: 2,
-                minor: 0,
+                minor: 1,
                 supported: 1
             }
         ),
         "{kind:?}"
     );
     patch_u16(&path, MAJOR_AT, 0);
-    let kind = open_fails(&path, "ring format 0.0, this logring reads 1.x");
+    let kind = open_fails(&path, "ring format 0.1, this logring reads 1.x");
     assert!(
         matches!(kind, FileErrorKind::UnsupportedVersion { major: 0, .. }),
         "{kind:?}"
@@ -724,7 +724,8 @@ fn created_files_have_their_space_allocated() {
         let path = TempPath::under(dir, "allocated");
         let ring = create(&path, 1 << 20, Mode::Mpsc);
         let metadata = fs::metadata(path.path()).unwrap();
-        assert_eq!(metadata.len(), HEADER + (1 << 20));
+        // The data area and the default dictionary (256 KiB at this size).
+        assert_eq!(metadata.len(), HEADER + (1 << 20) + (256 << 10));
         assert!(
             metadata.blocks() * 512 >= metadata.len(),
             "{}: {} bytes allocated of {}",
@@ -905,7 +906,7 @@ fn attached_ends_are_seen_until_the_last_handle_goes() {
 fn observers_report_the_header() {
     let path = TempPath::new("observers");
     let ring = create(&path, 4096, Mode::Mpsc);
-    assert_eq!(ring.format_version(), (1, 0));
+    assert_eq!(ring.format_version(), (1, 1));
     assert_eq!((ring.head(), ring.tail()), (0, 0));
     assert_eq!(ring.producer_count(), 0);
     assert_eq!(ring.consumer_pid(), None);

@@ -141,8 +141,8 @@ impl Tx {
 impl Claim<'_> {
     fn set_tag(&mut self, tag: u32) {
         match self {
-            Claim::Queue(claim) => claim.set_tag(tag),
-            Claim::Channel(claim) => claim.set_tag(tag),
+            Claim::Queue(claim) => claim.set_tag(tag).unwrap(),
+            Claim::Channel(claim) => claim.set_tag(tag).unwrap(),
         }
     }
 
@@ -1307,7 +1307,7 @@ fn sender_fills_the_ring_with_no_consumer_then_a_consumer_process_drains_it() {
             match claim {
                 Ok(mut claim) => {
                     fill(key, &mut claim);
-                    claim.set_tag(tag_of(0, sent));
+                    claim.set_tag(tag_of(0, sent)).unwrap();
                     claim.commit();
                     sent += 1;
                 }

@@ -138,7 +138,7 @@ fn spsc_abort_and_truncate() {
             // last 8 bytes turned into padding.
             let mut claim = producer.try_claim(16).unwrap();
             claim.copy_from_slice(&truncated);
-            claim.set_tag(7);
+            claim.set_tag(7).unwrap();
             claim.truncate(3);
             claim.commit();
             // Padding [56, 64), then [64, 80): needs the first record released.

@@ -364,7 +364,15 @@ fn expect_claim<'a>(
 fn end_claim(model: &mut Model, mut claim: WriteClaim<'_>, id: u64, tag: u32, seed: u64, end: End) {
     let bytes = payload(claim.len(), seed);
     claim.copy_from_slice(&bytes);
-    claim.set_tag(tag);
+    // A reserved tag is refused, and the claim keeps its tag (0).
+    let tag = match claim.set_tag(tag) {
+        Ok(()) => tag,
+        Err(reserved) => {
+            assert!(logring::ReservedTag::RANGE.contains(&tag), "{reserved}");
+            assert_eq!(reserved.tag(), tag);
+            0
+        }
+    };
     assert_eq!(claim.tag(), tag);
     match end {
         End::Commit => {
@@ -598,6 +606,8 @@ fn op(max_len: usize) -> impl Strategy<Value = Op> {
         1 => Just(usize::MAX),
     ];
     let send_len = prop_oneof![12 => 0..=max_len, 1 => (max_len + 1)..=(max_len + 16)];
+    // Now and then a tag the claims refuse (logring's own).
+    let tag = prop_oneof![8 => any::<u32>(), 1 => logring::ReservedTag::RANGE];
     let end = prop_oneof![
         4 => Just(End::Commit),
         2 => (0..=max_len + 8).prop_map(End::Truncate),
@@ -605,7 +615,7 @@ fn op(max_len: usize) -> impl Strategy<Value = Op> {
         1 => Just(End::Drop),
     ];
     prop_oneof![
-        6 => (claim_len.clone(), any::<u32>(), any::<u64>(), end.clone())
+        6 => (claim_len.clone(), tag, any::<u64>(), end.clone())
             .prop_map(|(len, tag, seed, end)| Op::Claim { len, tag, seed, end }),
         3 => (send_len, any::<u64>()).prop_map(|(len, seed)| Op::Send { len, seed }),
         6 => Just(Op::Recv),

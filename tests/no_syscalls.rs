@@ -662,7 +662,7 @@ fn make(producer: &mut dyn Produce, key: u64, max: usize) -> Result<Option<Expec
         1 => {
             let mut claim = producer.claim(len)?;
             fill(key, &mut claim);
-            claim.set_tag(tag);
+            claim.set_tag(tag).unwrap();
             claim.commit();
             Ok(Some(Expected { tag, ..plain }))
         }

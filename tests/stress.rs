@@ -70,7 +70,7 @@ fn spsc_produce(mut producer: spsc::Producer, records: u64) {
                 backoff.wait();
             };
             fill(seq, &mut claim);
-            claim.set_tag(spsc_tag(seq));
+            claim.set_tag(spsc_tag(seq)).unwrap();
             claim.commit();
         }
     }
@@ -169,7 +169,8 @@ fn mpsc_len(key: u64) -> usize {
 }
 
 fn mpsc_tag(key: u64) -> u32 {
-    (mix(key) >> 32) as u32
+    // Below the tags logring keeps for its own records.
+    ((mix(key) >> 32) as u32) % *logring::ReservedTag::RANGE.start()
 }
 
 /// What a producer does with record `key` in the churn test.
@@ -226,7 +227,7 @@ fn finish(mut claim: WriteClaim<'_>, key: u64, churn: bool) {
     header[4..].copy_from_slice(&(key as u32).to_le_bytes());
     claim[..KEY_LEN].copy_from_slice(&header);
     fill(key, &mut claim[KEY_LEN..]);
-    claim.set_tag(mpsc_tag(key));
+    claim.set_tag(mpsc_tag(key)).unwrap();
     match fate(key, churn) {
         Fate::Commit => claim.commit(),
         Fate::Truncate(len) => {

@@ -208,7 +208,7 @@ impl Producer {
             Producer::Mpsc(producer) => producer.try_claim(len)?,
         };
         common::fill(key, &mut claim);
-        claim.set_tag(tag);
+        claim.set_tag(tag).unwrap();
         claim.commit();
         Ok(())
     }

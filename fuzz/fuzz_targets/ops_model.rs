@@ -884,8 +884,14 @@ impl Core {
                 bytes.truncate(len);
             }
             Op::SetTag { tag: new, .. } => {
-                open.claim.set_tag(new);
-                *tag = new;
+                // A reserved tag is refused and leaves the tag as it was.
+                match open.claim.set_tag(new) {
+                    Ok(()) => *tag = new,
+                    Err(reserved) => {
+                        assert!(logring::ReservedTag::RANGE.contains(&new));
+                        assert_eq!(reserved.tag(), new);
+                    }
+                }
             }
             _ => unreachable!("not an edit"),
         }

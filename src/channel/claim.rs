@@ -5,6 +5,7 @@ use std::io;
 use std::ops::{Deref, DerefMut};
 
 use super::Link;
+use crate::error::ReservedTag;
 use crate::queue::WriteClaim;
 use crate::ring::Ring;
 
@@ -67,9 +68,23 @@ impl<'a> SendClaim<'a> {
     }
 
     /// Sets the record's tag (see [`WriteClaim::set_tag`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedTag`] for a tag of [`ReservedTag::RANGE`]
+    /// (`0xffffff00..=0xffffffff`), which logring keeps for its own records
+    /// (log events); the tag is then left as it was.
     #[inline]
-    pub fn set_tag(&mut self, tag: u32) {
-        self.claim.set_tag(tag);
+    pub fn set_tag(&mut self, tag: u32) -> Result<(), ReservedTag> {
+        self.claim.set_tag(tag)
+    }
+
+    /// Sets the record's tag, reserved ones included: for the crate's own
+    /// records (an event encoder's `EVENT_TAG_V1`).
+    #[allow(dead_code)] // used by the event front-ends
+    #[inline]
+    pub(crate) fn set_tag_unchecked(&mut self, tag: u32) {
+        self.claim.set_tag_unchecked(tag);
     }
 
     /// The record's tag.

@@ -69,10 +69,10 @@ pub enum FileErrorKind {
         /// Which parameter, and what is wrong with it.
         reason: &'static str,
     },
-    /// The file's length does not match the capacity in its header (it was
-    /// truncated or extended by another program).
+    /// The file's length does not match the capacity and dictionary length
+    /// in its header (it was truncated or extended by another program).
     LengthMismatch {
-        /// Header plus capacity, in bytes.
+        /// Header plus capacity plus dictionary, in bytes.
         expected: u64,
         /// The file's length.
         actual: u64,
@@ -119,6 +119,15 @@ pub enum FileErrorKind {
         asked_mode: Mode,
         /// The capacity asked for, rounded up as `create` rounds it.
         asked_capacity: u64,
+    },
+    /// The dictionary asked of
+    /// [`Options::dictionary_len`](super::Options::dictionary_len) is larger
+    /// than a ring's dictionary may be.
+    DictionaryTooLarge {
+        /// The length asked for, in bytes.
+        requested: u64,
+        /// The largest dictionary, in bytes (1 GiB).
+        max: u64,
     },
     /// Ring files are not supported on this operating system.
     Unsupported,
@@ -238,6 +247,11 @@ impl fmt::Display for FileError {
                 f,
                 "ring file {path}: the ring is {mode} with capacity {capacity} bytes; asked \
                  for {asked_mode} with capacity {asked_capacity} bytes"
+            ),
+            FileErrorKind::DictionaryTooLarge { requested, max } => write!(
+                f,
+                "ring file {path}: a dictionary of {requested} bytes is larger than the \
+                 maximum of {max} bytes"
             ),
             FileErrorKind::Unsupported => write!(
                 f,

@@ -56,6 +56,14 @@
 //! denied, a corrupt header) comes through as it is. (`create`, then `open`
 //! on any error, is not the same: it hides those errors.)
 //!
+//! Every ring file (format 1.1) ends with a callsite dictionary after its
+//! data area: an append-only table where the log front-ends write once what
+//! never changes per callsite, so that any process reading the ring, at any
+//! time, can decode the events that refer to it. The file is 4096 bytes of
+//! header, then the capacity, then the dictionary;
+//! [`Options::dictionary_len`] sizes it. A ring of format 1.0 has none,
+//! and still opens.
+//!
 //! Looking is not touching: [`RingObserver::open`] opens a ring file and
 //! maps it read-only, so it needs read permission only, and offers the
 //! positions, counters and who is attached, as `logring stat` shows them.
@@ -282,16 +290,51 @@ pub struct Options {
     capacity: usize,
     mode: Mode,
     permissions: u32,
+    /// Bytes of dictionary asked for; `None`: the default for the capacity.
+    dictionary_len: Option<usize>,
 }
 
 impl Options {
     /// A ring of at least `capacity` bytes (rounded up to a power of two;
-    /// at least 64), SPSC, with permissions 0600.
+    /// at least 64), SPSC, with permissions 0600 and the default
+    /// dictionary (see [`dictionary_len`](Self::dictionary_len)).
     pub const fn new(capacity: usize) -> Self {
         Self {
             capacity,
             mode: Mode::Spsc,
             permissions: 0o600,
+            dictionary_len: None,
+        }
+    }
+
+    /// The size of the ring's callsite dictionary, in bytes: the table after
+    /// the data area where the log front-ends write what never changes per
+    /// callsite (level, target, file, line, field names), once, for every
+    /// process that reads the ring. Rounded up to a multiple of 4096; 0
+    /// makes a ring without one (events then carry that metadata inline).
+    ///
+    /// The default is a quarter of the capacity, at most 256 KiB, rounded
+    /// down to 4096 (so none for a ring below 16 KiB). The file is
+    /// `4096 + capacity + dictionary` bytes long.
+    /// [`RingFile::open_or_create`] accepts an existing ring whatever its
+    /// dictionary.
+    ///
+    /// [`RingFile::create`] fails with
+    /// [`FileErrorKind::DictionaryTooLarge`] above 1 GiB.
+    pub const fn dictionary_len(mut self, bytes: usize) -> Self {
+        self.dictionary_len = Some(bytes);
+        self
+    }
+
+    /// The dictionary length a ring of `capacity` bytes made with these
+    /// options gets, or `None` if it is above the maximum.
+    #[cfg(target_os = "linux")]
+    fn resolved_dictionary_len(&self, capacity: u64) -> Option<u64> {
+        use crate::ring::layout::{DICT_ALIGN, MAX_DICT_LEN, default_dict_len};
+        match self.dictionary_len {
+            None => Some(default_dict_len(capacity)),
+            Some(bytes) if bytes as u64 > MAX_DICT_LEN => None,
+            Some(bytes) => Some((bytes as u64).div_ceil(DICT_ALIGN) * DICT_ALIGN),
         }
     }
 
@@ -317,10 +360,11 @@ impl Options {
 
 /// The observers [`RingFile`] and [`RingObserver`] share: what the header
 /// and the kernel's locks say of a ring. Expects a private
-/// `fn header(&self) -> &Header` (of a validated header) and the fields
+/// `fn header(&self) -> &Header` (of a validated header), a pub(crate)
+/// `fn dictionary(&self) -> Dictionary<'_>`, and the fields
 /// `liveness` (a `Liveness` or an `Arc` of one) and, copied from the header
-/// when it was validated, `mode`, `capacity`, `max_record_len` and
-/// `version`.
+/// when it was validated, `mode`, `capacity`, `max_record_len`, `dict_len`
+/// and `version`.
 #[cfg(target_os = "linux")]
 macro_rules! header_observers {
     () => {
@@ -378,6 +422,20 @@ macro_rules! header_observers {
                 crate::file::Mode::Spsc => 1,
                 crate::file::Mode::Mpsc => crate::ring::layout::SLOTS,
             })
+        }
+
+        /// Size of the ring's callsite dictionary in bytes (0: the ring has
+        /// none; see [`Options::dictionary_len`](crate::file::Options::dictionary_len)).
+        pub fn dictionary_len(&self) -> usize {
+            self.dict_len as usize
+        }
+
+        /// Bytes of the dictionary in use (its own 64-byte head included;
+        /// 0 if there is none): at most
+        /// [`dictionary_len`](Self::dictionary_len), which it reaches once
+        /// the dictionary is full. A snapshot.
+        pub fn dictionary_used(&self) -> usize {
+            self.dictionary().used() as usize
         }
 
         /// The ring's format version, `(major, minor)`: this build reads major
@@ -449,11 +507,16 @@ macro_rules! header_observers {
         /// # Errors
         ///
         /// [`LengthMismatch`](crate::file::FileErrorKind::LengthMismatch) if
-        /// the file's length is not the header plus the capacity;
+        /// the file's length is not the header plus the capacity plus the
+        /// dictionary;
         /// [`Io`](crate::file::FileErrorKind::Io) if the kernel cannot be
         /// asked.
         pub fn check_len(&self) -> Result<(), crate::file::FileError> {
-            super::validate::check_file_len(self.path(), self.liveness.probe(), self.capacity)
+            super::validate::check_file_len(
+                self.path(),
+                self.liveness.probe(),
+                self.capacity + self.dict_len,
+            )
         }
     };
 }

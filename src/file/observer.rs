@@ -7,7 +7,8 @@ use super::liveness::Liveness;
 use super::validate::{check_header, checked_len, open_file};
 use super::{FileError, Mode};
 use crate::region::ReadOnlyFileRegion;
-use crate::ring::layout::Header;
+use crate::ring::dict::Dictionary;
+use crate::ring::layout::{HEADER_LEN, Header};
 
 /// A ring file looked at, not attached to: its positions, counters and who
 /// is attached, for monitors such as `logring stat`.
@@ -44,6 +45,7 @@ pub struct RingObserver {
     mode: Mode,
     capacity: u64,
     max_record_len: u64,
+    dict_len: u64,
     version: (u16, u16),
 }
 
@@ -81,6 +83,7 @@ impl RingObserver {
             mode: layout.mode,
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
+            dict_len: layout.dict_len,
             version: layout.version,
         })
     }
@@ -88,6 +91,25 @@ impl RingObserver {
     /// The ring's header, in the read-only mapping (checked in `open`).
     fn header(&self) -> &Header {
         self.region.header()
+    }
+
+    /// The ring's callsite dictionary, read-only: lookups make Relaxed
+    /// loads and fences only, as the read-only mapping allows, and
+    /// registering always fails.
+    pub(crate) fn dictionary(&self) -> Dictionary<'_> {
+        // SAFETY: the dictionary is the mapping's last `dict_len` bytes
+        // (`check_header` checked the file's length, which is the
+        // mapping's, to be HEADER_LEN + capacity + dict_len), 8-aligned
+        // (the mapping is page-aligned, HEADER_LEN and the capacity
+        // multiples of 64), readable while `self` is borrowed; `false`:
+        // nothing is stored through it.
+        unsafe {
+            Dictionary::from_raw(
+                self.region.base().add(HEADER_LEN + self.capacity as usize),
+                self.dict_len,
+                false,
+            )
+        }
     }
 
     super::header_observers!();

@@ -25,18 +25,21 @@ use crate::ring::layout::HEADER_LEN;
 use crate::sync::{AtomicU64, Ordering};
 
 /// A new, initialised ring file at `path`, open read-write, and its mapping.
-/// `capacity` and `max_record_len` come from `params(options.capacity)`.
+/// `capacity` and `max_record_len` come from `params(options.capacity)`,
+/// `dict_len` (a multiple of 4096, at most 1 GiB) from the options.
 pub(super) fn create(
     path: &Path,
     options: &Options,
     capacity: u64,
     max_record_len: u64,
+    dict_len: u64,
 ) -> Result<(File, FileRegion), FileError> {
     let ring = Ring {
         path,
         options,
         capacity,
         max_record_len,
+        dict_len,
     };
     let from = first_way();
     if from <= Way::Unnamed {
@@ -84,6 +87,7 @@ struct Ring<'a> {
     options: &'a Options,
     capacity: u64,
     max_record_len: u64,
+    dict_len: u64,
 }
 
 impl Ring<'_> {
@@ -210,7 +214,7 @@ impl Ring<'_> {
     /// maps it and initialises the ring in it.
     fn initialise(&self, file: &File) -> Result<FileRegion, FileError> {
         let path = self.path;
-        let len = HEADER_LEN + self.capacity as usize;
+        let len = HEADER_LEN + self.capacity as usize + self.dict_len as usize;
         // The umask may have cleared bits the caller asked for.
         file.set_permissions(Permissions::from_mode(self.options.permissions))
             .map_err(FileError::io(path, "set the permissions of"))?;
@@ -226,6 +230,7 @@ impl Ring<'_> {
                 self.options.mode.layout(),
                 self.capacity,
                 self.max_record_len,
+                self.dict_len,
             );
         }
         Ok(region)

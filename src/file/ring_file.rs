@@ -15,7 +15,8 @@ use crate::channel::{self, Receiver, SpaceSignal};
 use crate::queue::peers::Owner;
 use crate::queue::{self, Consumer};
 use crate::region::{FileRegion, Region};
-use crate::ring::layout::{Header, SLOTS, Word};
+use crate::ring::dict::Dictionary;
+use crate::ring::layout::{Header, MAX_DICT_LEN, SLOTS, Word};
 use crate::ring::{Ring, params};
 use crate::sync::Ordering;
 use crate::wait::Barrier;
@@ -33,6 +34,7 @@ pub struct RingFile {
     mode: Mode,
     capacity: u64,
     max_record_len: u64,
+    dict_len: u64,
     version: (u16, u16),
 }
 
@@ -49,6 +51,7 @@ impl RingFile {
     /// # Errors
     ///
     /// [`FileErrorKind::Capacity`] for a capacity no ring can have;
+    /// [`FileErrorKind::DictionaryTooLarge`] for a dictionary above 1 GiB;
     /// [`FileErrorKind::Io`] if the file cannot be created (it exists, the
     /// directory is not writable), its space cannot be allocated (the disk
     /// is full) or it cannot be mapped. Nothing is left behind on an error.
@@ -56,8 +59,17 @@ impl RingFile {
         let path = path.as_ref();
         let (capacity, max_record_len) = params(options.capacity)
             .map_err(|error| FileError::new(path, FileErrorKind::Capacity(error)))?;
-        let (file, region) = publish::create(path, &options, capacity, max_record_len)?;
-        let layout = Layout::new(options.mode, capacity, max_record_len);
+        let dict_len = options.resolved_dictionary_len(capacity).ok_or_else(|| {
+            FileError::new(
+                path,
+                FileErrorKind::DictionaryTooLarge {
+                    requested: options.dictionary_len.unwrap_or(0) as u64,
+                    max: MAX_DICT_LEN,
+                },
+            )
+        })?;
+        let (file, region) = publish::create(path, &options, capacity, max_record_len, dict_len)?;
+        let layout = Layout::new(options.mode, capacity, max_record_len, dict_len);
         Self::attach(path, file, region, layout)
     }
 
@@ -195,6 +207,7 @@ impl RingFile {
             layout.mode.layout(),
             layout.capacity,
             layout.max_record_len,
+            layout.dict_len,
         );
         Ok(Self {
             ring,
@@ -203,6 +216,7 @@ impl RingFile {
             mode: layout.mode,
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
+            dict_len: layout.dict_len,
             version: layout.version,
         })
     }
@@ -210,6 +224,18 @@ impl RingFile {
     /// The ring's header.
     fn header(&self) -> &Header {
         self.ring.header()
+    }
+
+    /// The ring, for the crate's front-ends (the event encoders reach its
+    /// dictionary through it).
+    #[allow(dead_code)] // used by the event front-ends
+    pub(crate) fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// The ring's callsite dictionary.
+    pub(crate) fn dictionary(&self) -> Dictionary<'_> {
+        self.ring.dictionary()
     }
 
     super::header_observers!();

@@ -484,3 +484,143 @@ fn a_producer_restarted_at_once_leaves_the_dead_reservation_explained() {
     );
     assert_eq!(rx.skipped_claims(), 1);
 }
+
+/// Writes `bytes` at `offset` of the file at `path`, as another program
+/// (or an older release of this crate) could.
+fn patch(path: &std::path::Path, offset: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all_at(bytes, offset).unwrap();
+}
+
+/// Where `dict_len` and the minor version sit in the file.
+const DICT_LEN_AT: u64 = std::mem::offset_of!(crate::ring::layout::LayoutFields, dict_len) as u64;
+const MINOR_AT: u64 = std::mem::offset_of!(crate::ring::layout::LayoutFields, version_minor) as u64;
+
+#[test]
+fn every_handle_of_a_ring_file_sees_its_dictionary() {
+    let temp = TempRing::new("dictionary-shared");
+    let ring = RingFile::create(&temp.0, Options::new(64 * 1024).mode(Mode::Mpsc)).unwrap();
+    // The default: a quarter of the capacity.
+    assert_eq!(ring.dictionary_len(), 16 * 1024);
+    assert_eq!(
+        std::fs::metadata(&temp.0).unwrap().len(),
+        4096 + 64 * 1024 + 16 * 1024
+    );
+    assert_eq!(ring.format_version(), (1, 1));
+    assert_eq!(ring.dictionary_used(), 64);
+    let sender = ring.mpsc_sender().unwrap();
+    let id = sender
+        .ring()
+        .dictionary()
+        .register(5, |bytes| bytes.copy_from_slice(b"entry"))
+        .unwrap();
+    assert_eq!(ring.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(ring.dictionary_used(), 64 + 16);
+
+    // Another handle, a read-only observer, and a handle opened after every
+    // other one let go.
+    let other = RingFile::open(&temp.0).unwrap();
+    assert_eq!(other.dictionary().entry(id), Some(&b"entry"[..]));
+    let receiver = other.receiver().unwrap();
+    assert_eq!(receiver.ring().dictionary().entry(id), Some(&b"entry"[..]));
+    let observer = super::RingObserver::open(&temp.0).unwrap();
+    assert_eq!(observer.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(observer.dictionary().register(1, |_| {}), None, "read-only");
+    assert_eq!(
+        (observer.dictionary_len(), observer.dictionary_used()),
+        (16 * 1024, 64 + 16)
+    );
+    let second = other
+        .ring()
+        .dictionary()
+        .register(3, |bytes| bytes.copy_from_slice(b"two"))
+        .unwrap();
+    assert_eq!(observer.dictionary().entry(second), Some(&b"two"[..]));
+    drop((sender, receiver, ring, other, observer));
+
+    let again = RingFile::open(&temp.0).unwrap();
+    assert_eq!(again.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(again.dictionary().entry(second), Some(&b"two"[..]));
+    again.check_len().unwrap();
+}
+
+#[test]
+fn the_dictionary_length_is_asked_in_the_options() {
+    for (asked, made) in [(0, 0), (1, 4096), (5000, 8192), (1 << 20, 1 << 20)] {
+        let temp = TempRing::new("dictionary-asked");
+        let ring = RingFile::create(&temp.0, Options::new(4096).dictionary_len(asked)).unwrap();
+        assert_eq!(ring.dictionary_len(), made, "asked {asked}");
+        assert_eq!(
+            std::fs::metadata(&temp.0).unwrap().len(),
+            4096 + 4096 + made as u64
+        );
+        let registered = ring.dictionary().register(8, |_| {});
+        assert_eq!(registered.is_some(), made > 0, "asked {asked}");
+    }
+    // No dictionary by default below 16 KiB.
+    let temp = TempRing::new("dictionary-small");
+    let ring = RingFile::create(&temp.0, Options::new(8192)).unwrap();
+    assert_eq!((ring.dictionary_len(), ring.dictionary_used()), (0, 0));
+    assert_eq!(ring.dictionary().register(0, |_| {}), None);
+    // An existing ring is taken whatever its dictionary.
+    let same = RingFile::open_or_create(&temp.0, Options::new(8192).dictionary_len(4096)).unwrap();
+    assert_eq!(same.dictionary_len(), 0);
+
+    let temp = TempRing::new("dictionary-too-large");
+    let error =
+        RingFile::create(&temp.0, Options::new(4096).dictionary_len((1 << 30) + 1)).unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            super::FileErrorKind::DictionaryTooLarge { requested, max: 0x4000_0000 }
+                if *requested == (1 << 30) + 1
+        ),
+        "{error}"
+    );
+    assert!(!temp.0.exists());
+    // 1 GiB itself is allowed (not made here: it would allocate it).
+}
+
+#[test]
+fn a_format_1_0_ring_file_opens_without_a_dictionary() {
+    let temp = TempRing::new("format-1-0");
+    drop(RingFile::create(&temp.0, Options::new(4096).dictionary_len(0)).unwrap());
+    patch(&temp.0, MINOR_AT, &0u16.to_le_bytes());
+    let ring = RingFile::open(&temp.0).unwrap();
+    assert_eq!(ring.format_version(), (1, 0));
+    assert_eq!((ring.dictionary_len(), ring.dictionary_used()), (0, 0));
+    assert_eq!(ring.dictionary().entry(8), None);
+    let observer = super::RingObserver::open(&temp.0).unwrap();
+    assert_eq!(observer.dictionary_len(), 0);
+}
+
+#[test]
+fn a_bad_dictionary_length_is_a_clear_error() {
+    let temp = TempRing::new("bad-dictionary");
+    drop(RingFile::create(&temp.0, Options::new(4096).dictionary_len(4096)).unwrap());
+    for (dict_len, says) in [
+        (
+            100u64,
+            "corrupt header: dictionary length is not a multiple of 4096",
+        ),
+        (
+            (1 << 30) + 4096,
+            "corrupt header: dictionary length is above the maximum of 1 GiB",
+        ),
+        (8192, "12288 bytes long, but its header says 16384"),
+        (0, "12288 bytes long, but its header says 8192"),
+    ] {
+        patch(&temp.0, DICT_LEN_AT, &dict_len.to_le_bytes());
+        for error in [
+            RingFile::open(&temp.0).map(drop).unwrap_err(),
+            super::RingObserver::open(&temp.0).map(drop).unwrap_err(),
+        ] {
+            let text = error.to_string();
+            assert!(text.contains(says), "dict_len {dict_len}: {text}");
+            assert!(text.contains(&*temp.0.to_string_lossy()), "{text}");
+        }
+    }
+    patch(&temp.0, DICT_LEN_AT, &4096u64.to_le_bytes());
+    RingFile::open(&temp.0).unwrap();
+}

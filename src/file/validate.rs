@@ -13,8 +13,8 @@ use std::ptr::NonNull;
 
 use super::{FileError, FileErrorKind, Mode};
 use crate::ring::layout::{
-    HEADER_LEN, Header, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MIN_CAPACITY, VERSION_MAJOR,
-    VERSION_MINOR, WORD,
+    DICT_ALIGN, HEADER_LEN, Header, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MAX_DICT_LEN,
+    MIN_CAPACITY, VERSION_MAJOR, VERSION_MINOR, WORD,
 };
 use crate::ring::params;
 use crate::sync::Ordering;
@@ -25,7 +25,9 @@ fn header_layout_len(file: &File) -> Option<u64> {
     let mut bytes = [0; size_of::<LayoutFields>()];
     file.read_exact_at(&mut bytes, 0).ok()?;
     let layout: LayoutFields = bytemuck::pod_read_unaligned(&bytes);
-    (HEADER_LEN as u64).checked_add(u64::from_le(layout.capacity))
+    (HEADER_LEN as u64)
+        .checked_add(u64::from_le(layout.capacity))?
+        .checked_add(u64::from_le(layout.dict_len))
 }
 
 /// Opens the file at `path`: read-write for attaching ends (`write`), or
@@ -74,9 +76,9 @@ pub(super) fn checked_len(path: &Path, file: &File, write: bool) -> Result<u64, 
             min: HEADER_LEN as u64,
         }));
     }
-    // The length must be header + capacity; anything longer than the
-    // largest ring is refused before it is mapped.
-    if len > HEADER_LEN as u64 + MAX_CAPACITY {
+    // The length must be header + capacity + dictionary; anything longer
+    // than the largest ring is refused before it is mapped.
+    if len > HEADER_LEN as u64 + MAX_CAPACITY + MAX_DICT_LEN {
         return Err(fail(FileErrorKind::LengthMismatch {
             expected: header_layout_len(file).unwrap_or(0),
             actual: len,
@@ -85,14 +87,15 @@ pub(super) fn checked_len(path: &Path, file: &File, write: bool) -> Result<u64, 
     Ok(len)
 }
 
-/// Checks that `file`, the ring file of a ring of `capacity` bytes, is
-/// still as long as the ring (nobody truncated or extended it).
-pub(super) fn check_file_len(path: &Path, file: &File, capacity: u64) -> Result<(), FileError> {
+/// Checks that `file`, the ring file of a ring whose data area and
+/// dictionary hold `ring_len` bytes, is still as long as the ring (nobody
+/// truncated or extended it).
+pub(super) fn check_file_len(path: &Path, file: &File, ring_len: u64) -> Result<(), FileError> {
     let actual = file
         .metadata()
         .map_err(FileError::io(path, "inspect"))?
         .len();
-    let expected = HEADER_LEN as u64 + capacity;
+    let expected = HEADER_LEN as u64 + ring_len;
     if actual == expected {
         Ok(())
     } else {
@@ -111,17 +114,21 @@ pub(super) struct Layout {
     /// Data area bytes, a power of two.
     pub capacity: u64,
     pub max_record_len: u64,
+    /// Dictionary bytes after the data area: 0 (none, as in every 1.0
+    /// ring) or a multiple of `DICT_ALIGN`, at most `MAX_DICT_LEN`.
+    pub dict_len: u64,
     /// The format version, `(major, minor)`; the major is `VERSION_MAJOR`.
     pub version: (u16, u16),
 }
 
 impl Layout {
     /// The layout of a ring this build creates.
-    pub(super) fn new(mode: Mode, capacity: u64, max_record_len: u64) -> Self {
+    pub(super) fn new(mode: Mode, capacity: u64, max_record_len: u64, dict_len: u64) -> Self {
         Self {
             mode,
             capacity,
             max_record_len,
+            dict_len,
             version: (VERSION_MAJOR, VERSION_MINOR),
         }
     }
@@ -192,7 +199,15 @@ pub(super) unsafe fn check_header(
     if u64::from_le(fields.data_offset) != HEADER_LEN as u64 {
         return bad("data offset is not the header length");
     }
-    let expected = HEADER_LEN as u64 + capacity;
+    // 1.0 left these bytes zero: a 1.0 ring has no dictionary.
+    let dict_len = u64::from_le(fields.dict_len);
+    if dict_len % DICT_ALIGN != 0 {
+        return bad("dictionary length is not a multiple of 4096");
+    }
+    if dict_len > MAX_DICT_LEN {
+        return bad("dictionary length is above the maximum of 1 GiB");
+    }
+    let expected = HEADER_LEN as u64 + capacity + dict_len;
     if len != expected {
         return Err(FileErrorKind::LengthMismatch {
             expected,
@@ -218,6 +233,7 @@ pub(super) unsafe fn check_header(
                 mode,
                 capacity,
                 max_record_len,
+                dict_len,
                 version: (major, minor),
             });
         }
@@ -268,7 +284,7 @@ mod tests {
     /// The layout bytes of the ring the tests build.
     fn layout_bytes() -> Vec<u8> {
         let (capacity, max_record_len) = params(CAPACITY as usize).unwrap();
-        let fields = LayoutFields::new(layout::Mode::Spsc, capacity, max_record_len);
+        let fields = LayoutFields::new(layout::Mode::Spsc, capacity, max_record_len, 0);
         bytemuck::bytes_of(&fields).to_vec()
     }
 
@@ -299,7 +315,65 @@ mod tests {
         let layout = layout_bytes();
         let region = region_with(&[(0, &layout), (MARK_AT, &INIT_MARK.to_le_bytes())]);
         let found = check(&region).unwrap();
-        assert_eq!(found, Layout::new(Mode::Spsc, CAPACITY, CAPACITY / 2 - 8));
+        assert_eq!(
+            found,
+            Layout::new(Mode::Spsc, CAPACITY, CAPACITY / 2 - 8, 0)
+        );
+    }
+
+    /// Where `dict_len` and the minor version sit in the layout.
+    const DICT_LEN_AT: usize = std::mem::offset_of!(LayoutFields, dict_len);
+    const MINOR_AT: usize = std::mem::offset_of!(LayoutFields, version_minor);
+
+    #[test]
+    fn a_format_1_0_ring_has_no_dictionary() {
+        let layout = layout_bytes();
+        let region = region_with(&[
+            (0, &layout),
+            (MINOR_AT, &0u16.to_le_bytes()),
+            (MARK_AT, &INIT_MARK.to_le_bytes()),
+        ]);
+        let found = check(&region).unwrap();
+        assert_eq!(found.version, (VERSION_MAJOR, 0));
+        assert_eq!(found.dict_len, 0);
+    }
+
+    #[test]
+    fn impossible_dictionary_lengths_are_refused() {
+        let layout = layout_bytes();
+        for (dict_len, reason) in [
+            (8, "dictionary length is not a multiple of 4096"),
+            (4097, "dictionary length is not a multiple of 4096"),
+            (
+                MAX_DICT_LEN + DICT_ALIGN,
+                "dictionary length is above the maximum of 1 GiB",
+            ),
+            (u64::MAX, "dictionary length is not a multiple of 4096"),
+        ] {
+            let found = check(&region_with(&[
+                (0, &layout),
+                (DICT_LEN_AT, &dict_len.to_le_bytes()),
+                (MARK_AT, &INIT_MARK.to_le_bytes()),
+            ]));
+            assert!(
+                matches!(found, Err(FileErrorKind::BadLayout { reason: r }) if r == reason),
+                "{dict_len}: {found:?}"
+            );
+        }
+        // A possible length the file is not long enough for.
+        let found = check(&region_with(&[
+            (0, &layout),
+            (DICT_LEN_AT, &4096u64.to_le_bytes()),
+            (MARK_AT, &INIT_MARK.to_le_bytes()),
+        ]));
+        assert!(
+            matches!(
+                found,
+                Err(FileErrorKind::LengthMismatch { expected, actual: LEN })
+                    if expected == LEN + 4096
+            ),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -362,7 +436,13 @@ mod tests {
                 // SAFETY: the region is zeroed and holds the whole ring; the
                 // test thread only reads it.
                 unsafe {
-                    crate::ring::initialise(&*theirs, layout::Mode::Mpsc, capacity, max_record_len)
+                    crate::ring::initialise(
+                        &*theirs,
+                        layout::Mode::Mpsc,
+                        capacity,
+                        max_record_len,
+                        0,
+                    )
                 };
             });
             let found = loop {
@@ -374,7 +454,7 @@ mod tests {
             creator.join().unwrap();
             assert_eq!(
                 found.unwrap(),
-                Layout::new(Mode::Mpsc, capacity, max_record_len)
+                Layout::new(Mode::Mpsc, capacity, max_record_len, 0)
             );
         }
     }

@@ -5,6 +5,7 @@ use std::io;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
+use crate::error::ReservedTag;
 use crate::ring::Ring;
 use crate::ring::layout::{Word, span_of};
 use crate::sync::Ordering;
@@ -141,8 +142,24 @@ impl<'a> WriteClaim<'a> {
     /// Sets the record's tag, a `u32` the consumer reads with
     /// [`ReadClaim::tag`](crate::queue::ReadClaim::tag) (e.g. a record kind).
     /// Defaults to 0.
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedTag`] for a tag of [`ReservedTag::RANGE`]
+    /// (`0xffffff00..=0xffffffff`), which logring keeps for its own records
+    /// (log events); the tag is then left as it was.
     #[inline]
-    pub fn set_tag(&mut self, tag: u32) {
+    pub fn set_tag(&mut self, tag: u32) -> Result<(), ReservedTag> {
+        ReservedTag::check(tag)?;
+        self.tag = tag;
+        Ok(())
+    }
+
+    /// Sets the record's tag, reserved ones included: for the crate's own
+    /// records (an event encoder's `EVENT_TAG_V1`).
+    #[allow(dead_code)] // used by the event front-ends
+    #[inline]
+    pub(crate) fn set_tag_unchecked(&mut self, tag: u32) {
         self.tag = tag;
     }
 

@@ -197,6 +197,14 @@ macro_rules! ring_observers {
         crate::queue::ring_observers!(ring);
     };
     ($($ring:ident).+) => {
+        /// The ring this end is of: the crate's front-ends reach its
+        /// dictionary through it.
+        #[allow(dead_code)] // used by the event front-ends
+        #[inline]
+        pub(crate) fn ring(&self) -> &crate::ring::Ring {
+            &self.$($ring).+
+        }
+
         /// Data area size in bytes (the requested capacity rounded up to a power
         /// of two).
         #[inline]

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use super::peers::Owner;
 use super::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
-use crate::error::{CorruptRing, Error};
+use crate::error::{CorruptRing, Error, ReservedTag};
 use crate::ring::Ring;
-use crate::ring::layout::{MAX_CAPACITY, Mode, Word, span_of};
+use crate::ring::layout::{EVENT_TAG_V1, MAX_CAPACITY, Mode, Word, span_of};
 use crate::sync::Ordering::Relaxed;
 
 /// Both producer types, so one test body covers both queues.
@@ -64,7 +64,7 @@ fn claim_at(ring: &Ring, pos: u64, len: u64) -> WriteClaim<'_> {
 fn commit_at(ring: &Ring, pos: u64, payload: &[u8], tag: u32) {
     let mut claim = claim_at(ring, pos, payload.len() as u64);
     claim.copy_from_slice(payload);
-    claim.set_tag(tag);
+    claim.set_tag(tag).unwrap();
     claim.commit();
 }
 
@@ -208,7 +208,7 @@ fn truncation_pads_the_remainder_and_release_zeroes_what_the_mode_needs() {
         let mut claim = claim_at(&ring, 0, 10);
         assert_eq!(ring.word(0).load(Relaxed), Word::claimed(10, 0));
         claim.fill(0xff);
-        claim.set_tag(5);
+        claim.set_tag(5).unwrap();
         claim.truncate(3);
         claim.commit();
         assert_eq!(ring.word(0).load(Relaxed), Word::committed(3, 5));
@@ -246,7 +246,7 @@ fn zero_length_records_are_empty_slices() {
         producer.send(&[]).unwrap();
         let mut claim = producer.claim(0).unwrap();
         assert!(claim.is_empty());
-        claim.set_tag(3);
+        claim.set_tag(3).unwrap();
         claim.commit();
         producer.claim(0).unwrap().abort();
         producer.send(&[]).unwrap();
@@ -433,12 +433,12 @@ fn truncate_then_commit_delivers_the_prefix_and_skips_the_rest() {
 
 #[test]
 fn tags_round_trip() {
-    const TAGS: [u32; 5] = [0, 1, 0x8000_0000, 0xdead_beef, u32::MAX];
+    const TAGS: [u32; 5] = [0, 1, 0x8000_0000, 0xdead_beef, 0xffff_feff];
     each_queue(256, |queue, producer, consumer| {
         for (round, read_in_batch) in [false, true].into_iter().enumerate() {
             for (i, tag) in TAGS.into_iter().enumerate() {
                 let mut claim = producer.claim(i).unwrap();
-                claim.set_tag(tag);
+                claim.set_tag(tag).unwrap();
                 assert_eq!(claim.tag(), tag);
                 claim.commit();
             }
@@ -453,6 +453,41 @@ fn tags_round_trip() {
             }
             assert_eq!(tags, TAGS, "{queue}, round {round}");
         }
+    });
+}
+
+#[test]
+fn reserved_tags_are_refused() {
+    each_queue(256, |queue, producer, consumer| {
+        let mut claim = producer.claim(1).unwrap();
+        claim.copy_from_slice(b"x");
+        claim.set_tag(5).unwrap();
+        for tag in [0xffff_ff00, EVENT_TAG_V1, 0xffff_fffe, u32::MAX] {
+            let refused = claim.set_tag(tag).unwrap_err();
+            assert_eq!(refused, ReservedTag::check(tag).unwrap_err(), "{queue}");
+            assert_eq!((refused.tag(), claim.tag()), (tag, 5), "{queue}");
+            assert_eq!(
+                refused.to_string(),
+                format!(
+                    "tag {tag:#010x} is reserved for logring's own records \
+                     (0xffffff00..=0xffffffff)"
+                )
+            );
+        }
+        claim.set_tag(0xffff_feff).unwrap();
+        claim.commit();
+        // The crate's own records carry them.
+        let mut claim = producer.claim(0).unwrap();
+        claim.set_tag_unchecked(EVENT_TAG_V1);
+        claim.commit();
+        let record = consumer.try_recv().unwrap();
+        assert_eq!(
+            (&*record, record.tag()),
+            (&b"x"[..], 0xffff_feff),
+            "{queue}"
+        );
+        drop(record);
+        assert_eq!(consumer.try_recv().unwrap().tag(), EVENT_TAG_V1, "{queue}");
     });
 }
 
@@ -732,7 +767,7 @@ fn write_formats_in_place_and_commit_publishes_what_was_written() {
             use std::fmt::Write as _;
             write!(claim, "order {} filled at {:.2}", 42, 101.5).unwrap();
         }
-        claim.set_tag(9);
+        claim.set_tag(9).unwrap();
         claim.commit();
 
         let mut claim = producer.claim(16).unwrap();
@@ -883,7 +918,7 @@ fn an_empty_claim_takes_empty_writes_only() {
             claim.write_str("").unwrap();
             assert_eq!(claim.write_str("x"), Err(std::fmt::Error));
         }
-        claim.set_tag(4);
+        claim.set_tag(4).unwrap();
         claim.commit();
         let record = consumer.try_recv().unwrap();
         assert_eq!((record.len(), record.tag()), (0, 4), "{queue}");

@@ -16,7 +16,8 @@ pub(crate) use heap::HeapRegion;
 #[cfg(not(loom))]
 use std::ptr::NonNull;
 
-/// Memory that holds exactly one ring: the header, then the data area.
+/// Memory that holds exactly one ring: the header, the data area, then the
+/// dictionary.
 ///
 /// # Safety
 ///
@@ -25,7 +26,8 @@ use std::ptr::NonNull;
 ///   shared references from any thread (every concurrent access goes through an
 ///   atomic or is ordered by the ring protocol);
 /// - `base()` is aligned to 128 bytes (a header line) and never moves;
-/// - `len()` is the header length plus the ring's capacity, and fits in `isize`.
+/// - `len()` is the header length plus the ring's capacity plus its
+///   dictionary's length, and fits in `isize`.
 #[cfg(not(loom))]
 pub(crate) unsafe trait Region: Send + Sync + 'static {
     /// First byte of the header.
@@ -37,4 +39,4 @@ pub(crate) unsafe trait Region: Send + Sync + 'static {
 #[cfg(loom)]
 mod model;
 #[cfg(loom)]
-pub(crate) use model::ModelRegion;
+pub(crate) use model::{ModelDict, ModelRegion};

@@ -9,7 +9,7 @@
 
 use std::cell::UnsafeCell;
 
-use crate::ring::layout::{Header, LayoutFields, WORD};
+use crate::ring::layout::{DICT_ENTRIES, Header, LayoutFields, WORD};
 use crate::sync::{AtomicU64, Ordering};
 
 /// What a payload leaves in a record word: a pattern no writer of record
@@ -23,6 +23,9 @@ pub(crate) struct ModelRegion {
     /// The payload bytes, each in its own cell so that a pointer formed for one
     /// claim never asserts exclusive access to another claim's bytes.
     bytes: Box<[UnsafeCell<u8>]>,
+    /// The dictionary after the data area (only the tests look at it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) dict: ModelDict,
 }
 
 // SAFETY: `bytes` is only touched inside claims the protocol gives to one thread
@@ -31,9 +34,10 @@ pub(crate) struct ModelRegion {
 unsafe impl Sync for ModelRegion {}
 
 impl ModelRegion {
-    pub(crate) fn new(layout: LayoutFields, capacity: u64) -> Self {
+    pub(crate) fn new(layout: LayoutFields, capacity: u64, dict_len: u64) -> Self {
         let words = (capacity / WORD) as usize;
         Self {
+            dict: ModelDict::new(dict_len),
             header: Header::new(layout),
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
             cells: (0..words)
@@ -118,5 +122,68 @@ impl ModelRegion {
         // SAFETY: `track` just announced exclusive access to these bytes, which
         // lie inside the data area (`index + span <= capacity`).
         unsafe { std::ptr::write_bytes(self.byte_ptr(index), 0, span as usize) };
+    }
+}
+
+/// The dictionary of a loom model's ring: every word a loom atomic, every
+/// payload word watched by a loom cell, the bytes beside them (as for the
+/// data area). Entries never overlap, so nothing needs the data area's
+/// stale-word tracking.
+pub(crate) struct ModelDict {
+    words: Box<[AtomicU64]>,
+    cells: Box<[loom::cell::UnsafeCell<()>]>,
+    bytes: Box<[UnsafeCell<u8>]>,
+}
+
+// SAFETY: as for `ModelRegion`: `bytes` is only touched inside entries the
+// protocol gives to one registrant before publication, and each access is
+// announced to loom through `cells`.
+unsafe impl Sync for ModelDict {}
+
+#[cfg_attr(not(test), allow(dead_code))] // only the tests use it
+impl ModelDict {
+    /// A new dictionary of `len` bytes (a multiple of 8), as the ring's
+    /// creator leaves it: `next` at the first entry.
+    fn new(len: u64) -> Self {
+        let words = (len / WORD) as usize;
+        let dict = Self {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            cells: (0..words)
+                .map(|_| loom::cell::UnsafeCell::new(()))
+                .collect(),
+            bytes: (0..len).map(|_| UnsafeCell::new(0)).collect(),
+        };
+        if let Some(next) = dict.words.first() {
+            next.store(DICT_ENTRIES, Ordering::Relaxed);
+        }
+        dict
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    pub(crate) fn word(&self, off: u64) -> &AtomicU64 {
+        &self.words[(off / WORD) as usize]
+    }
+
+    /// Pointer to the byte at `off` (`off <= len`).
+    pub(crate) fn byte_ptr(&self, off: u64) -> *mut u8 {
+        assert!(off as usize <= self.bytes.len());
+        // SAFETY: in the slice or one past it (checked above); forming the
+        // pointer reads nothing, and accesses are announced via `track`.
+        let cell = unsafe { self.bytes.as_ptr().add(off as usize) };
+        UnsafeCell::raw_get(cell)
+    }
+
+    /// Tells loom that `[off, off + len)` is read (or written, if `write`).
+    pub(crate) fn track(&self, off: u64, len: u64, write: bool) {
+        for cell in &self.cells[(off / WORD) as usize..(off + len).div_ceil(WORD) as usize] {
+            if write {
+                cell.with_mut(|_| ());
+            } else {
+                cell.with(|_| ());
+            }
+        }
     }
 }

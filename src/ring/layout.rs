@@ -1,7 +1,7 @@
 //! The ring's wire format: where every byte lives, and nothing else.
 //!
-//! A ring is one contiguous region: a 4 KiB header followed by a power-of-two data
-//! area. All integers are little-endian and fixed-width, so 32- and 64-bit
+//! A ring is one contiguous region: a 4 KiB header, a power-of-two data area,
+//! and the callsite dictionary (format 1.1; see the `dict` module). All integers are little-endian and fixed-width, so 32- and 64-bit
 //! processes (on little-endian hosts) read the same bytes the same way.
 //!
 //! ```text
@@ -14,7 +14,10 @@
 //!     16     8  capacity          data area bytes, a power of two
 //!     24     8  max_record_len    largest payload a claim may ask for
 //!     32     8  data_offset       where the data area starts (= HEADER_LEN)
-//!     40    24  reserved          zero
+//!     40     8  dict_len          dictionary bytes after the data area
+//!                                 (1.1): 0 or a multiple of 4096, at most
+//!                                 1 GiB; a 1.0 ring has 0 (no dictionary)
+//!     48    16  reserved          zero
 //!     64     4  initialised       INIT_MARK, written last (Release)
 //!    128     8  tail              line 1: next free position (producers)
 //!    256     8  head              line 2: next unread position (consumer)
@@ -43,7 +46,7 @@
 //!                                 cleared
 //!   3968   128  reserved          line 31, zero
 //!
-//! data area (capacity bytes); positions are free-running u64 byte offsets,
+//! data area (capacity bytes, from HEADER_LEN); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
 //!
 //!   +----------------- record word (u64, one atomic load) ----------------+
@@ -53,7 +56,23 @@
 //!   +----------------------------------------------------------------------+
 //!   | payload: length bytes, then fill up to the next multiple of 8        |
 //!   +----------------------------------------------------------------------+
+//!
+//! dictionary (dict_len bytes, from HEADER_LEN + capacity; format 1.1):
+//!
+//!      0     8  next              offset of the next free entry (starts at
+//!                                 DICT_ENTRIES); may run past dict_len (full)
+//!      8    56  reserved          zero
+//!     64    ..  entries, 8-aligned: a u64 word (bits 31..30: 00 empty,
+//!               10 committed; bits 29..0: payload length; bits 63..32
+//!               zero), the payload, zero fill to the next multiple of 8.
+//!               An entry's id is its offset / 8.
 //! ```
+//!
+//! Tags: a committed record's tag is the producer's, except the range
+//! [`RESERVED_TAGS`], which only the crate's own records carry (the claims'
+//! `set_tag` refuses it): [`EVENT_TAG_V1`] marks a log event of encoding
+//! version 1, and any other reserved tag an event of an encoding this build
+//! does not know.
 //!
 //! Owners: the high half of a `Claimed` word names the claim's producer.
 //! Heap rings write 0 ("this process"). Ring files give each attached
@@ -114,7 +133,9 @@ pub(crate) const MAGIC: [u8; 8] = *b"LOGRING\0";
 /// Format major version: a reader refuses any other.
 pub(crate) const VERSION_MAJOR: u16 = 1;
 /// Format minor version: additions that older readers may ignore.
-pub(crate) const VERSION_MINOR: u16 = 0;
+/// 1.1: the dictionary after the data area (`dict_len`), and the reserved
+/// tags.
+pub(crate) const VERSION_MINOR: u16 = 1;
 /// Value of `initialised` once the header is complete.
 pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
 /// Bytes before the data area.
@@ -136,16 +157,49 @@ pub(crate) const WORD: u64 = 8;
 pub(crate) const MIN_CAPACITY: u64 = 64;
 /// Largest data area accepted (1 TiB on 64-bit, 1 GiB on 32-bit targets).
 pub(crate) const MAX_CAPACITY: u64 = if usize::BITS >= 64 { 1 << 40 } else { 1 << 30 };
+/// Tags only the crate's own records carry: a user's record never does.
+pub(crate) const RESERVED_TAGS: std::ops::RangeInclusive<u32> = 0xFFFF_FF00..=0xFFFF_FFFF;
+/// The tag of a log event record of encoding version 1.
+#[allow(dead_code)] // the event encoder and decoder use it
+pub(crate) const EVENT_TAG_V1: u32 = 0xFFFF_FF01;
+
+/// The dictionary's length is a multiple of this (a page).
+pub(crate) const DICT_ALIGN: u64 = 4096;
+/// The largest dictionary accepted.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
+pub(crate) const MAX_DICT_LEN: u64 = 1 << 30;
+/// The largest dictionary a ring gets by default.
+pub(crate) const DEFAULT_DICT_MAX: u64 = 256 * 1024;
+/// Where the dictionary's entries start (after its `next` word and reserved
+/// bytes).
+pub(crate) const DICT_ENTRIES: u64 = 64;
+
+/// The dictionary length a ring of `capacity` bytes gets unless told
+/// otherwise: a quarter of the capacity, at most `DEFAULT_DICT_MAX`, rounded
+/// down to `DICT_ALIGN` (so none below 16 KiB).
+pub(crate) const fn default_dict_len(capacity: u64) -> u64 {
+    let quarter = capacity / 4;
+    let len = if quarter < DEFAULT_DICT_MAX {
+        quarter
+    } else {
+        DEFAULT_DICT_MAX
+    };
+    len / DICT_ALIGN * DICT_ALIGN
+}
+
 /// The largest payload length the 30-bit length field can carry, leaving the
 /// span (header and alignment included) representable as well.
 pub(crate) const RECORD_LEN_LIMIT: u64 = (1 << 30) - 16;
 
 const LEN_BITS: u32 = 30;
-const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
+pub(crate) const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
 const STATE_SHIFT: u32 = LEN_BITS;
 const STATE_MASK: u64 = 0b11 << STATE_SHIFT;
 const CLAIMED: u64 = 0b01 << STATE_SHIFT;
-const COMMITTED: u64 = 0b10 << STATE_SHIFT;
+pub(crate) const COMMITTED: u64 = 0b10 << STATE_SHIFT;
 const PADDING: u64 = 0b11 << STATE_SHIFT;
 const HIGH_SHIFT: u32 = 32;
 
@@ -171,12 +225,14 @@ pub(crate) struct LayoutFields {
     pub capacity: u64,
     pub max_record_len: u64,
     pub data_offset: u64,
-    pub reserved: [u8; 24],
+    /// Dictionary bytes after the data area (1.1; zero in a 1.0 ring).
+    pub dict_len: u64,
+    pub reserved: [u8; 16],
 }
 
 impl LayoutFields {
     /// The fields of a new ring, in wire (little-endian) byte order.
-    pub(crate) fn new(mode: Mode, capacity: u64, max_record_len: u64) -> Self {
+    pub(crate) fn new(mode: Mode, capacity: u64, max_record_len: u64, dict_len: u64) -> Self {
         Self {
             magic: MAGIC,
             version_major: VERSION_MAJOR.to_le(),
@@ -185,7 +241,8 @@ impl LayoutFields {
             capacity: capacity.to_le(),
             max_record_len: max_record_len.to_le(),
             data_offset: (HEADER_LEN as u64).to_le(),
-            reserved: [0; 24],
+            dict_len: dict_len.to_le(),
+            reserved: [0; 16],
         }
     }
 }
@@ -375,6 +432,10 @@ pub(crate) struct Ends {
 const _: () = {
     assert!(size_of::<Header>() == HEADER_LEN);
     assert!(size_of::<LayoutFields>() == 64);
+    assert!(std::mem::offset_of!(LayoutFields, dict_len) == 40);
+    assert!(default_dict_len(16 * 1024 - 8) == 0);
+    assert!(default_dict_len(16 * 1024) == 4096);
+    assert!(default_dict_len(1 << 30) == DEFAULT_DICT_MAX);
     assert!(std::mem::offset_of!(Header, tail) == LINE);
     assert!(std::mem::offset_of!(Header, head) == 2 * LINE);
     assert!(std::mem::offset_of!(Header, full_rejections) == 3 * LINE);

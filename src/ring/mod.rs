@@ -1,9 +1,12 @@
-//! A view of one ring: its header and data area, with bounds-checked access.
+//! A view of one ring: its header, data area and dictionary, with
+//! bounds-checked access.
 //!
 //! Every queue handle owns a `Ring`: the region (kept alive by an `Arc`) and the
 //! layout parameters read from the header once. No shared state lives here;
-//! positions, counters and records are all inside the region.
+//! positions, counters, records and dictionary entries are all inside the
+//! region.
 
+pub(crate) mod dict;
 // The encoder's users are the `tracing` and `log` front ends, behind their
 // own features; a build with `events` alone only decodes.
 #[cfg(feature = "events")]
@@ -15,6 +18,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::sync::AtomicU64;
+use dict::Dictionary;
 use layout::{Header, LayoutFields, MAX_CAPACITY, MIN_CAPACITY, Mode, RECORD_LEN_LIMIT, WORD};
 
 #[cfg(not(loom))]
@@ -30,6 +34,9 @@ use std::ptr::NonNull;
 /// `capacity / 2 - 8`: the largest record that still fits on an empty ring
 /// when its claim lands just short of the end of the data area and must be
 /// preceded by padding (`padding < span`, `padding + span <= capacity`).
+///
+/// The dictionary after the data area is sized apart: by default
+/// [`layout::default_dict_len`] of the capacity.
 pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
     let too_large = Error::CapacityTooLarge {
         requested,
@@ -51,30 +58,44 @@ pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
     Ok((capacity, max_record_len))
 }
 
-/// Writes the header of a new ring into `region`: its layout, then the
-/// initialised marker (Release, so that whoever sees the marker sees the
-/// layout; file rings are attached by other processes).
+/// Writes the header of a new ring into `region`: its layout and the
+/// dictionary's first free offset, then the initialised marker (Release, so
+/// that whoever sees the marker sees the rest; file rings are attached by
+/// other processes).
 ///
 /// # Safety
 ///
-/// `region` is zeroed, holds `HEADER_LEN + capacity` bytes, and nobody else
-/// writes it until this returns (others may read it: every store is atomic,
-/// the marker last).
+/// `region` is zeroed, holds `HEADER_LEN + capacity + dict_len` bytes
+/// (`dict_len` a multiple of eight), and nobody else writes it until this
+/// returns (others may read it: every store is atomic, the marker last).
 #[cfg(not(loom))]
 pub(crate) unsafe fn initialise(
     region: &dyn Region,
     mode: Mode,
     capacity: u64,
     max_record_len: u64,
+    dict_len: u64,
 ) {
-    assert!(region.len() as u64 >= HEADER_LEN as u64 + capacity);
+    assert!(region.len() as u64 >= HEADER_LEN as u64 + capacity + dict_len);
     // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned and alive
     // while borrowed; any bytes are a valid `Header` (atomics only).
     let header = unsafe { region.base().cast::<Header>().as_ref() };
     header
         .meta
         .0
-        .store_layout(LayoutFields::new(mode, capacity, max_record_len));
+        .store_layout(LayoutFields::new(mode, capacity, max_record_len, dict_len));
+    // SAFETY: the dictionary is the region's last `dict_len` bytes (in
+    // bounds by the assertion above), 8-aligned (the region is 128-aligned,
+    // and HEADER_LEN and the capacity are multiples of 64), writable, and
+    // alive while borrowed.
+    let dictionary = unsafe {
+        Dictionary::from_raw(
+            region.base().add(HEADER_LEN + capacity as usize),
+            dict_len,
+            true,
+        )
+    };
+    dictionary.initialise();
     // Release: a reader that sees the marker also sees the layout.
     header
         .meta
@@ -89,6 +110,9 @@ pub(crate) struct Ring {
     header: NonNull<Header>,
     #[cfg(not(loom))]
     data: NonNull<u8>,
+    /// The dictionary's first byte (just past the data area).
+    #[cfg(not(loom))]
+    dict: NonNull<u8>,
     #[cfg(not(loom))]
     _region: Arc<dyn Region>,
     #[cfg(loom)]
@@ -96,6 +120,8 @@ pub(crate) struct Ring {
     mask: u64,
     capacity: u64,
     max_record_len: u64,
+    /// Dictionary bytes (0: none).
+    dict_len: u64,
     mode: Mode,
 }
 
@@ -107,14 +133,38 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    /// A new, initialised ring on the heap.
-    #[cfg(not(loom))]
+    /// A new, initialised ring on the heap, with the default dictionary
+    /// for its capacity.
     pub(crate) fn new_heap(mode: Mode, requested: usize) -> Result<Self, Error> {
+        let (capacity, _) = params(requested)?;
+        Self::new_heap_with_dictionary(mode, requested, layout::default_dict_len(capacity))
+    }
+
+    /// A new, initialised ring on the heap with a dictionary of `dict_len`
+    /// bytes (a multiple of eight).
+    #[cfg(not(loom))]
+    pub(crate) fn new_heap_with_dictionary(
+        mode: Mode,
+        requested: usize,
+        dict_len: u64,
+    ) -> Result<Self, Error> {
+        assert_eq!(dict_len % WORD, 0, "the dictionary is whole words");
         let (capacity, max_record_len) = params(requested)?;
-        let region = HeapRegion::zeroed(HEADER_LEN + capacity as usize)?;
-        // SAFETY: the region is new, zeroed, and nobody else sees it yet.
-        unsafe { initialise(&region, mode, capacity, max_record_len) };
-        Ok(Self::view(Arc::new(region), mode, capacity, max_record_len))
+        let len = (HEADER_LEN as u64 + capacity)
+            .checked_add(dict_len)
+            .and_then(|len| usize::try_from(len).ok())
+            .ok_or(Error::OutOfMemory { bytes: usize::MAX })?;
+        let region = HeapRegion::zeroed(len)?;
+        // SAFETY: the region is new, zeroed, holds the whole ring, and nobody
+        // else sees it yet.
+        unsafe { initialise(&region, mode, capacity, max_record_len, dict_len) };
+        Ok(Self::view(
+            Arc::new(region),
+            mode,
+            capacity,
+            max_record_len,
+            dict_len,
+        ))
     }
 
     /// A view of the initialised ring in `region`, whose header holds these
@@ -125,38 +175,50 @@ impl Ring {
         mode: Mode,
         capacity: u64,
         max_record_len: u64,
+        dict_len: u64,
     ) -> Self {
         assert!(
-            region.len() as u64 >= HEADER_LEN as u64 + capacity,
+            region.len() as u64 >= HEADER_LEN as u64 + capacity + dict_len,
             "the region holds the whole ring"
         );
         let header = region.base().cast::<Header>();
         // SAFETY: HEADER_LEN < region length, so the data area starts in bounds.
         let data = unsafe { region.base().add(HEADER_LEN) };
+        // SAFETY: HEADER_LEN + capacity <= region length (asserted above): in
+        // bounds, or one past the end when there is no dictionary.
+        let dict = unsafe { data.add(capacity as usize) };
         Self {
             header,
             data,
+            dict,
             _region: region,
             mask: capacity - 1,
             capacity,
             max_record_len,
+            dict_len,
             mode,
         }
     }
 
     /// A new ring for a loom model.
     #[cfg(loom)]
-    pub(crate) fn new_heap(mode: Mode, requested: usize) -> Result<Self, Error> {
+    pub(crate) fn new_heap_with_dictionary(
+        mode: Mode,
+        requested: usize,
+        dict_len: u64,
+    ) -> Result<Self, Error> {
         let (capacity, max_record_len) = params(requested)?;
         let region = crate::region::ModelRegion::new(
-            LayoutFields::new(mode, capacity, max_record_len),
+            LayoutFields::new(mode, capacity, max_record_len, dict_len),
             capacity,
+            dict_len,
         );
         Ok(Self {
             region: Arc::new(region),
             mask: capacity - 1,
             capacity,
             max_record_len,
+            dict_len,
             mode,
         })
     }
@@ -169,12 +231,15 @@ impl Ring {
             #[cfg(not(loom))]
             data: self.data,
             #[cfg(not(loom))]
+            dict: self.dict,
+            #[cfg(not(loom))]
             _region: Arc::clone(&self._region),
             #[cfg(loom)]
             region: Arc::clone(&self.region),
             mask: self.mask,
             capacity: self.capacity,
             max_record_len: self.max_record_len,
+            dict_len: self.dict_len,
             mode: self.mode,
         }
     }
@@ -199,6 +264,24 @@ impl Ring {
     #[inline]
     pub(crate) fn max_record_len(&self) -> u64 {
         self.max_record_len
+    }
+
+    /// The ring's callsite dictionary (empty, and always full, in a ring
+    /// without one).
+    #[cfg_attr(
+        not(all(feature = "mmap", target_os = "linux", not(loom))),
+        allow(dead_code)
+    )]
+    #[inline]
+    pub(crate) fn dictionary(&self) -> Dictionary<'_> {
+        #[cfg(not(loom))]
+        // SAFETY: `dict` is the first of `dict_len` bytes of the region
+        // (`view` checked the region's length), 8-aligned (the region is
+        // 128-aligned, HEADER_LEN and the capacity multiples of 64),
+        // writable (a ring's region is), and alive while `self` is borrowed.
+        return unsafe { Dictionary::from_raw(self.dict, self.dict_len, true) };
+        #[cfg(loom)]
+        return Dictionary::model(&self.region.dict);
     }
 
     /// How producers reserve space in this ring.

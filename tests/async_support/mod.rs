@@ -487,7 +487,7 @@ pub fn commit_record(mut claim: SendClaim<'_>, id: u32, seq: u64) {
     let key = key(id, seq);
     assert_eq!(claim.len(), len_of(key), "a claim of the wrong length");
     fill(key, &mut claim);
-    claim.set_tag(tag_of(id, seq));
+    claim.set_tag(tag_of(id, seq)).unwrap();
     claim.commit();
 }
 
@@ -577,7 +577,7 @@ pub fn fill_ring<T: AsyncTx>(tx: &mut T, first: u64) -> u64 {
 pub fn commit_fixed(mut claim: SendClaim<'_>, seq: u64) {
     assert_eq!(claim.len(), FIXED);
     fill(key(0, seq), &mut claim);
-    claim.set_tag(tag_of(0, seq));
+    claim.set_tag(tag_of(0, seq)).unwrap();
     claim.commit();
 }
 

@@ -21,6 +21,12 @@ pub struct Args {
     /// every end of a ring writes to it.
     #[arg(long, value_parser = units::permissions, default_value = "0600")]
     permissions: u32,
+    /// Size of the callsite dictionary after the data area, where log
+    /// events' callsites are written once for every reader (rounded up to
+    /// a multiple of 4KiB, at most 1GiB; 0 for none). Default: a quarter of
+    /// the capacity, at most 256KiB (none below 16KiB).
+    #[arg(long, value_parser = units::size)]
+    dictionary: Option<usize>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -34,13 +40,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ModeArg::Spsc => Mode::Spsc,
         ModeArg::Mpsc => Mode::Mpsc,
     };
-    let options = Options::new(args.capacity)
+    let mut options = Options::new(args.capacity)
         .mode(mode)
         .permissions(args.permissions);
+    if let Some(bytes) = args.dictionary {
+        options = options.dictionary_len(bytes);
+    }
     let ring = RingFile::create(&args.path, options).map_err(|error| match error.kind() {
         // The file was not touched: the number on the command line is at
         // fault.
-        FileErrorKind::Capacity(_) => Failure::usage(error.to_string()),
+        FileErrorKind::Capacity(_) | FileErrorKind::DictionaryTooLarge { .. } => {
+            Failure::usage(error.to_string())
+        }
         _ => error.into(),
     })?;
     if ring.capacity() != args.capacity {
@@ -49,6 +60,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ring.capacity(),
             bytesize::ByteSize::b(ring.capacity() as u64)
         );
+    }
+    if let Some(asked) = args.dictionary {
+        if ring.dictionary_len() != asked {
+            eprintln!(
+                "logring: note: dictionary rounded up to {} bytes ({}), a multiple of 4KiB",
+                ring.dictionary_len(),
+                bytesize::ByteSize::b(ring.dictionary_len() as u64)
+            );
+        }
     }
     Ok(())
 }

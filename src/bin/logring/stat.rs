@@ -43,6 +43,9 @@ struct Status {
     producers: usize,
     full_rejections: u64,
     skipped_claims: u64,
+    /// The callsite dictionary's size (0: none) and bytes in use.
+    dictionary_len: usize,
+    dictionary_used: usize,
 }
 
 impl Status {
@@ -73,6 +76,8 @@ impl Status {
             producers: ring.producer_count(),
             full_rejections: ring.full_rejections(),
             skipped_claims: ring.skipped_claims(),
+            dictionary_len: ring.dictionary_len(),
+            dictionary_used: ring.dictionary_used(),
         }
     }
 
@@ -105,10 +110,25 @@ impl Status {
             ("producers", self.producers.to_string()),
             ("full rejections", self.full_rejections.to_string()),
             ("skipped claims", self.skipped_claims.to_string()),
+            ("dictionary", self.dictionary()),
         ];
         rows.iter()
             .map(|(name, value)| format!("{name:<17}{value}\n"))
             .collect()
+    }
+
+    /// The dictionary row: its size and how much of it is used.
+    fn dictionary(&self) -> String {
+        if self.dictionary_len == 0 {
+            return "none".to_owned();
+        }
+        format!(
+            "{} of {} bytes used ({}, {:.1}%)",
+            self.dictionary_used,
+            self.dictionary_len,
+            bytesize::ByteSize::b(self.dictionary_len as u64),
+            (self.dictionary_used as f64 * 1000.0 / self.dictionary_len as f64).round() / 10.0
+        )
     }
 
     fn render(&self, json: bool) -> String {

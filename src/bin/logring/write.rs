@@ -32,9 +32,20 @@ pub struct Args {
     /// once if none is attached), drop the record, or fail (status 1).
     #[arg(long, value_enum, default_value_t = OnFull::Wait)]
     on_full: OnFull,
-    /// Tag every record with this number.
-    #[arg(long, default_value_t = 0)]
+    /// Tag every record with this number (0 to 4294967039: the tags from
+    /// 0xffffff00 up are logring's own, for log events).
+    #[arg(long, default_value_t = 0, value_parser = tag)]
     tag: u32,
+}
+
+/// A record tag: a `u32` outside the range logring keeps for its own
+/// records.
+fn tag(text: &str) -> Result<u32, String> {
+    let tag = text
+        .parse::<u32>()
+        .map_err(|_| format!("{text:?} is not a tag (a number from 0 to 4294967039)"))?;
+    logring::ReservedTag::check(tag).map_err(|reserved| reserved.to_string())?;
+    Ok(tag)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -69,7 +80,9 @@ impl Sender {
             Sender::Mpsc(sender) => sender.claim(payload.len())?,
         };
         claim.copy_from_slice(payload);
-        claim.set_tag(tag);
+        claim
+            .set_tag(tag)
+            .expect("the tag was checked with the command line");
         claim.commit();
         Ok(())
     }
