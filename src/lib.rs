@@ -88,16 +88,22 @@ compile_error!(
 
 pub mod channel;
 mod error;
-#[cfg(feature = "events")]
+#[cfg(all(feature = "events", not(loom)))]
 pub mod events;
 #[cfg(all(feature = "mmap", not(loom)))]
 pub mod file;
 #[cfg(feature = "async")]
 pub mod nonblocking;
 pub mod queue;
+#[cfg(all(feature = "log", not(loom)))]
+#[path = "events/log.rs"]
+pub mod log;
 mod region;
 mod ring;
 mod sync;
+#[cfg(all(feature = "tracing", not(loom)))]
+#[path = "events/tracing.rs"]
+pub mod tracing;
 mod wait;
 
 // The ends' names and what they ask of each other live in the queue layer;

@@ -16,7 +16,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::channel::{SendClaim, SendError, mpsc};
 use crate::events::{FullPolicy, Level};
-use crate::ring::event::{self, Encoder, EventHeader, Kind, Meta, ThreadEntry};
+use crate::ring::event::{self, CallsiteRef, Encoder, EventHeader, Meta, ThreadInfo, ThreadRef};
 
 /// Bytes claimed for a callsite's first event, before its size is known.
 const FIRST_CLAIM: usize = 256;
@@ -178,20 +178,45 @@ impl Callsites {
     }
 }
 
-/// The calling thread's dictionary entry, per ring: the ring's identity and
-/// the entry's id (0: none yet, or no room), and the thread's number.
+/// The calling thread's dictionary entry in one emitter's ring: the
+/// emitter's serial number (0: an empty cache line), the entry's id (0: the
+/// dictionary had no room) and the thread's number.
 #[derive(Clone, Copy)]
 struct ThreadCache {
-    ring: usize,
+    emitter: u64,
     id: u32,
     number: u64,
 }
 
-thread_local! {
-    static THREAD: Cell<ThreadCache> = const {
-        Cell::new(ThreadCache { ring: 0, id: 0, number: 0 })
+impl ThreadCache {
+    const EMPTY: Self = Self {
+        emitter: 0,
+        id: 0,
+        number: 0,
     };
+
+    fn thread(self) -> ThreadRef {
+        match self.id {
+            0 => ThreadRef::Inline(self.number),
+            id => ThreadRef::Entry(id),
+        }
+    }
 }
+
+/// Emitters a thread remembers its entry for: a thread that logs through
+/// more of them in turn registers itself again (a dictionary entry each
+/// time) when it comes back to one it forgot.
+const THREAD_CACHE: usize = 4;
+
+thread_local! {
+    static THREAD: Cell<[ThreadCache; THREAD_CACHE]> =
+        const { Cell::new([ThreadCache::EMPTY; THREAD_CACHE]) };
+}
+
+/// Serial numbers of emitters, from 1: what names an emitter (and so its
+/// ring's dictionary) in the thread cache. Not an address, which a later
+/// ring could reuse.
+static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// The number std prints in the current thread's `ThreadId(N)`.
 fn thread_number() -> u64 {
@@ -224,6 +249,8 @@ pub(crate) struct Emitter {
     dropped_total: AtomicU64,
     max_len: usize,
     pid: u32,
+    /// This emitter's name in the thread cache.
+    serial: u64,
 }
 
 impl Emitter {
@@ -236,6 +263,8 @@ impl Emitter {
             dropped_total: AtomicU64::new(0),
             max_len,
             pid: std::process::id(),
+            // Relaxed: a unique number is all that is asked of it.
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -248,52 +277,58 @@ impl Emitter {
         self.dropped_total.load(Ordering::Relaxed)
     }
 
-    /// A key that names this emitter's ring in the thread cache.
-    fn ring_key(&self) -> usize {
-        self.sender.ring().base_addr()
-    }
-
     /// Registers a callsite's metadata in the ring's dictionary: its id, or
     /// `None` if the dictionary has no room (events then carry it inline).
     pub(crate) fn register(&self, meta: &Meta<'_>) -> Option<u32> {
-        let len = event::callsite_entry_len(meta)?;
-        self.sender
-            .ring()
-            .dictionary()
-            .register(len, |buf| event::encode_callsite_entry(meta, buf))
+        let len = event::callsite_entry_len(meta);
+        self.sender.ring().dictionary().register(len, |buf| {
+            // The entry was sized by `callsite_entry_len`: it fits.
+            let _ = event::encode_callsite_entry(meta, buf);
+        })
     }
 
-    /// The calling thread's entry: `(id, number)`, registered on its first
-    /// event into this ring (id 0 if the dictionary has no room).
+    /// The calling thread as events refer to it: its dictionary entry,
+    /// registered on its first event into this ring, or its number inline
+    /// if the dictionary has no room.
     #[inline]
-    fn thread(&self) -> (u32, u64) {
-        let ring = self.ring_key();
-        let cached = THREAD.with(Cell::get);
-        if cached.ring == ring {
-            return (cached.id, cached.number);
+    fn thread(&self) -> ThreadRef {
+        let cache = THREAD.with(Cell::get);
+        match cache.iter().find(|line| line.emitter == self.serial) {
+            Some(line) => line.thread(),
+            None => self.register_thread(),
         }
-        self.register_thread(ring)
     }
 
     #[cold]
-    fn register_thread(&self, ring: usize) -> (u32, u64) {
+    fn register_thread(&self) -> ThreadRef {
         let number = thread_number();
         let current = std::thread::current();
-        let entry = ThreadEntry {
-            pid: self.pid,
+        let info = ThreadInfo {
             number,
-            name: current.name().unwrap_or(""),
+            name: current.name(),
         };
         let id = self
             .sender
             .ring()
             .dictionary()
-            .register(event::thread_entry_len(&entry), |buf| {
-                event::encode_thread_entry(&entry, buf)
+            .register(event::thread_entry_len(&info), |buf| {
+                // Sized by `thread_entry_len`: it fits.
+                let _ = event::encode_thread_entry(self.pid, &info, buf);
             })
             .unwrap_or(0);
-        THREAD.with(|cell| cell.set(ThreadCache { ring, id, number }));
-        (id, number)
+        let line = ThreadCache {
+            emitter: self.serial,
+            id,
+            number,
+        };
+        THREAD.with(|cell| {
+            // The newest first; the oldest is forgotten.
+            let mut cache = cell.get();
+            cache.rotate_right(1);
+            cache[0] = line;
+            cell.set(cache);
+        });
+        line.thread()
     }
 
     fn claim(&self, len: usize) -> Result<SendClaim<'_>, SendError> {
@@ -313,43 +348,34 @@ impl Emitter {
     /// Writes one event: `body` encodes its spans and fields (it may be
     /// called again, into a larger claim, if the first was too small).
     #[inline]
-    pub(crate) fn emit(
-        &self,
-        level: Level,
-        site: Site<'_>,
-        spans: u8,
-        body: impl Fn(&mut Encoder<'_>),
-    ) {
-        let time = crate::events::now_ns();
-        let (thread, number) = self.thread();
+    pub(crate) fn emit(&self, level: Level, site: Site<'_>, body: impl Fn(&mut Encoder<'_>)) {
+        let time_ns = event::now_ns();
+        let thread = self.thread();
         // Relaxed: a hint; the swap in `write_drops` takes the count.
         if self.pending_drops.load(Ordering::Relaxed) != 0 {
-            self.write_drops(time, thread, number);
+            self.write_drops(time_ns, thread);
         }
+        let (callsite, hint) = match site {
+            Site::Known(id, hint) => (CallsiteRef::Entry(id), Some(hint)),
+            Site::Inline(meta) => (CallsiteRef::Inline(meta), None),
+        };
         let header = EventHeader {
-            kind: Kind::Event,
             level,
-            time_ns: time,
+            time_ns,
             pid: self.pid,
+            callsite,
             thread,
-            thread_number: number,
-            spans,
         };
-        let hint = match site {
-            Site::Known(_, hint) => hint.load(Ordering::Relaxed) as usize,
-            Site::Inline(_) => 0,
-        };
-        let mut want = if hint == 0 { FIRST_CLAIM } else { hint }.min(self.max_len);
+        // Relaxed: a size hint, nothing is published through it.
+        let hinted = hint.map_or(0, |hint| hint.load(Ordering::Relaxed) as usize);
+        let mut want = if hinted == 0 { FIRST_CLAIM } else { hinted }.min(self.max_len);
         loop {
             let Ok(mut claim) = self.claim(want) else {
                 self.count_drop();
                 return;
             };
             let mut enc = Encoder::new(&mut claim);
-            match site {
-                Site::Known(id, _) => enc.header(&header, event::Callsite::Id(id)),
-                Site::Inline(meta) => enc.header(&header, event::Callsite::Inline(meta)),
-            }
+            enc.event(&header);
             body(&mut enc);
             let len = match enc.finish() {
                 Ok(len) => len,
@@ -358,14 +384,23 @@ impl Emitter {
                     want = want.saturating_mul(4).min(self.max_len);
                     continue;
                 }
-                Err(overflow) => overflow.truncated_len(),
+                // The ring's largest record: keep the whole items that fit,
+                // marked truncated.
+                Err(_) => match enc.truncate_to_fields() {
+                    Some(len) => len,
+                    None => {
+                        // Not even the header and metadata fit.
+                        claim.abort();
+                        self.count_drop();
+                        return;
+                    }
+                },
             };
             claim.truncate(len);
-            claim.set_event_tag();
+            claim.set_tag_unchecked(event::EVENT_TAG_V1);
             claim.commit();
-            if let Site::Known(_, hint) = site {
+            if let Some(hint) = hint {
                 let span = len.next_multiple_of(8) as u32;
-                // Relaxed: a size hint, nothing is published through it.
                 if span > hint.load(Ordering::Relaxed) {
                     hint.fetch_max(span, Ordering::Relaxed);
                 }
@@ -377,29 +412,26 @@ impl Emitter {
     /// Writes the record "N events dropped" before the event that found
     /// room; puts the count back if there is no room for it either.
     #[cold]
-    fn write_drops(&self, time: u64, thread: u32, number: u64) {
+    fn write_drops(&self, time_ns: u64, thread: ThreadRef) {
+        // Relaxed: a counter; nothing else is published through it.
         let count = self.pending_drops.swap(0, Ordering::Relaxed);
         if count == 0 {
             return;
         }
-        let header = EventHeader {
-            kind: Kind::Dropped,
-            level: Level::Warn,
-            time_ns: time,
-            pid: self.pid,
-            thread,
-            thread_number: number,
-            spans: 0,
+        let len = event::dropped_len(thread);
+        let Ok(mut claim) = self.claim(len) else {
+            self.pending_drops.fetch_add(count, Ordering::Relaxed);
+            return;
         };
-        let len = event::dropped_len(&header);
-        match self.claim(len) {
-            Ok(mut claim) => {
-                let written = event::encode_dropped(&header, count, &mut claim);
+        match event::encode_dropped(&mut claim, time_ns, self.pid, thread, count) {
+            Ok(written) => {
                 claim.truncate(written);
-                claim.set_event_tag();
+                claim.set_tag_unchecked(event::EVENT_TAG_V1);
                 claim.commit();
             }
             Err(_) => {
+                // Sized by `dropped_len`: cannot happen; keep the count.
+                claim.abort();
                 self.pending_drops.fetch_add(count, Ordering::Relaxed);
             }
         }

@@ -24,10 +24,10 @@
 
 use std::fmt;
 
-use super::emit::{Callsites, Emitter, Found, Key, Site};
 use crate::channel::mpsc;
+use crate::events::emit::{Callsites, Emitter, Found, Key, Site};
 use crate::events::{FullPolicy, Level};
-use crate::ring::event::{FieldName, FieldSink, Meta, MetaKind};
+use crate::ring::event::{Encoder, FieldName, FieldNames, FieldSink, Meta, MetaKind};
 
 /// The one field of a `log` record: its message.
 const FIELDS: &[&str] = &["message"];
@@ -103,12 +103,12 @@ fn meta_of<'a>(record: &'a ::log::Record<'a>) -> Meta<'a> {
     Meta {
         level: Level::from(record.level()),
         kind: MetaKind::Event,
-        line: record.line().unwrap_or(0),
+        line: record.line(),
         name: "",
         target: record.target(),
-        module_path: record.module_path().unwrap_or(""),
-        file: record.file().unwrap_or(""),
-        field_names: FIELDS,
+        module_path: record.module_path(),
+        file: record.file(),
+        field_names: FieldNames::Slice(FIELDS),
     }
 }
 
@@ -120,14 +120,14 @@ impl ::log::Log for Logger {
 
     fn log(&self, record: &::log::Record<'_>) {
         let level = Level::from(record.level());
-        let body = |enc: &mut crate::ring::event::Encoder<'_>| {
+        let body = |enc: &mut Encoder<'_>| {
             enc.args(FieldName::Index(0), *record.args());
         };
         match self.found(record) {
-            Found::Id(id, hint) => self.emitter.emit(level, Site::Known(id, hint), 0, body),
+            Found::Id(id, hint) => self.emitter.emit(level, Site::Known(id, hint), body),
             _ => {
                 let meta = meta_of(record);
-                self.emitter.emit(level, Site::Inline(&meta), 0, body);
+                self.emitter.emit(level, Site::Inline(&meta), body);
             }
         }
     }

@@ -9,10 +9,34 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(any(feature = "tracing", feature = "log"))]
+pub(crate) mod emit;
+
 // The renderers' readers (`logring tail`, the in-process writer) are not
 // compiled yet in every build; the tests read them.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod render;
+
+/// What a front end does with an event that finds the ring full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FullPolicy {
+    /// Try once: drop the event and count it (the default). The next event
+    /// that finds room writes "N events dropped" first. The calling thread
+    /// never waits.
+    #[default]
+    Drop,
+    /// Retry a full ring for the sender's spin budget
+    /// ([`SpinPolicy`](crate::channel::SpinPolicy)), then drop and count.
+    /// Never sleeps.
+    Spin,
+}
+
+/// `true` if a record's tag marks it as one of logring's event records
+/// (of any encoding version): decode it with [`Writer`] or `logring tail`.
+pub fn is_event(tag: u32) -> bool {
+    tag >= crate::ring::event::RESERVED_TAG_FIRST
+}
 
 /// How decoded events are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

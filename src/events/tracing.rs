@@ -42,16 +42,18 @@
 
 use std::fmt;
 
-use tracing_core::field::{Field, Visit};
+use tracing_core::field::{Field, FieldSet, Visit};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Interest, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::emit::{Callsites, Emitter, Found, Key, Site};
 use crate::channel::mpsc;
+use crate::events::emit::{Callsites, Emitter, Found, Key, Site};
 use crate::events::{FullPolicy, Level};
-use crate::ring::event::{Encoder, EncodeBuf, FieldName, FieldSink, Meta, MetaKind};
+use crate::ring::event::{
+    CallsiteRef, EncodeBuf, Encoder, FieldName, FieldNames, FieldSink, Meta, MetaKind, NameList,
+};
 
 /// A `tracing_subscriber` layer that writes events into a ring through an
 /// MPSC channel sender (a heap ring's, or a ring file's from
@@ -97,53 +99,44 @@ impl Layer {
             c: 0,
         };
         self.callsites.find(key, || {
-            let names: Vec<&str> = meta.fields().iter().map(|f| f.name()).collect();
+            let names = Names(meta.fields());
             self.emitter.register(&meta_of(meta, &names))
         })
     }
 
     /// Writes `event`'s callsite, spans and fields.
+    #[inline]
     fn write<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = event.metadata();
-        let spans = ctx
-            .event_scope(event)
-            .map_or(0, |scope| scope.count().min(u8::MAX as usize)) as u8;
         let body = |enc: &mut Encoder<'_>| {
-            if spans != 0 {
-                if let Some(scope) = ctx.event_scope(event) {
-                    // The innermost `spans`, root first.
-                    let skip = scope.clone().count().saturating_sub(spans as usize);
-                    for span in scope.from_root().skip(skip) {
-                        let span_meta = span.metadata();
-                        let extensions = span.extensions();
-                        let fields = extensions
-                            .get::<SpanFields>()
-                            .map_or(&[][..], |f| f.0.as_slice());
-                        match self.found(span_meta) {
-                            Found::Id(id, _) => enc.span_known(id, fields),
-                            _ => {
-                                let names: NameList = NameList::of(span_meta);
-                                enc.span_inline(&meta_of(span_meta, names.as_slice()), fields);
-                            }
+            if let Some(scope) = ctx.event_scope(event) {
+                for span in scope.from_root() {
+                    let span_meta = span.metadata();
+                    let extensions = span.extensions();
+                    let fields = extensions
+                        .get::<SpanFields>()
+                        .map_or(&[][..], |fields| fields.0.as_bytes());
+                    match self.found(span_meta) {
+                        Found::Id(id, _) => enc.span(CallsiteRef::Entry(id), fields),
+                        _ => {
+                            let names = Names(span_meta.fields());
+                            enc.span(CallsiteRef::Inline(&meta_of(span_meta, &names)), fields);
                         }
                     }
                 }
             }
             event.record(&mut Fields(enc));
         };
+        let level = Level::from(*meta.level());
         match self.found(meta) {
-            Found::Id(id, hint) => {
-                self.emitter
-                    .emit(level_of(meta), Site::Known(id, hint), spans, body);
-            }
+            Found::Id(id, hint) => self.emitter.emit(level, Site::Known(id, hint), body),
             _ => {
-                let names = NameList::of(meta);
-                let inline = meta_of(meta, names.as_slice());
-                self.emitter
-                    .emit(level_of(meta), Site::Inline(&inline), spans, body);
+                let names = Names(meta.fields());
+                let inline = meta_of(meta, &names);
+                self.emitter.emit(level, Site::Inline(&inline), body);
             }
         }
     }
@@ -168,8 +161,8 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = SpanFields(Vec::new());
-        attrs.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+        let mut fields = SpanFields(EncodeBuf::new());
+        attrs.record(&mut Fields(&mut fields.0));
         span.extensions_mut().insert(fields);
     }
 
@@ -177,10 +170,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            values.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+            values.record(&mut Fields(&mut fields.0));
         } else {
-            let mut fields = SpanFields(Vec::new());
-            values.record(&mut BufFields(EncodeBuf::new(&mut fields.0)));
+            let mut fields = SpanFields(EncodeBuf::new());
+            values.record(&mut Fields(&mut fields.0));
             extensions.insert(fields);
         }
     }
@@ -191,52 +184,36 @@ where
 }
 
 /// A span's fields, encoded as an event's are, kept in its extensions.
-struct SpanFields(Vec<u8>);
+struct SpanFields(EncodeBuf);
 
-/// The field names of a callsite, on the stack for up to 32 of them (the
-/// inline-metadata path only).
-struct NameList {
-    names: [&'static str; 32],
-    len: usize,
-}
+/// A callsite's field names, read from its field set by index.
+struct Names<'a>(&'a FieldSet);
 
-impl NameList {
-    fn of(meta: &'static Metadata<'static>) -> Self {
-        let mut list = Self {
-            names: [""; 32],
-            len: 0,
-        };
-        for field in meta.fields().iter().take(32) {
-            list.names[list.len] = field.name();
-            list.len += 1;
-        }
-        list
+impl NameList for Names<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
     }
 
-    fn as_slice(&self) -> &[&'static str] {
-        &self.names[..self.len]
+    fn name(&self, index: usize) -> &str {
+        self.0.iter().nth(index).map_or("", |field| field.name())
     }
-}
-
-fn level_of(meta: &Metadata<'_>) -> Level {
-    Level::from(*meta.level())
 }
 
 /// The wire metadata of a `tracing` callsite.
-fn meta_of<'a>(meta: &'a Metadata<'a>, names: &'a [&'a str]) -> Meta<'a> {
+fn meta_of<'a>(meta: &'a Metadata<'a>, names: &'a Names<'a>) -> Meta<'a> {
     Meta {
-        level: level_of(meta),
+        level: Level::from(*meta.level()),
         kind: if meta.is_span() {
             MetaKind::Span
         } else {
             MetaKind::Event
         },
-        line: meta.line().unwrap_or(0),
         name: meta.name(),
         target: meta.target(),
-        module_path: meta.module_path().unwrap_or(""),
-        file: meta.file().unwrap_or(""),
-        field_names: names,
+        module_path: meta.module_path(),
+        file: meta.file(),
+        line: meta.line(),
+        field_names: FieldNames::List(names),
     }
 }
 
@@ -249,84 +226,58 @@ fn name(field: &Field) -> FieldName<'static> {
     }
 }
 
-/// Encodes an event's fields into its claim.
-struct Fields<'e, 'b>(&'e mut Encoder<'b>);
+/// Encodes fields into a sink: an event's claim, or a span's buffer.
+struct Fields<'s, S: FieldSink>(&'s mut S);
 
-/// Encodes a span's fields into its buffer.
-struct BufFields<'v>(EncodeBuf<'v>);
-
-macro_rules! visit_into {
-    ($visitor:ident) => {
-        impl Visit for $visitor<'_, '_> {
-            visit_into!(@methods);
-        }
-    };
-    (@methods) => {
-        #[inline]
-        fn record_f64(&mut self, field: &Field, value: f64) {
-            self.sink().f64(name(field), value);
-        }
-        #[inline]
-        fn record_i64(&mut self, field: &Field, value: i64) {
-            self.sink().i64(name(field), value);
-        }
-        #[inline]
-        fn record_u64(&mut self, field: &Field, value: u64) {
-            self.sink().u64(name(field), value);
-        }
-        #[inline]
-        fn record_i128(&mut self, field: &Field, value: i128) {
-            self.sink().i128(name(field), value);
-        }
-        #[inline]
-        fn record_u128(&mut self, field: &Field, value: u128) {
-            self.sink().u128(name(field), value);
-        }
-        #[inline]
-        fn record_bool(&mut self, field: &Field, value: bool) {
-            self.sink().bool(name(field), value);
-        }
-        #[inline]
-        fn record_str(&mut self, field: &Field, value: &str) {
-            self.sink().str(name(field), value);
-        }
-        #[inline]
-        fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-            self.sink().bytes(name(field), value);
-        }
-        fn record_error(
-            &mut self,
-            field: &Field,
-            value: &(dyn std::error::Error + 'static),
-        ) {
-            self.sink().error(name(field), value);
-        }
-        #[inline]
-        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-            self.sink().debug(name(field), value);
-        }
-    };
-}
-
-impl<'b> Fields<'_, 'b> {
+impl<S: FieldSink> Visit for Fields<'_, S> {
     #[inline]
-    fn sink(&mut self) -> &mut Encoder<'b> {
-        self.0
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.f64(name(field), value);
     }
-}
 
-impl Visit for Fields<'_, '_> {
-    visit_into!(@methods);
-}
-
-impl<'v> BufFields<'v> {
-    fn sink(&mut self) -> &mut EncodeBuf<'v> {
-        &mut self.0
+    #[inline]
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.i64(name(field), value);
     }
-}
 
-impl Visit for BufFields<'_> {
-    visit_into!(@methods);
+    #[inline]
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.u64(name(field), value);
+    }
+
+    #[inline]
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.0.i128(name(field), value);
+    }
+
+    #[inline]
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.0.u128(name(field), value);
+    }
+
+    #[inline]
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.bool(name(field), value);
+    }
+
+    #[inline]
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.str(name(field), value);
+    }
+
+    #[inline]
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        self.0.bytes(name(field), value);
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.error(name(field), value);
+    }
+
+    #[inline]
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.debug(name(field), value);
+    }
 }
 
 impl From<tracing_core::Level> for Level {
