@@ -66,12 +66,14 @@
 //!
 //! - `mmap` (default): ring files ([`file`](mod@file)).
 //! - `async`: async ends ([`nonblocking`]).
+//! - `events`: decoding log event records into text or JSON lines
+//!   ([`events`], its [`Writer`](events::Writer) thread).
 //! - `cli`: the `logring` command (create, write, tail and inspect ring files).
 
 // The front page links the feature-gated modules; a build without those
 // features has nothing to link them to.
 #![cfg_attr(
-    not(all(feature = "async", feature = "mmap")),
+    not(all(feature = "async", feature = "mmap", feature = "events")),
     allow(rustdoc::broken_intra_doc_links)
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -86,6 +88,8 @@ compile_error!(
 
 pub mod channel;
 mod error;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(all(feature = "mmap", not(loom)))]
 pub mod file;
 #[cfg(feature = "async")]
