@@ -41,7 +41,10 @@ impl Shared {
     fn lines(&self) -> Vec<String> {
         let bytes = self.0.lock().unwrap().clone();
         let text = String::from_utf8(bytes).expect("the output is UTF-8");
-        assert!(text.is_empty() || text.ends_with('\n'), "a partial line: {text:?}");
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "a partial line: {text:?}"
+        );
         text.lines().map(str::to_owned).collect()
     }
 }
@@ -347,9 +350,7 @@ fn plain_and_event_records_mixed_as_json() {
     let lines: Vec<Value> = out
         .lines()
         .iter()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}")))
         .collect();
     assert_eq!(lines.len(), 4, "{lines:#?}");
     assert_eq!(lines[0]["seq"], 1);

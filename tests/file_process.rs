@@ -875,7 +875,7 @@ fn sigkill_spsc_producer_holding_a_claim() {
                 idle(&got);
             }
             if restart == Restart::AfterSkip {
-                assert_eq!(c.expect("attached"), []);
+                assert_eq!(c.expect("attached"), [0u64; 0]);
             }
             assert_eq!(c.expect("sent"), [RESTART_RECORDS]);
             c.finish();
@@ -1226,7 +1226,7 @@ fn following_receiver_waits_for_a_new_producer_process() {
     // comes.
     let mut second = Proc::spawn("produce", path.path(), &[CHANNEL, 1, 200, 0, 0]);
     receive(&mut rx, 200);
-    assert_eq!(second.expect("attached"), []);
+    assert_eq!(second.expect("attached"), [0u64; 0]);
     assert_eq!(second.expect("sent"), [200]);
     second.finish();
     let waited = rx.recv_timeout(Duration::from_millis(100)).map(drop);

@@ -47,12 +47,7 @@ fn value_text(out: &mut String, value: &Value<'_>) {
 
 /// `ev` as one text line.
 pub(crate) fn text(out: &mut String, ev: &Decoded<'_>) {
-    let _ = write!(
-        out,
-        "{} {:>5} ",
-        timestamp(ev.time_ns),
-        ev.level.as_str()
-    );
+    let _ = write!(out, "{} {:>5} ", timestamp(ev.time_ns), ev.level.as_str());
     for span in &ev.spans {
         out.push_str(span.meta.name);
         out.push(':');

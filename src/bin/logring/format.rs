@@ -56,13 +56,9 @@ impl Printer {
     /// Appends `record` to `out`, ending with a newline.
     pub fn record(&self, out: &mut String, record: &Record<'_>) {
         match &self.decoder {
-            Some(decoder) => decoder.line(
-                out,
-                record.seq,
-                record.position,
-                record.tag,
-                record.payload,
-            ),
+            Some(decoder) => {
+                decoder.line(out, record.seq, record.position, record.tag, record.payload)
+            }
             None => hex(out, record),
         }
     }
