@@ -5,6 +5,11 @@
 //! range logring reserves for itself; its payload is a compact binary
 //! encoding (laid out in the crate's `ring::event` module) that refers to a
 //! dictionary kept with the ring for what never changes per callsite.
+//! Plain records (anything else) pass through as they are.
+//!
+//! Two readers decode them, through one module: the [`Writer`] thread, in
+//! the process that logs, and `logring tail`, in any other ([`Decoder`] is
+//! what both use).
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,10 +17,13 @@ use std::str::FromStr;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod emit;
 
-// The renderers' readers (`logring tail`, the in-process writer) are not
-// compiled yet in every build; the tests read them.
-#[cfg_attr(not(test), allow(dead_code))]
+mod decoder;
+mod plain;
 pub(crate) mod render;
+mod writer;
+
+pub use decoder::{Decoder, Format};
+pub use writer::Writer;
 
 /// What a front end does with an event that finds the ring full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,17 +44,6 @@ pub enum FullPolicy {
 /// (of any encoding version): decode it with [`Writer`] or `logring tail`.
 pub fn is_event(tag: u32) -> bool {
     tag >= crate::ring::event::RESERVED_TAG_FIRST
-}
-
-/// How decoded events are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// `tracing_subscriber::fmt`'s default format without colours:
-    /// `2026-12-06T18:00:00.123456Z  INFO span{a=1}: target: message key=value`.
-    Text,
-    /// `tracing_subscriber::fmt().json()`'s format with file, line number,
-    /// thread name and id, the current span and the span list, plus `pid`.
-    Json,
 }
 
 #[cfg(fuzzing)]

@@ -72,10 +72,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::events::Level;
 
+/// The tags of logring's own records, and the one of an event record of
+/// encoding version 1: part of the ring's format.
+pub(crate) use crate::ring::layout::{EVENT_TAG_V1, RESERVED_TAGS};
 /// The first tag of the range logring reserves for its own records.
-pub(crate) const RESERVED_TAG_FIRST: u32 = 0xFFFF_FF00;
-/// The tag of an event record of encoding version 1.
-pub(crate) const EVENT_TAG_V1: u32 = 0xFFFF_FF01;
+pub(crate) const RESERVED_TAG_FIRST: u32 = *RESERVED_TAGS.start();
 
 /// Bytes of the fixed header of an event record.
 pub(crate) const HEADER_LEN: usize = 24;
@@ -904,6 +905,13 @@ impl FieldSink for EncodeBuf {
 pub(crate) trait Lookup<'a> {
     /// The payload of the committed entry `id`, if there is one.
     fn entry(&self, id: u32) -> Option<&'a [u8]>;
+}
+
+/// A ring's own dictionary.
+impl<'a> Lookup<'a> for crate::ring::dict::Dictionary<'a> {
+    fn entry(&self, id: u32) -> Option<&'a [u8]> {
+        crate::ring::dict::Dictionary::entry(self, id)
+    }
 }
 
 /// A lookup that finds nothing: for rings without a dictionary.

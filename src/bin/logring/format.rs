@@ -1,18 +1,27 @@
-//! How `logring tail` prints a record: text, hex or JSON, one record at a
-//! time into a buffer that is then written whole.
+//! How `logring tail` prints a record: text or JSON lines (event records
+//! decoded, plain records as they are: the library's
+//! [`Decoder`](logring::events::Decoder), which the in-process event writer
+//! also uses), or a hex dump of the raw bytes, one record at a time into a
+//! buffer that is then written whole.
 
 use std::fmt::Write as _;
 
-use base64::Engine as _;
+use logring::channel::Receiver;
+use logring::events::{self, Decoder};
 
 /// Output formats of `logring tail`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Format {
-    /// One line per record; invalid UTF-8 and control characters escaped.
+    /// One line per record: events decoded as `tracing_subscriber::fmt`
+    /// prints them; other records as text, invalid UTF-8 and control
+    /// characters escaped.
     Text,
-    /// A header line per record, then a `hexdump -C`-style dump.
+    /// A header line per record, then a `hexdump -C`-style dump of its raw
+    /// bytes (events not decoded).
     Hex,
-    /// One JSON object per line.
+    /// One JSON object per line: events as `tracing_subscriber::fmt().json()`
+    /// prints them, plus `pid`; other records with their position, tag and
+    /// payload.
     Json,
 }
 
@@ -25,53 +34,32 @@ pub struct Record<'a> {
     pub payload: &'a [u8],
 }
 
-/// Appends `record` to `out` in `format`, ending with a newline.
-pub fn record(out: &mut String, format: Format, record: &Record<'_>) {
-    match format {
-        Format::Text => text(out, record.payload),
-        Format::Hex => hex(out, record),
-        Format::Json => json(out, record),
-    }
+/// Prints records in one format.
+pub struct Printer {
+    /// `None` for the hex dump, which decodes nothing.
+    decoder: Option<Decoder>,
 }
 
-/// The payload on one line: valid UTF-8 as it is but for control
-/// characters other than tab (`\n`, `\r`, `\x1b`, `\u{85}`), and each byte
-/// of invalid UTF-8 as `\xNN`.
-fn text(out: &mut String, payload: &[u8]) {
-    for chunk in payload.utf8_chunks() {
-        let valid = chunk.valid();
-        // Most log lines need no escape: copy them whole. 0xc2 leads the
-        // C1 controls (and some printable characters, which the slow path
-        // keeps as they are).
-        if !valid
-            .bytes()
-            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2)
-        {
-            out.push_str(valid);
-        } else {
-            escape(out, valid);
-        }
-        for byte in chunk.invalid() {
-            let _ = write!(out, "\\x{byte:02x}");
+impl Printer {
+    /// A printer of the records `receiver` receives, in `format`.
+    pub fn new(receiver: &Receiver, format: Format) -> Self {
+        let decoded = match format {
+            Format::Text => Some(events::Format::Text),
+            Format::Json => Some(events::Format::Json),
+            Format::Hex => None,
+        };
+        Self {
+            decoder: decoded.map(|format| Decoder::new(receiver, format)),
         }
     }
-    out.push('\n');
-}
 
-/// `valid` with its control characters other than tab escaped.
-fn escape(out: &mut String, valid: &str) {
-    for c in valid.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push('\t'),
-            c if c.is_control() && c.is_ascii() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+    /// Appends `record` to `out`, ending with a newline.
+    pub fn record(&self, out: &mut String, record: &Record<'_>) {
+        match &self.decoder {
+            Some(decoder) => {
+                decoder.line(out, record.seq, record.position, record.tag, record.payload)
             }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
+            None => hex(out, record),
         }
     }
 }
@@ -112,45 +100,12 @@ fn hex(out: &mut String, record: &Record<'_>) {
     }
 }
 
-/// The JSON object of one record.
-#[derive(serde::Serialize)]
-struct Json<'a> {
-    seq: u64,
-    position: u64,
-    length: usize,
-    tag: u32,
-    encoding: &'static str,
-    payload: std::borrow::Cow<'a, str>,
-}
-
-fn json(out: &mut String, record: &Record<'_>) {
-    let (encoding, payload) = match std::str::from_utf8(record.payload) {
-        Ok(text) => ("utf8", text.into()),
-        Err(_) => (
-            "base64",
-            base64::engine::general_purpose::STANDARD
-                .encode(record.payload)
-                .into(),
-        ),
-    };
-    let object = Json {
-        seq: record.seq,
-        position: record.position,
-        length: record.payload.len(),
-        tag: record.tag,
-        encoding,
-        payload,
-    };
-    // Serialising integers and strings into a string cannot fail.
-    out.push_str(&serde_json::to_string(&object).expect("a JSON record"));
-    out.push('\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn formatted(format: Format, payload: &[u8]) -> String {
+        let (_tx, rx) = logring::channel::mpsc::new(4096).unwrap();
         let mut out = String::new();
         let record = Record {
             seq: 3,
@@ -158,7 +113,7 @@ mod tests {
             tag: 7,
             payload,
         };
-        super::record(&mut out, format, &record);
+        Printer::new(&rx, format).record(&mut out, &record);
         out
     }
 
@@ -172,12 +127,6 @@ mod tests {
             formatted(Format::Text, b"a\nb\r\tc\x1b[0m\xff\xfe\xc3\xa9"),
             "a\\nb\\r\tc\\x1b[0m\\xff\\xfe\u{e9}\n"
         );
-        assert_eq!(formatted(Format::Text, "x\u{85}".as_bytes()), "x\\u{85}\n");
-        assert_eq!(
-            formatted(Format::Text, "\u{a9} \u{e9}".as_bytes()),
-            "\u{a9} \u{e9}\n"
-        );
-        assert_eq!(formatted(Format::Text, b""), "\n");
     }
 
     #[test]

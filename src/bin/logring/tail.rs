@@ -1,6 +1,11 @@
 //! `logring tail`: become the ring's consumer and print records as they
 //! arrive.
 //!
+//! Event records (from logring's `tracing` and `log` front ends) are
+//! decoded in the text and JSON formats, with the ring's dictionary; plain
+//! records print as they are. Each line is flushed as it is written, so a
+//! log shipper reading through a pipe sees it at once.
+//!
 //! A record is released only after it has been written to standard output:
 //! whatever stops the command (Ctrl-C, a closed output, `--count`, even
 //! SIGKILL) leaves every record it did not print in the ring for the next
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 use logring::channel::RecvTimeoutError;
 use logring::file::RingFile;
 
-use crate::format::{self, Format};
+use crate::format::{self, Format, Printer};
 use crate::stop::{self, Stop};
 use crate::{Failure, units};
 
@@ -50,6 +55,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     receiver.set_follow(true);
     // With --no-follow: the end of what was in the ring on arrival.
     let end = args.no_follow.then(|| ring.tail());
+    let printer = Printer::new(&receiver, args.format);
 
     let mut stdout = io::stdout().lock();
     let mut out = String::new();
@@ -113,7 +119,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             tag: record.tag(),
             payload: &record,
         };
-        format::record(&mut out, args.format, &shown);
+        printer.record(&mut out, &shown);
         match stdout
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())

@@ -1,0 +1,95 @@
+//! One record in, one line out: event records decoded and rendered, plain
+//! records printed as they are. What `logring tail` and the [`Writer`]
+//! thread both print, written once.
+//!
+//! [`Writer`]: super::Writer
+
+use std::fmt;
+
+use super::{plain, render};
+use crate::channel::Receiver;
+use crate::ring::Ring;
+use crate::ring::event::{self, RESERVED_TAGS};
+
+/// How records are printed: one line each, as text or as JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Events in the shape of `tracing_subscriber::fmt`'s default format
+    /// (without colours); plain records as their text, one line each,
+    /// control characters and invalid UTF-8 escaped.
+    Text,
+    /// Events in the shape of `tracing_subscriber::fmt().json()`, plus
+    /// `pid`; plain records as an object with `seq`, `position`, `length`,
+    /// `tag`, `encoding` (`"utf8"` or `"base64"`) and `payload`.
+    Json,
+}
+
+/// Turns a ring's records into lines, decoding event records with the
+/// ring's dictionary: what `logring tail` prints, and what a
+/// [`Writer`](super::Writer) writes.
+///
+/// An event record that does not decode (an unknown encoding version, a
+/// dictionary entry that is missing, bytes that make no sense) gives one
+/// marker line with the raw record instead, never a panic.
+///
+/// ```
+/// use logring::channel::mpsc;
+/// use logring::events::{Decoder, Format};
+///
+/// let (tx, mut rx) = mpsc::new(4096)?;
+/// tx.send(b"disk full")?;
+/// let decoder = Decoder::new(&rx, Format::Text);
+/// let record = rx.recv()?;
+/// let mut line = String::new();
+/// decoder.line(&mut line, 1, record.position(), record.tag(), &record);
+/// assert_eq!(line, "disk full\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Decoder {
+    /// The receiver's ring, for its dictionary.
+    ring: Ring,
+    format: Format,
+}
+
+impl Decoder {
+    /// A decoder of the records `receiver` receives, printing them in
+    /// `format`. It keeps the ring's memory (and so its dictionary) alive,
+    /// not the receiver.
+    pub fn new(receiver: &Receiver, format: Format) -> Self {
+        Self {
+            ring: receiver.link.ring.share(),
+            format,
+        }
+    }
+
+    /// The format this decoder prints.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Appends the line of one record to `out`, ending with a newline: the
+    /// record at `position` in the ring, with `tag` and `payload`, the
+    /// `seq`-th this reader prints (from 1; JSON shows it for plain records).
+    pub fn line(&self, out: &mut String, seq: u64, position: u64, tag: u32, payload: &[u8]) {
+        if RESERVED_TAGS.contains(&tag) {
+            let dictionary = self.ring.dictionary();
+            match event::decode(tag, payload, &dictionary) {
+                Ok(decoded) => render::event(out, self.format, &decoded),
+                Err(error) => render::undecodable(out, self.format, tag, payload, &error),
+            }
+            return;
+        }
+        match self.format {
+            Format::Text => plain::text(out, payload),
+            Format::Json => plain::json(out, seq, position, tag, payload),
+        }
+    }
+}
+
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,117 @@
+//! `logring tail` decodes event records that another process wrote into a
+//! ring file: each JSON line parses, with the event's level, target,
+//! message and fields; text lines carry the same; plain records print as
+//! they always did; `--format hex` still dumps the raw bytes.
+
+#![cfg(all(target_os = "linux", feature = "cli"))]
+
+mod cli_support;
+mod events_support;
+#[macro_use]
+mod process;
+mod ringfile;
+
+use cli_support::{create_ring, run};
+use events_support::{EVENT_TAG_V1, send_event, send_plain};
+use ringfile::TempPath;
+
+/// Events (and every fifth record plain) this many, from the child.
+const RECORDS: u64 = 200;
+
+/// A ring file holding the child's records, once it has exited.
+fn ring_written_by_a_child(name: &str) -> TempPath {
+    let ring = create_ring(name, "64KiB", "mpsc");
+    let mut child = process::Proc::spawn("events", ring.path(), &[RECORDS]);
+    child.expect("sent");
+    child.finish();
+    ring
+}
+
+#[test]
+fn tail_json_decodes_a_childs_events() {
+    let ring = ring_written_by_a_child("events-json");
+    let ran = run(&["tail", ring.arg(), "--format", "json", "--no-follow"]).ok();
+    let lines = ran.json_lines();
+    assert_eq!(lines.len() as u64, RECORDS, "{}", ran.describe());
+    let mut pid = None;
+    for (n, line) in (0..RECORDS).zip(&lines) {
+        if n % 5 == 4 {
+            assert_eq!(line["payload"], format!("plain {n}"), "{line}");
+            assert_eq!(line["seq"], n + 1, "{line}");
+            continue;
+        }
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["target"], "orders", "{line}");
+        assert_eq!(line["fields"]["message"], format!("filled {n}"), "{line}");
+        assert_eq!(line["fields"]["order_id"], n, "{line}");
+        assert_eq!(line["fields"]["qty"], 3, "{line}");
+        assert!(line["timestamp"].is_string(), "{line}");
+        // One writer process, not this one.
+        let this = line["pid"].as_u64().expect("a pid");
+        assert_ne!(this, u64::from(std::process::id()));
+        assert_eq!(*pid.get_or_insert(this), this, "{line}");
+    }
+}
+
+#[test]
+fn tail_text_decodes_a_childs_events() {
+    let ring = ring_written_by_a_child("events-text");
+    let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+    let lines = ran.lines();
+    assert_eq!(lines.len() as u64, RECORDS, "{}", ran.describe());
+    for (n, line) in (0..RECORDS).zip(&lines) {
+        if n % 5 == 4 {
+            assert_eq!(line, &format!("plain {n}"));
+            continue;
+        }
+        for part in [
+            "INFO".to_string(),
+            "orders".to_string(),
+            format!("filled {n}"),
+            format!("order_id={n}"),
+            "qty=3".to_string(),
+        ] {
+            assert!(line.contains(&part), "{part:?} missing from {line:?}");
+        }
+    }
+}
+
+#[test]
+fn tail_hex_dumps_events_raw() {
+    let ring = ring_written_by_a_child("events-hex");
+    let ran = run(&["tail", ring.arg(), "--format", "hex", "--count", "1"]).ok();
+    let first = ran.lines().into_iter().next().expect("a header line");
+    assert!(
+        first.starts_with("record 1: position 0, ")
+            && first.ends_with(&format!("tag {EVENT_TAG_V1}")),
+        "{first:?}"
+    );
+}
+
+// The child: writes the events into the ring named by its path.
+
+#[test]
+fn child() {
+    let Some((role, ring)) = process::child() else {
+        return;
+    };
+    match role.name.as_str() {
+        "events" => {
+            let sender = ring.mpsc_sender().unwrap();
+            for n in 0..role.arg(0) {
+                if n % 5 == 4 {
+                    send_plain(&sender, format!("plain {n}").as_bytes());
+                } else {
+                    send_event(
+                        &sender,
+                        "orders",
+                        &format!("filled {n}"),
+                        &[("order_id", n), ("qty", 3)],
+                    );
+                }
+            }
+            report!("sent");
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
