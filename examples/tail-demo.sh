@@ -1,18 +1,22 @@
 #!/bin/sh
 # Both halves of a ring file in one command, as two terminals would run
 # them: a logging process (the `ringfile` example, built on the library)
-# writes into a ring file, and `logring tail` reads it in another process.
+# writes into a ring file, and `logring tail` reads it in another process;
+# then a process that logs through `tracing` (the `tracing` example), whose
+# binary events `logring tail` decodes.
 #
 #   sh examples/tail-demo.sh
 set -eu
 
-cargo build --release --quiet --features cli --bin logring --example ringfile
+cargo build --release --quiet --features cli,tracing --bin logring --example ringfile --example tracing
 logring=target/release/logring
 logger=target/release/examples/ringfile
+tracer=target/release/examples/tracing
 dir=/dev/shm
 [ -d "$dir" ] || dir=${TMPDIR:-/tmp}
 ring="$dir/logring-demo-$$.ring"
-trap 'rm -f "$ring"' EXIT INT TERM
+events="$dir/logring-demo-events-$$.ring"
+trap 'rm -f "$ring" "$events"' EXIT INT TERM
 
 bold='' plain=''
 if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
@@ -37,3 +41,10 @@ show "$logring" tail "$ring" --count 1
 show "$logring" tail "$ring" --no-follow --format json
 
 show "$logring" stat "$ring"
+
+say "a process that logs through tracing: binary events, decoded by logring tail"
+"$tracer" "$events" 10 20
+show "$logring" tail "$events" --no-follow
+"$tracer" "$events" 1 0
+show "$logring" tail "$events" --no-follow --format json
+show "$logring" stat "$events"

@@ -30,6 +30,7 @@
 //! | the same, draining a log written on a hot path: senders that never make a system call | a channel whose receiver polls ([`channel::Receiver::set_poll_interval`]) |
 //! | to wait in async tasks, on any executor (feature `async`) | [`nonblocking::spsc`] or [`nonblocking::mpsc`] |
 //! | producer and consumer in different processes, surviving crashes (feature `mmap`, Linux) | [`file::RingFile`], whose ends are the queue's and the channel's |
+//! | to log through `tracing` or `log`, decoded in this process or by `logring tail` in another (features `tracing`, `log`) | [`tracing::Layer`] or [`log::Logger`] over a channel sender, and [`events::Writer`] |
 //!
 //! Every layer speaks one vocabulary: **claim** space to write in place and
 //! `commit` it, **send** a copy of a `&[u8]`, **recv** a record in place
@@ -51,6 +52,12 @@
 //! - [`file`](mod@file) (feature `mmap`, Linux): rings in memory-mapped files shared
 //!   between processes, with crash recovery, liveness from the OS, and
 //!   read-only observers.
+//! - [`tracing`] (feature `tracing`) and [`log`] (feature `log`): front ends
+//!   that write `tracing` events and `log` records into a ring as binary
+//!   events: no allocation, lock or system call on the calling thread.
+//! - [`events`] (feature `events`, which both turn on): decoding those events
+//!   in the shapes of `tracing_subscriber::fmt` (text and JSON), with
+//!   [`events::Writer`], a thread that writes them to any `io::Write`.
 //!
 //! Errors live beside the operations that return them (one type per
 //! operation, as in crossbeam-channel); [`Error`] (building a ring),
@@ -68,12 +75,21 @@
 //!
 //! - `mmap` (default): ring files ([`file`](mod@file)).
 //! - `async`: async ends ([`nonblocking`]).
-//! - `cli`: the `logring` command (create, write, tail and inspect ring files).
+//! - `events`: decoding log events ([`events`]).
+//! - `tracing`: a `tracing_subscriber` layer ([`tracing::Layer`]).
+//! - `log`: a `log` backend ([`log::Logger`]).
+//! - `cli`: the `logring` command (create, write, tail and inspect ring
+//!   files; it decodes log events).
 
 // The front page links the feature-gated modules; a build without those
 // features has nothing to link them to.
 #![cfg_attr(
-    not(all(feature = "async", feature = "mmap")),
+    not(all(
+        feature = "async",
+        feature = "mmap",
+        feature = "tracing",
+        feature = "log"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -114,6 +130,6 @@ pub use error::{CorruptRing, Error, ReservedTag};
 
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).
-#[cfg(all(doctest, feature = "mmap", feature = "async"))]
+#[cfg(all(doctest, feature = "mmap", feature = "async", feature = "tracing", feature = "log"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
