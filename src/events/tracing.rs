@@ -4,7 +4,7 @@
 //! ```
 //! use tracing_subscriber::prelude::*;
 //!
-//! let (sender, receiver) = logring::channel::mpsc::new(1 << 20)?;
+//! let (sender, mut receiver) = logring::channel::mpsc::new(1 << 20)?;
 //! let subscriber = tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
 //! tracing::subscriber::with_default(subscriber, || {
 //!     tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", 3, 10);
