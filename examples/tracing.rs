@@ -17,7 +17,9 @@ use tracing_subscriber::prelude::*;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: tracing PATH [COUNT] [PAUSE_MS]")?;
+    let path = args
+        .next()
+        .ok_or("usage: tracing PATH [COUNT] [PAUSE_MS]")?;
     let count: u64 = args.next().map_or(Ok(10), |a| a.parse())?;
     let pause = Duration::from_millis(args.next().map_or(Ok(100), |a| a.parse())?);
 
@@ -33,7 +35,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         let qty = 1 + order_id % 10;
         let span = tracing::debug_span!("order", order_id);
         let _order = span.enter();
-        tracing::info!(order_id, px = 101.25, side = "buy", "filled {} of {}", qty, 10);
+        tracing::info!(
+            order_id,
+            px = 101.25,
+            side = "buy",
+            "filled {} of {}",
+            qty,
+            10
+        );
         if qty == 10 {
             tracing::warn!(order_id, "order complete");
         }

@@ -108,12 +108,12 @@ mod error;
 pub mod events;
 #[cfg(all(feature = "mmap", not(loom)))]
 pub mod file;
-#[cfg(feature = "async")]
-pub mod nonblocking;
-pub mod queue;
 #[cfg(all(feature = "log", not(loom)))]
 #[path = "events/log.rs"]
 pub mod log;
+#[cfg(feature = "async")]
+pub mod nonblocking;
+pub mod queue;
 mod region;
 mod ring;
 mod sync;
@@ -130,6 +130,12 @@ pub use error::{CorruptRing, Error, ReservedTag};
 
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).
-#[cfg(all(doctest, feature = "mmap", feature = "async", feature = "tracing", feature = "log"))]
+#[cfg(all(
+    doctest,
+    feature = "mmap",
+    feature = "async",
+    feature = "tracing",
+    feature = "log"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

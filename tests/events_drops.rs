@@ -110,9 +110,12 @@ fn dropped_events_are_counted_in_a_record_before_the_next_event() {
         if let Some(count) = dropped_count(object) {
             assert!(count > 0, "line {i}: a drop record of 0 events");
             assert!(!last_was_drop, "line {i}: two drop records in a row");
-            // The drop record is written by the thread of the event that
-            // found room.
-            assert_eq!(object["pid"], std::process::id(), "line {i}: {object}");
+            // The notice is written either by the thread of the event that
+            // found room (with its pid), or by the writer, which found the
+            // ring empty with drops no event had reported (no pid).
+            if let Some(pid) = object.get("pid") {
+                assert_eq!(*pid, std::process::id(), "line {i}: {object}");
+            }
             next += count;
             dropped += count;
             last_was_drop = true;
@@ -223,4 +226,37 @@ fn spinning_with_a_draining_reader_loses_nothing() {
         assert_eq!(u64_field(object, "n"), n as u64, "event {n}: {object}");
     }
     assert_eq!(objects.len() as u64, EVENTS, "events decoded");
+}
+
+/// Drops that no later event follows are reported all the same: the writer
+/// finds the ring empty with drops unreported, and prints their notice.
+#[test]
+fn drops_no_event_follows_are_reported_by_the_reader() {
+    let (_path, ring) = small_ring("drops-at-the-end");
+    let sender = ring.mpsc_sender().expect("a sender");
+    let subscriber = tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
+    let out = SharedBuf::new();
+    tracing::subscriber::with_default(subscriber, || {
+        for n in 0..OVERFLOW {
+            numbered(n);
+        }
+    });
+    let writer = spawn_writer(ring.receiver().expect("a receiver"), &out, Format::Json);
+    wait_drained(&ring);
+    drop(writer);
+    let lines = out.lines();
+    let objects = json_lines(&lines);
+    let (last, events) = objects.split_last().expect("no output at all");
+    assert_eq!(
+        dropped_count(last),
+        Some(OVERFLOW - events.len() as u64),
+        "the last line is not the notice of the events dropped at the end: {last}"
+    );
+    assert!(
+        last.get("pid").is_none(),
+        "a reader's notice names no process: {last}"
+    );
+    for (n, object) in events.iter().enumerate() {
+        assert_eq!(u64_field(object, "n"), n as u64, "line {n}: {object}");
+    }
 }

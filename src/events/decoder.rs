@@ -10,6 +10,7 @@ use super::{plain, render};
 use crate::channel::Receiver;
 use crate::ring::Ring;
 use crate::ring::event::{self, RESERVED_TAGS};
+use crate::sync::Ordering;
 
 /// How records are printed: one line each, as text or as JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -83,6 +84,37 @@ impl Decoder {
             Format::Text => plain::text(out, payload),
             Format::Json => plain::json(out, seq, position, tag, payload),
         }
+    }
+}
+
+impl Decoder {
+    /// If the ring's front ends dropped events (a full ring) that no notice
+    /// has reported yet, takes their count and appends the notice line
+    /// (`WARN logring: N events dropped dropped=N`, timestamped now, with no
+    /// `pid`), returning `true`.
+    ///
+    /// Front ends report drops themselves, in a notice written before the
+    /// next event that finds room; a reader calls this when it finds the
+    /// ring empty, so that drops no event followed are shown all the same.
+    /// Each drop is reported once, by whoever takes the count first.
+    pub fn drop_notice(&self, out: &mut String) -> bool {
+        let unreported = &self.ring.header().events.0.unreported_drops;
+        // Relaxed: a cheap look first; the swap takes the count (front ends
+        // add to it and swap it with Relaxed as well: only the count
+        // matters, nothing is published through it).
+        if unreported.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let count = unreported.swap(0, Ordering::Relaxed);
+        if count == 0 {
+            return false;
+        }
+        render::event(
+            out,
+            self.format,
+            &event::drop_notice(event::now_ns(), count),
+        );
+        true
     }
 }
 

@@ -2,17 +2,18 @@
 //! claim, encode in place, commit.
 //!
 //! An [`Emitter`] owns one MPSC channel sender and what the front end keeps
-//! beside it: the callsite table (metadata pointer → dictionary id and a size
-//! hint), the count of events dropped since the last drop record, and the
-//! full-ring policy. The calling thread allocates nothing, takes no lock and
-//! makes no system call on this path once its callsite and its thread are
-//! registered (both happen once: a dictionary entry each).
+//! beside it: the full-ring policy and the count of its own drops. The
+//! callsite tables (key → dictionary id and a size hint) are the front ends'.
+//! Drops not yet reported are counted in the ring's header, shared by every
+//! front end writing into the ring.
+//!
+//! The calling thread allocates nothing, takes no lock and makes no system
+//! call on this path once its callsite and its thread are registered (both
+//! happen once: a dictionary entry each).
 
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-
-use crossbeam_utils::CachePadded;
 
 use crate::channel::{SendClaim, SendError, mpsc};
 use crate::events::{FullPolicy, Level};
@@ -226,7 +227,10 @@ fn thread_number() -> u64 {
     impl fmt::Write for Buf {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let end = self.1 + s.len();
-            self.0.get_mut(self.1..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.0
+                .get_mut(self.1..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(s.as_bytes());
             self.1 = end;
             Ok(())
         }
@@ -236,15 +240,15 @@ fn thread_number() -> u64 {
     buf.0[..buf.1]
         .iter()
         .filter(|b| b.is_ascii_digit())
-        .fold(0u64, |n, &b| n.wrapping_mul(10).wrapping_add(u64::from(b - b'0')))
+        .fold(0u64, |n, &b| {
+            n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+        })
 }
 
 /// The hot path of a front end over one MPSC channel sender.
 pub(crate) struct Emitter {
     sender: mpsc::Sender,
     policy: FullPolicy,
-    /// Events dropped since the last drop record was written.
-    pending_drops: CachePadded<AtomicU64>,
     /// Every event dropped, over this emitter's life.
     dropped_total: AtomicU64,
     max_len: usize,
@@ -259,13 +263,19 @@ impl Emitter {
         Self {
             sender,
             policy: FullPolicy::Drop,
-            pending_drops: CachePadded::new(AtomicU64::new(0)),
             dropped_total: AtomicU64::new(0),
             max_len,
             pid: std::process::id(),
             // Relaxed: a unique number is all that is asked of it.
             serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// The ring's count of dropped events no notice reported yet: shared
+    /// by every front end writing into the ring, in any process.
+    #[inline]
+    fn unreported(&self) -> &AtomicU64 {
+        &self.sender.ring().header().events.0.unreported_drops
     }
 
     pub(crate) fn set_policy(&mut self, policy: FullPolicy) {
@@ -340,21 +350,28 @@ impl Emitter {
 
     #[cold]
     fn count_drop(&self) {
-        // Relaxed: counters; the drop record reads them with a swap.
-        self.pending_drops.fetch_add(1, Ordering::Relaxed);
+        // Relaxed: counters; a drop notice takes the count with a swap.
+        self.unreported().fetch_add(1, Ordering::Relaxed);
         self.dropped_total.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Writes one event: `body` encodes its spans and fields (it may be
     /// called again, into a larger claim, if the first was too small).
+    ///
+    /// If events were dropped since the last notice, the notice ("N events
+    /// dropped") goes first, and only together with this event: a notice
+    /// that fits where the event does not waits for the next event, so a
+    /// full ring does not fill with notices of one drop each.
     #[inline]
     pub(crate) fn emit(&self, level: Level, site: Site<'_>, body: impl Fn(&mut Encoder<'_>)) {
         let time_ns = event::now_ns();
         let thread = self.thread();
-        // Relaxed: a hint; the swap in `write_drops` takes the count.
-        if self.pending_drops.load(Ordering::Relaxed) != 0 {
-            self.write_drops(time_ns, thread);
-        }
+        // Relaxed: a hint; `DropNotice::claim` takes the count with a swap.
+        let mut notice = if self.unreported().load(Ordering::Relaxed) != 0 {
+            DropNotice::claim(self, time_ns, thread)
+        } else {
+            None
+        };
         let (callsite, hint) = match site {
             Site::Known(id, hint) => (CallsiteRef::Entry(id), Some(hint)),
             Site::Inline(meta) => (CallsiteRef::Inline(meta), None),
@@ -371,7 +388,7 @@ impl Emitter {
         let mut want = if hinted == 0 { FIRST_CLAIM } else { hinted }.min(self.max_len);
         loop {
             let Ok(mut claim) = self.claim(want) else {
-                self.count_drop();
+                self.drop_event(notice);
                 return;
             };
             let mut enc = Encoder::new(&mut claim);
@@ -389,13 +406,16 @@ impl Emitter {
                 Err(_) => match enc.truncate_to_fields() {
                     Some(len) => len,
                     None => {
-                        // Not even the header and metadata fit.
+                        // Not even the header and the metadata fit.
                         claim.abort();
-                        self.count_drop();
+                        self.drop_event(notice);
                         return;
                     }
                 },
             };
+            if let Some(notice) = notice.take() {
+                notice.claim.commit();
+            }
             claim.truncate(len);
             claim.set_tag_unchecked(event::EVENT_TAG_V1);
             claim.commit();
@@ -409,30 +429,56 @@ impl Emitter {
         }
     }
 
-    /// Writes the record "N events dropped" before the event that found
-    /// room; puts the count back if there is no room for it either.
+    /// Counts a dropped event, and gives back the count of the notice that
+    /// was to go before it.
     #[cold]
-    fn write_drops(&self, time_ns: u64, thread: ThreadRef) {
-        // Relaxed: a counter; nothing else is published through it.
-        let count = self.pending_drops.swap(0, Ordering::Relaxed);
-        if count == 0 {
-            return;
+    fn drop_event(&self, notice: Option<DropNotice<'_>>) {
+        if let Some(notice) = notice {
+            let count = notice.count;
+            notice.claim.abort();
+            self.unreported().fetch_add(count, Ordering::Relaxed);
         }
-        let len = event::dropped_len(thread);
-        let Ok(mut claim) = self.claim(len) else {
-            self.pending_drops.fetch_add(count, Ordering::Relaxed);
-            return;
+        self.count_drop();
+    }
+}
+
+/// A drop notice written and claimed, not yet committed: it is committed
+/// just before the event that follows it, or aborted (and its count given
+/// back) if that event is dropped as well.
+struct DropNotice<'a> {
+    claim: SendClaim<'a>,
+    count: u64,
+}
+
+impl<'a> DropNotice<'a> {
+    /// Takes the count of events dropped so far and claims their notice;
+    /// `None` (the count given back) if there is no room for it.
+    #[cold]
+    fn claim(emitter: &'a Emitter, time_ns: u64, thread: ThreadRef) -> Option<Self> {
+        // Relaxed: a counter; nothing else is published through it.
+        let count = emitter.unreported().swap(0, Ordering::Relaxed);
+        if count == 0 {
+            return None;
+        }
+        let give_back = || {
+            emitter.unreported().fetch_add(count, Ordering::Relaxed);
         };
-        match event::encode_dropped(&mut claim, time_ns, self.pid, thread, count) {
+        let Ok(mut claim) = emitter.claim(event::dropped_len(thread)) else {
+            give_back();
+            return None;
+        };
+        match event::encode_dropped(&mut claim, time_ns, emitter.pid, thread, count) {
             Ok(written) => {
                 claim.truncate(written);
                 claim.set_tag_unchecked(event::EVENT_TAG_V1);
-                claim.commit();
+                Some(Self { claim, count })
             }
             Err(_) => {
-                // Sized by `dropped_len`: cannot happen; keep the count.
+                // Sized by `dropped_len`, so it fits; keep the count all
+                // the same.
                 claim.abort();
-                self.pending_drops.fetch_add(count, Ordering::Relaxed);
+                give_back();
+                None
             }
         }
     }

@@ -78,8 +78,7 @@ impl Logger {
     /// static callsite.
     #[inline]
     fn found<'a>(&self, record: &::log::Record<'a>) -> Found<'_> {
-        let (Some(file), Some(module)) = (record.file_static(), record.module_path_static())
-        else {
+        let (Some(file), Some(module)) = (record.file_static(), record.module_path_static()) else {
             return Found::Inline;
         };
         // The default target is the module path itself, the same bytes;

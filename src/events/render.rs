@@ -160,7 +160,12 @@ pub(crate) fn json(out: &mut String, ev: &Decoded<'_>) {
         }
         let _ = write!(out, ",\"threadId\":\"ThreadId({})\"", thread.number);
     }
-    let _ = writeln!(out, ",\"pid\":{}}}", ev.pid);
+    // 0: a notice a reader wrote for drops no event reported; no process
+    // is known.
+    if ev.pid != 0 {
+        let _ = write!(out, ",\"pid\":{}", ev.pid);
+    }
+    out.push_str("}\n");
 }
 
 /// Appends the marker line for a record that does not decode, newline

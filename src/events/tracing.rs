@@ -35,7 +35,9 @@
 //! By default an event that finds the ring full is dropped and counted; the
 //! next event that finds room first writes a record "N events dropped" (a
 //! WARN event from target `logring`, with the count as field `dropped`), so
-//! the log shows every gap. [`Layer::with_full_policy`] with
+//! the log shows every gap; drops that no event follows are reported by the
+//! reader (`logring tail`, [`events::Writer`](crate::events::Writer)) once it
+//! finds the ring empty. [`Layer::with_full_policy`] with
 //! [`FullPolicy::Spin`] retries a full ring for the sender's spin budget
 //! first. An event larger than the ring's largest record keeps the fields
 //! that fit and decodes with `logring.truncated=true`.

@@ -209,6 +209,15 @@ struct Lines<W: Write> {
 }
 
 impl<W: Write> Lines<W> {
+    /// Writes the notice of drops no event reported, if there are any.
+    fn drop_notice(&mut self) -> io::Result<()> {
+        self.line.clear();
+        if self.decoder.drop_notice(&mut self.line) {
+            self.out.write_all(self.line.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Writes `record`, unless it lies at or past `end`: then it is left
     /// unread, and `false` says the drain is done.
     fn write(&mut self, record: ReadClaim<'_>, end: Option<u64>) -> io::Result<bool> {
@@ -256,7 +265,7 @@ fn run<W: Write>(mut rx: Receiver, decoder: Decoder, out: W, stop: &Stop) -> io:
             Err(error) => error,
         };
         match error {
-            TryRecvError::Empty => {}
+            TryRecvError::Empty => lines.drop_notice()?,
             // Every sender is gone and everything was received.
             TryRecvError::Disconnected => break,
             TryRecvError::Corrupt(corrupt) => {
@@ -295,6 +304,7 @@ fn run<W: Write>(mut rx: Receiver, decoder: Decoder, out: W, stop: &Stop) -> io:
             }
         }
     }
+    lines.drop_notice()?;
     lines.out.flush()
 }
 

@@ -1007,6 +1007,23 @@ const DROPPED_META: Meta<'static> = Meta {
     field_names: FieldNames::Slice(&["dropped"]),
 };
 
+/// The notice of `count` dropped events that a reader prints itself, when
+/// it takes the ring's count of unreported drops (no event followed them to
+/// carry a notice): no process or thread is known (`pid` 0).
+pub(crate) fn drop_notice(time_ns: u64, count: u64) -> Decoded<'static> {
+    Decoded {
+        kind: Kind::Dropped { count },
+        level: Level::Warn,
+        time_ns,
+        pid: 0,
+        thread: None,
+        meta: DROPPED_META,
+        spans: Vec::new(),
+        fields: vec![("dropped", Value::U64(count))],
+        truncated: false,
+    }
+}
+
 /// Where a decoding error is: a byte of the record, or of a dictionary
 /// entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -44,7 +44,11 @@
 //!                                 publishers use the light barrier made
 //!                                 an end (see the `wait` module); never
 //!                                 cleared
-//!   3968   128  reserved          line 31, zero
+//!   3968     8  unreported_drops  line 31: log events dropped (a full
+//!                                 ring) that no drop notice reported yet;
+//!                                 front ends add, a notice takes them
+//!                                 with a swap (see the `events` module)
+//!   3976   120  reserved          zero
 //!
 //! data area (capacity bytes, from HEADER_LEN); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -361,8 +365,22 @@ pub(crate) struct Header {
     /// cleared. A sleeper that cannot issue `membarrier` bounds its sleeps
     /// while it is set (see `wait::Barrier`).
     pub light_barriers: Line<AtomicU32>,
+    /// Log-event bookkeeping, then words a later minor version may use.
+    pub events: Line<EventWords>,
+}
+
+/// Line 31 of the header.
+#[repr(C)]
+pub(crate) struct EventWords {
+    /// Log events the front ends dropped because the ring was full, not yet
+    /// reported by a drop notice. A front end adds each drop; the next
+    /// event that finds room takes the count with a swap and writes its
+    /// notice first, and a consumer that finds the ring empty may take it
+    /// and print the notice itself, so the log shows every gap even when
+    /// no event follows.
+    pub unreported_drops: AtomicU64,
     /// Zero; words a later minor version may give a meaning.
-    pub reserved: [Line<[AtomicU64; LINE / WORD as usize]>; HEADER_LEN / LINE - 31],
+    pub reserved: [AtomicU64; LINE / WORD as usize - 1],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -448,7 +466,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Header, space_waiter) == 28 * LINE);
     assert!(std::mem::offset_of!(Header, consumer_pid) == 29 * LINE);
     assert!(std::mem::offset_of!(Header, light_barriers) == 30 * LINE);
-    assert!(std::mem::offset_of!(Header, reserved) == 31 * LINE);
+    assert!(std::mem::offset_of!(Header, events) == 31 * LINE);
     assert!(size_of::<Reservation>() * RESERVATIONS_PER_LINE == LINE);
     assert!(std::mem::offset_of!(Ends, receivers) == 8);
     assert!(std::mem::offset_of!(Meta, initialised) == 64);

@@ -53,6 +53,15 @@ impl Printer {
         }
     }
 
+    /// Appends the notice of dropped events no event reported (see
+    /// [`Decoder::drop_notice`]); `false` if there is none (or the format
+    /// decodes nothing).
+    pub fn drop_notice(&self, out: &mut String) -> bool {
+        self.decoder
+            .as_ref()
+            .is_some_and(|decoder| decoder.drop_notice(out))
+    }
+
     /// Appends `record` to `out`, ending with a newline.
     pub fn record(&self, out: &mut String, record: &Record<'_>) {
         match &self.decoder {

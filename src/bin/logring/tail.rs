@@ -68,6 +68,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             return Ok(());
         }
         if end.is_some_and(|end| reached(ring.head(), end)) {
+            drop_notice(&printer, &mut out, &mut stdout)?;
             return Ok(());
         }
         let mut wait = TICK;
@@ -81,6 +82,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let record = match receiver.recv_timeout(wait) {
             Ok(record) => record,
             Err(RecvTimeoutError::Timeout) => {
+                // The ring is idle: report the drops no event reported.
+                if !drop_notice(&printer, &mut out, &mut stdout)? {
+                    return Ok(());
+                }
                 // Idle at least since this wait began.
                 idle_since.get_or_insert_with(|| {
                     let now = Instant::now();
@@ -139,6 +144,29 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 };
             }
         }
+    }
+}
+
+/// Prints the notice of drops no event reported, if there are any:
+/// `Ok(false)` if the output is closed (time to stop).
+fn drop_notice(
+    printer: &Printer,
+    out: &mut String,
+    stdout: &mut impl Write,
+) -> Result<bool, Failure> {
+    out.clear();
+    if !printer.drop_notice(out) {
+        return Ok(true);
+    }
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(true),
+        Err(error) if stop::is_closed_output(&error) => Ok(false),
+        Err(error) => Err(Failure::runtime(format!(
+            "cannot write the output: {error}"
+        ))),
     }
 }
 
