@@ -64,7 +64,8 @@
 //!   p99.9 per event.
 //! - `tracing-throughput`, `log-throughput`: `LOGRING_BENCH_EVENTS` events
 //!   logged back to back on one thread. Reported as events per second on
-//!   the calling thread (its loop alone), and until drained (until the
+//!   the calling thread (events logged over its loop alone), and until
+//!   drained (events written, lost ones left out, over the time until the
 //!   logger's flush returned with every line in the file: for logring,
 //!   `events::Writer::finish`).
 //!
@@ -697,9 +698,10 @@ impl EventRun {
         self.sent.saturating_sub(self.written)
     }
 
-    /// Events per second until everything was written.
+    /// Events written per second until everything was written: events a
+    /// logger dropped do not count, so dropping never reads as speed.
     fn drained_rate(&self) -> f64 {
-        self.sent as f64 / self.drained_secs
+        self.written as f64 / self.drained_secs
     }
 
     fn cost(&self) -> &CostRun {
@@ -1045,9 +1047,10 @@ fn report_throughput(
     println!();
     print_method(cfg, reference, got);
     println!(
-        "- each run: {} events back to back; calling thread: its loop alone; drained: from its \
-         first event until the logger's flush returned with every line in the file \
-         (logring: events::Writer::finish); x logring: each peer run's rate \
+        "- each run: {} events back to back; calling thread: events logged over its loop \
+         alone; drained: events written (lost ones left out) over the time from the first \
+         event until the logger's flush returned with every line in the file (logring: \
+         events::Writer::finish); x logring: each peer run's rate \
          over the mean of the two logring runs around it, median (min-max) over pairs",
         got.count
     );
