@@ -10,12 +10,15 @@
 //! Contenders:
 //!
 //! - `logring-tracing`: `logring::tracing::Layer::new(sender)` in a
-//!   `tracing_subscriber::registry()`, over a `channel::mpsc` sender;
-//!   `logring-log`: `logring::log::Logger::new(sender)`. The receiver is
-//!   drained by a thread of the bench that receives every record and drops
-//!   it, polling every `LOGRING_BENCH_POLL_US` (so no event pays for a
-//!   wake-up); a stand-in for `events::Writer`, which decodes and writes.
-//!   Built only with the crate's features `tracing` and `log`.
+//!   `tracing_subscriber::registry()` (no filter: every level is
+//!   enabled), over a `channel::mpsc` sender; `logring-log`:
+//!   `logring::log::Logger::new(sender)`, initialised at `Info`. The receiver
+//!   goes to `events::Writer::spawn(receiver, file, Format::Text)`, a file
+//!   in a temporary directory: its thread decodes every record into a line
+//!   of `tracing_subscriber::fmt`'s default format and writes it, as the
+//!   peers' worker threads format and write theirs (it polls every 100 µs,
+//!   so no event pays for a wake-up). The bench needs the crate's features
+//!   `tracing` and `log`.
 //! - `fmt`: `tracing_subscriber::fmt()` (default format, ANSI colours off as
 //!   for a file) writing to `tracing_appender::non_blocking` with its
 //!   defaults (lossy, 128,000 lines buffered), over
@@ -34,7 +37,10 @@
 //!   bounded channel: a full channel blocks the caller); a file in a
 //!   temporary directory.
 //!
-//! Every contender logs at `INFO` with the level filter at `INFO`.
+//! Every contender logs the same `INFO` event through the same macro, and
+//! every filter lets it through: `log`'s maximum level is `Info` for the
+//! three `log` loggers; `fmt` filters at `INFO`, logring's registry not at
+//! all (`tracing`'s maximum level stays `TRACE`; both enable the event).
 //!
 //! `tracing` and `log` each take one global subscriber or logger per
 //! process, so every run is a child process: the bench runs its own binary
@@ -42,8 +48,9 @@
 //! scenario and the run's size, and reads the run's figures (histograms of
 //! clock ticks, counts) from the child's standard output. In the child the
 //! main thread pins itself to core 1 before it installs the logger, so the
-//! logger's threads (which inherit that core) and logring's draining thread
-//! share core 1; the thread that logs, named `hot-path`, runs on core 0.
+//! logger's threads (which inherit that core: the peers' workers, logring's
+//! `events::Writer` thread) run on core 1; the thread that logs, named
+//! `hot-path`, runs on core 0.
 //!
 //! Scenarios (name them as filters to run a subset; a filter matches every
 //! key that contains it):
@@ -57,9 +64,10 @@
 //!   p99.9 per event.
 //! - `tracing-throughput`, `log-throughput`: `LOGRING_BENCH_EVENTS` events
 //!   logged back to back on one thread. Reported as events per second on
-//!   the calling thread (its loop alone), and until drained (until the
-//!   logger's `flush` returned, or for logring until the draining thread
-//!   received its last record).
+//!   the calling thread (events logged over its loop alone), and until
+//!   drained (events written, lost ones left out, over the time until the
+//!   logger's flush returned with every line in the file: for logring,
+//!   `events::Writer::finish`).
 //!
 //! Method: after a warm-up run of each contender, runs alternate logring,
 //! peer 1, logring, peer 2, ..., logring, `LOGRING_BENCH_PAIRS` times; each
@@ -69,9 +77,13 @@
 //! logring's; above 1, logring is cheaper). Without logring's front-ends
 //! the peers alternate among themselves and no ratio is given. Runs during
 //! which other processes used the CPU are flagged. `lost/event` counts
-//! events that never reached the log: for the peers, events logged less the
-//! lines found in the file after the final flush; for logring, records
-//! logged less those received (a dropped-events notice counts as received).
+//! events that never reached the log: events logged less the lines holding
+//! the event's message found in the file after the final flush, for every
+//! contender alike. In brackets, the events the logger itself counted as
+//! dropped: `tracing_appender`'s error counter; for logring, the sum of the
+//! counts its drop records (`N events dropped`, which are not events) print
+//! in the file (drops after the last event that found room have no record
+//! yet and show only as lost); `ftlog` and `fast_log` count none.
 //!
 //! `cargo bench --bench events [-- FILTER...]` measures. Without `--bench`
 //! (as under `cargo test --benches`) every contender runs once per scenario
@@ -81,9 +93,7 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500: bursts per cost run, one per 2 ms), `LOGRING_BENCH_RING` (logring's
-//! ring bytes, 262144), `LOGRING_BENCH_BATCH` (the draining thread's
-//! `recv_batch` limit, 64), `LOGRING_BENCH_POLL_US` (the draining thread's
-//! poll interval, 100), `LOGRING_BENCH_EVENTS` (events per throughput run,
+//! ring bytes, 262144), `LOGRING_BENCH_EVENTS` (events per throughput run,
 //! 200000), `LOGRING_BENCH_EVENTS_LAP` (untimed events before the bursts,
 //! 1000).
 
@@ -93,7 +103,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::clock::Clock;
 use common::cost::{self, BURST, CostRun, HotSender, PAUSE, SETTLE, SMOKE_BURSTS, Timings};
@@ -113,7 +123,7 @@ const HOT_THREAD: &str = "hot-path";
 /// The placement slot of the thread that logs.
 const HOT_SLOT: usize = 0;
 /// The placement slot of the child's main thread, and so of the threads the
-/// logger starts and of logring's draining thread.
+/// logger starts (logring's: the `events::Writer` thread).
 const LOGGER_SLOT: usize = 1;
 /// The message every event's line holds, for counting lines in the files.
 const NEEDLE: &str = "filled ";
@@ -133,9 +143,6 @@ struct Config {
     events: u64,
     /// Untimed events before the bursts (`LOGRING_BENCH_EVENTS_LAP`, 1000).
     lap: u64,
-    /// logring's draining thread's longest sleep between looks
-    /// (`LOGRING_BENCH_POLL_US`, 100).
-    poll: Duration,
 }
 
 common::deref_to_base!(Config);
@@ -151,13 +158,7 @@ impl Config {
                 env_or("LOGRING_BENCH_EVENTS_LAP", 1000u64),
             )
         };
-        let poll = Duration::from_micros(env_or("LOGRING_BENCH_POLL_US", 100));
-        Self {
-            base,
-            events,
-            lap,
-            poll,
-        }
+        Self { base, events, lap }
     }
 }
 
@@ -253,18 +254,18 @@ impl<const TRACING: bool> HotSender for Hot<'_, TRACING> {
 
 /// A logger installed as the process's global one.
 trait Installed {
-    /// Waits until everything logged has been written (or received), and
-    /// says how it went.
+    /// Waits until everything logged has been written to the file, and says
+    /// how it went.
     fn finish(self: Box<Self>) -> Outcome;
 }
 
 /// What became of a run's events.
 struct Outcome {
-    /// Events that reached the log: lines in the file, or records received.
+    /// Events that reached the log: lines in the file holding the message.
     written: u64,
     /// Events the logger reports it dropped, where it counts them.
     dropped: Option<u64>,
-    /// When everything had been written (or received).
+    /// When everything had been written.
     drained: Instant,
 }
 
@@ -285,10 +286,21 @@ impl Contender {
     }
 }
 
-/// Every contender: logring's (when built) first, then the peers.
+/// Every contender: logring's first, then the peers.
 fn contenders() -> Vec<Contender> {
-    let mut all = logring_side::contenders();
-    all.extend([
+    vec![
+        Contender {
+            key: "logring-tracing",
+            name: "logring tracing::Layer",
+            front: Front::Tracing,
+            install: install_layer,
+        },
+        Contender {
+            key: "logring-log",
+            name: "logring log::Logger",
+            front: Front::Log,
+            install: install_logger,
+        },
         Contender {
             key: "fmt",
             name: "tracing_subscriber::fmt + tracing_appender::non_blocking",
@@ -307,14 +319,20 @@ fn contenders() -> Vec<Contender> {
             front: Front::Log,
             install: install_fast_log,
         },
-    ]);
-    all
+    ]
 }
 
 /// Lines of `path` that hold an event's message.
 fn lines_logged(path: &Path) -> u64 {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    event_lines(&text)
+}
+
+/// Lines of `text` that hold an event's message (not drop records, not
+/// marker lines of records that did not decode, which print their bytes in
+/// hex).
+fn event_lines(text: &str) -> u64 {
     text.lines().filter(|line| line.contains(NEEDLE)).count() as u64
 }
 
@@ -415,142 +433,83 @@ impl Installed for FastLog {
     }
 }
 
-/// logring's contenders, built with the crate's features `tracing` and
-/// `log`. Integration point: where `events::Writer` exists, the draining
-/// thread can give way to `Writer::spawn(receiver, file, Format::Text)`
-/// (its guard's drop then marks the end of draining), which the peers'
-/// worker threads match more closely.
-#[allow(unexpected_cfgs)] // Until the crate declares the features.
-mod logring_side {
-    use super::Contender;
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    use super::{Config, Front, Installed, Outcome};
+/// logring's `tracing` layer: `tracing_subscriber::registry()` with
+/// `logring::tracing::Layer::new(sender)`, its receiver decoded and written
+/// by `events::Writer`.
+fn install_layer(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
 
-    /// logring's contenders, or none where the front-ends are not built.
-    pub fn contenders() -> Vec<Contender> {
-        #[cfg(all(feature = "tracing", feature = "log"))]
-        {
-            vec![
-                Contender {
-                    key: "logring-tracing",
-                    name: "logring tracing::Layer",
-                    front: Front::Tracing,
-                    install: install_layer,
-                },
-                Contender {
-                    key: "logring-log",
-                    name: "logring log::Logger",
-                    front: Front::Log,
-                    install: install_logger,
-                },
-            ]
-        }
-        #[cfg(not(all(feature = "tracing", feature = "log")))]
-        {
-            Vec::new()
-        }
+    let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+    let writer = LogringWriter::spawn(rx, dir);
+    tracing_subscriber::registry()
+        .with(logring::tracing::Layer::new(tx))
+        .init();
+    Box::new(writer)
+}
+
+/// logring's `log` logger: `logring::log::Logger::new(sender)`, its
+/// receiver decoded and written by `events::Writer`.
+fn install_logger(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
+    let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+    let writer = LogringWriter::spawn(rx, dir);
+    logring::log::Logger::new(tx)
+        .init(log::LevelFilter::Info)
+        .expect("logring logger");
+    Box::new(writer)
+}
+
+/// `events::Writer` decoding the ring into a text file, as the peers'
+/// worker threads format their lines into theirs.
+struct LogringWriter {
+    guard: logring::events::Writer,
+    path: PathBuf,
+}
+
+impl LogringWriter {
+    /// Started from the child's main thread, so its thread shares the
+    /// logger's core, as the peers' workers do.
+    fn spawn(rx: logring::channel::Receiver, dir: &Path) -> Self {
+        let path = dir.join("logring.log");
+        let file = std::fs::File::create(&path)
+            .unwrap_or_else(|error| panic!("creating {}: {error}", path.display()));
+        let guard = logring::events::Writer::spawn(rx, file, logring::events::Format::Text)
+            .expect("logring's event writer");
+        Self { guard, path }
     }
+}
 
-    /// Whether logring's front-ends are built.
-    pub const BUILT: bool = cfg!(all(feature = "tracing", feature = "log"));
-
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    fn install_layer(_: &std::path::Path, cfg: &Config) -> Box<dyn Installed> {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-
-        let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
-        let drain = Drain::spawn(rx, cfg);
-        tracing_subscriber::registry()
-            .with(logring::tracing::Layer::new(tx))
-            .init();
-        Box::new(drain)
-    }
-
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    fn install_logger(_: &std::path::Path, cfg: &Config) -> Box<dyn Installed> {
-        let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
-        let drain = Drain::spawn(rx, cfg);
-        logring::log::Logger::new(tx)
-            .init(log::LevelFilter::Info)
-            .expect("logring logger");
-        Box::new(drain)
-    }
-
-    /// A thread that receives every record and drops it, polling (so no
-    /// sender pays for waking it).
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    struct Drain {
-        /// Records received so far.
-        received: std::sync::Arc<std::sync::atomic::AtomicU64>,
-        /// Nanoseconds from `base` to the last record received.
-        last: std::sync::Arc<std::sync::atomic::AtomicU64>,
-        base: std::time::Instant,
-    }
-
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    impl Drain {
-        fn spawn(mut rx: logring::channel::Receiver, cfg: &Config) -> Self {
-            use std::sync::Arc;
-            use std::sync::atomic::{AtomicU64, Ordering};
-
-            rx.set_poll_interval(Some(cfg.poll));
-            let received = Arc::new(AtomicU64::new(0));
-            let last = Arc::new(AtomicU64::new(0));
-            let base = std::time::Instant::now();
-            let limit = cfg.batch;
-            let (count, stamp) = (Arc::clone(&received), Arc::clone(&last));
-            // Started from the child's main thread, so it shares the
-            // logger's core; it lives as long as the process (the sender
-            // lives in the global logger).
-            std::thread::spawn(move || {
-                let mut n = 0u64;
-                while rx
-                    .recv_batch(limit, |record| {
-                        std::hint::black_box(&*record);
-                        n += 1;
-                    })
-                    .is_ok()
-                {
-                    // Relaxed: `finish` only watches the counts settle.
-                    stamp.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                    count.store(n, Ordering::Relaxed);
-                }
-            });
-            Self {
-                received,
-                last,
-                base,
-            }
+impl Installed for LogringWriter {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Writes every event committed before the call (the global
+        // subscriber or logger keeps its sender alive), flushes the file and
+        // joins the writer's thread.
+        self.guard.finish().expect("logring's event writer");
+        let drained = Instant::now();
+        let text = std::fs::read_to_string(&self.path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", self.path.display()));
+        Outcome {
+            written: event_lines(&text),
+            dropped: Some(dropped_in(&text)),
+            drained,
         }
     }
+}
 
-    #[cfg(all(feature = "tracing", feature = "log"))]
-    impl Installed for Drain {
-        fn finish(self: Box<Self>) -> Outcome {
-            use std::sync::atomic::Ordering;
-            use std::time::Duration;
+/// What a drop record prints between the target and the count's field.
+const DROPPED: &str = " events dropped dropped=";
 
-            // Done when nothing has arrived for 50 ms (the ring holds no
-            // more than a few milliseconds' worth).
-            let quiet = Duration::from_millis(50);
-            let mut seen = self.received.load(Ordering::Relaxed);
-            loop {
-                std::thread::sleep(quiet);
-                let now = self.received.load(Ordering::Relaxed);
-                if now == seen {
-                    break;
-                }
-                seen = now;
-            }
-            let last = Duration::from_nanos(self.last.load(Ordering::Relaxed));
-            Outcome {
-                written: seen,
-                dropped: None,
-                drained: self.base + last,
-            }
-        }
-    }
+/// The events logring's drop records in `text` report: each prints as
+/// `... WARN logring: N events dropped dropped=N`. Drops after the last
+/// event that found room have no record yet, and show as lost beyond the
+/// count.
+fn dropped_in(text: &str) -> u64 {
+    text.lines()
+        .filter_map(|line| {
+            let (_, count) = line.split_once(DROPPED)?;
+            Some(count.trim().parse::<u64>().expect("a drop record's count"))
+        })
+        .sum()
 }
 
 // ---------------------------------------------------------------------------
@@ -712,7 +671,7 @@ struct EventRun {
     dropped: Option<u64>,
     /// The calling thread's time, from its first event to its last.
     secs: f64,
-    /// From the first event until everything was written (or received).
+    /// From the first event until everything was written.
     drained_secs: f64,
     /// Per-event cost (cost runs), as [`cost`]'s reports take it.
     cost: Option<CostRun>,
@@ -739,9 +698,10 @@ impl EventRun {
         self.sent.saturating_sub(self.written)
     }
 
-    /// Events per second until everything was written.
+    /// Events written per second until everything was written: events a
+    /// logger dropped do not count, so dropping never reads as speed.
     fn drained_rate(&self) -> f64 {
-        self.sent as f64 / self.drained_secs
+        self.written as f64 / self.drained_secs
     }
 
     fn cost(&self) -> &CostRun {
@@ -1087,9 +1047,10 @@ fn report_throughput(
     println!();
     print_method(cfg, reference, got);
     println!(
-        "- each run: {} events back to back; calling thread: its loop alone; drained: from its \
-         first event until the logger's flush returned (logring: until the draining thread \
-         received its last record, which it drops unread); x logring: each peer run's rate \
+        "- each run: {} events back to back; calling thread: events logged over its loop \
+         alone; drained: events written (lost ones left out) over the time from the first \
+         event until the logger's flush returned with every line in the file (logring: \
+         events::Writer::finish); x logring: each peer run's rate \
          over the mean of the two logring runs around it, median (min-max) over pairs",
         got.count
     );
@@ -1138,16 +1099,16 @@ fn print_method(cfg: &Config, reference: Option<&Contender>, got: &Runs) {
              of each contender; one child process per run"
         ),
         None => println!(
-            "- logring's front-ends are not built (the crate's features `tracing` and `log`): \
-             peers only, {runs} runs each, alternated, one child process per run"
+            "- no logring contender: peers only, {runs} runs each, alternated, one child \
+             process per run"
         ),
     }
     if cfg.core_of(0).is_some() {
         println!(
-            "- the thread that logs pinned to core {}; the logger's threads (and logring's \
-             draining thread, polling every {} µs, ring {} KiB) to core {}",
+            "- the thread that logs pinned to core {}; the logger's threads (logring's: the \
+             events::Writer thread, polling every 100 µs, ring {} KiB, writing text lines to a \
+             file) to core {}",
             cfg.core_of(HOT_SLOT).map_or(0, |c| c.id),
-            cfg.poll.as_micros(),
             cfg.ring / 1024,
             cfg.core_of(LOGGER_SLOT).map_or(0, |c| c.id)
         );
@@ -1173,6 +1134,10 @@ fn print_header(cfg: &Config) {
         cfg.pairs,
         (cfg.run_secs * 1000.0).round(),
         cfg.events
+    );
+    println!(
+        "- logring: tracing_subscriber::registry().with(logring::tracing::Layer::new(sender)) and logring::log::Logger::new(sender) over channel::mpsc ({} KiB), the receiver given to events::Writer::spawn(receiver, a file in a temporary directory, Format::Text) (drops when full, counted in drop records)",
+        cfg.ring / 1024
     );
     println!(
         "- fmt: tracing_subscriber::fmt() (default format, no ANSI colours) over tracing_appender::non_blocking's defaults (lossy, 128000 lines) over tracing_appender::rolling::never in a temporary directory"
@@ -1241,15 +1206,10 @@ fn main() {
         if cfg.smoke {
             let names: Vec<&str> = reference.iter().chain(&peers).map(|c| c.name).collect();
             println!(
-                "{}: {} runs, every event logged reached its log or was counted dropped ({}){}",
+                "{}: {} runs, every event logged reached its log or was counted dropped ({})",
                 scenario.key(),
                 got.refs.len() + got.peers.iter().map(Vec::len).sum::<usize>(),
                 names.join("; "),
-                if logring_side::BUILT {
-                    ""
-                } else {
-                    "; logring's front-ends not built"
-                }
             );
             continue;
         }
