@@ -204,14 +204,17 @@ impl ThreadCache {
     }
 }
 
-/// Emitters a thread remembers its entry for: a thread that logs through
-/// more of them in turn registers itself again (a dictionary entry each
-/// time) when it comes back to one it forgot.
-const THREAD_CACHE: usize = 4;
+/// Emitters a thread remembers its entry for, besides the one it used last:
+/// a thread that logs through more of them in turn registers itself again (a
+/// dictionary entry each time) when it comes back to one it forgot.
+const OLDER_THREADS: usize = 3;
 
 thread_local! {
-    static THREAD: Cell<[ThreadCache; THREAD_CACHE]> =
-        const { Cell::new([ThreadCache::EMPTY; THREAD_CACHE]) };
+    /// The entry the thread used last: looked at first, one word compared.
+    static NEWEST: Cell<ThreadCache> = const { Cell::new(ThreadCache::EMPTY) };
+    /// The entries it used before, newest first.
+    static OLDER: Cell<[ThreadCache; OLDER_THREADS]> =
+        const { Cell::new([ThreadCache::EMPTY; OLDER_THREADS]) };
 }
 
 /// Serial numbers of emitters, from 1: what names an emitter (and so its
@@ -302,15 +305,40 @@ impl Emitter {
     /// if the dictionary has no room.
     #[inline]
     fn thread(&self) -> ThreadRef {
-        let cache = THREAD.with(Cell::get);
-        match cache.iter().find(|line| line.emitter == self.serial) {
-            Some(line) => line.thread(),
-            None => self.register_thread(),
+        let newest = NEWEST.with(Cell::get);
+        if newest.emitter == self.serial {
+            return newest.thread();
         }
+        self.other_thread_entry()
     }
 
+    /// The thread's entry for this emitter when it last used another: from
+    /// the older entries (swapped to the front), or registered.
     #[cold]
-    fn register_thread(&self) -> ThreadRef {
+    fn other_thread_entry(&self) -> ThreadRef {
+        let mut older = OLDER.with(Cell::get);
+        let newest = NEWEST.with(Cell::get);
+        let line = match older.iter().position(|line| line.emitter == self.serial) {
+            Some(at) => {
+                let line = older[at];
+                older[at] = newest;
+                line
+            }
+            None => {
+                let line = self.register_thread();
+                // The oldest is forgotten.
+                older.rotate_right(1);
+                older[0] = newest;
+                line
+            }
+        };
+        OLDER.with(|cell| cell.set(older));
+        NEWEST.with(|cell| cell.set(line));
+        line.thread()
+    }
+
+    /// Registers the calling thread in this emitter's dictionary.
+    fn register_thread(&self) -> ThreadCache {
         let number = thread_number();
         let current = std::thread::current();
         let info = ThreadInfo {
@@ -326,19 +354,11 @@ impl Emitter {
                 let _ = event::encode_thread_entry(self.pid, &info, buf);
             })
             .unwrap_or(0);
-        let line = ThreadCache {
+        ThreadCache {
             emitter: self.serial,
             id,
             number,
-        };
-        THREAD.with(|cell| {
-            // The newest first; the oldest is forgotten.
-            let mut cache = cell.get();
-            cache.rotate_right(1);
-            cache[0] = line;
-            cell.set(cache);
-        });
-        line.thread()
+        }
     }
 
     fn claim(&self, len: usize) -> Result<SendClaim<'_>, SendError> {

@@ -139,10 +139,18 @@ pub(crate) const fn dropped_len(thread: ThreadRef) -> usize {
 
 /// Nanoseconds since the Unix epoch, from the wall clock (a vDSO read on
 /// Linux, no system call); 0 for a clock before 1970.
+#[inline]
 pub(crate) fn now_ns() -> u64 {
+    // libc's `clock_gettime` (the vDSO), without the u128 arithmetic of
+    // `Duration::as_nanos`: this is on every event's path.
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .map_or(0, |since| {
+            since
+                .as_secs()
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(u64::from(since.subsec_nanos()))
+        })
 }
 
 fn level_from_wire(byte: u8) -> Option<Level> {
