@@ -183,11 +183,16 @@ struct Job {
     name: &'static str,
     /// Builds the work of the job's threads (one thread each).
     build: fn() -> Vec<Work>,
+    /// Whether each thread runs its work once before it confines itself
+    /// (what it counts then is not reported): for work whose first run in
+    /// a thread sets up what later runs reuse.
+    warm_up: bool,
 }
 
 const JOBS: &[Job] = &[
     Job {
         name: "spsc-rounds",
+        warm_up: false,
         build: || {
             let (mut producer, mut consumer) = spsc::new(1024).unwrap();
             vec![Box::new(move |tally| {
@@ -197,6 +202,7 @@ const JOBS: &[Job] = &[
     },
     Job {
         name: "mpsc-rounds",
+        warm_up: false,
         build: || {
             let (mut producer, mut consumer) = mpsc::new(1024).unwrap();
             vec![Box::new(move |tally| {
@@ -206,6 +212,7 @@ const JOBS: &[Job] = &[
     },
     Job {
         name: "mpsc-out-of-order",
+        warm_up: false,
         build: || {
             let (first, mut consumer) = mpsc::new(512).unwrap();
             let second = first.clone();
@@ -216,6 +223,7 @@ const JOBS: &[Job] = &[
     },
     Job {
         name: "spsc-threads",
+        warm_up: false,
         build: || {
             let (mut producer, mut consumer) = spsc::new(4096).unwrap();
             let stop = Arc::new(AtomicBool::new(false));
@@ -227,6 +235,7 @@ const JOBS: &[Job] = &[
     },
     Job {
         name: "mpsc-threads",
+        warm_up: false,
         build: || {
             let (mut first, mut consumer) = mpsc::new(4096).unwrap();
             let mut second = first.clone();
@@ -241,6 +250,7 @@ const JOBS: &[Job] = &[
     },
     Job {
         name: "channel-to-a-polling-receiver",
+        warm_up: false,
         build: || {
             let (mut sender, mut receiver) = logring::channel::spsc::new(4096).unwrap();
             receiver.set_poll_interval(Some(Duration::from_micros(200)));
@@ -263,7 +273,78 @@ const JOBS: &[Job] = &[
             })]
         },
     },
+    #[cfg(feature = "tracing")]
+    Job {
+        name: "tracing-events",
+        // The thread's first event registers its callsite and its thread in
+        // the ring's dictionary, and sets up tracing's and the registry's
+        // per-thread state (allocations): once, before confinement.
+        warm_up: true,
+        build: || {
+            use tracing_subscriber::layer::SubscriberExt as _;
+            let (sender, receiver) = logring::channel::mpsc::new(1 << 20).unwrap();
+            let written = Arc::new(AtomicU64::new(0));
+            // The writer thread is not confined: it polls the ring, sleeping
+            // between its looks, and decodes each event into a line.
+            let lines = LineCounter(Arc::clone(&written));
+            let writer =
+                logring::events::Writer::spawn(receiver, lines, logring::events::Format::Text)
+                    .unwrap();
+            mem::forget(writer);
+            let subscriber =
+                tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            let mut logged = 0u64;
+            vec![Box::new(move |tally| {
+                log_in_bursts(tally, &written, &mut logged)
+            })]
+        },
+    },
 ];
+
+/// Counts the lines written to it.
+#[cfg(feature = "tracing")]
+struct LineCounter(Arc<AtomicU64>);
+
+#[cfg(feature = "tracing")]
+impl io::Write for LineCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.0.fetch_add(lines, Ordering::Release);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs bursts of `tracing` events (typed fields, a formatted message)
+/// through logring's layer, pausing after each until the writer has
+/// written them all and then long enough for it to fall asleep. Checks
+/// that every event was written.
+#[cfg(feature = "tracing")]
+fn log_in_bursts(tally: &mut Tally, written: &AtomicU64, logged: &mut u64) {
+    const BURSTS: u64 = 50;
+    const BURST: u64 = 20;
+    for _ in 0..BURSTS {
+        for _ in 0..BURST {
+            let seq = *logged;
+            tracing::info!(seq, px = 101.25, side = "buy", "filled {} of {}", seq % 10, 10);
+            *logged += 1;
+            tally.records += 1;
+        }
+        let mut spins = 0u64;
+        while written.load(Ordering::Acquire) < *logged && spins < 1 << 32 {
+            std::hint::spin_loop();
+            spins += 1;
+        }
+        for _ in 0..200_000 {
+            std::hint::spin_loop();
+        }
+    }
+    tally.check(written.load(Ordering::Acquire) == *logged);
+}
 
 /// Sends bursts of records to a receiver that polls, pausing after each
 /// until the receiver has caught up and then long enough for it to fall
@@ -315,6 +396,7 @@ fn confined_child() {
         run_confined(
             &pipe,
             0,
+            false,
             Box::new(|tally| {
                 // SAFETY: getpid has no preconditions; here it is the forbidden
                 // system call that must kill the process.
@@ -332,7 +414,7 @@ fn confined_child() {
         let works = (job.build)();
         let threads = works.len();
         for work in works {
-            run_confined(&pipe, index as u64, work);
+            run_confined(&pipe, index as u64, job.warm_up, work);
         }
         let mut records = 0;
         let mut failed_at = 0;
@@ -415,9 +497,12 @@ impl Pipe {
 /// Runs `work` on a new thread that confines itself first, then writes its
 /// report (tagged with `job`) to `pipe` and exits with the raw system call.
 /// Nothing of the thread is joined: its report is its result.
-fn run_confined(pipe: &Pipe, job: u64, mut work: Work) {
+fn run_confined(pipe: &Pipe, job: u64, warm_up: bool, mut work: Work) {
     let fd = pipe.write;
     let handle = thread::spawn(move || {
+        if warm_up {
+            work(&mut Tally::default());
+        }
         let mut tally = Tally::default();
         if confine() {
             work(&mut tally);
