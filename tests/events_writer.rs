@@ -102,7 +102,10 @@ fn nothing_committed_before_the_drop_is_lost_while_senders_live() {
     let lines = out.lines();
     let mut next = [0u64; THREADS];
     for line in &lines {
-        assert!(!line.contains("events dropped"), "an event dropped: {line:?}");
+        assert!(
+            !line.contains("events dropped"),
+            "an event dropped: {line:?}"
+        );
         let (t, n) = numbers(line, "event t")
             .or_else(|| numbers(line, "t"))
             .unwrap_or_else(|| panic!("an unexpected line: {line:?}"));

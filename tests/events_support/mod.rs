@@ -92,7 +92,9 @@ pub fn through_layer<R>(
 /// `tracing::dispatcher::with_default`. Events that find the ring full are
 /// dropped and counted (the layer's default policy).
 pub fn layer_dispatch(sender: channel::mpsc::Sender) -> tracing::Dispatch {
-    tracing::Dispatch::new(tracing_subscriber::registry().with(logring::tracing::Layer::new(sender)))
+    tracing::Dispatch::new(
+        tracing_subscriber::registry().with(logring::tracing::Layer::new(sender)),
+    )
 }
 
 /// Sends `payload` as a plain record (tag 0), retrying while the ring is
