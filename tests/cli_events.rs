@@ -1,7 +1,8 @@
-//! `logring tail` decodes event records that another process wrote into a
-//! ring file: each JSON line parses, with the event's level, target,
-//! message and fields; text lines carry the same; plain records print as
-//! they always did; `--format hex` still dumps the raw bytes.
+//! `logring tail` decodes event records that another process logged into a
+//! ring file through `logring::tracing::Layer`: each JSON line parses, with
+//! the event's level, target, message and fields; text lines carry the same;
+//! plain records sent beside the events print as they always did; `--format
+//! hex` still dumps the raw bytes.
 
 #![cfg(all(target_os = "linux", feature = "cli"))]
 
@@ -12,8 +13,10 @@ mod process;
 mod ringfile;
 
 use cli_support::{create_ring, run};
-use events_support::{EVENT_TAG_V1, send_event, send_plain};
+use events_support::send_plain;
 use ringfile::TempPath;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Events (and every fifth record plain) this many, from the child.
 const RECORDS: u64 = 200;
@@ -46,6 +49,8 @@ fn tail_json_decodes_a_childs_events() {
         assert_eq!(line["fields"]["order_id"], n, "{line}");
         assert_eq!(line["fields"]["qty"], 3, "{line}");
         assert!(line["timestamp"].is_string(), "{line}");
+        assert_eq!(line["filename"], file!(), "{line}");
+        assert!(line["line_number"].is_u64(), "{line}");
         // One writer process, not this one.
         let this = line["pid"].as_u64().expect("a pid");
         assert_ne!(this, u64::from(std::process::id()));
@@ -81,14 +86,16 @@ fn tail_hex_dumps_events_raw() {
     let ring = ring_written_by_a_child("events-hex");
     let ran = run(&["tail", ring.arg(), "--format", "hex", "--count", "1"]).ok();
     let first = ran.lines().into_iter().next().expect("a header line");
-    assert!(
-        first.starts_with("record 1: position 0, ")
-            && first.ends_with(&format!("tag {EVENT_TAG_V1}")),
-        "{first:?}"
-    );
+    let tag = first
+        .strip_prefix("record 1: position 0, ")
+        .and_then(|rest| rest.rsplit_once(", tag "))
+        .and_then(|(_, tag)| tag.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("not the header of the first record: {first:?}"));
+    assert!(logring::events::is_event(tag), "{first:?}");
 }
 
-// The child: writes the events into the ring named by its path.
+// The child: logs the events into the ring named by its path, and sends
+// the plain records between them.
 
 #[test]
 fn child() {
@@ -98,16 +105,14 @@ fn child() {
     match role.name.as_str() {
         "events" => {
             let sender = ring.mpsc_sender().unwrap();
+            tracing_subscriber::registry()
+                .with(logring::tracing::Layer::new(sender.clone()))
+                .init();
             for n in 0..role.arg(0) {
                 if n % 5 == 4 {
                     send_plain(&sender, format!("plain {n}").as_bytes());
                 } else {
-                    send_event(
-                        &sender,
-                        "orders",
-                        &format!("filled {n}"),
-                        &[("order_id", n), ("qty", 3)],
-                    );
+                    tracing::info!(target: "orders", order_id = n, qty = 3u64, "filled {}", n);
                 }
             }
             report!("sent");

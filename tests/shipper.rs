@@ -1,12 +1,17 @@
 //! A real log shipper fed by `logring tail --format json`.
 //!
+//! A child process (this test binary run again) logs events through
+//! `logring::tracing::Layer` over a ring file's MPSC sender, inside a span.
 //! syslog-ng (Debian's `syslog-ng-core`) starts `logring tail PATH --format
 //! json` through its `program()` source, takes each line of the command's
 //! output as one message (`flags(no-parse)`: no syslog header is looked
 //! for) and writes each message unchanged to a file. Every event must arrive
-//! there once, in order, byte for byte, with its fields: the events logged
-//! before the shipper started and those logged while it runs (which shows
-//! that `tail` flushes each line as it prints it).
+//! there once, in order, with its fields: each shipped line parses to the
+//! event the child logged (level, target, fields, span, file and line,
+//! thread, pid; the timestamp checked for its shape), compared as JSON
+//! values. So must the events logged before the shipper started and those
+//! logged, by a second child, while it runs (which shows that `tail`
+//! flushes each line as it prints it).
 //!
 //! The shipper runs in the foreground with every path of its own (the
 //! configuration, persist file, pid file, control socket, its log and the
@@ -22,6 +27,10 @@
 
 #![cfg(all(target_os = "linux", not(miri)))]
 
+mod events_support;
+#[macro_use]
+mod process;
+
 use std::env;
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -33,8 +42,11 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use events_support::take_timestamp;
 use logring::file::{Mode, Options, RingFile};
 use serde_json::{Value, json};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The binary under test.
 const LOGRING: &str = env!("CARGO_BIN_EXE_logring");
@@ -97,34 +109,18 @@ fn every_event_reaches_the_shipper_with_its_fields() {
     let dir = TempDir::new("shipper");
     let ring_path = dir.path().join("app.ring");
     let events_path = dir.path().join("events.jsonl");
-    let ring = RingFile::create(&ring_path, Options::new(1 << 20).mode(Mode::Mpsc))
+    // Room for every event, however slowly `tail` reads: the layer drops an
+    // event that finds the ring full. An event claims the largest size its
+    // callsite has written so far, and the unused end of a claim still takes
+    // its room until read: after the 70 KB event, each event takes 70 KB.
+    let ring = RingFile::create(&ring_path, Options::new(4 << 20).mode(Mode::Mpsc))
         .unwrap_or_else(|error| panic!("{error}"));
 
-    // ---------------------------------------------------------------------
-    // Where the events come from.
-    //
-    // STAND-IN, until `logring::tracing` and the event decoding of `logring
-    // tail` land: `log_events` writes plain records whose payloads are the
-    // JSON lines `tail --format json` is to print for the events, and
-    // `event_of` takes a payload back out of the plain record's line.
-    //
-    // THE REAL FLOW replaces both: `log_events` runs a child process (this
-    // test binary again, with a role in an environment variable) that does
-    //
-    //     let sender = RingFile::open(ring)?.mpsc_sender()?;
-    //     tracing_subscriber::registry().with(logring::tracing::Layer::new(sender)).init();
-    //     for i in range {
-    //         let padding = if i == BIG { "x".repeat(BIG_LEN) } else { String::new() };
-    //         tracing::info!(target: "shipper", order_id = i as u64, px = 101.25, ok = true,
-    //                        note = NOTE, padding = padding.as_str(), "filled {} of {}", i, EVENTS);
-    //     }
-    //
-    // and exits, and waits for it; each shipped line is then the event
-    // itself (`event_of` parses it), `check_event` stays as it is, and the
-    // byte-for-byte comparison below becomes a comparison of the parsed
-    // events (the child's lines are not known in advance).
-    // ---------------------------------------------------------------------
-    let mut logged = log_events(&ring, 0..EVENTS / 2);
+    // The child processes that log (this test binary run again) open the
+    // ring by its path.
+    drop(ring);
+
+    let first = log_events(&ring_path, 0..EVENTS / 2);
 
     let started = Instant::now();
     let mut shipper = Shipper::start(&syslog_ng, dir.path(), &ring_path, &events_path);
@@ -132,7 +128,7 @@ fn every_event_reaches_the_shipper_with_its_fields() {
     let first_half = started.elapsed();
 
     let live = Instant::now();
-    logged.extend(log_events(&ring, EVENTS / 2..EVENTS));
+    let second = log_events(&ring_path, EVENTS / 2..EVENTS);
     let lines_now = shipper.wait_for_lines(&events_path, EVENTS);
     let second_half = live.elapsed();
     assert_eq!(lines_now[..lines.len()], lines[..], "shipped lines changed");
@@ -153,9 +149,16 @@ fn every_event_reaches_the_shipper_with_its_fields() {
     // Read after the stop: nothing more, nothing less.
     let shipped = lines_in(&events_path);
     assert_eq!(shipped.len(), EVENTS, "{}", shipper.diagnostics());
-    for (i, (line, logged)) in shipped.iter().zip(&logged).enumerate() {
-        assert_eq!(&event_json(line), logged, "event {i} changed on the way");
-        check_event(i, &event_of(line));
+    for (i, line) in shipped.iter().enumerate() {
+        let mut event = event_of(line);
+        check_event(i, &event);
+        let logger = if i < EVENTS / 2 { &first } else { &second };
+        take_timestamp(&mut event);
+        let expected = expected_event(i, logger);
+        assert_eq!(
+            event, expected,
+            "event {i} changed on the way: shipped (left), logged (right)"
+        );
     }
 }
 
@@ -192,34 +195,50 @@ fn check_event(i: usize, event: &Value) {
     );
 }
 
-// ---------------------------------------------------------------------------
-// The stand-in (see the test).
-
-/// STAND-IN: logs events `range` as plain records whose payloads are the
-/// JSON lines of the events; returns those lines.
-fn log_events(ring: &RingFile, range: Range<usize>) -> Vec<String> {
-    let sender = ring.mpsc_sender().unwrap_or_else(|error| panic!("{error}"));
-    range
-        .map(|i| {
-            let line = standin_line(i);
-            sender
-                .send(line.as_bytes())
-                .unwrap_or_else(|error| panic!("event {i}: {error}"));
-            line
-        })
-        .collect()
+/// The event in a shipped line: the line is the event's JSON object.
+fn event_of(line: &str) -> Value {
+    serde_json::from_str(line)
+        .unwrap_or_else(|error| panic!("a shipped line is not JSON ({error}): {line}"))
 }
 
-/// STAND-IN: event `i` as `tracing_subscriber`'s JSON format prints it.
-fn standin_line(i: usize) -> String {
+// ---------------------------------------------------------------------------
+// The logging process.
+
+/// The name of the thread that logs in the child.
+const LOGGER_THREAD: &str = "shipper-logger";
+
+/// Where the events of one child came from: its process, the line of the
+/// `info!` and the number in its thread's `ThreadId(N)`.
+struct Logger {
+    pid: u32,
+    line: u64,
+    thread: u64,
+}
+
+/// Runs a child process that logs events `range` into the ring at `path`
+/// through logring's tracing layer, and waits for it to exit.
+fn log_events(path: &Path, range: Range<usize>) -> Logger {
+    let mut child = process::Proc::spawn("log", path, &[range.start as u64, range.end as u64]);
+    let nums = child.expect("logged");
+    child.finish();
+    Logger {
+        pid: child.pid(),
+        line: nums[0],
+        thread: nums[1],
+    }
+}
+
+/// Event `i` as `logring tail --format json` is to print it (without its
+/// timestamp), as `tracing_subscriber`'s JSON format prints it with the
+/// file, line, thread name and id, plus `pid`.
+fn expected_event(i: usize, logger: &Logger) -> Value {
     let padding = if i == BIG {
         "x".repeat(BIG_LEN)
     } else {
         String::new()
     };
-    let thread = thread::current();
+    let span = json!({ "venue": "xnas", "name": "order" });
     json!({
-        "timestamp": "2026-12-06T18:00:00.123456Z",
         "level": "INFO",
         "fields": {
             "message": format!("filled {i} of {EVENTS}"),
@@ -231,32 +250,53 @@ fn standin_line(i: usize) -> String {
         },
         "target": "shipper",
         "filename": file!(),
-        "line_number": line!(),
-        "threadName": thread.name(),
-        "threadId": format!("{:?}", thread.id()),
-        "pid": std::process::id(),
+        "line_number": logger.line,
+        "span": span,
+        "spans": [span],
+        "threadName": LOGGER_THREAD,
+        "threadId": format!("ThreadId({})", logger.thread),
+        "pid": logger.pid,
     })
-    .to_string()
 }
 
-/// STAND-IN: the event's JSON text in a shipped line, which today is a
-/// plain record's line with the event in its payload. With the real flow,
-/// the line itself.
-fn event_json(line: &str) -> String {
-    let record: Value = serde_json::from_str(line)
-        .unwrap_or_else(|error| panic!("a shipped line is not JSON ({error}): {line}"));
-    assert_eq!(record["encoding"], "utf8", "{line}");
-    record["payload"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no payload: {line}"))
-        .to_owned()
-}
-
-/// The event in a shipped line.
-fn event_of(line: &str) -> Value {
-    let json = event_json(line);
-    serde_json::from_str(&json)
-        .unwrap_or_else(|error| panic!("an event is not JSON ({error}): {json}"))
+/// The child: logs events `arg(0)..arg(1)` through
+/// `logring::tracing::Layer` over the ring file's MPSC sender, on a thread
+/// of its own, inside a span; then reports the line of the `info!` and the
+/// thread's number, and exits.
+#[test]
+fn child() {
+    let Some((role, ring)) = process::child() else {
+        return;
+    };
+    assert_eq!(role.name, "log", "unknown role");
+    let sender = ring.mpsc_sender().unwrap_or_else(|error| panic!("{error}"));
+    tracing_subscriber::registry()
+        .with(logring::tracing::Layer::new(sender))
+        .init();
+    let (start, end) = (role.arg(0) as usize, role.arg(1) as usize);
+    let logger = thread::Builder::new()
+        .name(LOGGER_THREAD.into())
+        .spawn(move || {
+            let span = tracing::info_span!(target: "shipper", "order", venue = "xnas");
+            let _entered = span.enter();
+            let mut line = 0;
+            for i in start..end {
+                let padding = if i == BIG {
+                    "x".repeat(BIG_LEN)
+                } else {
+                    String::new()
+                };
+                line = line!() + 1;
+                tracing::info!(target: "shipper", order_id = i as u64, px = 101.25, ok = true,
+                    note = NOTE, padding = padding.as_str(), "filled {} of {}", i, EVENTS);
+            }
+            let id = format!("{:?}", thread::current().id());
+            let number: String = id.chars().filter(char::is_ascii_digit).collect();
+            (line, number)
+        })
+        .expect("the logging thread starts");
+    let (line, thread) = logger.join().expect("the logging thread");
+    report!("logged {line} {thread}");
 }
 
 // ---------------------------------------------------------------------------

@@ -324,3 +324,99 @@ fn corrupted(corrupt: CorruptRing) -> io::Error {
 fn reached(pos: u64, end: u64) -> bool {
     pos.wrapping_sub(end) as i64 >= 0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use super::*;
+    use crate::channel::mpsc;
+    use crate::ring::event::{EVENT_TAG_V1, RESERVED_TAGS};
+
+    /// A reserved tag that names no encoding this build knows.
+    const UNKNOWN_EVENT_TAG: u32 = 0xFFFF_FF7F;
+
+    /// An output the test reads back once the writer is gone.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn send_tagged(sender: &mpsc::Sender, tag: u32, payload: &[u8]) {
+        let mut claim = sender.claim(payload.len()).unwrap();
+        claim.copy_from_slice(payload);
+        claim.set_tag_unchecked(tag);
+        claim.commit();
+    }
+
+    /// The lines of a writer in `format` given a plain record, a record of
+    /// an encoding this build does not know, an event record of bytes that
+    /// make no sense, and another plain record.
+    fn lines_of_undecodable(format: Format) -> Vec<String> {
+        assert!(RESERVED_TAGS.contains(&UNKNOWN_EVENT_TAG));
+        let (sender, receiver) = mpsc::new(4096).unwrap();
+        let out = Shared::default();
+        let guard = Writer::spawn(receiver, out.clone(), format).unwrap();
+        sender.send(b"before").unwrap();
+        send_tagged(&sender, UNKNOWN_EVENT_TAG, b"\x01\x02\x03");
+        send_tagged(&sender, EVENT_TAG_V1, b"\x01\x03");
+        sender.send(b"after").unwrap();
+        guard.finish().unwrap();
+        let bytes = out.0.lock().unwrap().clone();
+        let text = String::from_utf8(bytes).expect("the output is UTF-8");
+        assert!(text.ends_with('\n'), "{text:?}");
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Records that do not decode print one marker line each, with their
+    /// bytes, and the writer goes on.
+    #[test]
+    fn undecodable_records_print_a_marker_line() {
+        let lines = lines_of_undecodable(Format::Text);
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert_eq!(lines[0], "before");
+        for (line, raw) in [(&lines[1], "010203"), (&lines[2], "0103")] {
+            assert!(line.contains(" WARN logring: "), "{line:?}");
+            assert!(line.contains("undecodable"), "{line:?}");
+            assert!(line.ends_with(&format!(": {raw}")), "{line:?}");
+        }
+        assert!(lines[1].contains("unknown encoding"), "{:?}", lines[1]);
+        assert_eq!(lines[3], "after");
+    }
+
+    #[test]
+    fn undecodable_records_print_a_marker_object() {
+        let lines: Vec<serde_json::Value> = lines_of_undecodable(Format::Json)
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+            .collect();
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert_eq!(lines[0]["payload"], "before");
+        for (line, tag, raw) in [
+            (&lines[1], "0xffffff7f", "010203"),
+            (&lines[2], "0xffffff01", "0103"),
+        ] {
+            assert_eq!(line["level"], "WARN", "{line}");
+            assert_eq!(line["target"], "logring", "{line}");
+            let message = line["fields"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("undecodable"), "{line}");
+            assert_eq!(line["fields"]["tag"], tag, "{line}");
+            assert_eq!(line["fields"]["raw"], raw, "{line}");
+        }
+        // The markers count among the records written.
+        assert_eq!(lines[3]["seq"], 4, "{}", lines[3]);
+        assert_eq!(lines[3]["payload"], "after");
+    }
+}

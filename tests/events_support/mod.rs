@@ -1,7 +1,8 @@
-//! What the log events' tests (`tests/events_*.rs`) share: an output buffer
-//! that the test keeps while a decoding thread writes into it, the tracing
-//! layer over a heap ring with an [`events::Writer`] draining it, and the
-//! checks of a decoded line's shape.
+//! What the log events' tests (`tests/events_*.rs`, and the `logring tail`
+//! tests of events) share: an output buffer that the test keeps while a
+//! decoding thread writes into it, the tracing layer over a heap ring with an
+//! [`events::Writer`] draining it, plain records sent beside the events, and
+//! the checks of a decoded line's shape.
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]
@@ -9,7 +10,7 @@
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use logring::channel::{self, Receiver};
+use logring::channel::{self, Receiver, SendError};
 use logring::events::{self, Format};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
@@ -84,6 +85,28 @@ pub fn through_layer<R>(
     let result = tracing::subscriber::with_default(subscriber, body);
     drop(writer);
     (result, out.lines())
+}
+
+/// A dispatcher of logring's tracing layer over `sender` (a registry with
+/// the layer), which the threads of a test share: each logs through it with
+/// `tracing::dispatcher::with_default`. Events that find the ring full are
+/// dropped and counted (the layer's default policy).
+pub fn layer_dispatch(sender: channel::mpsc::Sender) -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::registry().with(logring::tracing::Layer::new(sender)),
+    )
+}
+
+/// Sends `payload` as a plain record (tag 0), retrying while the ring is
+/// full; panics if the receiver is gone.
+pub fn send_plain(sender: &channel::mpsc::Sender, payload: &[u8]) {
+    loop {
+        match sender.send(payload) {
+            Ok(()) => return,
+            Err(SendError::Full) => std::thread::yield_now(),
+            Err(error) => panic!("cannot send a plain record: {error}"),
+        }
+    }
 }
 
 /// Each line parsed as one JSON object.
