@@ -260,3 +260,43 @@ fn drops_no_event_follows_are_reported_by_the_reader() {
         assert_eq!(u64_field(object, "n"), n as u64, "line {n}: {object}");
     }
 }
+
+/// One event of a callsite, then another: what the first one needed.
+fn sized(note: &str) {
+    tracing::info!(note, "sized");
+}
+
+/// A callsite's claims follow the size of its last event, not its largest:
+/// after one large event, small ones from the same callsite take little of
+/// the ring, and many of them still fit where one large one did.
+#[test]
+fn one_large_event_does_not_make_later_ones_claim_as_much() {
+    const SMALL_EVENTS: usize = 50;
+    let (_path, ring) = small_ring("large-then-small");
+    let sender = ring.mpsc_sender().expect("a sender");
+    let subscriber = tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
+    let large = "x".repeat(6000);
+    tracing::subscriber::with_default(subscriber, || {
+        sized(&large);
+        for _ in 0..SMALL_EVENTS {
+            sized("small");
+        }
+    });
+    let out = SharedBuf::new();
+    let writer = spawn_writer(ring.receiver().expect("a receiver"), &out, Format::Json);
+    wait_drained(&ring);
+    drop(writer);
+    let lines = out.lines();
+    let objects = json_lines(&lines);
+    let small = objects
+        .iter()
+        .filter(|object| object["fields"]["note"] == "small")
+        .count();
+    assert_eq!(
+        small,
+        SMALL_EVENTS,
+        "of {SMALL_EVENTS} small events after a large one in a ring of {SMALL} bytes, \
+         {small} were kept: {:?}",
+        lines.last()
+    );
+}

@@ -330,7 +330,14 @@ fn log_in_bursts(tally: &mut Tally, written: &AtomicU64, logged: &mut u64) {
     for _ in 0..BURSTS {
         for _ in 0..BURST {
             let seq = *logged;
-            tracing::info!(seq, px = 101.25, side = "buy", "filled {} of {}", seq % 10, 10);
+            tracing::info!(
+                seq,
+                px = 101.25,
+                side = "buy",
+                "filled {} of {}",
+                seq % 10,
+                10
+            );
             *logged += 1;
             tally.records += 1;
         }

@@ -74,8 +74,9 @@ struct Slot {
     /// Its dictionary id once registered ([`NO_ROOM`] if there was none); 0
     /// until then.
     id: AtomicU32,
-    /// The largest event this callsite wrote, rounded up to 8: what the
-    /// next one claims first.
+    /// The size of the last event this callsite wrote: what the next one
+    /// claims, rounded up to a word (which takes no more of the ring, and
+    /// leaves room for a number with a digit more).
     hint: AtomicU32,
 }
 
@@ -404,12 +405,29 @@ impl Emitter {
             thread,
         };
         // Relaxed: a size hint, nothing is published through it.
-        let hinted = hint.map_or(0, |hint| hint.load(Ordering::Relaxed) as usize);
-        let mut want = if hinted == 0 { FIRST_CLAIM } else { hinted }.min(self.max_len);
+        let mut last = hint.map_or(0, |hint| hint.load(Ordering::Relaxed) as usize);
+        // Rounded up to a word: the same span in the ring, so an event of
+        // the same size (or up to 7 bytes larger) needs no padding after it.
+        let mut want = if last == 0 {
+            FIRST_CLAIM
+        } else {
+            last.next_multiple_of(8)
+        }
+        .min(self.max_len);
         loop {
-            let Ok(mut claim) = self.claim(want) else {
-                self.drop_event(notice);
-                return;
+            let mut claim = match self.claim(want) {
+                Ok(claim) => claim,
+                // The size of the callsite's last event, perhaps a large
+                // one, does not fit: try the size of a first event.
+                Err(SendError::Full) if last != 0 && want > FIRST_CLAIM => {
+                    last = 0;
+                    want = FIRST_CLAIM;
+                    continue;
+                }
+                Err(_) => {
+                    self.drop_event(notice);
+                    return;
+                }
             };
             let mut enc = Encoder::new(&mut claim);
             enc.event(&header);
@@ -417,8 +435,12 @@ impl Emitter {
             let len = match enc.finish() {
                 Ok(len) => len,
                 Err(_) if want < self.max_len => {
+                    // At least the write that did not fit, and at least
+                    // twice as much: a text field's length is not known
+                    // until it is written.
+                    let needed = enc.needed();
                     claim.abort();
-                    want = want.saturating_mul(4).min(self.max_len);
+                    want = needed.max(want.saturating_mul(2)).min(self.max_len);
                     continue;
                 }
                 // The ring's largest record: keep the whole items that fit,
@@ -440,9 +462,12 @@ impl Emitter {
             claim.set_tag_unchecked(event::EVENT_TAG_V1);
             claim.commit();
             if let Some(hint) = hint {
-                let span = len.next_multiple_of(8) as u32;
-                if span > hint.load(Ordering::Relaxed) {
-                    hint.fetch_max(span, Ordering::Relaxed);
+                // The last size, not the largest: one large event must not
+                // make every later one claim (and so take from the ring) as
+                // much.
+                let len = len as u32;
+                if len != hint.load(Ordering::Relaxed) {
+                    hint.store(len, Ordering::Relaxed);
                 }
             }
             return;

@@ -629,6 +629,9 @@ pub(crate) struct Encoder<'b> {
     /// The header is written.
     started: bool,
     overflowed: bool,
+    /// Once overflowed: the end of the write that did not fit (a lower
+    /// bound of the record's size, for a larger claim to aim at).
+    needed: usize,
 }
 
 impl<'b> Encoder<'b> {
@@ -639,6 +642,7 @@ impl<'b> Encoder<'b> {
             whole: 0,
             started: false,
             overflowed: false,
+            needed: 0,
         }
     }
 
@@ -739,6 +743,13 @@ impl<'b> Encoder<'b> {
         self.pos
     }
 
+    /// Once overflowed: at least how many bytes the record needs (the end of
+    /// the field write that did not fit; fields after it are not counted).
+    /// 0 before an overflow, or if the header did not fit.
+    pub(crate) fn needed(&self) -> usize {
+        self.needed
+    }
+
     /// The record's length, or `Overflow` if anything did not fit (or no
     /// header was written).
     pub(crate) fn finish(&self) -> Result<usize, Overflow> {
@@ -775,6 +786,7 @@ impl FieldSink for Encoder<'_> {
                 Some(&mut self.buf[start..end])
             }
             _ => {
+                self.needed = self.pos.saturating_add(n);
                 self.overflow();
                 None
             }
