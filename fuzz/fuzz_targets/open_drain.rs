@@ -12,8 +12,17 @@
 //! 2. the file is written afresh and opened again, and a receiver drains it
 //!    (`try_recv`, `try_recv_batch`) under the same checks: with no producer
 //!    attached, it must end in `Disconnected`, or in `Corrupt` naming the
-//!    corruption the receiver reports, never `Empty`;
-//! 3. on that ring, a producer of the ring's mode writes a few records and a
+//!    corruption the receiver reports, never `Empty`. Every record it reads
+//!    is decoded by `events::Decoder` with the ring's own dictionary (bytes
+//!    of the input), as text and as JSON: one line each, the JSON line a
+//!    JSON object;
+//! 3. the dictionary is looked up, through the ring file and through a
+//!    read-only `RingObserver` of the same file, at every id it could hold
+//!    and at ids beyond it and from the input: both answer the same, and an
+//!    entry found lies inside the dictionary. Entries registered through
+//!    the ring file (when the dictionary has room) read back exactly, and
+//!    the observer registers nothing;
+//! 4. on that ring, a producer of the ring's mode writes a few records and a
 //!    consumer reads them back. On a ring the receiver left sound and empty,
 //!    the first record fits (any record up to the maximum fits on an empty
 //!    ring), and the records read back are exactly those written, in order.
@@ -30,7 +39,8 @@ use std::path::Path;
 use common::{Scratch, payload, scratch_path};
 use libfuzzer_sys::fuzz_target;
 use logring::channel::TryRecvError;
-use logring::file::{FileError, FileErrorKind, Mode, RingFile};
+use logring::events::{Decoder, Format};
+use logring::file::{FileError, FileErrorKind, Mode, RingFile, RingObserver};
 use logring::queue::{self, ClaimError, Consumer, mpsc, spsc};
 
 /// Most records read in one drain: enough for any ring a fuzz input can
@@ -40,6 +50,10 @@ const MAX_RECORDS: usize = 10_000;
 
 /// Bytes before the data area.
 const HEADER_LEN: u64 = 4096;
+
+/// Bytes of the dictionary that are its own (`next`, then reserved): ids
+/// below `DICT_ENTRIES / 8` name no entry.
+const DICT_ENTRIES: u64 = 64;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch_path("open_drain");
@@ -71,7 +85,14 @@ fn open(path: &Path, data: &[u8]) -> Option<RingFile> {
     };
     let capacity = ring.capacity() as u64;
     assert!(capacity.is_power_of_two() && capacity >= 64);
-    assert_eq!(HEADER_LEN + capacity, data.len() as u64, "length checked");
+    let dict_len = ring.dictionary_len() as u64;
+    assert_eq!(dict_len % 4096, 0, "dictionary length checked");
+    assert_eq!(
+        HEADER_LEN + capacity + dict_len,
+        data.len() as u64,
+        "length checked"
+    );
+    assert!(ring.dictionary_used() <= ring.dictionary_len());
     assert_eq!(ring.max_record_len() as u64, capacity / 2 - 8);
     assert!(ring.len_bytes() <= ring.capacity());
     assert_eq!(ring.is_empty(), ring.len_bytes() == 0);
@@ -100,6 +121,44 @@ fn exercise(error: &FileError) {
 /// Checks a record the ring handed out: inside the data area, at most the
 /// maximum length; reads every byte of it.
 fn check_record(ring: &RingFile, position: u64, bytes: &[u8], tag: u32) {
+    check_placed(ring, position, bytes, tag);
+}
+
+/// Checks a record as [`check_record`] does, then decodes it as text and as
+/// JSON, with the ring's dictionary: each gives one line, and the JSON line
+/// is a JSON object.
+fn check_and_decode(ring: &RingFile, decoders: &Decoders, position: u64, bytes: &[u8], tag: u32) {
+    check_placed(ring, position, bytes, tag);
+    let mut text = String::new();
+    decoders.text.line(&mut text, 1, position, tag, bytes);
+    assert_one_line(&text);
+    let mut json = String::new();
+    decoders.json.line(&mut json, 1, position, tag, bytes);
+    assert_one_line(&json);
+    match serde_json::from_str::<serde_json::Value>(&json) {
+        Ok(value) => assert!(value.is_object(), "not a JSON object: {json}"),
+        Err(error) => panic!("not JSON ({error}): {json}"),
+    }
+}
+
+/// Checks that `line` is one line, ending with its newline.
+fn assert_one_line(line: &str) {
+    assert!(line.ends_with('\n'), "no newline at the end: {line:?}");
+    assert_eq!(
+        line.bytes().filter(|&b| b == b'\n').count(),
+        1,
+        "more than one line: {line:?}"
+    );
+}
+
+/// A decoder of each format, for the records of one ring.
+struct Decoders {
+    text: Decoder,
+    json: Decoder,
+}
+
+/// Inside the data area, at most the maximum length; reads every byte.
+fn check_placed(ring: &RingFile, position: u64, bytes: &[u8], tag: u32) {
     let capacity = ring.capacity() as u64;
     let len = bytes.len() as u64;
     assert!(bytes.len() <= ring.max_record_len(), "record too long");
@@ -222,6 +281,11 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
         return false;
     };
     let mut rx = ring.receiver().expect("the first receiver attaches");
+    let decoders = Decoders {
+        text: Decoder::new(&rx, Format::Text),
+        json: Decoder::new(&rx, Format::Json),
+    };
+    black_box(format!("{:?}", decoders.text));
     let mut read = 0;
     let mut turn = 0;
     let disconnected = loop {
@@ -231,12 +295,12 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
         turn += 1;
         let result = if turn % 2 == 0 {
             rx.try_recv().map(|record| {
-                check_record(&ring, record.position(), &record, record.tag());
+                check_and_decode(&ring, &decoders, record.position(), &record, record.tag());
                 1
             })
         } else {
             rx.try_recv_batch(turn % 5, |record| {
-                check_record(&ring, record.position(), &record, record.tag());
+                check_and_decode(&ring, &decoders, record.position(), &record, record.tag());
             })
         };
         match result {
@@ -261,6 +325,7 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
     }
     black_box((format!("{rx:?}"), rx.skipped_claims(), rx.is_disconnected()));
     drop(rx);
+    look_up_and_register(&ring, path, data);
 
     let mut producer = match ring.mode() {
         Mode::Spsc => Producer::Spsc(ring.spsc_producer().expect("the producer attaches")),
@@ -294,7 +359,7 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
         for &(key, len, tag) in &written {
             match consumer.try_recv() {
                 Ok(record) => {
-                    check_record(&ring, record.position(), &record, record.tag());
+                    check_and_decode(&ring, &decoders, record.position(), &record, record.tag());
                     assert_eq!(*record, payload(key, len), "record {key:#x} read back");
                     assert_eq!(record.tag(), tag, "record {key:#x} read back");
                 }
@@ -304,4 +369,71 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
     }
     drain(&ring, &mut consumer);
     true
+}
+
+/// Phase 3: looks up the dictionary through the ring file and through a
+/// read-only observer of the same file, then registers a few entries.
+fn look_up_and_register(ring: &RingFile, path: &Path, data: &[u8]) {
+    let observer = RingObserver::open(path).expect("a file that opens is observed");
+    let dict_len = ring.dictionary_len() as u64;
+    assert_eq!(observer.dictionary_len() as u64, dict_len);
+    assert!(observer.dictionary_used() <= observer.dictionary_len());
+    // Every id the dictionary could hold, those just past it, and ids from
+    // the input (ids are untrusted, as everything in an event record is).
+    let last = u32::try_from(dict_len / 8).expect("the dictionary is at most 1 GiB");
+    let from_input = data
+        .chunks_exact(4)
+        .take(16)
+        .map(|word| u32::from_le_bytes(word.try_into().unwrap()));
+    let ids = (0..=last.saturating_add(2))
+        .chain([u32::MAX, u32::MAX / 8, u32::MAX - 7])
+        .chain(from_input);
+    for id in ids {
+        let found = ring.fuzz_dictionary_entry(id);
+        let observed = observer.fuzz_dictionary_entry(id);
+        assert_eq!(
+            found, observed,
+            "id {id}: the ring file and its observer differ"
+        );
+        if let Some((off, payload)) = found {
+            assert_eq!(
+                off,
+                u64::from(id) * 8 + 8,
+                "id {id}: the payload follows its word"
+            );
+            assert!(
+                off >= DICT_ENTRIES + 8,
+                "id {id}: an entry among the dictionary's own bytes"
+            );
+            assert!(
+                off + payload.len() as u64 <= dict_len,
+                "id {id}: {} bytes at {off} cross the end of a dictionary of {dict_len}",
+                payload.len()
+            );
+            black_box(payload.iter().fold(0u8, |x, &b| x ^ b));
+        }
+    }
+    // Registering: entries cut from the input, read back from both views.
+    // What `next` says is untrusted too: a damaged one registers nothing.
+    for len in [0, 5, 64] {
+        let bytes = &data[..len.min(data.len())];
+        assert_eq!(observer.fuzz_dictionary_register(bytes), None, "read-only");
+        let used = ring.dictionary_used();
+        let Some(id) = ring.fuzz_dictionary_register(bytes) else {
+            continue;
+        };
+        let (off, payload) = ring.fuzz_dictionary_entry(id).expect("a registered entry");
+        assert_eq!(payload, bytes, "entry {id} read back");
+        assert!(off + payload.len() as u64 <= dict_len);
+        assert!(
+            off >= used as u64,
+            "entry {id} at {off}, below the {used} bytes in use"
+        );
+        assert_eq!(
+            observer.fuzz_dictionary_entry(id),
+            Some((off, payload)),
+            "entry {id} seen by the observer"
+        );
+    }
+    black_box(format!("{observer:?}"));
 }

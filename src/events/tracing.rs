@@ -293,3 +293,165 @@ impl From<tracing_core::Level> for Level {
         }
     }
 }
+
+#[cfg(all(test, feature = "mmap", target_os = "linux", not(loom)))]
+mod fuzz_seeds {
+    //! The `open_drain` fuzz target's seeds with events in them: ring files
+    //! written by this layer, with their dictionaries.
+
+    use std::path::{Path, PathBuf};
+
+    use tracing_subscriber::prelude::*;
+
+    use super::Layer;
+    use crate::events::{Decoder, Format};
+    use crate::file::{Mode, Options, RingFile};
+
+    /// An error to log as a field.
+    #[derive(Debug)]
+    struct Timeout;
+
+    impl std::fmt::Display for Timeout {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("timed out")
+        }
+    }
+
+    impl std::error::Error for Timeout {}
+
+    /// A ring file of `capacity` bytes and a 4 KiB dictionary, removed when
+    /// dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str, capacity: usize) -> (Self, RingFile) {
+            let path =
+                std::env::temp_dir().join(format!("logring-seed-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let options = Options::new(capacity).mode(Mode::Mpsc).dictionary_len(4096);
+            let ring = RingFile::create(&path, options).unwrap();
+            (Self(path), ring)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Logs through a layer of its own over `ring`, as one run of a logger.
+    fn with_layer(ring: &RingFile, log: impl FnOnce()) {
+        let layer = Layer::new(ring.mpsc_sender().unwrap());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), log);
+    }
+
+    /// Events of every field type, in two nested spans, at every level.
+    fn every_kind_of_event() {
+        let request = tracing::info_span!("request", id = 17u64, path = "/orders");
+        let _request = request.enter();
+        let fill = tracing::debug_span!("fill", venue = "XNAS", qty = 3i64);
+        let _fill = fill.enter();
+        let error = Timeout;
+        tracing::info!(
+            order_id = 42u64,
+            px = 101.25,
+            delta = -7i64,
+            ok = true,
+            side = ?Some("buy"),
+            raw = &b"\x00\x01\xff"[..],
+            big = -1i128 << 100,
+            ubig = 1u128 << 100,
+            error = &error as &dyn std::error::Error,
+            "filled {} of {}",
+            3,
+            5
+        );
+        tracing::warn!(target: "orders::book", "a line\nand \"quotes\" \u{1b}[31m");
+        tracing::error!(code = 7u64, "rejected");
+        tracing::trace!("trace");
+    }
+
+    /// Copies the ring file at `from` into the corpus as `name`, after
+    /// checking that every record in it decodes.
+    fn keep(from: &Path, name: &str) {
+        let bytes = std::fs::read(from).unwrap();
+        {
+            let ring = RingFile::open(from).unwrap();
+            let mut rx = ring.receiver().unwrap();
+            let decoder = Decoder::new(&rx, Format::Json);
+            let mut lines = String::new();
+            let mut seq = 0;
+            loop {
+                match rx.try_recv() {
+                    Ok(record) => {
+                        seq += 1;
+                        decoder.line(&mut lines, seq, record.position(), record.tag(), &record);
+                    }
+                    Err(error) => {
+                        assert_eq!(error, crate::channel::TryRecvError::Disconnected, "{name}");
+                        break;
+                    }
+                }
+            }
+            assert!(seq > 0, "{name}: no record");
+            assert!(!lines.contains("undecodable"), "{name}: {lines}");
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/open_drain");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+
+    /// Writes the seeds into `fuzz/corpus/open_drain/`:
+    /// `cargo test --features tracing --lib write_open_drain_event_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes the fuzz seeds"]
+    fn write_open_drain_event_seeds() {
+        // Events of every kind from two runs of a logger: the second
+        // registers its callsites again, beside the first's.
+        let (scratch, ring) = Scratch::new("events", 4096);
+        with_layer(&ring, every_kind_of_event);
+        with_layer(&ring, every_kind_of_event);
+        drop(ring);
+        keep(&scratch.0, "seed-events-mpsc-4k");
+
+        // A full ring: events dropped, then "N events dropped" once a
+        // consumer made room, and an event truncated to the largest record.
+        let (scratch, ring) = Scratch::new("dropped", 1024);
+        with_layer(&ring, || {
+            for n in 0..40u64 {
+                tracing::info!(n, pad = "some text to make the event larger", "event {}", n);
+            }
+            let mut consumer = ring.consumer().unwrap();
+            for _ in 0..3 {
+                drop(consumer.try_recv().unwrap());
+            }
+            drop(consumer);
+            tracing::info!(after = true, "the ring has room again");
+            let long = "x".repeat(2000);
+            tracing::info!(long = long.as_str(), tail = 1u64, "too long");
+        });
+        drop(ring);
+        keep(&scratch.0, "seed-events-dropped-1k");
+
+        // A full dictionary: logger after logger registers its callsites
+        // and thread until there is no room, and events carry them inline.
+        let (scratch, ring) = Scratch::new("dictionary-full", 4096);
+        let mut consumer = ring.consumer().unwrap();
+        for run in 0..60u64 {
+            // Room for the run's events (the last run's stay).
+            while ring.len_bytes() > 1024 {
+                drop(consumer.try_recv().unwrap());
+            }
+            with_layer(&ring, || {
+                let span = tracing::info_span!("run", run);
+                let _span = span.enter();
+                tracing::info!(run, "logger {} starts", run);
+            });
+        }
+        assert_eq!(ring.dictionary_used(), ring.dictionary_len(), "full");
+        drop(consumer);
+        drop(ring);
+        keep(&scratch.0, "seed-events-dictionary-full-4k");
+    }
+}

@@ -518,6 +518,22 @@ macro_rules! header_observers {
                 self.capacity + self.dict_len,
             )
         }
+
+        /// For the fuzz targets: the dictionary entry `id`, as the offset of
+        /// its payload in the dictionary and the payload.
+        #[cfg(fuzzing)]
+        #[doc(hidden)]
+        pub fn fuzz_dictionary_entry(&self, id: u32) -> Option<(u64, &[u8])> {
+            self.dictionary().fuzz_entry(id)
+        }
+
+        /// For the fuzz targets: registers `bytes` as a dictionary entry.
+        #[cfg(fuzzing)]
+        #[doc(hidden)]
+        pub fn fuzz_dictionary_register(&self, bytes: &[u8]) -> Option<u32> {
+            self.dictionary()
+                .register(bytes.len(), |payload| payload.copy_from_slice(bytes))
+        }
     };
 }
 #[cfg(target_os = "linux")]

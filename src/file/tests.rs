@@ -624,3 +624,38 @@ fn a_bad_dictionary_length_is_a_clear_error() {
     patch(&temp.0, DICT_LEN_AT, &4096u64.to_le_bytes());
     RingFile::open(&temp.0).unwrap();
 }
+
+/// A draining receiver of an MPSC ring that holds a committed record past
+/// its tail (a damaged file) follows the record, so its head ends past the
+/// tail: the file must still open, observed and attached, and the next
+/// producer moves the tail up. (Found by the `open_drain` fuzz target.)
+#[test]
+fn an_mpsc_ring_drained_past_its_tail_opens_again() {
+    let temp = TempRing::new("drained-past-tail");
+    {
+        let ring = RingFile::create(&temp.0, Options::new(64).mode(Mode::Mpsc)).unwrap();
+        ring.mpsc_producer().unwrap().try_send(b"past").unwrap();
+        // The damage: the tail back where the record starts.
+        ring.ring.header().tail.0.store(0, Relaxed);
+    }
+    {
+        let ring = RingFile::open(&temp.0).unwrap();
+        let mut rx = ring.receiver().unwrap();
+        assert_eq!(&*rx.try_recv().unwrap(), b"past");
+        assert_eq!(
+            rx.try_recv().err(),
+            Some(crate::channel::TryRecvError::Disconnected)
+        );
+        assert_eq!(ring.head(), 16, "the consumer is past the tail");
+        assert_eq!(ring.tail(), 0);
+        assert!(ring.is_empty());
+    }
+    let observer = super::RingObserver::open(&temp.0).unwrap();
+    assert_eq!((observer.head(), observer.tail()), (16, 0));
+    let ring = RingFile::open(&temp.0).unwrap();
+    let producer = ring.mpsc_producer().unwrap();
+    let mut consumer = ring.consumer().unwrap();
+    producer.try_send(b"again").unwrap();
+    assert_eq!(ring.tail(), 16 + 16, "the producer moved the tail up");
+    assert_eq!(&*consumer.try_recv().unwrap(), b"again");
+}

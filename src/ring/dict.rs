@@ -214,6 +214,15 @@ impl<'a> Dictionary<'a> {
         Some(unsafe { std::slice::from_raw_parts(self.byte_ptr(off + WORD), len as usize) })
     }
 
+    /// [`entry`](Self::entry), with the offset of the payload in the
+    /// dictionary, so that a fuzz target checks where it lies.
+    #[cfg(all(fuzzing, not(loom)))]
+    pub(crate) fn fuzz_entry(&self, id: u32) -> Option<(u64, &'a [u8])> {
+        let payload = self.entry(id)?;
+        let off = (payload.as_ptr() as usize).wrapping_sub(self.base.as_ptr() as usize);
+        Some((off as u64, payload))
+    }
+
     /// The word at `off` (8-aligned, `off + 8 <= len`).
     #[inline]
     fn word(&self, off: u64) -> &'a AtomicU64 {
