@@ -217,14 +217,31 @@ fn follow(path: &TempPath) -> cli_support::Proc {
 /// Reads `n` lines from a following tailer, then kills it; returns those
 /// and any it printed before it died.
 fn read_then_kill(tailer: &mut cli_support::Proc, n: usize) -> Vec<String> {
+    read_then_kill_after(tailer, n, None)
+}
+
+/// [`read_then_kill`], for a tailer that follows one killed while its last
+/// line was `last`: a first line repeating it (see [`without_repeat`]) is
+/// left out, and not counted.
+fn read_then_kill_after(
+    tailer: &mut cli_support::Proc,
+    n: usize,
+    last: Option<&str>,
+) -> Vec<String> {
     let mut lines = tailer.lines();
-    let mut read: Vec<String> = (0..n)
-        .map(|k| {
-            lines
-                .next()
-                .unwrap_or_else(|| panic!("the tailer stopped after {k} lines"))
-        })
-        .collect();
+    let mut next = |k: usize| {
+        lines
+            .next()
+            .unwrap_or_else(|| panic!("the tailer stopped after {k} lines"))
+    };
+    let mut read: Vec<String> = Vec::with_capacity(n);
+    while read.len() < n {
+        let line = next(read.len());
+        if read.is_empty() && last.is_some() && Some(line.as_str()) == last {
+            continue;
+        }
+        read.push(line);
+    }
     tailer.signal(libc::SIGKILL);
     // What it wrote before it died is still in the pipe.
     read.extend(lines.rest());
@@ -273,16 +290,29 @@ fn following_and_restarted_tailers_decode_every_build() {
     logger.expect("paused");
     let second = logger.pid();
 
-    // A new tailer, started between the two halves, decodes the first.
+    // A new tailer, started between the two halves, decodes the first
+    // (and may print again the last line of the one killed before it).
     let mut tailer = follow(&path);
-    let lines = read_then_kill(&mut tailer, 2 * HALF as usize);
+    let last = lines.last().cloned();
+    let lines = read_then_kill_after(&mut tailer, 2 * HALF as usize, last.as_deref());
     check_all(&lines, &expected(2, 0..HALF, second), "the second tailer");
 
     // The second half, decoded by a third tailer started after it.
     logger.finish();
+    let last = lines.last().cloned();
     check_all(
-        &tail_rest(&path),
+        &without_repeat(last.as_deref(), tail_rest(&path)),
         &expected(2, HALF..COUNT, second),
         "the third tailer",
     );
+}
+
+/// `lines` without a first line that repeats `last`: after a SIGKILL, the
+/// next tailer may print again the line its predecessor printed last (it
+/// was printed, but not yet released: delivery is at least once).
+fn without_repeat(last: Option<&str>, mut lines: Vec<String>) -> Vec<String> {
+    if last.is_some() && lines.first().map(String::as_str) == last {
+        lines.remove(0);
+    }
+    lines
 }
