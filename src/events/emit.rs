@@ -537,3 +537,37 @@ impl fmt::Debug for Emitter {
             .finish_non_exhaustive()
     }
 }
+
+/// The constructor and the full-ring methods of a front end (a struct with
+/// the fields `emitter: Emitter` and `callsites: Callsites`): `$events`
+/// names what it writes ("Events", "Records"), `$front` what it is.
+macro_rules! front_end_methods {
+    ($events:literal, $front:literal) => {
+        #[doc = concat!("A ", $front, " writing into `sender`'s ring. ", $events, " that find")]
+        /// the ring full are dropped and counted (see
+        /// [`with_full_policy`](Self::with_full_policy)).
+        pub fn new(sender: crate::channel::mpsc::Sender) -> Self {
+            Self {
+                emitter: crate::events::emit::Emitter::new(sender),
+                callsites: crate::events::emit::Callsites::new(),
+            }
+        }
+
+        /// What to do when the ring is full: [`FullPolicy::Drop`] (the
+        /// default) or [`FullPolicy::Spin`].
+        ///
+        /// [`FullPolicy::Drop`]: crate::events::FullPolicy::Drop
+        /// [`FullPolicy::Spin`]: crate::events::FullPolicy::Spin
+        #[must_use]
+        pub fn with_full_policy(mut self, policy: crate::events::FullPolicy) -> Self {
+            self.emitter.set_policy(policy);
+            self
+        }
+
+        #[doc = concat!($events, " this ", $front, " dropped (ring full, or its receiver gone).")]
+        pub fn dropped(&self) -> u64 {
+            self.emitter.dropped()
+        }
+    };
+}
+pub(crate) use front_end_methods;

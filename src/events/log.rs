@@ -1,4 +1,4 @@
-//! A [`log::Log`](::log::Log) backend that writes each record as a binary
+//! A [`log::Log`] backend that writes each record as a binary
 //! event into a ring (feature `log`).
 //!
 //! ```no_run
@@ -24,9 +24,8 @@
 
 use std::fmt;
 
-use crate::channel::mpsc;
-use crate::events::emit::{Callsites, Emitter, Found, Key, Site};
-use crate::events::{FullPolicy, Level};
+use crate::events::Level;
+use crate::events::emit::{Callsites, Emitter, Found, Key, Site, front_end_methods};
 use crate::ring::event::{Encoder, FieldName, FieldNames, FieldSink, Meta, MetaKind};
 
 /// The one field of a `log` record: its message.
@@ -39,27 +38,7 @@ pub struct Logger {
 }
 
 impl Logger {
-    /// A logger writing into `sender`'s ring. Records that find the ring
-    /// full are dropped and counted (see [`with_full_policy`](Self::with_full_policy)).
-    pub fn new(sender: mpsc::Sender) -> Self {
-        Self {
-            emitter: Emitter::new(sender),
-            callsites: Callsites::new(),
-        }
-    }
-
-    /// What a record does when the ring is full: [`FullPolicy::Drop`] (the
-    /// default) or [`FullPolicy::Spin`].
-    #[must_use]
-    pub fn with_full_policy(mut self, policy: FullPolicy) -> Self {
-        self.emitter.set_policy(policy);
-        self
-    }
-
-    /// Records this logger dropped (ring full, or its receiver gone).
-    pub fn dropped(&self) -> u64 {
-        self.emitter.dropped()
-    }
+    front_end_methods!("Records", "logger");
 
     /// Installs this logger as `log`'s global logger, and sets `log`'s
     /// maximum level to `level`.

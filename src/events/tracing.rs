@@ -38,7 +38,7 @@
 //! the log shows every gap; drops that no event follows are reported by the
 //! reader (`logring tail`, [`events::Writer`](crate::events::Writer)) once it
 //! finds the ring empty. [`Layer::with_full_policy`] with
-//! [`FullPolicy::Spin`] retries a full ring for the sender's spin budget
+//! [`FullPolicy::Spin`](crate::events::FullPolicy::Spin) retries a full ring for the sender's spin budget
 //! first. An event larger than the ring's largest record keeps the fields
 //! that fit and decodes with `logring.truncated=true`.
 
@@ -50,9 +50,8 @@ use tracing_core::{Event, Interest, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::channel::mpsc;
-use crate::events::emit::{Callsites, Emitter, Found, Key, Site};
-use crate::events::{FullPolicy, Level};
+use crate::events::Level;
+use crate::events::emit::{Callsites, Emitter, Found, Key, Site, front_end_methods};
 use crate::ring::event::{
     CallsiteRef, EncodeBuf, Encoder, FieldName, FieldNames, FieldSink, Meta, MetaKind, NameList,
 };
@@ -69,27 +68,7 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// A layer writing into `sender`'s ring. Events that find the ring full
-    /// are dropped and counted (see [`with_full_policy`](Self::with_full_policy)).
-    pub fn new(sender: mpsc::Sender) -> Self {
-        Self {
-            emitter: Emitter::new(sender),
-            callsites: Callsites::new(),
-        }
-    }
-
-    /// What an event does when the ring is full: [`FullPolicy::Drop`] (the
-    /// default) or [`FullPolicy::Spin`].
-    #[must_use]
-    pub fn with_full_policy(mut self, policy: FullPolicy) -> Self {
-        self.emitter.set_policy(policy);
-        self
-    }
-
-    /// Events this layer dropped (ring full, or its receiver gone).
-    pub fn dropped(&self) -> u64 {
-        self.emitter.dropped()
-    }
+    front_end_methods!("Events", "layer");
 
     /// What the table knows of `meta`'s callsite, registered in the
     /// dictionary on first sight.
