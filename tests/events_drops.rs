@@ -300,3 +300,29 @@ fn one_large_event_does_not_make_later_ones_claim_as_much() {
         lines.last()
     );
 }
+
+/// An event larger than the ring's largest record is not dropped: it keeps
+/// its message and the fields that fit, and decodes marked truncated.
+#[test]
+fn an_event_larger_than_any_record_is_truncated_visibly() {
+    let (_path, ring) = small_ring("too-large");
+    let sender = ring.mpsc_sender().expect("a sender");
+    let largest = sender.max_record_len();
+    let subscriber = tracing_subscriber::registry().with(logring::tracing::Layer::new(sender));
+    let huge = "y".repeat(2 * largest);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::warn!(id = 7u64, huge = huge.as_str(), "a {} event", "large");
+    });
+    let out = SharedBuf::new();
+    let writer = spawn_writer(ring.receiver().expect("a receiver"), &out, Format::Json);
+    wait_drained(&ring);
+    drop(writer);
+    let lines = out.lines();
+    let objects = json_lines(&lines);
+    assert_eq!(objects.len(), 1, "{lines:?}");
+    let fields = &objects[0]["fields"];
+    assert_eq!(fields["message"], "a large event", "{}", lines[0]);
+    assert_eq!(fields["id"], 7, "{}", lines[0]);
+    assert!(fields.get("huge").is_none(), "{}", lines[0]);
+    assert_eq!(fields["logring.truncated"], true, "{}", lines[0]);
+}
