@@ -4,12 +4,13 @@
 //!
 //! [`Writer`]: super::Writer
 
+use std::cell::RefCell;
 use std::fmt;
 
 use super::{plain, render};
 use crate::channel::Receiver;
 use crate::ring::Ring;
-use crate::ring::event::{self, RESERVED_TAGS};
+use crate::ring::event::{self, DecodeCache, Fail, RESERVED_TAGS, Spare};
 use crate::sync::Ordering;
 
 /// How records are printed: one line each, as text or as JSON.
@@ -50,6 +51,15 @@ pub struct Decoder {
     /// The receiver's ring, for its dictionary.
     ring: Ring,
     format: Format,
+    /// The dictionary entries parsed so far, and the buffers records decode
+    /// into: reused from one record to the next.
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    cache: DecodeCache,
+    spare: Spare,
 }
 
 impl Decoder {
@@ -60,6 +70,7 @@ impl Decoder {
         Self {
             ring: receiver.link.ring.share(),
             format,
+            state: RefCell::default(),
         }
     }
 
@@ -73,12 +84,26 @@ impl Decoder {
     /// `seq`-th this reader prints (from 1; JSON shows it for plain records).
     pub fn line(&self, out: &mut String, seq: u64, position: u64, tag: u32, payload: &[u8]) {
         if RESERVED_TAGS.contains(&tag) {
-            let dictionary = self.ring.dictionary();
-            match event::decode(tag, payload, &dictionary) {
-                Ok(decoded) => render::event(out, self.format, &decoded),
-                Err(error) => render::undecodable(out, self.format, tag, payload, &error),
+            let mut state = self.state.borrow_mut();
+            let State { cache, spare } = &mut *state;
+            // Each round parses one more entry the record refers to: as
+            // many rounds as the record has callsites and threads, at most.
+            loop {
+                let error = match event::decode_cached(tag, payload, cache, spare) {
+                    Ok(decoded) => {
+                        render::event(out, self.format, &decoded);
+                        spare.recycle(decoded);
+                        return;
+                    }
+                    Err(Fail::Error(error)) => error,
+                    Err(Fail::Miss(miss)) => match cache.fill(miss, &self.ring.dictionary()) {
+                        Ok(()) => continue,
+                        Err(error) => error,
+                    },
+                };
+                render::undecodable(out, self.format, tag, payload, &error);
+                return;
             }
-            return;
         }
         match self.format {
             Format::Text => plain::text(out, payload),

@@ -46,7 +46,6 @@
 
 use std::fmt::Write as _;
 use std::io;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::Format;
 use crate::events::Level;
@@ -222,14 +221,129 @@ fn level_name(level: Level) -> &'static str {
 }
 
 /// `2026-12-06T18:00:00.123456Z`: fmt's `SystemTime` timer, whose six digits
-/// are truncated, not rounded; humantime's are too.
+/// are truncated, not rounded; humantime's are too, and this prints what
+/// humantime's `format_rfc3339_micros` does, without its formatting
+/// machinery. A u64 of nanoseconds ends in 2554: the year has four digits.
 fn push_timestamp(out: &mut String, time_ns: u64) {
-    let time = UNIX_EPOCH + Duration::from_nanos(time_ns);
-    // humantime refuses years past 9999 before writing anything; a u64 of
-    // nanoseconds ends in 2554.
-    if write!(out, "{}", humantime::format_rfc3339_micros(time)).is_err() {
-        out.push_str(UNKNOWN_TIME);
+    let secs = time_ns / 1_000_000_000;
+    let micros = (time_ns % 1_000_000_000) / 1_000;
+    let days = secs / 86_400;
+    let day_secs = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let mut buf = *b"0000-00-00T00:00:00.000000Z";
+    put_digits(&mut buf[0..4], u64::from(year));
+    put_digits(&mut buf[5..7], u64::from(month));
+    put_digits(&mut buf[8..10], u64::from(day));
+    put_digits(&mut buf[11..13], day_secs / 3600);
+    put_digits(&mut buf[14..16], day_secs / 60 % 60);
+    put_digits(&mut buf[17..19], day_secs % 60);
+    put_digits(&mut buf[20..26], micros);
+    push_ascii(out, &buf);
+}
+
+/// ASCII `bytes` (digits), without checking them as UTF-8 text.
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    // Digits and separators are ASCII: the check never fails.
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+}
+
+/// `value`'s last `out.len()` decimal digits, zero-padded, into `out`.
+fn put_digits(out: &mut [u8], mut value: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
+}
+
+/// The proleptic Gregorian date (year, month 1..=12, day 1..=31) of the
+/// `days`-th day since 1970-01-01 (Howard Hinnant's `civil_from_days`, for
+/// days on or after the epoch).
+fn civil_from_days(days: u64) -> (u32, u32, u32) {
+    // Days since 0000-03-01, the start of a 400-year era.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    // A u64 of nanoseconds since 1970 ends in 2554.
+    (year as u32, month as u32, day as u32)
+}
+
+/// An integer's decimal digits, without `fmt`'s machinery.
+fn push_u64(out: &mut String, mut value: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    push_ascii(out, &buf[at..]);
+}
+
+/// `value` as its `Debug` prints it, for the common values whose digits need
+/// no search: a multiple of 2^-10 of at most 15 significant digits, from
+/// 1e-4 to below 1e15. `false` (nothing written) for any other value.
+///
+/// Such a value is exactly a decimal of at most 15 significant digits, and
+/// no other decimal of at most 15 digits rounds to the same `f64` (any 15
+/// digits round-trip through an `f64`): those digits are the shortest that
+/// do, which `Debug` prints, in positional notation in that range.
+fn push_short_f64(out: &mut String, value: f64) -> bool {
+    const SCALE: f64 = 1024.0;
+    let magnitude = value.abs();
+    if !(1e-4..1e15).contains(&magnitude) {
+        return false;
+    }
+    // Exact: a power of two only moves the exponent (no overflow here).
+    let scaled = magnitude * SCALE;
+    if scaled.fract() != 0.0 {
+        return false;
+    }
+    // Below 1e15 * 1024 < 2^64: exact.
+    let scaled = scaled as u64;
+    let int = scaled >> 10;
+    // The fraction in ten decimal digits: (n / 2^10) = (n * 5^10) / 10^10.
+    let mut frac = (scaled & 1023) * 9_765_625;
+    let mut frac_digits = 10;
+    while frac_digits > 1 && frac % 10 == 0 {
+        frac /= 10;
+        frac_digits -= 1;
+    }
+    let int_digits = if int == 0 { 0 } else { int.ilog10() + 1 };
+    // Significant digits: without the fraction's leading zeros when there
+    // is no integer part.
+    let significant = if int == 0 {
+        frac.ilog10() + 1
+    } else {
+        int_digits + if frac == 0 { 0 } else { frac_digits }
+    };
+    if significant > 15 {
+        return false;
+    }
+    if value < 0.0 {
+        out.push('-');
+    }
+    push_u64(out, int);
+    out.push('.');
+    let mut digits = [b'0'; 10];
+    put_digits(&mut digits[..frac_digits as usize], frac);
+    push_ascii(out, &digits[..frac_digits as usize]);
+    true
+}
+
+fn push_i64(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_u64(out, value.unsigned_abs());
 }
 
 /// The fields in their order, except that the first `message` comes first
@@ -309,11 +423,22 @@ fn text_message(out: &mut String, value: &Value<'_>) {
 /// A value as fmt's text prints it: its `Debug`.
 fn text_value(out: &mut String, value: &Value<'_>) {
     let _ = match *value {
-        Value::I64(v) => write!(out, "{v}"),
-        Value::U64(v) => write!(out, "{v}"),
+        Value::I64(v) => {
+            push_i64(out, v);
+            Ok(())
+        }
+        Value::U64(v) => {
+            push_u64(out, v);
+            Ok(())
+        }
         Value::I128(v) => write!(out, "{v}"),
         Value::U128(v) => write!(out, "{v}"),
-        Value::F64(v) => write!(out, "{v:?}"),
+        Value::F64(v) => {
+            if !push_short_f64(out, v) {
+                let _ = write!(out, "{v:?}");
+            }
+            Ok(())
+        }
         Value::Bool(v) => write!(out, "{v}"),
         // Debug-quoting escapes every control character: one line already.
         Value::Str(v) => write!(out, "{v:?}"),
@@ -340,7 +465,23 @@ fn push_text(out: &mut String, text: &str, ansi: bool) {
                     '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' | '\u{80}'..='\u{9f}'
                 ))
     };
-    let Some(at) = text.find(escaped) else {
+    // Most text needs no escape: look for the bytes that may start one
+    // (U+0080..=U+009F are 0xc2 0x80..=0xc2 0x9f) before looking closer.
+    let bytes = text.as_bytes();
+    let suspect = if ansi {
+        bytes
+            .iter()
+            .position(|&b| matches!(b, b'\n' | b'\r' | 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2))
+    } else {
+        bytes.iter().position(|&b| matches!(b, b'\n' | b'\r'))
+    };
+    let Some(from) = suspect else {
+        out.push_str(text);
+        return;
+    };
+    // `from` starts a character: every byte matched above is ASCII or a
+    // lead byte.
+    let Some(at) = text[from..].find(escaped).map(|at| from + at) else {
         out.push_str(text);
         return;
     };
@@ -432,8 +573,14 @@ fn json_span_value(out: &mut String, value: &Value<'_>) {
 /// The values both JSON visitors write alike.
 fn json_value(out: &mut String, value: &Value<'_>) {
     let _ = match *value {
-        Value::I64(v) => write!(out, "{v}"),
-        Value::U64(v) => write!(out, "{v}"),
+        Value::I64(v) => {
+            push_i64(out, v);
+            Ok(())
+        }
+        Value::U64(v) => {
+            push_u64(out, v);
+            Ok(())
+        }
         Value::I128(v) => write!(out, "\"{v}\""),
         Value::U128(v) => write!(out, "\"{v}\""),
         Value::F64(v) => {

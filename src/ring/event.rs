@@ -67,6 +67,7 @@
 //! reads (the record and the entries it refers to), never by a count read
 //! from them.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -1350,11 +1351,268 @@ pub(crate) fn decode<'a>(
     payload: &'a [u8],
     dict: &dyn Lookup<'a>,
 ) -> Result<Decoded<'a>, DecodeError> {
+    decode_with(tag, payload, &DictEntries(dict), &mut Spare::default()).map_err(
+        |fail| match fail {
+            Fail::Error(error) => error,
+            // `DictEntries` parses every entry it is asked for: it never misses.
+            Fail::Miss(miss) => miss.missing(),
+        },
+    )
+}
+
+/// Decodes the record `payload` of tag `tag` with the dictionary entries
+/// parsed in `cache`, into the buffers of `spare` (give the result back with
+/// [`Spare::recycle`]). An entry the cache does not hold yet is a
+/// [`Fail::Miss`]: [`DecodeCache::fill`] it, then decode again. What comes
+/// out, and every error, is what [`decode`] gives with the cache's
+/// dictionary.
+pub(crate) fn decode_cached<'a>(
+    tag: u32,
+    payload: &'a [u8],
+    cache: &'a DecodeCache,
+    spare: &mut Spare,
+) -> Result<Decoded<'a>, Fail> {
+    decode_with(tag, payload, &Cached(cache), spare)
+}
+
+/// Why [`decode_cached`] gave no event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fail {
+    /// The record does not decode.
+    Error(DecodeError),
+    /// The record refers to a dictionary entry the cache has not parsed.
+    Miss(Miss),
+}
+
+impl From<DecodeError> for Fail {
+    fn from(error: DecodeError) -> Self {
+        Fail::Error(error)
+    }
+}
+
+/// A dictionary entry a record refers to and a cache does not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Miss {
+    Callsite { id: u32, what: &'static str },
+    Thread { id: u32 },
+}
+
+impl Miss {
+    /// The error of a lookup that finds no entry.
+    fn missing(self) -> DecodeError {
+        match self {
+            Miss::Callsite { id, what } => DecodeError::MissingEntry { id, what },
+            Miss::Thread { id } => DecodeError::MissingEntry {
+                id,
+                what: "the event's thread",
+            },
+        }
+    }
+}
+
+/// Where the decoder finds the callsites and threads a record refers to.
+trait Entries<'a> {
+    fn callsite(&self, id: u32, what: &'static str) -> Result<(Meta<'a>, Names<'a>), Fail>;
+    fn thread(&self, id: u32) -> Result<ThreadInfo<'a>, Fail>;
+}
+
+/// Entries parsed from the dictionary at each use.
+struct DictEntries<'d, 'a>(&'d dyn Lookup<'a>);
+
+impl<'a> Entries<'a> for DictEntries<'_, 'a> {
+    fn callsite(&self, id: u32, what: &'static str) -> Result<(Meta<'a>, Names<'a>), Fail> {
+        let meta = callsite_entry(self.0, id, what)?;
+        Ok((meta, Names::Wire(meta.field_names)))
+    }
+
+    fn thread(&self, id: u32) -> Result<ThreadInfo<'a>, Fail> {
+        Ok(thread_entry(self.0, id)?)
+    }
+}
+
+/// A callsite's field names, as `decode_fields` reads them by index.
+#[derive(Clone, Copy)]
+enum Names<'a> {
+    /// In their wire form: split when an index first needs one.
+    Wire(FieldNames<'a>),
+    /// Split and checked already.
+    Parsed(&'a [Box<str>]),
+}
+
+/// A Callsite entry, parsed once and kept.
+struct CachedCallsite {
+    level: Level,
+    kind: MetaKind,
+    name: Box<str>,
+    target: Box<str>,
+    module_path: Option<Box<str>>,
+    file: Option<Box<str>>,
+    line: Option<u32>,
+    /// The field names in their wire form (checked), as `Meta` carries them.
+    names_count: u16,
+    names_wire: Box<[u8]>,
+    /// The same names, split.
+    names: Box<[Box<str>]>,
+}
+
+impl CachedCallsite {
+    fn new(meta: &Meta<'_>) -> Self {
+        let (names_count, names_wire) = match meta.field_names {
+            FieldNames::Wire { count, bytes } => (count, Box::from(bytes)),
+            // Decoded metas are always in their wire form.
+            _ => (0, Box::default()),
+        };
+        CachedCallsite {
+            level: meta.level,
+            kind: meta.kind,
+            name: meta.name.into(),
+            target: meta.target.into(),
+            module_path: meta.module_path.map(Box::from),
+            file: meta.file.map(Box::from),
+            line: meta.line,
+            names_count,
+            names_wire,
+            names: meta.field_names.iter().map(Box::from).collect(),
+        }
+    }
+
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            level: self.level,
+            kind: self.kind,
+            name: &self.name,
+            target: &self.target,
+            module_path: self.module_path.as_deref(),
+            file: self.file.as_deref(),
+            line: self.line,
+            field_names: FieldNames::Wire {
+                count: self.names_count,
+                bytes: &self.names_wire,
+            },
+        }
+    }
+}
+
+/// The dictionary entries a reader's records referred to, parsed once each:
+/// committed entries never change, so an id means the same entry for the
+/// ring's life. Holds only entries that parsed, so at most one per entry of
+/// the dictionary, in about twice its bytes.
+#[derive(Default)]
+pub(crate) struct DecodeCache {
+    callsites: HashMap<u32, CachedCallsite>,
+    threads: HashMap<u32, (u64, Option<Box<str>>)>,
+}
+
+impl DecodeCache {
+    /// Parses the entry `miss` names from `dict` and keeps it; the error
+    /// [`decode`] gives for the entry if it does not parse (or is missing).
+    pub(crate) fn fill<'d>(
+        &mut self,
+        miss: Miss,
+        dict: &dyn Lookup<'d>,
+    ) -> Result<(), DecodeError> {
+        match miss {
+            Miss::Callsite { id, what } => {
+                let meta = callsite_entry(dict, id, what)?;
+                self.callsites.insert(id, CachedCallsite::new(&meta));
+            }
+            Miss::Thread { id } => {
+                let thread = thread_entry(dict, id)?;
+                self.threads
+                    .insert(id, (thread.number, thread.name.map(Box::from)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entries of a cache, borrowed for the records decoded with them.
+struct Cached<'a>(&'a DecodeCache);
+
+impl<'a> Entries<'a> for Cached<'a> {
+    fn callsite(&self, id: u32, what: &'static str) -> Result<(Meta<'a>, Names<'a>), Fail> {
+        let cached = self
+            .0
+            .callsites
+            .get(&id)
+            .ok_or(Fail::Miss(Miss::Callsite { id, what }))?;
+        Ok((cached.meta(), Names::Parsed(&cached.names)))
+    }
+
+    fn thread(&self, id: u32) -> Result<ThreadInfo<'a>, Fail> {
+        let (number, name) = self
+            .0
+            .threads
+            .get(&id)
+            .ok_or(Fail::Miss(Miss::Thread { id }))?;
+        Ok(ThreadInfo {
+            number: *number,
+            name: name.as_deref(),
+        })
+    }
+}
+
+/// Emptied buffers of decoded events, kept to decode the next ones into:
+/// in steady state, decoding allocates nothing.
+#[derive(Default)]
+pub(crate) struct Spare {
+    fields: Vec<(&'static str, Value<'static>)>,
+    /// Kept as room for spans of the same size and alignment: a
+    /// `SpanView` is not `Send` (its metadata may borrow a front end's names).
+    spans: Vec<SpanRoom>,
+    span_fields: Vec<Vec<(&'static str, Value<'static>)>>,
+}
+
+/// Room for one `SpanView`: words of its size (its alignment is a word's).
+type SpanRoom = [usize; size_of::<SpanView<'static>>() / size_of::<usize>()];
+
+impl Spare {
+    /// Keeps the buffers of `decoded` for the next record.
+    pub(crate) fn recycle(&mut self, decoded: Decoded<'_>) {
+        let Decoded {
+            mut spans, fields, ..
+        } = decoded;
+        self.fields = emptied(fields);
+        for span in spans.drain(..) {
+            if self.span_fields.len() < MAX_SPANS {
+                self.span_fields.push(emptied(span.fields));
+            }
+        }
+        self.spans = emptied(spans);
+    }
+
+    fn fields<'a>(&mut self) -> Vec<(&'a str, Value<'a>)> {
+        emptied(std::mem::take(&mut self.fields))
+    }
+
+    fn span_fields<'a>(&mut self) -> Vec<(&'a str, Value<'a>)> {
+        self.span_fields.pop().map(emptied).unwrap_or_default()
+    }
+
+    fn spans<'a>(&mut self) -> Vec<SpanView<'a>> {
+        emptied(std::mem::take(&mut self.spans))
+    }
+}
+
+/// `vec` emptied, as a vector of another type of the same size and
+/// alignment (the same type for other lifetimes): std collects a vector's
+/// `into_iter` in place, keeping its allocation.
+fn emptied<T, U>(mut vec: Vec<T>) -> Vec<U> {
+    vec.clear();
+    vec.into_iter().filter_map(|_| None).collect()
+}
+
+fn decode_with<'a>(
+    tag: u32,
+    payload: &'a [u8],
+    entries: &dyn Entries<'a>,
+    spare: &mut Spare,
+) -> Result<Decoded<'a>, Fail> {
     if tag < RESERVED_TAG_FIRST {
-        return Err(DecodeError::NotAnEvent { tag });
+        return Err(DecodeError::NotAnEvent { tag }.into());
     }
     if tag != EVENT_TAG_V1 {
-        return Err(DecodeError::UnknownVersion { tag });
+        return Err(DecodeError::UnknownVersion { tag }.into());
     }
     let mut r = Reader::new(payload, None);
     let kind = r.u8("the header")?;
@@ -1370,22 +1628,27 @@ pub(crate) fn decode<'a>(
         return Err(DecodeError::UnknownFlags {
             at: flags_at,
             flags,
-        });
+        }
+        .into());
     }
 
-    let meta = match kind {
-        KIND_EVENT if flags & FLAG_META_INLINE != 0 => r.meta()?,
-        KIND_EVENT => callsite_entry(dict, callsite, "the event's callsite")?,
+    let (meta, meta_names) = match kind {
+        KIND_EVENT if flags & FLAG_META_INLINE != 0 => {
+            let meta = r.meta()?;
+            (meta, Names::Wire(meta.field_names))
+        }
+        KIND_EVENT => entries.callsite(callsite, "the event's callsite")?,
         KIND_DROPPED => {
             if flags & FLAG_META_INLINE != 0 || spans != 0 {
                 return Err(DecodeError::Invalid {
                     at: flags_at,
                     what: "a dropped record with metadata or spans",
-                });
+                }
+                .into());
             }
-            DROPPED_META
+            (DROPPED_META, Names::Parsed(&[]))
         }
-        kind => return Err(DecodeError::UnknownKind { kind }),
+        kind => return Err(DecodeError::UnknownKind { kind }.into()),
     };
     let thread = if flags & FLAG_THREAD_INLINE != 0 {
         Some(ThreadInfo {
@@ -1393,15 +1656,16 @@ pub(crate) fn decode<'a>(
             name: None,
         })
     } else if thread_id != 0 {
-        Some(thread_entry(dict, thread_id)?)
+        Some(entries.thread(thread_id)?)
     } else {
         None
     };
 
-    let mut names = Vec::new();
     if let KIND_DROPPED = kind {
         let count = r.u64("the dropped count")?;
         r.end("the dropped count")?;
+        let mut fields = spare.fields();
+        fields.push(("dropped", Value::U64(count)));
         return Ok(Decoded {
             kind: Kind::Dropped { count },
             level,
@@ -1410,32 +1674,37 @@ pub(crate) fn decode<'a>(
             thread,
             meta,
             spans: Vec::new(),
-            fields: vec![("dropped", Value::U64(count))],
+            fields,
             truncated: flags & FLAG_TRUNCATED != 0,
         });
     }
 
-    let mut span_views = Vec::new();
+    // Scratch space for names in their wire form; allocates only for them.
+    let mut names = Vec::new();
+    let mut span_views = spare.spans();
     for _ in 0..spans {
         let at = r.at();
         let span_flags = r.u8("a span item")?;
         let id = r.u32("a span item")?;
-        let span_meta = match span_flags {
-            0 => callsite_entry(dict, id, "a span's callsite")?,
-            SPAN_META_INLINE => r.meta()?,
-            flags => return Err(DecodeError::UnknownFlags { at, flags }),
+        let (span_meta, span_names) = match span_flags {
+            0 => entries.callsite(id, "a span's callsite")?,
+            SPAN_META_INLINE => {
+                let meta = r.meta()?;
+                (meta, Names::Wire(meta.field_names))
+            }
+            flags => return Err(DecodeError::UnknownFlags { at, flags }.into()),
         };
         let len = r.u32("a span's fields")?;
         let mut fields_reader = r.sub(len as usize, "a span's fields")?;
-        let mut fields = Vec::new();
-        decode_fields(&mut fields_reader, &span_meta, &mut names, &mut fields)?;
+        let mut fields = spare.span_fields();
+        decode_fields(&mut fields_reader, span_names, &mut names, &mut fields)?;
         span_views.push(SpanView {
             meta: span_meta,
             fields,
         });
     }
-    let mut fields = Vec::new();
-    decode_fields(&mut r, &meta, &mut names, &mut fields)?;
+    let mut fields = spare.fields();
+    decode_fields(&mut r, meta_names, &mut names, &mut fields)?;
     Ok(Decoded {
         kind: Kind::Event,
         level,
@@ -1501,16 +1770,15 @@ fn thread_entry<'a>(dict: &dyn Lookup<'a>, id: u32) -> Result<ThreadInfo<'a>, De
     })
 }
 
-/// Decodes fields up to the end of `r`, naming them from `meta`. `names` is
-/// scratch space for the callsite's names, filled when an index needs one.
+/// Decodes fields up to the end of `r`, naming them from `names`. `scratch`
+/// is space for names in their wire form, split when an index needs one.
 fn decode_fields<'a>(
     r: &mut Reader<'a>,
-    meta: &Meta<'a>,
-    names: &mut Vec<&'a str>,
+    names: Names<'a>,
+    scratch: &mut Vec<&'a str>,
     out: &mut Vec<(&'a str, Value<'a>)>,
 ) -> Result<(), DecodeError> {
-    names.clear();
-    let mut names_filled = false;
+    let mut split = false;
     while r.left() > 0 {
         let at = r.at();
         let ty = r.u8("a field type")?;
@@ -1518,18 +1786,30 @@ fn decode_fields<'a>(
         let name = match r.u16("a field name")? {
             NAME_INLINE => r.str16("a field name")?,
             index => {
-                if !names_filled {
-                    // Bounded by the Meta block's own bytes (2 or more each).
-                    names.extend(meta.field_names.iter());
-                    names_filled = true;
-                }
-                *names
-                    .get(usize::from(index))
-                    .ok_or(DecodeError::FieldIndex {
-                        at: name_at,
-                        index,
-                        names: names.len(),
-                    })?
+                let found = match names {
+                    Names::Parsed(parsed) => parsed
+                        .get(usize::from(index))
+                        .map(|name| &**name)
+                        .ok_or(parsed.len()),
+                    Names::Wire(wire) => {
+                        if !split {
+                            scratch.clear();
+                            // Bounded by the Meta block's own bytes (2 or
+                            // more each).
+                            scratch.extend(wire.iter());
+                            split = true;
+                        }
+                        scratch
+                            .get(usize::from(index))
+                            .copied()
+                            .ok_or(scratch.len())
+                    }
+                };
+                found.map_err(|names| DecodeError::FieldIndex {
+                    at: name_at,
+                    index,
+                    names,
+                })?
             }
         };
         let value = match ty {

@@ -1124,3 +1124,108 @@ proptest! {
         prop_assert_eq!(raw.len(), payload.len() * 2);
     }
 }
+
+proptest! {
+    /// The timestamp is humantime's RFC 3339 with microseconds, for any
+    /// time a record can carry.
+    #[test]
+    fn timestamps_match_humantime(time_ns in any::<u64>()) {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(time_ns);
+        let mut out = String::new();
+        push_timestamp(&mut out, time_ns);
+        prop_assert_eq!(out, humantime::format_rfc3339_micros(time).to_string());
+    }
+
+    /// Integers print as `Display` does.
+    #[test]
+    fn integers_match_display(value in any::<i64>(), unsigned in any::<u64>()) {
+        let mut out = String::new();
+        push_i64(&mut out, value);
+        out.push(' ');
+        push_u64(&mut out, unsigned);
+        prop_assert_eq!(out, format!("{value} {unsigned}"));
+    }
+
+    /// Escaping finds what the character-wise rule finds, whatever the text.
+    #[test]
+    fn escapes_match_the_rule(text in "(\\PC|[\n\r\x1b\x07\x08\x0c\x7f\u{80}-\u{a0}\u{c2}])*", ansi in any::<bool>()) {
+        let mut out = String::new();
+        push_text(&mut out, &text, ansi);
+        let mut want = String::new();
+        for c in text.chars() {
+            match c {
+                '\n' => want.push_str("\\n"),
+                '\r' => want.push_str("\\r"),
+                '\u{80}'..='\u{9f}' if ansi => want.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+                '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' if ansi => {
+                    want.push_str(&format!("\\x{:02x}", u32::from(c)));
+                }
+                c => want.push(c),
+            }
+        }
+        prop_assert_eq!(out, want);
+    }
+}
+
+#[test]
+fn timestamp_edges() {
+    for time_ns in [
+        0,
+        1,
+        951_782_400_000_000_000,
+        4_107_542_400_000_000_000,
+        u64::MAX,
+    ] {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(time_ns);
+        let mut out = String::new();
+        push_timestamp(&mut out, time_ns);
+        assert_eq!(out, humantime::format_rfc3339_micros(time).to_string());
+    }
+}
+
+/// Values the short path takes, next to values it must leave to `Debug`.
+fn f64_cases() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>(),
+        (any::<i64>(), 0u32..=12).prop_map(|(n, k)| n as f64 / f64::from(1u32 << k)),
+        (any::<i32>(), 0u32..=12).prop_map(|(n, k)| f64::from(n) / f64::from(1u32 << k)),
+        (-(1i64 << 40)..(1i64 << 40), 0u32..=10).prop_map(|(n, k)| n as f64 / f64::from(1u32 << k)),
+        (0u32..2000).prop_map(|n| f64::from(n) / 10_000.0),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// Floats print as their `Debug`, through the short path or not.
+    #[test]
+    fn floats_match_debug(value in f64_cases()) {
+        let mut out = String::new();
+        text_value(&mut out, &Value::F64(value));
+        prop_assert_eq!(out, format!("{value:?}"));
+    }
+}
+
+#[test]
+fn short_floats() {
+    for value in [
+        101.25,
+        -101.25,
+        1.0,
+        0.5,
+        1e-4,
+        0.0001220703125,
+        999_999_999_999_999.0,
+        1e15,
+        1e14 + 0.5,
+        1e14 + 0.25,
+        123_456_789_012.345,
+        0.0009765625,
+        3.0517578125e-5,
+        4096.0009765625,
+    ] {
+        let mut out = String::new();
+        text_value(&mut out, &Value::F64(value));
+        assert_eq!(out, format!("{value:?}"));
+    }
+}
