@@ -120,7 +120,7 @@ use common::scenarios::{
     Column, Contender, Quantile, RETRIES, RX_PENDING, RX_SLEEPS, Ratios, TX_PENDING, Throughput,
     WORKER_PARKS, Wakeup, headline, quantile_spread,
 };
-use common::{BaseConfig, CpuTimes, MPSC, SPSC, cpu_model, ring_dir};
+use common::{BaseConfig, CpuTimes, MPSC, SPSC, ring_dir};
 use hdrhistogram::Histogram;
 use logring::file::{Options, RingFile};
 use logring::nonblocking::SpinPolicy;
@@ -914,14 +914,9 @@ fn report_notifier_hop(s: &Wakeup, runs: &[Vec<Run>]) {
 
 /// The report's header: the machine and the settings.
 fn print_header(cfg: &Config) {
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
-    println!("## async bench: logring async channel ends vs blocking channel, tokio mpsc");
-    println!();
-    println!(
-        "- machine: {} ({} usable cores), Linux {kernel}",
-        cpu_model(),
-        cfg.cores.len()
+    common::print_title_and_machine(
+        "async bench: logring async channel ends vs blocking channel, tokio mpsc",
+        cfg,
     );
     println!(
         "- throughput: {} pairs, ~{} ms per run; ring {} KiB; tokio mpsc holds {} messages \

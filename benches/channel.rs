@@ -105,7 +105,7 @@ use common::scenarios::{
     Contender, Cost, CostContender, CostQuantile, POLLS, Quantile, RETRIES, RX_SLEEPS, Throughput,
     Wakeup,
 };
-use common::{BaseConfig, MPSC, SPSC, cost, cpu_model, env_or};
+use common::{BaseConfig, MPSC, SPSC, cost, env_or};
 use hdrhistogram::Histogram;
 use logring::channel::{SendError, SpinPolicy};
 use logring::queue::TryRecvError;
@@ -672,14 +672,9 @@ fn sender_costs<'a>(cfg: &'a Config, clock: &'a Clock) -> Cost<'a> {
 // ---------------------------------------------------------------------------
 
 fn print_header(cfg: &Config) {
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
-    println!("## channel bench: logring channels vs raw queue, nexus-logbuf, crossbeam, std");
-    println!();
-    println!(
-        "- machine: {} ({} usable cores), Linux {kernel}",
-        cpu_model(),
-        cfg.cores.len()
+    common::print_title_and_machine(
+        "channel bench: logring channels vs raw queue, nexus-logbuf, crossbeam, std",
+        cfg,
     );
     println!(
         "- throughput: {} pairs, ~{} ms per run; ring {} KiB for logring and nexus-logbuf; \

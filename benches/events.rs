@@ -107,9 +107,7 @@ use std::time::Instant;
 
 use common::clock::Clock;
 use common::cost::{self, BURST, CostRun, HotSender, PAUSE, SETTLE, SMOKE_BURSTS, Timings};
-use common::{
-    BaseConfig, CpuTimes, RunStats, Spread, cpu_model, env_or, flagged, print_table, set_current,
-};
+use common::{BaseConfig, CpuTimes, RunStats, Spread, env_or, flagged, print_table, set_current};
 
 /// Names the contender, scenario and size of a child's run; unset in the
 /// parent.
@@ -678,19 +676,7 @@ struct EventRun {
     foreign_cpu: Option<f64>,
 }
 
-impl RunStats for EventRun {
-    fn msgs(&self) -> u64 {
-        self.sent
-    }
-
-    fn secs(&self) -> f64 {
-        self.secs
-    }
-
-    fn foreign_cpu(&self) -> Option<f64> {
-        self.foreign_cpu
-    }
-}
+common::impl_run_stats!(EventRun, sent);
 
 impl EventRun {
     /// Events that never reached the log.
@@ -842,24 +828,18 @@ fn measure(
         Mode::Throughput => (cfg.events, SMOKE_EVENTS),
     };
     let go = |c: &Contender, n: u64| run_child(cfg, clock, c, scenario.mode, n);
-    let pairs = if cfg.smoke {
-        1
-    } else {
+    if !cfg.smoke {
         for c in reference.into_iter().chain(peers.iter().copied()) {
             go(c, warm);
         }
-        cfg.pairs
-    };
-    let mut refs: Vec<EventRun> = reference.map(|r| go(r, count)).into_iter().collect();
-    let mut runs: Vec<Vec<EventRun>> = peers.iter().map(|_| Vec::new()).collect();
-    for _ in 0..pairs {
-        for (c, peer) in peers.iter().enumerate() {
-            runs[c].push(go(peer, count));
-            if let Some(r) = reference.filter(|_| !cfg.smoke) {
-                refs.push(go(r, count));
-            }
-        }
     }
+    let (refs, runs) = common::alternate(cfg, reference.is_some(), peers.len(), |c| match c {
+        Some(c) => go(peers[c], count),
+        None => go(
+            reference.expect("a reference run only with a reference"),
+            count,
+        ),
+    });
     Runs {
         refs,
         peers: runs,
@@ -873,21 +853,9 @@ const QUANTILES: &[(&str, f64)] = &[("p50", 0.50), ("p99", 0.99), ("p99.9", 0.99
 /// Each peer's ratios to logring of `at` (a quantile or a rate), pair by
 /// pair, with whether none of the pair's three runs was flagged.
 fn ratios(got: &Runs, at: impl Fn(&EventRun) -> f64) -> Vec<Vec<(f64, bool)>> {
-    let k = got.peers.len();
-    got.peers
-        .iter()
-        .enumerate()
-        .map(|(c, own)| {
-            own.iter()
-                .enumerate()
-                .map(|(i, run)| {
-                    let (before, after) = (&got.refs[i * k + c], &got.refs[i * k + c + 1]);
-                    let clean = !(run.flagged() || before.flagged() || after.flagged());
-                    (at(run) * 2.0 / (at(before) + at(after)), clean)
-                })
-                .collect()
-        })
-        .collect()
+    common::around(&got.refs, &got.peers, |run, around| {
+        common::ratio_to(run, around, &at)
+    })
 }
 
 /// Lost events per event over a contender's runs, and how many the logger
@@ -926,14 +894,13 @@ fn report_cost(
     peers: &[&Contender],
     got: &Runs,
 ) {
-    println!();
-    println!(
-        "### {}: per-event cost on the calling thread, `{}`",
-        scenario.key(),
-        scenario.front.event()
+    print_scenario_head(
+        cfg,
+        scenario,
+        "per-event cost on the calling thread",
+        reference,
+        got,
     );
-    println!();
-    print_method(cfg, reference, got);
     println!(
         "- each run: {} events untimed, a {} ms pause, then {} bursts of {BURST} events, \
          each event timed alone ({}), a {} ms busy pause after each burst",
@@ -1038,14 +1005,13 @@ fn report_throughput(
     peers: &[&Contender],
     got: &Runs,
 ) {
-    println!();
-    println!(
-        "### {}: events per second on one thread, `{}`",
-        scenario.key(),
-        scenario.front.event()
+    print_scenario_head(
+        cfg,
+        scenario,
+        "events per second on one thread",
+        reference,
+        got,
     );
-    println!();
-    print_method(cfg, reference, got);
     println!(
         "- each run: {} events back to back; calling thread: events logged over its loop \
          alone; drained: events written (lost ones left out) over the time from the first \
@@ -1090,6 +1056,25 @@ fn report_throughput(
     print_table(&table);
 }
 
+/// A scenario's heading (its key, `what` it measures, its event) and the
+/// lines on how its runs were placed and alternated.
+fn print_scenario_head(
+    cfg: &Config,
+    scenario: &Scenario,
+    what: &str,
+    reference: Option<&Contender>,
+    got: &Runs,
+) {
+    println!();
+    println!(
+        "### {}: {what}, `{}`",
+        scenario.key(),
+        scenario.front.event()
+    );
+    println!();
+    print_method(cfg, reference, got);
+}
+
 /// The report's lines on how runs were placed and alternated.
 fn print_method(cfg: &Config, reference: Option<&Contender>, got: &Runs) {
     let runs = got.peers.first().map_or(0, Vec::len);
@@ -1118,16 +1103,9 @@ fn print_method(cfg: &Config, reference: Option<&Contender>, got: &Runs) {
 }
 
 fn print_header(cfg: &Config) {
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
-    println!(
-        "## events bench: logring's tracing layer and log logger vs tracing_appender, ftlog, fast_log"
-    );
-    println!();
-    println!(
-        "- machine: {} ({} usable cores), Linux {kernel}",
-        cpu_model(),
-        cfg.cores.len()
+    common::print_title_and_machine(
+        "events bench: logring's tracing layer and log logger vs tracing_appender, ftlog, fast_log",
+        cfg,
     );
     println!(
         "- {} pairs; cost runs ~{} ms of bursts; throughput runs {} events",

@@ -79,8 +79,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, cpu_model, current, flagged,
-    per_msg, print_table, ring_dir, set_current, voluntary_switches,
+    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, current, flagged, per_msg,
+    print_table, ring_dir, set_current, voluntary_switches,
 };
 use core_affinity::CoreId;
 use hdrhistogram::Histogram;
@@ -1541,14 +1541,9 @@ fn command(cfg: &Config) -> String {
 }
 
 fn print_header(cfg: &Config) {
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
-    println!("## file bench: ring files shared by two processes vs heap rings in one process");
-    println!();
-    println!(
-        "- machine: {} ({} usable cores), Linux {kernel}",
-        cpu_model(),
-        cfg.cores.len()
+    common::print_title_and_machine(
+        "file bench: ring files shared by two processes vs heap rings in one process",
+        cfg,
     );
     println!("- command: `{}`", command(cfg));
     println!(

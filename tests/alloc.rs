@@ -1,72 +1,14 @@
 //! Producing and consuming allocate nothing: once a queue is built, claims,
 //! commits, writes and reads never touch the global allocator.
 //!
-//! A counting allocator counts only while the current thread is inside
+//! A counting allocator (`alloc_support`) counts only while the current thread is inside
 //! [`allocations_during`], so the test harness and other tests running in
 //! parallel do not disturb the count.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::hint::black_box;
+mod alloc_support;
 
+use alloc_support::allocations_during;
 use logring::queue::{ClaimError, Consumer, TryRecvError, WriteClaim, mpsc, spsc};
-
-struct Counting;
-
-thread_local! {
-    /// Allocations by this thread since counting started; `None` when not
-    /// counting. Const-initialised and without a destructor, so reading it
-    /// from inside the allocator never allocates.
-    static ALLOCATIONS: Cell<Option<u64>> = const { Cell::new(None) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator can be entered while this thread's locals are
-    // being torn down.
-    let _ = ALLOCATIONS.try_with(|count| {
-        if let Some(n) = count.get() {
-            count.set(Some(n + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counting touches no allocated memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees for `layout`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees for `layout`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees: `ptr` came from this
-        // allocator (hence from `System`) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's guarantees, as in `realloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by the current thread while running `work`.
-fn allocations_during(work: impl FnOnce()) -> u64 {
-    ALLOCATIONS.set(Some(0));
-    work();
-    ALLOCATIONS.replace(None).unwrap()
-}
 
 const RECORDS: u32 = if cfg!(miri) { 200 } else { 10_000 };
 const MAX_LEN: usize = 200;
@@ -202,10 +144,7 @@ fn exercise(producer: &mut impl Produce, consumer: &mut Consumer) {
 
 #[test]
 fn the_counter_sees_allocations() {
-    let count = allocations_during(|| {
-        black_box(Vec::<u8>::with_capacity(black_box(64)));
-    });
-    assert!(count >= 1, "a Vec allocation was not counted");
+    alloc_support::check_the_counter();
 }
 
 #[test]

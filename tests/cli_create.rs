@@ -10,7 +10,7 @@ mod ringfile;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use cli_support::{create_ring, field, run, run_with, stat_json};
+use cli_support::{Ran, create_ring, field, run, run_with, stat_json};
 use ringfile::{HEADER, TempPath};
 
 #[test]
@@ -85,20 +85,12 @@ fn create_rounds_the_capacity_up_to_a_power_of_two() {
     ] {
         let path = TempPath::in_memory("rounded");
         let ran = run(&["create", path.arg(), "--capacity", asked, "--mode", "mpsc"]).ok();
-        assert_eq!(ran.out(), "", "{}", ran.describe());
-        if rounded {
-            assert!(
-                ran.err().contains(&capacity.to_string()),
-                "no note of the rounding to {capacity}: {}",
-                ran.describe()
-            );
-        } else {
-            assert_eq!(ran.err(), "", "{}", ran.describe());
-        }
-        assert_eq!(
-            fs::metadata(path.path()).unwrap().len(),
+        check_created(
+            &ran,
+            rounded.then(|| capacity.to_string()),
+            &path,
             HEADER + capacity + default_dictionary(capacity),
-            "--capacity {asked}"
+            &format!("--capacity {asked}"),
         );
         let stat = stat_json(&path);
         assert_eq!(field(&stat, "capacity"), capacity, "{stat}");
@@ -110,6 +102,22 @@ fn create_rounds_the_capacity_up_to_a_power_of_two() {
         assert_eq!(field(&stat, "max_record_len"), capacity / 2 - 8, "{stat}");
         assert_eq!(stat["mode"], "mpsc", "{stat}");
     }
+}
+
+/// `ran`, a `create` of `path` with `asked`, printed nothing on standard
+/// output and, on standard error, `note` where it rounded a size up, or
+/// nothing; the file it made has `len` bytes.
+fn check_created(ran: &Ran, note: Option<String>, path: &TempPath, len: u64, asked: &str) {
+    assert_eq!(ran.out(), "", "{}", ran.describe());
+    match note {
+        Some(note) => assert!(
+            ran.err().contains(&note),
+            "no note of the rounding ({note:?}): {}",
+            ran.describe()
+        ),
+        None => assert_eq!(ran.err(), "", "{}", ran.describe()),
+    }
+    assert_eq!(fs::metadata(path.path()).unwrap().len(), len, "{asked}");
 }
 
 /// The dictionary a ring of `capacity` bytes gets by default: a quarter of
@@ -139,21 +147,12 @@ fn create_sizes_the_dictionary() {
             asked,
         ])
         .ok();
-        assert_eq!(ran.out(), "", "{}", ran.describe());
-        if rounded {
-            assert!(
-                ran.err()
-                    .contains(&format!("dictionary rounded up to {dictionary} bytes")),
-                "no note of the rounding: {}",
-                ran.describe()
-            );
-        } else {
-            assert_eq!(ran.err(), "", "{}", ran.describe());
-        }
-        assert_eq!(
-            fs::metadata(path.path()).unwrap().len(),
+        check_created(
+            &ran,
+            rounded.then(|| format!("dictionary rounded up to {dictionary} bytes")),
+            &path,
             HEADER + 65536 + dictionary,
-            "--dictionary {asked}"
+            &format!("--dictionary {asked}"),
         );
         let stat = stat_json(&path);
         assert_eq!(field(&stat, "dictionary_len"), dictionary, "{stat}");

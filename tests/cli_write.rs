@@ -413,13 +413,18 @@ fn tag_labels_every_record() {
     let ring = create_ring("tag", "4KiB", "spsc");
     run_with(&["write", ring.arg(), "--tag", "7"], b"x\ny\n").ok();
     run_with(&["write", ring.arg()], b"z\n").ok();
-    let tags: Vec<u64> = run(&["tail", ring.arg(), "--no-follow", "--format", "json"])
+    assert_eq!(tags(&ring), [7, 7, 0]);
+}
+
+/// The tag of every record in `ring`, as `logring tail --format json`
+/// prints them.
+fn tags(ring: &TempPath) -> Vec<u64> {
+    run(&["tail", ring.arg(), "--no-follow", "--format", "json"])
         .ok()
         .json_lines()
         .iter()
         .map(|object| field(object, "tag"))
-        .collect();
-    assert_eq!(tags, [7, 7, 0]);
+        .collect()
 }
 
 /// The tags from 0xffffff00 up are logring's own (log events): `--tag`
@@ -440,13 +445,7 @@ fn tag_refuses_the_reserved_tags() {
     }
     // The largest tag of one's own is taken.
     run_with(&["write", ring.arg(), "--tag", "4294967039"], b"x\n").ok();
-    let tags: Vec<u64> = run(&["tail", ring.arg(), "--no-follow", "--format", "json"])
-        .ok()
-        .json_lines()
-        .iter()
-        .map(|object| field(object, "tag"))
-        .collect();
-    assert_eq!(tags, [0xffff_feff]);
+    assert_eq!(tags(&ring), [0xffff_feff]);
 }
 
 // ---------------------------------------------------------------------------

@@ -4,78 +4,21 @@
 //! `log::info!` never touch the global allocator, while a writer thread
 //! drains and decodes the ring.
 //!
-//! A counting allocator counts only while the current thread is inside
+//! A counting allocator (`alloc_support`) counts only while the current thread is inside
 //! [`allocations_during`], so the writer thread (which allocates as it
 //! pleases), the test harness and the other test do not disturb the count.
 
 #![cfg(not(miri))]
 
+mod alloc_support;
 mod events_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 
+use alloc_support::allocations_during;
 use events_support::{SharedBuf, heap_ring, spawn_writer};
 use logring::events::Format;
 use tracing_subscriber::layer::SubscriberExt;
-
-struct Counting;
-
-thread_local! {
-    /// Allocations by this thread since counting started; `None` when not
-    /// counting. Const-initialised and without a destructor, so reading it
-    /// from inside the allocator never allocates.
-    static ALLOCATIONS: Cell<Option<u64>> = const { Cell::new(None) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator can be entered while this thread's locals are
-    // being torn down.
-    let _ = ALLOCATIONS.try_with(|count| {
-        if let Some(n) = count.get() {
-            count.set(Some(n + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counting touches no allocated memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees for `layout`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees for `layout`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded with the caller's guarantees: `ptr` came from this
-        // allocator (hence from `System`) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's guarantees, as in `realloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by the current thread while running `work`.
-fn allocations_during(work: impl FnOnce()) -> u64 {
-    ALLOCATIONS.set(Some(0));
-    work();
-    ALLOCATIONS.replace(None).unwrap()
-}
 
 /// Events counted per test.
 const EVENTS: u64 = 10_000;
@@ -107,12 +50,22 @@ fn log_event() {
     log::info!("m {} a={} s={}", black_box(M), black_box(A), black_box(S));
 }
 
+/// Allocations on the calling thread in [`EVENTS`] calls of `event`, after
+/// [`WARM_UP`] calls not counted.
+fn count_after_warm_up(event: fn()) -> u64 {
+    for _ in 0..WARM_UP {
+        event();
+    }
+    allocations_during(|| {
+        for _ in 0..EVENTS {
+            event();
+        }
+    })
+}
+
 #[test]
 fn the_counter_sees_allocations() {
-    let count = allocations_during(|| {
-        black_box(Vec::<u8>::with_capacity(black_box(64)));
-    });
-    assert!(count >= 1, "a Vec allocation was not counted");
+    alloc_support::check_the_counter();
 }
 
 #[test]
@@ -126,14 +79,7 @@ fn tracing_events_allocate_nothing_on_the_calling_thread() {
         // event inside it must not.
         let span = tracing::info_span!("request", id = 7u64, user = "ada", ratio = 0.5);
         let _entered = span.enter();
-        for _ in 0..WARM_UP {
-            tracing_event();
-        }
-        let count = allocations_during(|| {
-            for _ in 0..EVENTS {
-                tracing_event();
-            }
-        });
+        let count = count_after_warm_up(tracing_event);
         assert_eq!(
             count, 0,
             "allocations on the calling thread in {EVENTS} tracing events"
@@ -160,14 +106,7 @@ fn log_records_allocate_nothing_on_the_calling_thread() {
     logring::log::Logger::new(sender)
         .init(log::LevelFilter::Info)
         .expect("no other logger is set in this test binary");
-    for _ in 0..WARM_UP {
-        log_event();
-    }
-    let count = allocations_during(|| {
-        for _ in 0..EVENTS {
-            log_event();
-        }
-    });
+    let count = count_after_warm_up(log_event);
     assert_eq!(
         count, 0,
         "allocations on the calling thread in {EVENTS} log records"

@@ -23,6 +23,7 @@ mod process;
 mod ringfile;
 
 use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -153,31 +154,34 @@ fn events_committed_before_a_sigkill_are_all_decoded() {
     }
 }
 
-#[test]
-fn events_committed_before_a_panic_are_all_decoded() {
+/// Runs a child on a new ring file `name` that logs [`CRASH_AFTER`] events
+/// then ends as `how` says; checks its reports and, with `check_end`, how it
+/// ended; then that `logring tail` decodes every event it committed.
+fn crash_and_tail(name: &str, how: u64, check_end: impl FnOnce(ExitStatus)) {
     let _turn = process::one_at_a_time();
-    let path = ring("panicked");
-    let mut child = Proc::spawn("log", path.path(), &[BY_PANIC, CRASH_AFTER]);
+    let path = ring(name);
+    let mut child = Proc::spawn("log", path.path(), &[how, CRASH_AFTER]);
     let last = last_committed(&mut child);
     assert_eq!(last, Some(CRASH_AFTER - 1), "the child's reports");
-    let status = child.reap();
-    // The test harness exits with 101 when its test panicked.
-    assert_eq!(status.code(), Some(101), "the child ended with {status}");
+    check_end(child.reap());
     check_tail(&path, child.pid(), CRASH_AFTER - 1, false);
 }
 
 #[test]
+fn events_committed_before_a_panic_are_all_decoded() {
+    crash_and_tail("panicked", BY_PANIC, |status| {
+        // The test harness exits with 101 when its test panicked.
+        assert_eq!(status.code(), Some(101), "the child ended with {status}");
+    });
+}
+
+#[test]
 fn events_committed_before_an_abort_are_all_decoded() {
-    let _turn = process::one_at_a_time();
-    let path = ring("aborted");
-    let mut child = Proc::spawn("log", path.path(), &[BY_ABORT, CRASH_AFTER]);
-    let last = last_committed(&mut child);
-    assert_eq!(last, Some(CRASH_AFTER - 1), "the child's reports");
-    let status = child.reap();
-    assert_eq!(
-        status.signal(),
-        Some(6),
-        "the child ended with {status}, not SIGABRT"
-    );
-    check_tail(&path, child.pid(), CRASH_AFTER - 1, false);
+    crash_and_tail("aborted", BY_ABORT, |status| {
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "the child ended with {status}, not SIGABRT"
+        );
+    });
 }

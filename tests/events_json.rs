@@ -136,15 +136,21 @@ fn ours(format: Format) -> Vec<String> {
     through_layer(1 << 20, format, log_everything).1
 }
 
-#[test]
-fn json_lines_match_tracing_subscribers_json() {
-    let theirs = reference_json();
-    let ours = ours(Format::Json);
+/// Our lines in `format` and `reference`'s, checked to be as many.
+fn side_by_side(format: Format, reference: fn() -> Vec<String>) -> (Vec<String>, Vec<String>) {
+    let theirs = reference();
+    let ours = ours(format);
     assert_eq!(
         ours.len(),
         theirs.len(),
         "lines: ours {ours:#?}\ntheirs {theirs:#?}"
     );
+    (ours, theirs)
+}
+
+#[test]
+fn json_lines_match_tracing_subscribers_json() {
+    let (ours, theirs) = side_by_side(Format::Json, reference_json);
     for (i, (mut our, mut their)) in json_lines(&ours)
         .into_iter()
         .zip(json_lines(&theirs))
@@ -171,13 +177,7 @@ fn json_lines_match_tracing_subscribers_json() {
 
 #[test]
 fn text_lines_match_tracing_subscribers_default_format() {
-    let theirs = reference_text();
-    let ours = ours(Format::Text);
-    assert_eq!(
-        ours.len(),
-        theirs.len(),
-        "lines: ours {ours:#?}\ntheirs {theirs:#?}"
-    );
+    let (ours, theirs) = side_by_side(Format::Text, reference_text);
     for (i, (our, their)) in ours.iter().zip(&theirs).enumerate() {
         assert_eq!(
             after_timestamp(our),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::clock::Clock;
-use super::{BaseConfig, RunStats, Spread};
+use super::{BaseConfig, Spread};
 
 /// Records per burst.
 pub const BURST: usize = 20;
@@ -232,7 +232,7 @@ pub fn ratio_around(
     (before, after): (&CostRun, &CostRun),
     q: f64,
 ) -> (f64, bool) {
-    let at = |run: &CostRun| quantile_ns(clock, run, |r| &r.cost, q);
-    let clean = !(run.flagged() || before.flagged() || after.flagged());
-    (at(run) * 2.0 / (at(before) + at(after)), clean)
+    super::ratio_to(run, (before, after), |run| {
+        quantile_ns(clock, run, |r| &r.cost, q)
+    })
 }

@@ -179,6 +179,62 @@ pub static MPSC: Placement = Placement {
 // Runs
 // ---------------------------------------------------------------------------
 
+/// Runs the reference (if `reference`), contender 0, the reference,
+/// contender 1, ..., the reference, `cfg.pairs` times; in smoke mode each
+/// contender once, with the reference only first. `go(None)` runs the
+/// reference, `go(Some(c))` contender `c` of `contenders`. Returns the
+/// reference's runs and each contender's: when measuring, contender `c`'s run
+/// `i` sits between reference runs `i * k + c` and `i * k + c + 1` (`k`
+/// contenders), as [`around`] pairs them.
+pub fn alternate<R>(
+    cfg: &BaseConfig,
+    reference: bool,
+    contenders: usize,
+    mut go: impl FnMut(Option<usize>) -> R,
+) -> (Vec<R>, Vec<Vec<R>>) {
+    let pairs = if cfg.smoke { 1 } else { cfg.pairs };
+    let mut refs: Vec<R> = Vec::new();
+    if reference {
+        refs.push(go(None));
+    }
+    let mut runs: Vec<Vec<R>> = (0..contenders).map(|_| Vec::new()).collect();
+    for _ in 0..pairs {
+        for (c, own) in runs.iter_mut().enumerate() {
+            own.push(go(Some(c)));
+            if reference && !cfg.smoke {
+                refs.push(go(None));
+            }
+        }
+    }
+    (refs, runs)
+}
+
+/// `score` of each contender's run `i` with the reference runs on either
+/// side of it, as [`alternate`] ran them, pair by pair.
+pub fn around<R, T>(refs: &[R], runs: &[Vec<R>], score: impl Fn(&R, (&R, &R)) -> T) -> Vec<Vec<T>> {
+    let k = runs.len();
+    runs.iter()
+        .enumerate()
+        .map(|(c, own)| {
+            own.iter()
+                .enumerate()
+                .map(|(i, run)| score(run, (&refs[i * k + c], &refs[i * k + c + 1])))
+                .collect()
+        })
+        .collect()
+}
+
+/// `at(run)` over the mean of `at` of the reference runs around it, and
+/// whether none of the three was flagged.
+pub fn ratio_to<R: RunStats>(
+    run: &R,
+    (before, after): (&R, &R),
+    at: impl Fn(&R) -> f64,
+) -> (f64, bool) {
+    let clean = !(run.flagged() || before.flagged() || after.flagged());
+    (at(run) * 2.0 / (at(before) + at(after)), clean)
+}
+
 /// What the shared report helpers need of a bench's `Run`.
 pub trait RunStats {
     /// Messages (or round trips) the run delivered.
@@ -203,13 +259,16 @@ pub trait RunStats {
     }
 }
 
-/// Implements [`RunStats`] for a bench's `Run` from its `msgs`, `secs` and
-/// `foreign_cpu` fields.
+/// Implements [`RunStats`] for a bench's `Run` from its `msgs` (or the
+/// field named after the type), `secs` and `foreign_cpu` fields.
 macro_rules! impl_run_stats {
     ($run:ty) => {
+        $crate::common::impl_run_stats!($run, msgs);
+    };
+    ($run:ty, $msgs:ident) => {
         impl $crate::common::RunStats for $run {
             fn msgs(&self) -> u64 {
-                self.msgs
+                self.$msgs
             }
 
             fn secs(&self) -> f64 {
@@ -363,6 +422,20 @@ pub fn ring_dir() -> PathBuf {
     } else {
         std::env::temp_dir()
     }
+}
+
+/// The report's title (`## {title}`) and its line on the machine: the CPU,
+/// the cores the bench may use, the kernel.
+pub fn print_title_and_machine(title: &str, cfg: &BaseConfig) {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".into(), |k| k.trim().to_string());
+    println!("## {title}");
+    println!();
+    println!(
+        "- machine: {} ({} usable cores), Linux {kernel}",
+        cpu_model(),
+        cfg.cores.len()
+    );
 }
 
 /// The CPU's model name from `/proc/cpuinfo`, for the report's header.

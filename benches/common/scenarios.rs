@@ -11,7 +11,8 @@ use super::cost::{self, BURST, CostRun, PAUSE, SETTLE, SMOKE_BURSTS};
 use super::records::RECORD_SPAN;
 use super::runs::{Run, SMOKE_MSGS, WAKE_WARMUP, WakeConfig, latency_histogram};
 use super::{
-    BaseConfig, Placement, RunStats, SPSC, Spread, flagged, per_msg, print_table, set_current,
+    BaseConfig, Placement, RunStats, SPSC, Spread, alternate, around, flagged, per_msg,
+    print_table, ratio_to, set_current,
 };
 
 /// One channel (or queue) under test in a scenario.
@@ -163,47 +164,25 @@ impl Throughput<'_> {
     /// reference first)`. Contender `c`'s run `i` sits between reference runs
     /// `i * k + c` and `i * k + c + 1` (`k` contenders).
     pub fn measure(&self, cfg: &BaseConfig) -> (Vec<Run>, Vec<Vec<Run>>, Vec<u64>) {
-        let mut sizes = Vec::new();
-        let pairs = if cfg.smoke {
-            sizes.resize(self.contenders.len() + 1, SMOKE_MSGS);
-            1
+        let sizes = if cfg.smoke {
+            vec![SMOKE_MSGS; self.contenders.len() + 1]
         } else {
-            sizes.push(self.size(&self.reference, cfg));
-            for contender in &self.contenders {
-                sizes.push(self.size(contender, cfg));
-            }
-            cfg.pairs
+            std::iter::once(&self.reference)
+                .chain(&self.contenders)
+                .map(|contender| self.size(contender, cfg))
+                .collect()
         };
-        let mut refs = vec![self.go(&self.reference, sizes[0])];
-        let mut runs: Vec<Vec<Run>> = self.contenders.iter().map(|_| Vec::new()).collect();
-        for _ in 0..pairs {
-            for (c, contender) in self.contenders.iter().enumerate() {
-                runs[c].push(self.go(contender, sizes[c + 1]));
-                if !cfg.smoke {
-                    refs.push(self.go(&self.reference, sizes[0]));
-                }
-            }
-        }
+        let (refs, runs) = alternate(cfg, true, self.contenders.len(), |c| match c {
+            None => self.go(&self.reference, sizes[0]),
+            Some(c) => self.go(&self.contenders[c], sizes[c + 1]),
+        });
         (refs, runs, sizes)
     }
 
     /// Each contender's [`Ratios`]: its run's msgs/s over the mean of the
     /// reference runs on either side, pair by pair.
     pub fn ratios(&self, refs: &[Run], runs: &[Vec<Run>]) -> Vec<Ratios> {
-        let k = self.contenders.len();
-        runs.iter()
-            .enumerate()
-            .map(|(c, own)| {
-                own.iter()
-                    .enumerate()
-                    .map(|(i, run)| {
-                        let (before, after) = (&refs[i * k + c], &refs[i * k + c + 1]);
-                        let clean = !(run.flagged() || before.flagged() || after.flagged());
-                        (run.rate() * 2.0 / (before.rate() + after.rate()), clean)
-                    })
-                    .collect()
-            })
-            .collect()
+        around(refs, runs, |run, around| ratio_to(run, around, Run::rate))
     }
 
     /// Prints the scenario's table and the headliners' ratios.
@@ -557,45 +536,25 @@ impl Cost<'_> {
     /// times (once, without the references between, in smoke mode).
     pub fn measure(&self, cfg: &BaseConfig) -> CostRuns {
         let bursts = cost::bursts(cfg);
-        let pairs = if cfg.smoke {
-            1
-        } else {
+        if !cfg.smoke {
             self.go(&self.reference, SMOKE_BURSTS);
             for contender in &self.contenders {
                 self.go(contender, SMOKE_BURSTS);
             }
-            cfg.pairs
-        };
-        let mut refs = vec![self.go(&self.reference, bursts)];
-        let mut runs: Vec<Vec<CostRun>> = self.contenders.iter().map(|_| Vec::new()).collect();
-        for _ in 0..pairs {
-            for (c, contender) in self.contenders.iter().enumerate() {
-                runs[c].push(self.go(contender, bursts));
-                if !cfg.smoke {
-                    refs.push(self.go(&self.reference, bursts));
-                }
-            }
         }
+        let (refs, runs) = alternate(cfg, true, self.contenders.len(), |c| match c {
+            None => self.go(&self.reference, bursts),
+            Some(c) => self.go(&self.contenders[c], bursts),
+        });
         CostRuns { refs, runs, bursts }
     }
 
     /// Each contender's ratios of quantile `q` per record to the
     /// reference's, pair by pair.
     fn ratios(&self, got: &CostRuns, q: f64) -> Vec<Ratios> {
-        let k = self.contenders.len();
-        got.runs
-            .iter()
-            .enumerate()
-            .map(|(c, own)| {
-                own.iter()
-                    .enumerate()
-                    .map(|(i, run)| {
-                        let around = (&got.refs[i * k + c], &got.refs[i * k + c + 1]);
-                        cost::ratio_around(self.clock, run, around, q)
-                    })
-                    .collect()
-            })
-            .collect()
+        around(&got.refs, &got.runs, |run, around| {
+            cost::ratio_around(self.clock, run, around, q)
+        })
     }
 
     /// Prints the scenario's table and the headliners' ratios.

@@ -127,28 +127,17 @@ pub fn json_lines(lines: &[String]) -> Vec<Value> {
 /// microseconds: `2026-12-06T18:00:00.123456Z`.
 #[track_caller]
 pub fn check_timestamp(stamp: &str) {
+    // Up to the fraction of a second: `0` stands for any digit.
+    const DATE_TIME: &[u8] = b"0000-00-00T00:00:00.";
     let bytes = stamp.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
-    };
     let fraction = stamp
         .get(20..stamp.len().saturating_sub(1))
         .unwrap_or_default();
     let shaped = bytes.len() >= 27
-        && digits(0..4)
-        && bytes[4] == b'-'
-        && digits(5..7)
-        && bytes[7] == b'-'
-        && digits(8..10)
-        && bytes[10] == b'T'
-        && digits(11..13)
-        && bytes[13] == b':'
-        && digits(14..16)
-        && bytes[16] == b':'
-        && digits(17..19)
-        && bytes[19] == b'.'
+        && DATE_TIME.iter().zip(bytes).all(|(&want, &got)| match want {
+            b'0' => got.is_ascii_digit(),
+            _ => got == want,
+        })
         && fraction.len() >= 6
         && fraction.bytes().all(|b| b.is_ascii_digit())
         && stamp.ends_with('Z');
