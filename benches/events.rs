@@ -82,8 +82,8 @@
 //! contender alike. In brackets, the events the logger itself counted as
 //! dropped: `tracing_appender`'s error counter; for logring, the sum of the
 //! counts its drop records (`N events dropped`, which are not events) print
-//! in the file (drops after the last event that found room have no record
-//! yet and show only as lost); `ftlog` and `fast_log` count none.
+//! in the file (those after the last event that found room are reported by
+//! the writer when it finishes); `ftlog` and `fast_log` count none.
 //!
 //! `cargo bench --bench events [-- FILTER...]` measures. Without `--bench`
 //! (as under `cargo test --benches`) every contender runs once per scenario
@@ -498,9 +498,8 @@ impl Installed for LogringWriter {
 const DROPPED: &str = " events dropped dropped=";
 
 /// The events logring's drop records in `text` report: each prints as
-/// `... WARN logring: N events dropped dropped=N`. Drops after the last
-/// event that found room have no record yet, and show as lost beyond the
-/// count.
+/// `... WARN logring: N events dropped dropped=N` (written before the next
+/// event that found room, or by the writer once it found the ring empty).
 fn dropped_in(text: &str) -> u64 {
     text.lines()
         .filter_map(|line| {
