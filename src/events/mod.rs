@@ -30,8 +30,9 @@ pub use writer::Writer;
 #[non_exhaustive]
 pub enum FullPolicy {
     /// Try once: drop the event and count it (the default). The next event
-    /// that finds room writes "N events dropped" first. The calling thread
-    /// never waits.
+    /// that finds room writes "N events dropped" first (or, if none comes,
+    /// the reader prints it once it finds the ring empty: see
+    /// [`Decoder::drop_notice`]). The calling thread never waits.
     #[default]
     Drop,
     /// Retry a full ring for the sender's spin budget
