@@ -502,7 +502,10 @@ impl Header {
             space_waiter: Line(AtomicU32::new(AWAKE)),
             consumer_pid: Line(AtomicU32::new(0)),
             light_barriers: Line(AtomicU32::new(0)),
-            reserved: std::array::from_fn(|_| Line(std::array::from_fn(|_| AtomicU64::new(0)))),
+            events: Line(EventWords {
+                unreported_drops: AtomicU64::new(0),
+                reserved: std::array::from_fn(|_| AtomicU64::new(0)),
+            }),
         }
     }
 }
