@@ -96,10 +96,18 @@ impl Decoder {
                         return;
                     }
                     Err(Fail::Error(error)) => error,
-                    Err(Fail::Miss(miss)) => match cache.fill(miss, &self.ring.dictionary()) {
-                        Ok(()) => continue,
-                        Err(error) => error,
-                    },
+                    Err(Fail::Miss(miss)) => {
+                        let id = miss.id();
+                        let copy = self.ring.dictionary().entry(id);
+                        let entry = event::OneEntry {
+                            id,
+                            payload: copy.as_deref(),
+                        };
+                        match cache.fill(miss, &entry) {
+                            Ok(()) => continue,
+                            Err(error) => error,
+                        }
+                    }
                 };
                 render::undecodable(out, self.format, tag, payload, &error);
                 return;

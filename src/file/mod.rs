@@ -523,7 +523,7 @@ macro_rules! header_observers {
         /// its payload in the dictionary and the payload.
         #[cfg(fuzzing)]
         #[doc(hidden)]
-        pub fn fuzz_dictionary_entry(&self, id: u32) -> Option<(u64, &[u8])> {
+        pub fn fuzz_dictionary_entry(&self, id: u32) -> Option<(u64, Vec<u8>)> {
             self.dictionary().fuzz_entry(id)
         }
 

@@ -515,17 +515,23 @@ fn every_handle_of_a_ring_file_sees_its_dictionary() {
         .dictionary()
         .register(5, |bytes| bytes.copy_from_slice(b"entry"))
         .unwrap();
-    assert_eq!(ring.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(ring.dictionary().entry(id).as_deref(), Some(&b"entry"[..]));
     assert_eq!(ring.dictionary_used(), 64 + 16);
 
     // Another handle, a read-only observer, and a handle opened after every
     // other one let go.
     let other = RingFile::open(&temp.0).unwrap();
-    assert_eq!(other.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(other.dictionary().entry(id).as_deref(), Some(&b"entry"[..]));
     let receiver = other.receiver().unwrap();
-    assert_eq!(receiver.ring().dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(
+        receiver.ring().dictionary().entry(id).as_deref(),
+        Some(&b"entry"[..])
+    );
     let observer = super::RingObserver::open(&temp.0).unwrap();
-    assert_eq!(observer.dictionary().entry(id), Some(&b"entry"[..]));
+    assert_eq!(
+        observer.dictionary().entry(id).as_deref(),
+        Some(&b"entry"[..])
+    );
     assert_eq!(observer.dictionary().register(1, |_| {}), None, "read-only");
     assert_eq!(
         (observer.dictionary_len(), observer.dictionary_used()),
@@ -536,12 +542,18 @@ fn every_handle_of_a_ring_file_sees_its_dictionary() {
         .dictionary()
         .register(3, |bytes| bytes.copy_from_slice(b"two"))
         .unwrap();
-    assert_eq!(observer.dictionary().entry(second), Some(&b"two"[..]));
+    assert_eq!(
+        observer.dictionary().entry(second).as_deref(),
+        Some(&b"two"[..])
+    );
     drop((sender, receiver, ring, other, observer));
 
     let again = RingFile::open(&temp.0).unwrap();
-    assert_eq!(again.dictionary().entry(id), Some(&b"entry"[..]));
-    assert_eq!(again.dictionary().entry(second), Some(&b"two"[..]));
+    assert_eq!(again.dictionary().entry(id).as_deref(), Some(&b"entry"[..]));
+    assert_eq!(
+        again.dictionary().entry(second).as_deref(),
+        Some(&b"two"[..])
+    );
     again.check_len().unwrap();
 }
 

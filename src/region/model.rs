@@ -125,20 +125,12 @@ impl ModelRegion {
     }
 }
 
-/// The dictionary of a loom model's ring: every word a loom atomic, every
-/// payload word watched by a loom cell, the bytes beside them (as for the
-/// data area). Entries never overlap, so nothing needs the data area's
-/// stale-word tracking.
+/// The dictionary of a loom model's ring: every word a loom atomic (the
+/// dictionary's bytes, payloads included, are only ever accessed as atomic
+/// words).
 pub(crate) struct ModelDict {
     words: Box<[AtomicU64]>,
-    cells: Box<[loom::cell::UnsafeCell<()>]>,
-    bytes: Box<[UnsafeCell<u8>]>,
 }
-
-// SAFETY: as for `ModelRegion`: `bytes` is only touched inside entries the
-// protocol gives to one registrant before publication, and each access is
-// announced to loom through `cells`.
-unsafe impl Sync for ModelDict {}
 
 #[cfg_attr(not(test), allow(dead_code))] // only the tests use it
 impl ModelDict {
@@ -148,10 +140,6 @@ impl ModelDict {
         let words = (len / WORD) as usize;
         let dict = Self {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            cells: (0..words)
-                .map(|_| loom::cell::UnsafeCell::new(()))
-                .collect(),
-            bytes: (0..len).map(|_| UnsafeCell::new(0)).collect(),
         };
         if let Some(next) = dict.words.first() {
             next.store(DICT_ENTRIES, Ordering::Relaxed);
@@ -160,30 +148,10 @@ impl ModelDict {
     }
 
     pub(crate) fn len(&self) -> u64 {
-        self.bytes.len() as u64
+        self.words.len() as u64 * WORD
     }
 
     pub(crate) fn word(&self, off: u64) -> &AtomicU64 {
         &self.words[(off / WORD) as usize]
-    }
-
-    /// Pointer to the byte at `off` (`off <= len`).
-    pub(crate) fn byte_ptr(&self, off: u64) -> *mut u8 {
-        assert!(off as usize <= self.bytes.len());
-        // SAFETY: in the slice or one past it (checked above); forming the
-        // pointer reads nothing, and accesses are announced via `track`.
-        let cell = unsafe { self.bytes.as_ptr().add(off as usize) };
-        UnsafeCell::raw_get(cell)
-    }
-
-    /// Tells loom that `[off, off + len)` is read (or written, if `write`).
-    pub(crate) fn track(&self, off: u64, len: u64, write: bool) {
-        for cell in &self.cells[(off / WORD) as usize..(off + len).div_ceil(WORD) as usize] {
-            if write {
-                cell.with_mut(|_| ());
-            } else {
-                cell.with(|_| ());
-            }
-        }
     }
 }

@@ -19,13 +19,17 @@
 //!    the reservation ends past the dictionary, the dictionary is full: the
 //!    space is never used, and `next` stays past the end, so every later
 //!    registration fails at once (it loads `next` first).
-//! 2. The registrant writes the payload bytes (zero in a new ring: nobody
-//!    ever wrote there).
+//! 2. The registrant writes the payload, a word at a time with atomic
+//!    (Relaxed) stores.
 //! 3. It stores the entry's word, `committed | len`, with Release.
 //!
 //! A reader given an id loads the word at `id * 8` (Relaxed, then an
 //! Acquire fence: the pair of step 3's Release, and all a read-only mapping
-//! allows) and reads the payload only if the word says committed. An entry
+//! allows) and, only if the word says committed, copies the payload out
+//! with atomic (Relaxed) loads. Every access to the dictionary's bytes is
+//! atomic: an id from a damaged record may point inside an entry another
+//! thread is writing, and that must be a wrong answer, never a data race
+//! (which a plain slice of the payload would be). An entry
 //! whose registrant died before step 3 stays empty for ever; no event
 //! refers to it, since a registrant uses an id only once it is committed.
 //!
@@ -165,14 +169,22 @@ impl<'a> Dictionary<'a> {
         if off < DICT_ENTRIES || off % WORD != 0 || end > self.len {
             return None;
         }
-        self.track(off + WORD, len, true);
-        // SAFETY: `[off + 8, off + 8 + len)` lies inside the dictionary
-        // (`end <= self.len`), is writable (`self.writable`), and the
-        // fetch_add above reserved it for this registrant alone: nobody
-        // reads it before the Release store of its word below.
-        let payload =
-            unsafe { std::slice::from_raw_parts_mut(self.byte_ptr(off + WORD), len as usize) };
-        fill(payload);
+        // The payload is staged, then stored a word at a time with atomic
+        // stores: a reader handed a wrong id (a damaged record) may load
+        // words inside this entry while it is written, and every access to
+        // the dictionary's bytes is atomic, so that is never a data race.
+        // Registering is once per callsite or thread: the staging buffer's
+        // allocation is not on an event's path.
+        let mut staged = vec![0u8; (span - WORD) as usize];
+        fill(&mut staged[..len as usize]);
+        for (i, chunk) in staged.chunks_exact(WORD as usize).enumerate() {
+            let mut word = [0u8; WORD as usize];
+            word.copy_from_slice(chunk);
+            // Relaxed: published by the Release store of the entry's word
+            // below. `off + 8 + span - 8 = end <= len`: inside.
+            self.word(off + WORD + i as u64 * WORD)
+                .store(u64::from_le_bytes(word), Ordering::Relaxed);
+        }
         // Release: pairs with the Acquire fence after a reader's load of
         // this word in `entry`, which then sees the payload.
         self.word(off).store(COMMITTED | len, Ordering::Release);
@@ -182,11 +194,16 @@ impl<'a> Dictionary<'a> {
         u32::try_from(off / WORD).ok()
     }
 
-    /// The payload of the committed entry `id`; `None` if there is no such
-    /// entry (an id out of range, an entry not committed, a word or length
-    /// that no registrant writes).
+    /// A copy of the payload of the committed entry `id`; `None` if there is
+    /// no such entry (an id out of range, an entry not committed, a word or
+    /// length that no registrant writes).
+    ///
+    /// A copy, read with atomic loads, not a slice of the dictionary: an id
+    /// read from a damaged record may point inside an entry another thread
+    /// is writing (with atomic stores), where a plain read would race.
+    /// Readers copy each entry once (the decoder keeps what it parsed).
     #[cfg_attr(not(test), allow(dead_code))] // the event front-ends use it
-    pub(crate) fn entry(&self, id: u32) -> Option<&'a [u8]> {
+    pub(crate) fn entry(&self, id: u32) -> Option<Vec<u8>> {
         let off = u64::from(id) * WORD;
         // `off` and `len` are multiples of 8: `off < len` keeps the word
         // inside.
@@ -206,21 +223,26 @@ impl<'a> Dictionary<'a> {
         if len > self.len - off - WORD {
             return None;
         }
-        self.track(off + WORD, len, false);
-        // SAFETY: `[off + 8, off + 8 + len)` lies inside the dictionary
-        // (checked above) and is readable for 'a; the entry is committed,
-        // so its registrant wrote it before the Release store this load
-        // synchronises with (through the fence), and nobody writes it again.
-        Some(unsafe { std::slice::from_raw_parts(self.byte_ptr(off + WORD), len as usize) })
+        // `self.len - off - 8` is a multiple of 8 at least `len`, so the
+        // payload's last word is inside too.
+        let mut payload = Vec::with_capacity(len as usize);
+        let mut at = off + WORD;
+        while (payload.len() as u64) < len {
+            // Relaxed: ordered after the entry's word by the fence above.
+            let word = self.word(at).load(Ordering::Relaxed).to_le_bytes();
+            let take = (len - payload.len() as u64).min(WORD) as usize;
+            payload.extend_from_slice(&word[..take]);
+            at += WORD;
+        }
+        Some(payload)
     }
 
     /// [`entry`](Self::entry), with the offset of the payload in the
     /// dictionary, so that a fuzz target checks where it lies.
     #[cfg(all(fuzzing, not(loom)))]
-    pub(crate) fn fuzz_entry(&self, id: u32) -> Option<(u64, &'a [u8])> {
+    pub(crate) fn fuzz_entry(&self, id: u32) -> Option<(u64, Vec<u8>)> {
         let payload = self.entry(id)?;
-        let off = (payload.as_ptr() as usize).wrapping_sub(self.base.as_ptr() as usize);
-        Some((off as u64, payload))
+        Some((u64::from(id) * WORD + WORD, payload))
     }
 
     /// The word at `off` (8-aligned, `off + 8 <= len`).
@@ -234,28 +256,6 @@ impl<'a> Dictionary<'a> {
         return unsafe { self.base.add(off as usize).cast::<AtomicU64>().as_ref() };
         #[cfg(loom)]
         return self.model.word(off);
-    }
-
-    /// Pointer to the byte at `off` (`off <= len`).
-    #[cfg_attr(not(test), allow(dead_code))] // as `register` and `entry`
-    #[inline]
-    fn byte_ptr(&self, off: u64) -> *mut u8 {
-        debug_assert!(off <= self.len);
-        #[cfg(not(loom))]
-        // SAFETY: `off <= len`: inside the dictionary, or one past it;
-        // forming the pointer reads nothing.
-        return unsafe { self.base.as_ptr().add(off as usize) };
-        #[cfg(loom)]
-        return self.model.byte_ptr(off);
-    }
-
-    /// Announces an access to payload bytes to the loom model checker;
-    /// nothing outside `cfg(loom)`.
-    #[cfg_attr(not(test), allow(dead_code))] // as `register` and `entry`
-    #[inline(always)]
-    fn track(&self, _off: u64, _len: u64, _write: bool) {
-        #[cfg(loom)]
-        self.model.track(_off, _len, _write);
     }
 }
 
@@ -302,12 +302,15 @@ mod tests {
         assert_eq!(a, (DICT_ENTRIES / 8) as u32, "the first entry's id");
         assert_eq!(b, a + 2, "the first entry spans 16 bytes");
         assert_eq!(c, b + 1);
-        assert_eq!(dict.entry(a), Some(&b"hello"[..]));
-        assert_eq!(dict.entry(b), Some(&b""[..]));
-        assert_eq!(dict.entry(c), Some(&b"123456789"[..]));
+        assert_eq!(dict.entry(a).as_deref(), Some(&b"hello"[..]));
+        assert_eq!(dict.entry(b).as_deref(), Some(&b""[..]));
+        assert_eq!(dict.entry(c).as_deref(), Some(&b"123456789"[..]));
         assert_eq!(dict.used(), DICT_ENTRIES + 16 + 8 + 24);
         // Another handle of the same ring sees them.
-        assert_eq!(ring.share().dictionary().entry(c), Some(&b"123456789"[..]));
+        assert_eq!(
+            ring.share().dictionary().entry(c).as_deref(),
+            Some(&b"123456789"[..])
+        );
     }
 
     #[test]
@@ -335,7 +338,7 @@ mod tests {
         assert_eq!(dict.register(0, |_| panic!("no room")), None);
         assert_eq!(dict.used(), 128);
         for (i, id) in ids.into_iter().enumerate() {
-            assert_eq!(dict.entry(id), Some(&[i as u8; 8][..]));
+            assert_eq!(dict.entry(id).as_deref(), Some(&[i as u8; 8][..]));
         }
         // An entry larger than the whole dictionary, or than a word says.
         let ring = self::ring(4096);
@@ -355,7 +358,7 @@ mod tests {
         for bad in [0, 1, 7, id + 1, id + 2, 4096 / 8, 4096 / 8 + 1, u32::MAX] {
             assert_eq!(dict.entry(bad), None, "id {bad}");
         }
-        assert_eq!(dict.entry(id), Some(&b"abc"[..]));
+        assert_eq!(dict.entry(id).as_deref(), Some(&b"abc"[..]));
         // A ring without a dictionary has no entries.
         let none = Ring::new_heap(Mode::Spsc, 64).unwrap();
         for id in [0, 8, u32::MAX] {
@@ -384,14 +387,14 @@ mod tests {
             let found = dict.entry((off / 8) as u32);
             match (off, word) {
                 // A zero-length committed entry in the last word is whole.
-                (248, w) if w == COMMITTED => assert_eq!(found, Some(&[][..])),
+                (248, w) if w == COMMITTED => assert_eq!(found.as_deref(), Some(&[][..])),
                 _ => assert_eq!(found, None, "word {word:#x} at {off}"),
             }
             poke(&ring, off, 0);
         }
         // The longest entry that fits is read whole.
         poke(&ring, 64, COMMITTED | (256 - 64 - 8));
-        assert_eq!(dict.entry(8).map(<[u8]>::len), Some(256 - 64 - 8));
+        assert_eq!(dict.entry(8).map(|entry| entry.len()), Some(256 - 64 - 8));
     }
 
     #[test]
@@ -416,7 +419,7 @@ mod tests {
         // `ring` is.
         let view = unsafe { Dictionary::from_raw(ring.dictionary().base, 4096, false) };
         assert_eq!(view.register(1, |_| panic!("read-only")), None);
-        assert_eq!(view.entry(id), Some(&[9, 9][..]));
+        assert_eq!(view.entry(id).as_deref(), Some(&[9, 9][..]));
         assert_eq!(view.used(), ring.dictionary().used());
     }
 
@@ -470,7 +473,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for (id, bytes) in ids.into_iter().flatten() {
             assert!(seen.insert(id), "id {id} given twice");
-            assert_eq!(ring.dictionary().entry(id), Some(&bytes[..]));
+            assert_eq!(ring.dictionary().entry(id).as_deref(), Some(&bytes[..]));
         }
     }
 }
@@ -528,8 +531,14 @@ mod loom_model {
             let mut sorted = ids.clone();
             sorted.sort_unstable();
             assert_eq!(sorted, [8, 10]);
-            assert_eq!(ring.dictionary().entry(ids[0]), Some(&[1; 8][..]));
-            assert_eq!(ring.dictionary().entry(ids[1]), Some(&[2; 8][..]));
+            assert_eq!(
+                ring.dictionary().entry(ids[0]).as_deref(),
+                Some(&[1; 8][..])
+            );
+            assert_eq!(
+                ring.dictionary().entry(ids[1]).as_deref(),
+                Some(&[2; 8][..])
+            );
             assert_eq!(ring.dictionary().register(0, |_| {}), None);
         });
     }

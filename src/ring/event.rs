@@ -928,10 +928,16 @@ pub(crate) trait Lookup<'a> {
     fn entry(&self, id: u32) -> Option<&'a [u8]>;
 }
 
-/// A ring's own dictionary.
-impl<'a> Lookup<'a> for crate::ring::dict::Dictionary<'a> {
+/// One entry copied out of a ring's dictionary (which hands out copies:
+/// see `Dictionary::entry`), as a lookup that knows that entry alone.
+pub(crate) struct OneEntry<'a> {
+    pub id: u32,
+    pub payload: Option<&'a [u8]>,
+}
+
+impl<'a> Lookup<'a> for OneEntry<'a> {
     fn entry(&self, id: u32) -> Option<&'a [u8]> {
-        crate::ring::dict::Dictionary::entry(self, id)
+        if id == self.id { self.payload } else { None }
     }
 }
 
@@ -1398,6 +1404,13 @@ pub(crate) enum Miss {
 }
 
 impl Miss {
+    /// The dictionary id the record refers to.
+    pub(crate) fn id(&self) -> u32 {
+        match *self {
+            Miss::Callsite { id, .. } | Miss::Thread { id } => id,
+        }
+    }
+
     /// The error of a lookup that finds no entry.
     fn missing(self) -> DecodeError {
         match self {
