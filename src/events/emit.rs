@@ -116,7 +116,7 @@ impl Callsites {
 
     /// What the table knows of `key`.
     #[inline]
-    pub(crate) fn lookup(&self, key: Key) -> Found<'_> {
+    fn lookup(&self, key: Key) -> Found<'_> {
         for slot in self.probe(key) {
             // Relaxed: the address only names the slot; the id is read
             // with Acquire.
@@ -140,7 +140,7 @@ impl Callsites {
     /// the table or the dictionary has no room, or another thread is
     /// registering the same callsite right now.
     #[cold]
-    pub(crate) fn register(&self, key: Key, make: impl FnOnce() -> Option<u32>) -> Found<'_> {
+    fn register(&self, key: Key, make: impl FnOnce() -> Option<u32>) -> Found<'_> {
         for slot in self.probe(key) {
             match slot
                 .a
