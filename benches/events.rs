@@ -1,13 +1,16 @@
 //! What logging an event costs the thread that logs it: logring's `tracing`
-//! layer and `log` logger beside the loggers their users would otherwise
-//! pick, each in a process of its own.
+//! layer, `log` logger and own macros beside the loggers their users would
+//! otherwise pick, each in a process of its own.
 //!
 //! The event, on the `tracing` path:
 //! `tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total)`;
 //! on the `log` path: `log::info!("filled {} of {}", qty, total)`, with the
-//! same `qty` and `total` (`qty` runs through 1..=100, `total` is 100).
+//! same `qty` and `total` (`qty` runs through 1..=100, `total` is 100); on
+//! the macros' path: `info!("order {} filled at {}", id, px)` through each
+//! contender's own `info!` (`id` a `u64` counting the events, `px` an `f64`
+//! running through 101.25, 101.5, 101.75, 102).
 //!
-//! Contenders:
+//! Contenders of the `tracing` and `log` scenarios:
 //!
 //! - `logring-tracing`: `logring::tracing::Layer::new(sender)` in a
 //!   `tracing_subscriber::registry()` (no filter: every level is
@@ -37,10 +40,59 @@
 //!   bounded channel: a full channel blocks the caller); a file in a
 //!   temporary directory.
 //!
+//! Contenders of the macros' scenarios (`macro-cost`, `macro-throughput`),
+//! the loggers that defer formatting to another thread, each through its own
+//! `info!` with the same format string and arguments:
+//!
+//! - `logring-macro` (built with the crate's feature `macros`; without it
+//!   the scenarios run the others alone, with no ratios):
+//!   `logring::events::set_global(sender)` over a `channel::mpsc` sender,
+//!   the maximum level `Info`, and `logring::info!`; the receiver decoded by
+//!   `events::Writer` into a file, as for the other logring contenders.
+//! - `bare-claim`: the floor, what the macro's event is with nothing
+//!   around it: a `channel::mpsc` sender's `try_claim(42)`, a copy of the
+//!   42 bytes a macro event of these arguments carries (the 24-byte event
+//!   header, then a type byte and 8 bytes for each argument), prepared once,
+//!   with the TSC read for its timestamp (x86_64; the wall clock elsewhere)
+//!   and the two arguments patched in, then `commit`; a full ring drops the
+//!   record and counts it. Its receiver is drained by a thread that
+//!   releases the records unread, polling as `events::Writer` does (every
+//!   100 µs); what reached "the log" is the records it released.
+//! - `tracing-layer`: `tracing::info!("order {} filled at {}", id, px)`
+//!   through the `logring-tracing` contender's layer and writer.
+//! - `inqjet`: `InqJetBuilder` with what its README recommends for the
+//!   lowest latency: its own `inqjet::info!` (which bypasses `log`; the
+//!   `log` bridge, a default feature, is left out), `with_timeout(None)`
+//!   (its archiver thread busy-spins, never parks: a whole core, where
+//!   logring's writer polls), `BackpressureMode::Drop` (a full ring drops
+//!   the event, uncounted), a ring of `LOGRING_BENCH_RING` bytes (the README
+//!   recommends 256 KiB to 1 MiB for bursts), no colours, and a
+//!   `BufWriter` over a file in a temporary directory (as its own benches
+//!   do). `build()` sets a process-wide logger for good (a second `build()`
+//!   fails); dropping its guard drains the ring, flushes the file and joins
+//!   the archiver.
+//! - `quicklog`: `init!()` and `with_flush!(FileFlusher::new(path))` (its
+//!   README's `with_flush_into_file!` names a path `quicklog_flush` does
+//!   not export in 0.1.3), a file in a temporary directory, and
+//!   `quicklog::info!`, which copies the arguments into a boxed closure (an
+//!   allocation per event) queued on a single-producer queue of 1,000,000
+//!   entries; a full queue drops the event, uncounted. quicklog has no
+//!   thread of its own: `flush!()` formats and writes one line (opening the
+//!   file for each: its `FileFlusher`), and its documentation's example
+//!   calls it in a loop on a thread of the application's, which this bench
+//!   does (the logger's core, spinning while idle). Its state is process-
+//!   wide `static mut`s, set up once and never torn down, and its queue
+//!   (`QUICKLOG_MAX_LOGGER_CAPACITY` entries, fixed when it is built) is a
+//!   static of 24 MB; both threads reach the logger through
+//!   `quicklog::logger()`, a `&'static mut`, as its example has them do
+//!   (each uses its own end of the queue).
+//!
 //! Every contender logs the same `INFO` event through the same macro, and
 //! every filter lets it through: `log`'s maximum level is `Info` for the
 //! three `log` loggers; `fmt` filters at `INFO`, logring's registry not at
-//! all (`tracing`'s maximum level stays `TRACE`; both enable the event).
+//! all (`tracing`'s maximum level stays `TRACE`; both enable the event);
+//! logring's macros are set to `Info`, inqjet is built at `Info`, and
+//! quicklog's level is a compile-time constant that enables every level.
 //!
 //! `tracing` and `log` each take one global subscriber or logger per
 //! process, so every run is a child process: the bench runs its own binary
@@ -49,33 +101,37 @@
 //! clock ticks, counts) from the child's standard output. In the child the
 //! main thread pins itself to core 1 before it installs the logger, so the
 //! logger's threads (which inherit that core: the peers' workers, logring's
-//! `events::Writer` thread) run on core 1; the thread that logs, named
-//! `hot-path`, runs on core 0.
+//! `events::Writer` thread, quicklog's flushing thread, the bare claim's
+//! draining one) run on core 1; the thread that logs, named `hot-path`,
+//! runs on core 0.
 //!
 //! Scenarios (name them as filters to run a subset; a filter matches every
 //! key that contains it):
 //!
-//! - `tracing-cost`, `log-cost`: per-event cost on the calling thread, the
-//!   method of the channel bench's `sender-cost` (`common::cost`): an
-//!   untimed lap of `LOGRING_BENCH_EVENTS_LAP` events and a 10 ms pause,
-//!   then bursts of 20 events, each event timed alone with the TSC (x86_64;
-//!   `Instant` elsewhere), a busy pause of about 2 ms after each burst, for
-//!   about `LOGRING_BENCH_RUN_MS` of pauses per run. Reported as p50 / p99 /
-//!   p99.9 per event.
-//! - `tracing-throughput`, `log-throughput`: `LOGRING_BENCH_EVENTS` events
-//!   logged back to back on one thread. Reported as events per second on
-//!   the calling thread (events logged over its loop alone), and until
-//!   drained (events written, lost ones left out, over the time until the
-//!   logger's flush returned with every line in the file: for logring,
-//!   `events::Writer::finish`).
+//! - `tracing-cost`, `log-cost`, `macro-cost`: per-event cost on the
+//!   calling thread, the method of the channel bench's `sender-cost`
+//!   (`common::cost`): an untimed lap of `LOGRING_BENCH_EVENTS_LAP` events
+//!   and a 10 ms pause, then bursts of 20 events, each event timed alone
+//!   with the TSC (x86_64; `Instant` elsewhere), a busy pause of about 2 ms
+//!   after each burst, for about `LOGRING_BENCH_RUN_MS` of pauses per run.
+//!   Reported as p50 / p99 / p99.9 per event.
+//! - `tracing-throughput`, `log-throughput`, `macro-throughput`:
+//!   `LOGRING_BENCH_EVENTS` events logged back to back on one thread.
+//!   Reported as events per second on the calling thread (events logged
+//!   over its loop alone), and until drained (events written, lost ones
+//!   left out, over the time until the logger's flush returned with every
+//!   line in the file: for logring, `events::Writer::finish`).
 //!
 //! Method: after a warm-up run of each contender, runs alternate logring,
 //! peer 1, logring, peer 2, ..., logring, `LOGRING_BENCH_PAIRS` times; each
 //! peer run's quantile (or rate) is divided by the mean of the two logring
 //! runs around it, and the median of those ratios over the pairs is
 //! reported with its range ("x logring": a peer's cost as a multiple of
-//! logring's; above 1, logring is cheaper). Without logring's front-ends
-//! the peers alternate among themselves and no ratio is given. Runs during
+//! logring's; above 1, logring is cheaper). logring is the scenario's
+//! logring contender: its layer, its logger or its macros; the other
+//! logring contenders of the macros' scenarios (the bare claim and the
+//! layer) are peers there. Without logring's front-ends the peers
+//! alternate among themselves and no ratio is given. Runs during
 //! which other processes used the CPU are flagged. `lost/event` counts
 //! events that never reached the log: events logged less the lines holding
 //! the event's message found in the file after the final flush, for every
@@ -83,7 +139,9 @@
 //! dropped: `tracing_appender`'s error counter; for logring, the sum of the
 //! counts its drop records (`N events dropped`, which are not events) print
 //! in the file (those after the last event that found room are reported by
-//! the writer when it finishes); `ftlog` and `fast_log` count none.
+//! the writer when it finishes); the bare claim counts the claims it found
+//! the ring full for; `ftlog`, `fast_log`, `inqjet` and `quicklog` count
+//! none.
 //!
 //! `cargo bench --bench events [-- FILTER...]` measures. Without `--bench`
 //! (as under `cargo test --benches`) every contender runs once per scenario
@@ -93,17 +151,27 @@
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (default 15), `LOGRING_BENCH_RUN_MS`
 //! (500: bursts per cost run, one per 2 ms), `LOGRING_BENCH_RING` (logring's
-//! ring bytes, 262144), `LOGRING_BENCH_EVENTS` (events per throughput run,
-//! 200000), `LOGRING_BENCH_EVENTS_LAP` (untimed events before the bursts,
-//! 1000).
+//! ring bytes, and inqjet's, 262144), `LOGRING_BENCH_EVENTS` (events per
+//! throughput run, 200000), `LOGRING_BENCH_EVENTS_LAP` (untimed events
+//! before the bursts, 1000).
+
+// The `macros` feature comes with the macros themselves: until the crate
+// declares it, the contender it gates is compiled out and its name is one
+// the cfg check does not know.
+#![allow(unexpected_cfgs)]
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, BufWriter};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use logring::channel::RecvTimeoutError;
 
 use common::clock::Clock;
 use common::cost::{self, BURST, CostRun, HotSender, PAUSE, SETTLE, SMOKE_BURSTS, Timings};
@@ -164,11 +232,13 @@ impl Config {
 // The events
 // ---------------------------------------------------------------------------
 
-/// The front-end a contender serves.
+/// The front-end a scenario serves: which event its contenders log.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Front {
     Tracing,
     Log,
+    /// Macros that defer formatting: logring's and its peers'.
+    Macro,
 }
 
 impl Front {
@@ -176,6 +246,7 @@ impl Front {
         match self {
             Front::Tracing => "tracing",
             Front::Log => "log",
+            Front::Macro => "macro",
         }
     }
 
@@ -186,57 +257,140 @@ impl Front {
                 r#"tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total)"#
             }
             Front::Log => r#"log::info!("filled {} of {}", qty, total)"#,
+            Front::Macro => r#"info!("order {} filled at {}", id, px)"#,
         }
     }
 }
 
-/// Logs one event through `tracing`.
-#[inline(always)]
-fn tracing_event(qty: u64, total: u64) {
-    tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total);
+/// An event as the thread that logs makes it: its arguments for event `i`
+/// (made before the timed region opens), and the call that logs them.
+trait Event {
+    type Args: Copy;
+
+    fn args(i: u64) -> Self::Args;
+
+    fn log(args: Self::Args);
 }
 
-/// Logs one event through `log`.
-#[inline(always)]
-fn log_event(qty: u64, total: u64) {
-    log::info!("filled {} of {}", qty, total);
+/// The `tracing` scenarios' event; its values are made in the timed region.
+struct TracingFields;
+
+impl Event for TracingFields {
+    type Args = u64;
+
+    #[inline(always)]
+    fn args(i: u64) -> u64 {
+        i
+    }
+
+    #[inline(always)]
+    fn log(i: u64) {
+        let (qty, total) = values(i);
+        tracing::info!(order_id = 42u64, px = 101.25, "filled {} of {}", qty, total);
+    }
 }
 
-/// The event's values for event `i`.
+/// The `log` scenarios' event; its values are made in the timed region.
+struct LogArgs;
+
+impl Event for LogArgs {
+    type Args = u64;
+
+    #[inline(always)]
+    fn args(i: u64) -> u64 {
+        i
+    }
+
+    #[inline(always)]
+    fn log(i: u64) {
+        let (qty, total) = values(i);
+        log::info!("filled {} of {}", qty, total);
+    }
+}
+
+/// The `tracing` and `log` events' values for event `i`.
 #[inline(always)]
 fn values(i: u64) -> (u64, u64) {
     (i % 100 + 1, 100)
 }
 
-/// Logs event `i` through the front-end `TRACING` names (`log` if false).
+/// The macros' event's arguments for event `i`: the order id counts the
+/// events, the price runs through four values (exact in binary).
 #[inline(always)]
-fn event<const TRACING: bool>(i: u64) {
-    let (qty, total) = values(i);
-    if TRACING {
-        tracing_event(qty, total);
-    } else {
-        log_event(qty, total);
-    }
+fn order(i: u64) -> (u64, f64) {
+    (i, 101.25 + (i % 4) as f64 * 0.25)
 }
+
+/// Declares an [`Event`] of the macros' scenarios: `$name` logs `(id, px)`
+/// through `$log`.
+macro_rules! order_event {
+    ($(#[$attr:meta])* $name:ident, |$id:ident, $px:ident| $log:expr) => {
+        $(#[$attr])*
+        struct $name;
+
+        $(#[$attr])*
+        impl Event for $name {
+            type Args = (u64, f64);
+
+            #[inline(always)]
+            fn args(i: u64) -> (u64, f64) {
+                order(i)
+            }
+
+            #[inline(always)]
+            fn log(($id, $px): (u64, f64)) {
+                $log
+            }
+        }
+    };
+}
+
+order_event!(
+    /// logring's macro.
+    #[cfg(feature = "macros")]
+    LogringMacro,
+    |id, px| logring::info!("order {} filled at {}", id, px)
+);
+order_event!(
+    /// The floor: a claim, a copy of the macro's bytes, a commit.
+    BareClaimEvent,
+    |id, px| bare_claim(id, px)
+);
+order_event!(
+    /// `tracing`'s macro, through logring's layer.
+    TracingOrder,
+    |id, px| tracing::info!("order {} filled at {}", id, px)
+);
+order_event!(
+    /// inqjet's own macro.
+    InqjetOrder,
+    |id, px| inqjet::info!("order {} filled at {}", id, px)
+);
+order_event!(
+    /// quicklog's own macro.
+    QuicklogOrder,
+    |id, px| quicklog::info!("order {} filled at {}", id, px)
+);
 
 /// The thread that logs, as [`cost::send_bursts`] drives it: every "send"
 /// is one event, which always succeeds (a logger that is full drops or
 /// blocks inside).
-struct Hot<'a, const TRACING: bool> {
+struct Hot<'a, E> {
     cfg: &'a BaseConfig,
+    event: PhantomData<E>,
 }
 
-impl<const TRACING: bool> HotSender for Hot<'_, TRACING> {
-    type Record = u64;
+impl<E: Event> HotSender for Hot<'_, E> {
+    type Record = E::Args;
 
     #[inline]
-    fn record(&mut self, i: u64) -> u64 {
-        i
+    fn record(&mut self, i: u64) -> E::Args {
+        E::args(i)
     }
 
     #[inline]
-    fn try_send(&mut self, &i: &u64) -> bool {
-        event::<TRACING>(i);
+    fn try_send(&mut self, &args: &E::Args) -> bool {
+        E::log(args);
         true
     }
 
@@ -273,12 +427,18 @@ struct Contender {
     key: &'static str,
     /// How the tables name it.
     name: &'static str,
+    /// The scenarios it runs in.
     front: Front,
     /// Installs it as the global logger, writing into the directory given.
     install: fn(&Path, &Config) -> Box<dyn Installed>,
+    /// What the thread that logs runs: [`hot_run`] with its event.
+    hot: fn(&Config, &Clock, Mode, u64) -> HotRun,
 }
 
 impl Contender {
+    /// Whether it is the logring contender its scenarios' ratios refer to
+    /// (its key starts with `logring`; the bare claim and the layer in the
+    /// macros' scenarios are peers there).
     fn is_logring(&self) -> bool {
         self.key.starts_with("logring")
     }
@@ -292,30 +452,71 @@ fn contenders() -> Vec<Contender> {
             name: "logring tracing::Layer",
             front: Front::Tracing,
             install: install_layer,
+            hot: hot_run::<TracingFields>,
         },
         Contender {
             key: "logring-log",
             name: "logring log::Logger",
             front: Front::Log,
             install: install_logger,
+            hot: hot_run::<LogArgs>,
+        },
+        #[cfg(feature = "macros")]
+        Contender {
+            key: "logring-macro",
+            name: "logring::info!",
+            front: Front::Macro,
+            install: install_macros,
+            hot: hot_run::<LogringMacro>,
         },
         Contender {
             key: "fmt",
             name: "tracing_subscriber::fmt + tracing_appender::non_blocking",
             front: Front::Tracing,
             install: install_fmt,
+            hot: hot_run::<TracingFields>,
         },
         Contender {
             key: "ftlog",
             name: "ftlog",
             front: Front::Log,
             install: install_ftlog,
+            hot: hot_run::<LogArgs>,
         },
         Contender {
             key: "fast_log",
             name: "fast_log",
             front: Front::Log,
             install: install_fast_log,
+            hot: hot_run::<LogArgs>,
+        },
+        Contender {
+            key: "bare-claim",
+            name: "bare try_claim + copy + commit",
+            front: Front::Macro,
+            install: install_bare_claim,
+            hot: hot_run::<BareClaimEvent>,
+        },
+        Contender {
+            key: "tracing-layer",
+            name: "tracing::info! + logring tracing::Layer",
+            front: Front::Macro,
+            install: install_layer,
+            hot: hot_run::<TracingOrder>,
+        },
+        Contender {
+            key: "inqjet",
+            name: "inqjet::info!",
+            front: Front::Macro,
+            install: install_inqjet,
+            hot: hot_run::<InqjetOrder>,
+        },
+        Contender {
+            key: "quicklog",
+            name: "quicklog::info!",
+            front: Front::Macro,
+            install: install_quicklog,
+            hot: hot_run::<QuicklogOrder>,
         },
     ]
 }
@@ -431,6 +632,102 @@ impl Installed for FastLog {
     }
 }
 
+/// inqjet, set up for its lowest latency, writing to a file.
+struct Inqjet {
+    guard: inqjet::InqJetGuard,
+    path: PathBuf,
+}
+
+fn install_inqjet(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
+    let path = dir.join("inqjet.log");
+    let file = std::fs::File::create(&path)
+        .unwrap_or_else(|error| panic!("creating {}: {error}", path.display()));
+    let guard = inqjet::InqJetBuilder::default()
+        .with_writer(BufWriter::new(file))
+        .with_log_level(inqjet::LevelFilter::Info)
+        .with_buffer_size(cfg.ring)
+        .with_timeout(None)
+        .with_backpressure(inqjet::BackpressureMode::Drop)
+        .with_color_mode(inqjet::ColorMode::Never)
+        .build()
+        .expect("inqjet");
+    Box::new(Inqjet { guard, path })
+}
+
+impl Installed for Inqjet {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Dropping the guard stops the archiver, which drains the ring and
+        // flushes the file, and joins it.
+        drop(self.guard);
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: None,
+            drained,
+        }
+    }
+}
+
+/// quicklog writing to a file, and the thread that flushes it.
+struct Quicklog {
+    flusher: thread::JoinHandle<()>,
+    stop: Arc<AtomicBool>,
+    path: PathBuf,
+}
+
+fn install_quicklog(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
+    let path = dir.join("quicklog.log");
+    quicklog::init!();
+    // `FileFlusher` keeps a `&'static str`: one path per process.
+    let leaked: &'static str = Box::leak(
+        path.to_str()
+            .expect("a temporary directory named in UTF-8")
+            .into(),
+    );
+    quicklog::with_flush!(quicklog_flush::file_flusher::FileFlusher::new(leaked));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flusher = {
+        let (stop, smoke) = (Arc::clone(&stop), cfg.smoke);
+        thread::Builder::new()
+            .name("quicklog-flush".into())
+            .spawn(move || {
+                loop {
+                    // Acquire: pairs with the Release store in `finish`,
+                    // made after the thread that logs was joined: once it
+                    // reads true, every event is in the queue.
+                    let stopping = stop.load(Ordering::Acquire);
+                    while quicklog::try_flush!().is_ok() {}
+                    if stopping {
+                        break;
+                    }
+                    common::idle(smoke);
+                }
+            })
+            .expect("quicklog's flushing thread")
+    };
+    Box::new(Quicklog {
+        flusher,
+        stop,
+        path,
+    })
+}
+
+impl Installed for Quicklog {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Release: pairs with the flushing thread's Acquire load.
+        self.stop.store(true, Ordering::Release);
+        self.flusher
+            .join()
+            .expect("quicklog's flushing thread panicked");
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: None,
+            drained,
+        }
+    }
+}
+
 /// logring's `tracing` layer: `tracing_subscriber::registry()` with
 /// `logring::tracing::Layer::new(sender)`, its receiver decoded and written
 /// by `events::Writer`.
@@ -454,6 +751,17 @@ fn install_logger(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
     logring::log::Logger::new(tx)
         .init(log::LevelFilter::Info)
         .expect("logring logger");
+    Box::new(writer)
+}
+
+/// logring's macros: `events::set_global(sender)` at level `Info`, the
+/// receiver decoded and written by `events::Writer`.
+#[cfg(feature = "macros")]
+fn install_macros(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
+    let (tx, rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+    let writer = LogringWriter::spawn(rx, dir);
+    logring::events::set_global(tx).expect("logring's global sender");
+    logring::events::set_max_level(logring::events::Level::Info);
     Box::new(writer)
 }
 
@@ -507,6 +815,152 @@ fn dropped_in(text: &str) -> u64 {
             Some(count.trim().parse::<u64>().expect("a drop record's count"))
         })
         .sum()
+}
+
+// ---------------------------------------------------------------------------
+// The bare claim: the floor of the macros' scenarios
+// ---------------------------------------------------------------------------
+
+/// Bytes of the record a macro event of `(u64, f64)` is: the 24-byte event
+/// header, then each argument's type byte and 8 bytes.
+const BARE_LEN: usize = 24 + 9 + 9;
+/// Where the event header's timestamp sits.
+const BARE_TIME: usize = 8;
+/// Where the order id's and the price's bytes sit (after their type bytes).
+const BARE_ID: usize = 25;
+const BARE_PX: usize = 34;
+/// How long the draining thread sleeps between looks at an idle ring, as
+/// `events::Writer` does.
+const BARE_POLL: Duration = Duration::from_micros(100);
+
+/// The bare claim's sender and what it copies.
+struct Bare {
+    tx: logring::channel::mpsc::Sender,
+    /// The record but for its timestamp and arguments: an `INFO` event of
+    /// callsite 1 and thread 1, and the arguments' type bytes (u64, f64).
+    template: [u8; BARE_LEN],
+    /// Claims that found the ring full: their events were dropped.
+    dropped: AtomicU64,
+}
+
+/// The bare claim's sender, set when the contender is installed (a global,
+/// as the macros' sender is).
+static BARE: OnceLock<Bare> = OnceLock::new();
+
+/// The timestamp a macro event carries: the TSC (x86_64), or the wall clock
+/// in nanoseconds elsewhere.
+#[inline(always)]
+fn event_time() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: every x86_64 CPU has the time-stamp counter; reading it
+        // touches no memory.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos() as u64)
+    }
+}
+
+/// What a macro event costs with nothing around it: claim, copy the record
+/// with its timestamp and arguments patched in, commit (a full ring drops
+/// the record and counts it, as the macros do).
+#[inline(always)]
+fn bare_claim(id: u64, px: f64) {
+    let Some(bare) = BARE.get() else {
+        return;
+    };
+    let mut record = bare.template;
+    record[BARE_TIME..BARE_TIME + 8].copy_from_slice(&event_time().to_le_bytes());
+    record[BARE_ID..BARE_ID + 8].copy_from_slice(&id.to_le_bytes());
+    record[BARE_PX..BARE_PX + 8].copy_from_slice(&px.to_bits().to_le_bytes());
+    match bare.tx.try_claim(BARE_LEN) {
+        Ok(mut claim) => {
+            claim.copy_from_slice(&record);
+            claim.commit();
+        }
+        // Relaxed: read after the thread that logs was joined.
+        Err(_) => _ = bare.dropped.fetch_add(1, Ordering::Relaxed),
+    }
+}
+
+/// The record but for its timestamp and arguments (see the layout in the
+/// crate's `ring::event` module).
+fn bare_template() -> [u8; BARE_LEN] {
+    let mut record = [0u8; BARE_LEN];
+    record[0] = 1; // kind: an event
+    record[1] = 3; // level: INFO
+    // flags 0 (callsite and thread in the dictionary), no spans
+    record[4..8].copy_from_slice(&1u32.to_le_bytes()); // callsite id
+    record[16..20].copy_from_slice(&1u32.to_le_bytes()); // thread id
+    record[20..24].copy_from_slice(&std::process::id().to_le_bytes());
+    record[BARE_ID - 1] = 2; // u64
+    record[BARE_PX - 1] = 3; // f64
+    record
+}
+
+/// The bare claim's draining thread: it releases records unread.
+struct BareDrain {
+    drain: thread::JoinHandle<u64>,
+    stop: Arc<AtomicBool>,
+}
+
+fn install_bare_claim(_: &Path, cfg: &Config) -> Box<dyn Installed> {
+    let (tx, mut rx) = logring::channel::mpsc::new(cfg.ring).expect("channel");
+    rx.set_poll_interval(Some(BARE_POLL));
+    let stop = Arc::new(AtomicBool::new(false));
+    let drain = {
+        let (stop, batch) = (Arc::clone(&stop), cfg.batch);
+        thread::Builder::new()
+            .name("bare-drain".into())
+            .spawn(move || {
+                let mut released = 0u64;
+                loop {
+                    // Acquire: pairs with the Release store in `finish`,
+                    // made after the thread that logs was joined: once it
+                    // reads true, every record is committed.
+                    let stopping = stop.load(Ordering::Acquire);
+                    match rx.recv_batch_timeout(batch, BARE_POLL, |_| released += 1) {
+                        Ok(_) => {}
+                        Err(RecvTimeoutError::Timeout) if stopping => return released,
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(error) => panic!("the bare claim's receiver: {error}"),
+                    }
+                }
+            })
+            .expect("the bare claim's draining thread")
+    };
+    let bare = Bare {
+        tx,
+        template: bare_template(),
+        dropped: AtomicU64::new(0),
+    };
+    if BARE.set(bare).is_err() {
+        panic!("the bare claim installed twice");
+    }
+    Box::new(BareDrain { drain, stop })
+}
+
+impl Installed for BareDrain {
+    fn finish(self: Box<Self>) -> Outcome {
+        // Release: pairs with the draining thread's Acquire load.
+        self.stop.store(true, Ordering::Release);
+        let released = self
+            .drain
+            .join()
+            .expect("the bare claim's draining thread panicked");
+        let drained = Instant::now();
+        let bare = BARE.get().expect("the bare claim installed");
+        Outcome {
+            written: released,
+            // Relaxed: the thread that counted was joined.
+            dropped: Some(bare.dropped.load(Ordering::Relaxed)),
+            drained,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -572,13 +1026,12 @@ fn child(spec: &str) -> ! {
     // The logger's threads start from this thread and inherit its core.
     cfg.pin(LOGGER_SLOT);
     let installed = (contender.install)(&dir, &cfg);
-    let tracing = contender.front == Front::Tracing;
     let run = thread::scope(|s| {
         thread::Builder::new()
             .name(HOT_THREAD.into())
             .spawn_scoped(s, || {
                 cfg.pin(HOT_SLOT);
-                hot_run(&cfg, &clock, mode, count, tracing)
+                (contender.hot)(&cfg, &clock, mode, count)
             })
             .expect("the hot-path thread")
             .join()
@@ -621,16 +1074,16 @@ fn child(spec: &str) -> ! {
 
 /// The thread that logs: bursts of timed events after an untimed lap
 /// (`Mode::Cost`, `count` bursts), or `count` events back to back.
-fn hot_run(cfg: &Config, clock: &Clock, mode: Mode, count: u64, tracing: bool) -> HotRun {
+fn hot_run<E: Event>(cfg: &Config, clock: &Clock, mode: Mode, count: u64) -> HotRun {
     let lap = cfg.lap;
     let began = Instant::now();
     match mode {
         Mode::Cost => {
-            let timings = if tracing {
-                cost::send_bursts(&mut Hot::<true> { cfg }, clock, cfg, lap, count)
-            } else {
-                cost::send_bursts(&mut Hot::<false> { cfg }, clock, cfg, lap, count)
+            let mut hot = Hot::<E> {
+                cfg,
+                event: PhantomData,
             };
+            let timings = cost::send_bursts(&mut hot, clock, cfg, lap, count);
             HotRun {
                 sent: lap + count * BURST as u64,
                 timings: Some(timings),
@@ -639,11 +1092,7 @@ fn hot_run(cfg: &Config, clock: &Clock, mode: Mode, count: u64, tracing: bool) -
             }
         }
         Mode::Throughput => {
-            if tracing {
-                (0..count).for_each(event::<true>);
-            } else {
-                (0..count).for_each(event::<false>);
-            }
+            (0..count).for_each(|i| E::log(E::args(i)));
             HotRun {
                 sent: count,
                 timings: None,
@@ -875,12 +1324,19 @@ fn lost_cell(runs: &[EventRun]) -> String {
     text
 }
 
-/// The targets of issue 16 for a peer at a quantile: how many times
-/// logring's cost the peer's must be, at least.
+/// The targets for a peer at a quantile: how many times logring's cost the
+/// peer's must be, at least. The layer and the logger (issue 16): a tenth
+/// of `fmt`'s p50 and p99.9, below `ftlog`'s and `fast_log`'s. The macros
+/// (issue 17): a p50 within 1.5 times the bare claim's, and against the
+/// fastest of `inqjet` and `quicklog` (which is to say against each) a
+/// fifth of its p50 and a lower p99.9.
 fn target(peer: &Contender, label: &str) -> Option<f64> {
     match (peer.key, label) {
         ("fmt", "p50" | "p99.9") => Some(10.0),
         ("ftlog" | "fast_log", "p50" | "p99.9") => Some(1.0),
+        ("bare-claim", "p50") => Some(1.0 / 1.5),
+        ("inqjet" | "quicklog", "p50") => Some(5.0),
+        ("inqjet" | "quicklog", "p99.9") => Some(1.0),
         _ => None,
     }
 }
@@ -1103,7 +1559,7 @@ fn print_method(cfg: &Config, reference: Option<&Contender>, got: &Runs) {
 
 fn print_header(cfg: &Config) {
     common::print_title_and_machine(
-        "events bench: logring's tracing layer and log logger vs tracing_appender, ftlog, fast_log",
+        "events bench: logring's tracing layer, log logger and macros vs tracing_appender, ftlog, fast_log, inqjet, quicklog",
         cfg,
     );
     println!(
@@ -1124,6 +1580,30 @@ fn print_header(cfg: &Config) {
     );
     println!(
         "- fast_log: Config::new().file(..).chan_len(Some(100000)) (blocks when full), a file in a temporary directory"
+    );
+    if cfg!(feature = "macros") {
+        println!(
+            "- logring macros: logring::events::set_global(sender) over channel::mpsc ({} KiB), set_max_level(Info), logring::info!, the receiver given to events::Writer as above",
+            cfg.ring / 1024
+        );
+    } else {
+        println!(
+            "- logring macros: not built (the crate's feature `macros` is off): the macro scenarios run the others alone"
+        );
+    }
+    println!(
+        "- bare claim: channel::mpsc ({} KiB) try_claim({BARE_LEN}), a copy of the macro event's bytes with the TSC and the arguments patched in, commit (drops when full, counted); a thread drains the receiver, polling every 100 µs, releasing records unread",
+        cfg.ring / 1024
+    );
+    println!(
+        "- tracing layer in the macro scenarios: tracing::info!(\"order {{}} filled at {{}}\", id, px) through logring's layer and writer as above"
+    );
+    println!(
+        "- inqjet: InqJetBuilder with_buffer_size({}), with_timeout(None) (the archiver busy-spins), BackpressureMode::Drop (drops when full, uncounted), ColorMode::Never, a BufWriter over a file in a temporary directory; inqjet::info!",
+        cfg.ring
+    );
+    println!(
+        "- quicklog: init!(), with_flush!(FileFlusher) to a file in a temporary directory, quicklog::info! (a boxed closure per event on a queue of 1000000, drops when full, uncounted); flush!() in a loop on a thread of the bench's, spinning while idle"
     );
     println!(
         "- runs during which other processes used over {:.0}% of all cores are flagged",
@@ -1148,11 +1628,19 @@ fn main() {
             mode: Mode::Cost,
         },
         Scenario {
+            front: Front::Macro,
+            mode: Mode::Cost,
+        },
+        Scenario {
             front: Front::Tracing,
             mode: Mode::Throughput,
         },
         Scenario {
             front: Front::Log,
+            mode: Mode::Throughput,
+        },
+        Scenario {
+            front: Front::Macro,
             mode: Mode::Throughput,
         },
     ];
