@@ -20,6 +20,9 @@ pub(crate) mod emit;
 mod decoder;
 mod plain;
 pub(crate) mod render;
+// The decoder renders the messages of macro callsites with it.
+#[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
+pub(crate) mod template;
 mod writer;
 
 pub use decoder::{Decoder, Format};
@@ -50,6 +53,10 @@ pub fn is_event(tag: u32) -> bool {
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub use crate::ring::event::fuzz_decode;
+
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use template::fuzz_template;
 
 /// The severity of an event, from the least to the most severe.
 ///
