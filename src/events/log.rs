@@ -87,6 +87,7 @@ fn meta_of<'a>(record: &'a ::log::Record<'a>) -> Meta<'a> {
         module_path: record.module_path(),
         file: record.file(),
         field_names: FieldNames::Slice(FIELDS),
+        format: None,
     }
 }
 

@@ -14,18 +14,22 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[cfg(any(feature = "tracing", feature = "log"))]
+#[cfg(any(feature = "tracing", feature = "log", feature = "macros"))]
+pub(crate) mod clock;
+#[cfg(any(feature = "tracing", feature = "log", feature = "macros"))]
 pub(crate) mod emit;
+#[cfg(feature = "macros")]
+pub(crate) mod global;
 
 mod decoder;
 mod plain;
 pub(crate) mod render;
-// The decoder renders the messages of macro callsites with it.
-#[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
 pub(crate) mod template;
 mod writer;
 
 pub use decoder::{Decoder, Format};
+#[cfg(feature = "macros")]
+pub use global::{SetGlobalError, global_dropped, max_level, set_global, set_max_level};
 pub use writer::Writer;
 
 /// What a front end does with an event that finds the ring full.

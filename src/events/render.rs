@@ -85,8 +85,8 @@ pub(crate) fn text(out: &mut String, ev: &Decoded<'_>) {
             push_text(out, ev.meta.target, false);
             out.push_str(": ");
             let mut fields = TextFields::new(out);
-            for (name, value) in message_first(&ev.fields) {
-                fields.push(name, value);
+            for (name, value) in message_first(ev) {
+                fields.push(name, &value);
             }
             if ev.truncated {
                 fields.push(TRUNCATED_FIELD, &Value::Bool(true));
@@ -113,9 +113,9 @@ pub(crate) fn json(out: &mut String, ev: &Decoded<'_>) {
             out.push_str(level_name(ev.level));
             out.push_str("\",\"fields\":{");
             let mut fields = JsonObject::new();
-            for (name, value) in message_first(&ev.fields) {
+            for (name, value) in message_first(ev) {
                 fields.key(out, name);
-                json_event_value(out, value);
+                json_event_value(out, &value);
             }
             if ev.truncated {
                 fields.key(out, TRUNCATED_FIELD);
@@ -346,22 +346,26 @@ fn push_i64(out: &mut String, value: i64) {
     push_u64(out, value.unsigned_abs());
 }
 
-/// The fields in their order, except that the first `message` comes first
-/// (where fmt's macros put it).
-fn message_first<'f, 'a>(
-    fields: &'f [(&'a str, Value<'a>)],
-) -> impl Iterator<Item = (&'a str, &'f Value<'a>)> {
-    let message = fields.iter().position(|(name, _)| *name == "message");
-    let first = message.map(|at| &fields[at]);
+/// The fields in their order, except that the message comes first (where
+/// fmt's macros put it): the one a format callsite's template gave, or
+/// else the first field named `message`.
+fn message_first<'f>(ev: &'f Decoded<'_>) -> impl Iterator<Item = (&'f str, Value<'f>)> {
+    let fields = &ev.fields;
+    let formatted = ev
+        .message
+        .as_deref()
+        .map(|message| ("message", Value::Debug(message)));
+    let message = match formatted {
+        Some(_) => None,
+        None => fields.iter().position(|(name, _)| *name == "message"),
+    };
+    let first = formatted.or_else(|| message.map(|at| fields[at]));
     let rest = fields
         .iter()
         .enumerate()
         .filter(move |(i, _)| Some(*i) != message)
-        .map(|(_, field)| field);
-    first
-        .into_iter()
-        .chain(rest)
-        .map(|(name, value)| (*name, value))
+        .map(|(_, field)| *field);
+    first.into_iter().chain(rest)
 }
 
 /// One span of the text line: `name{fields}:`, without the braces when its
@@ -427,10 +431,25 @@ fn text_value(out: &mut String, value: &Value<'_>) {
             push_i64(out, v);
             Ok(())
         }
+        Value::I8(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
+        Value::I16(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
+        Value::I32(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
         Value::U64(v) => {
             push_u64(out, v);
             Ok(())
         }
+        Value::F32(v) => write!(out, "{v:?}"),
+        // Debug-quoting, as a str: escapes every control character.
+        Value::Char(v) => write!(out, "{v:?}"),
         Value::I128(v) => write!(out, "{v}"),
         Value::U128(v) => write!(out, "{v}"),
         Value::F64(v) => {
@@ -577,8 +596,31 @@ fn json_value(out: &mut String, value: &Value<'_>) {
             push_i64(out, v);
             Ok(())
         }
+        Value::I8(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
+        Value::I16(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
+        Value::I32(v) => {
+            push_i64(out, v.into());
+            Ok(())
+        }
         Value::U64(v) => {
             push_u64(out, v);
+            Ok(())
+        }
+        Value::F32(v) => {
+            // serde_json's own digits (an f32's shortest); `null` for NaN and
+            // the infinities.
+            let _ = serde_json::to_writer(StringWriter(out), &v);
+            Ok(())
+        }
+        Value::Char(v) => {
+            let mut buf = [0; 4];
+            push_json_str(out, v.encode_utf8(&mut buf));
             Ok(())
         }
         Value::I128(v) => write!(out, "\"{v}\""),

@@ -274,6 +274,7 @@ pub(crate) fn render(
 
 /// Checks `template` without values: every placeholder well-formed, and
 /// every slot it refers to (value, width, precision) below `slots`.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn check(template: &str, slots: usize) -> Result<(), TemplateError> {
     for piece in Pieces::new(template) {
         if let Piece::Placeholder(placeholder) = piece? {

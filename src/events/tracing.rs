@@ -195,6 +195,7 @@ fn meta_of<'a>(meta: &'a Metadata<'a>, names: &'a Names<'a>) -> Meta<'a> {
         file: meta.file(),
         line: meta.line(),
         field_names: FieldNames::List(names),
+        format: None,
     }
 }
 

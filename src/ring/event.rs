@@ -43,11 +43,29 @@
 //!      8  i128  16 bytes
 //!      9  u128  16 bytes
 //!     10  error u32 len + UTF-8: the error's Display
+//!     11  char  4 bytes: a Unicode scalar value
+//!     12  f32   4 bytes (IEEE 754 bits)
+//!     13  i8    1 byte
+//!     14  i16   2 bytes
+//!     15  i32   4 bytes
 //!
 //! Meta block (also the body of a Callsite dictionary entry)
-//!   u8 level | u8 kind (1 event, 2 span) | u16 nfields | u32 line (0 = unknown)
+//!   u8 level | u8 kind (1 event, 2 span, 3 format) | u16 nfields
+//!   | u32 line (0 = unknown)
 //!   | str name | str target | str module_path | str file | nfields x str
+//!   [kind 3: u16 slots (>= nfields) | u32 len + UTF-8 template]
 //!   str = u16 len + UTF-8 (len 0 = absent, for module_path and file)
+//!
+//! Format callsites (logring's own macros: `logring::info!` and its kin)
+//!   The template is the call's format string with every placeholder naming
+//!   its slot (`{0}`, `{1:>8.2}`, widths and precisions as `N$`). An event of
+//!   a format callsite has no spans, and instead of fields it carries exactly
+//!   `slots` arguments, each `u8 type | value` (no name: its position is its
+//!   slot), up to the end of the record (fewer if TRUNCATED). Slot i < nfields
+//!   is the field named by the callsite's i-th name; the others are hidden,
+//!   read only by the template. The decoder formats the message from the
+//!   template and the slots. Text (6) holds an argument of a type the record
+//!   does not carry in binary, already formatted with its placeholder's spec.
 //!
 //! Dictionary entry payload
 //!   u8 entry kind | body
@@ -107,16 +125,21 @@ pub(crate) const MAX_SPANS: usize = u8::MAX as usize;
 /// The field name that means "the name follows inline".
 const NAME_INLINE: u16 = 0xFFFF;
 /// Field types.
-const TYPE_I64: u8 = 1;
-const TYPE_U64: u8 = 2;
-const TYPE_F64: u8 = 3;
-const TYPE_BOOL: u8 = 4;
-const TYPE_STR: u8 = 5;
+pub(crate) const TYPE_I64: u8 = 1;
+pub(crate) const TYPE_U64: u8 = 2;
+pub(crate) const TYPE_F64: u8 = 3;
+pub(crate) const TYPE_BOOL: u8 = 4;
+pub(crate) const TYPE_STR: u8 = 5;
 const TYPE_TEXT: u8 = 6;
-const TYPE_BYTES: u8 = 7;
-const TYPE_I128: u8 = 8;
-const TYPE_U128: u8 = 9;
+pub(crate) const TYPE_BYTES: u8 = 7;
+pub(crate) const TYPE_I128: u8 = 8;
+pub(crate) const TYPE_U128: u8 = 9;
 const TYPE_ERROR: u8 = 10;
+pub(crate) const TYPE_CHAR: u8 = 11;
+pub(crate) const TYPE_F32: u8 = 12;
+pub(crate) const TYPE_I8: u8 = 13;
+pub(crate) const TYPE_I16: u8 = 14;
+pub(crate) const TYPE_I32: u8 = 15;
 
 /// Bytes of a Meta block before its strings.
 const META_FIXED_LEN: usize = 8;
@@ -154,7 +177,7 @@ pub(crate) fn now_ns() -> u64 {
         })
 }
 
-fn level_from_wire(byte: u8) -> Option<Level> {
+pub(crate) fn level_from_wire(byte: u8) -> Option<Level> {
     Level::ALL.get(usize::from(byte).wrapping_sub(1)).copied()
 }
 
@@ -181,6 +204,19 @@ fn clip16(s: &str) -> &str {
 pub(crate) enum MetaKind {
     Event = 1,
     Span = 2,
+    /// A call of logring's own macros: an event whose message is formatted
+    /// by the reader (see [`FormatMeta`]).
+    Format = 3,
+}
+
+/// What a format callsite adds to its metadata: its template and how many
+/// slots its events carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FormatMeta<'a> {
+    /// Every slot, the hidden ones (beyond the field names) included.
+    pub slots: u16,
+    /// The format string, each placeholder naming its slot.
+    pub template: &'a str,
 }
 
 /// What never changes per callsite: written once into the dictionary (or
@@ -199,6 +235,8 @@ pub(crate) struct Meta<'a> {
     pub line: Option<u32>,
     /// The names a field's index refers to (at most 65,535 are written).
     pub field_names: FieldNames<'a>,
+    /// `Some` exactly for [`MetaKind::Format`].
+    pub format: Option<FormatMeta<'a>>,
 }
 
 /// A list of field names that can be read by index, for front ends whose
@@ -287,6 +325,7 @@ pub(crate) fn meta_len(meta: &Meta<'_>) -> usize {
             .iter()
             .map(|s| 2 + clip16(s).len())
             .sum::<usize>()
+        + meta.format.map_or(0, |format| 2 + 4 + format.template.len())
 }
 
 /// A thread, as an event names it.
@@ -384,6 +423,12 @@ impl Cursor<'_> {
         for name in meta.field_names.iter() {
             self.str16(name)?;
         }
+        if let Some(format) = meta.format {
+            let len = u32::try_from(format.template.len()).map_err(|_| Overflow)?;
+            self.put(&format.slots.to_le_bytes())?;
+            self.put(&len.to_le_bytes())?;
+            self.put(format.template.as_bytes())?;
+        }
         Ok(())
     }
 }
@@ -430,6 +475,9 @@ pub(crate) enum FieldName<'n> {
     /// An index below the callsite's field count (and below 0xFFFF).
     Index(u16),
     Name(&'n str),
+    /// An argument of a format callsite's event: no name, its position is
+    /// its slot.
+    Slot,
 }
 
 /// Where typed fields are encoded: an event record being written in place
@@ -452,6 +500,26 @@ pub(crate) trait FieldSink {
     /// Whether a field did not fit.
     fn overflowed(&self) -> bool;
 
+    #[inline]
+    fn i8(&mut self, name: FieldName<'_>, value: i8) {
+        put_fixed(self, TYPE_I8, name, value.to_le_bytes());
+    }
+    #[inline]
+    fn i16(&mut self, name: FieldName<'_>, value: i16) {
+        put_fixed(self, TYPE_I16, name, value.to_le_bytes());
+    }
+    #[inline]
+    fn i32(&mut self, name: FieldName<'_>, value: i32) {
+        put_fixed(self, TYPE_I32, name, value.to_le_bytes());
+    }
+    #[inline]
+    fn f32(&mut self, name: FieldName<'_>, value: f32) {
+        put_fixed(self, TYPE_F32, name, value.to_le_bytes());
+    }
+    #[inline]
+    fn char(&mut self, name: FieldName<'_>, value: char) {
+        put_fixed(self, TYPE_CHAR, name, u32::from(value).to_le_bytes());
+    }
     #[inline]
     fn u64(&mut self, name: FieldName<'_>, value: u64) {
         put_fixed(self, TYPE_U64, name, value.to_le_bytes());
@@ -523,6 +591,12 @@ fn put_head<'s, S: FieldSink + ?Sized>(
             let (head, value) = dst.split_at_mut(3);
             head[0] = ty;
             head[1..3].copy_from_slice(&index.to_le_bytes());
+            Some(value)
+        }
+        FieldName::Slot => {
+            let dst = sink.room(1usize.checked_add(value_len)?)?;
+            let (head, value) = dst.split_at_mut(1);
+            head[0] = ty;
             Some(value)
         }
         FieldName::Name(name) => {
@@ -635,6 +709,68 @@ pub(crate) struct Encoder<'b> {
     needed: usize,
 }
 
+/// Writes the fixed header of an event (kind 1, no spans).
+#[inline(always)]
+fn fixed_header(
+    dst: &mut [u8; HEADER_LEN],
+    level: Level,
+    flags: u8,
+    callsite: u32,
+    time_ns: u64,
+    thread: u32,
+    pid: u32,
+) {
+    dst[OFF_KIND] = KIND_EVENT;
+    dst[OFF_LEVEL] = level as u8;
+    dst[OFF_FLAGS] = flags;
+    dst[OFF_SPANS] = 0;
+    dst[OFF_CALLSITE..OFF_CALLSITE + 4].copy_from_slice(&callsite.to_le_bytes());
+    dst[OFF_TIME..OFF_TIME + 8].copy_from_slice(&time_ns.to_le_bytes());
+    dst[OFF_THREAD..OFF_THREAD + 4].copy_from_slice(&thread.to_le_bytes());
+    dst[OFF_PID..OFF_PID + 4].copy_from_slice(&pid.to_le_bytes());
+}
+
+/// Writes the header of an event whose callsite and thread are dictionary
+/// entries (no inline metadata, no spans) at the start of `dst`, for an
+/// event whose size is known before it is claimed: the arguments of a
+/// format callsite ([`put_arg`]) follow it.
+#[inline(always)]
+pub(crate) fn put_entry_header(
+    dst: &mut [u8; HEADER_LEN],
+    level: Level,
+    callsite: u32,
+    time_ns: u64,
+    thread: u32,
+    pid: u32,
+) {
+    fixed_header(dst, level, 0, callsite, time_ns, thread, pid);
+}
+
+/// Writes an argument of a format callsite's event: `ty` (one of the value
+/// types) and its fixed-size value, at the start of `dst` (which holds
+/// exactly `1 + N` bytes).
+#[inline(always)]
+pub(crate) fn put_arg<const N: usize>(dst: &mut [u8], ty: u8, value: [u8; N]) {
+    if let Some((head, rest)) = dst.split_first_mut() {
+        *head = ty;
+        if let Some(dst) = rest.get_mut(..N) {
+            dst.copy_from_slice(&value);
+        }
+    }
+}
+
+/// Writes an argument of a format callsite's event of type str or bytes:
+/// `ty`, the u32 length, the bytes, at the start of `dst` (which holds
+/// exactly `5 + bytes.len()` bytes).
+#[inline(always)]
+pub(crate) fn put_arg_blob(dst: &mut [u8], ty: u8, bytes: &[u8]) {
+    // A claim never holds 4 GiB: the caller sized `dst` from `bytes`.
+    put_arg(dst, ty, (bytes.len() as u32).to_le_bytes());
+    if let Some(dst) = dst.get_mut(5..5 + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+}
+
 impl<'b> Encoder<'b> {
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
         Encoder {
@@ -660,14 +796,7 @@ impl<'b> Encoder<'b> {
             ThreadRef::Inline(_) => (flags | FLAG_THREAD_INLINE, 0),
         };
         let mut fixed = [0u8; HEADER_LEN];
-        fixed[OFF_KIND] = KIND_EVENT;
-        fixed[OFF_LEVEL] = header.level as u8;
-        fixed[OFF_FLAGS] = flags;
-        fixed[OFF_SPANS] = 0;
-        fixed[OFF_CALLSITE..OFF_CALLSITE + 4].copy_from_slice(&callsite.to_le_bytes());
-        fixed[OFF_TIME..OFF_TIME + 8].copy_from_slice(&header.time_ns.to_le_bytes());
-        fixed[OFF_THREAD..OFF_THREAD + 4].copy_from_slice(&thread.to_le_bytes());
-        fixed[OFF_PID..OFF_PID + 4].copy_from_slice(&header.pid.to_le_bytes());
+        fixed_header(&mut fixed, header.level, flags, callsite, header.time_ns, thread, header.pid);
 
         let mut cursor = Cursor {
             buf: &mut *self.buf,
@@ -975,6 +1104,11 @@ pub(crate) enum Value<'a> {
     U128(u128),
     /// An error's `Display`.
     Error(&'a str),
+    I8(i8),
+    I16(i16),
+    I32(i32),
+    F32(f32),
+    Char(char),
 }
 
 impl PartialEq for Value<'_> {
@@ -982,6 +1116,11 @@ impl PartialEq for Value<'_> {
     fn eq(&self, other: &Self) -> bool {
         match (*self, *other) {
             (Value::F64(a), Value::F64(b)) => a.to_bits() == b.to_bits(),
+            (Value::F32(a), Value::F32(b)) => a.to_bits() == b.to_bits(),
+            (Value::I8(a), Value::I8(b)) => a == b,
+            (Value::I16(a), Value::I16(b)) => a == b,
+            (Value::I32(a), Value::I32(b)) => a == b,
+            (Value::Char(a), Value::Char(b)) => a == b,
             (Value::I64(a), Value::I64(b)) => a == b,
             (Value::U64(a), Value::U64(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -1018,6 +1157,11 @@ pub(crate) struct Decoded<'a> {
     /// Root first.
     pub spans: Vec<SpanView<'a>>,
     pub fields: Vec<(&'a str, Value<'a>)>,
+    /// A format callsite's event: every slot (the hidden ones too), and the
+    /// message formatted from them (see [`FormatMeta`]). Empty and `None`
+    /// for other events.
+    pub args: Vec<Value<'a>>,
+    pub message: Option<String>,
     /// Fields (or spans) were cut to fit the record.
     pub truncated: bool,
 }
@@ -1032,6 +1176,7 @@ const DROPPED_META: Meta<'static> = Meta {
     file: None,
     line: None,
     field_names: FieldNames::Slice(&["dropped"]),
+    format: None,
 };
 
 /// The notice of `count` dropped events that a reader prints itself, when
@@ -1047,6 +1192,8 @@ pub(crate) fn drop_notice(time_ns: u64, count: u64) -> Decoded<'static> {
         meta: DROPPED_META,
         spans: Vec::new(),
         fields: vec![("dropped", Value::U64(count))],
+        args: Vec::new(),
+        message: None,
         truncated: false,
     }
 }
@@ -1142,6 +1289,11 @@ pub(crate) enum DecodeError {
         at: At,
         what: &'static str,
     },
+    /// A char field that is not a Unicode scalar value.
+    BadChar {
+        at: At,
+        value: u32,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -1191,6 +1343,9 @@ impl fmt::Display for DecodeError {
                 write!(f, "{len} trailing bytes after {what} at {at}")
             }
             DecodeError::Invalid { at, what } => write!(f, "{what} at {at}"),
+            DecodeError::BadChar { at, value } => {
+                write!(f, "char field of value {value:#x} (not a Unicode scalar value) at {at}")
+            }
         }
     }
 }
@@ -1322,6 +1477,7 @@ impl<'a> Reader<'a> {
         let kind = match self.u8("the callsite kind")? {
             1 => MetaKind::Event,
             2 => MetaKind::Span,
+            3 => MetaKind::Format,
             kind => return Err(DecodeError::UnknownMetaKind { at, kind }),
         };
         let count = self.u16("the field count")?;
@@ -1334,6 +1490,22 @@ impl<'a> Reader<'a> {
         for _ in 0..count {
             self.str16("a field name")?;
         }
+        let names_end = self.pos;
+        let format = match kind {
+            MetaKind::Format => {
+                let at = self.at();
+                let slots = self.u16("the slot count")?;
+                if slots < count {
+                    return Err(DecodeError::Invalid {
+                        at,
+                        what: "a format callsite with fewer slots than field names",
+                    });
+                }
+                let template = self.str32("the template")?;
+                Some(FormatMeta { slots, template })
+            }
+            _ => None,
+        };
         Ok(Meta {
             level,
             kind,
@@ -1344,8 +1516,9 @@ impl<'a> Reader<'a> {
             line: (line != 0).then_some(line),
             field_names: FieldNames::Wire {
                 count,
-                bytes: &self.bytes[names_start..self.pos],
+                bytes: &self.bytes[names_start..names_end],
             },
+            format,
         })
     }
 }
@@ -1466,6 +1639,7 @@ struct CachedCallsite {
     names_wire: Box<[u8]>,
     /// The same names, split.
     names: Box<[Box<str>]>,
+    format: Option<(u16, Box<str>)>,
 }
 
 impl CachedCallsite {
@@ -1486,6 +1660,9 @@ impl CachedCallsite {
             names_count,
             names_wire,
             names: meta.field_names.iter().map(Box::from).collect(),
+            format: meta
+                .format
+                .map(|format| (format.slots, Box::from(format.template))),
         }
     }
 
@@ -1502,6 +1679,13 @@ impl CachedCallsite {
                 count: self.names_count,
                 bytes: &self.names_wire,
             },
+            format: self
+                .format
+                .as_ref()
+                .map(|(slots, template)| FormatMeta {
+                    slots: *slots,
+                    template,
+                }),
         }
     }
 }
@@ -1574,6 +1758,8 @@ pub(crate) struct Spare {
     /// `SpanView` is not `Send` (its metadata may borrow a front end's names).
     spans: Vec<SpanRoom>,
     span_fields: Vec<Vec<(&'static str, Value<'static>)>>,
+    args: Vec<Value<'static>>,
+    message: String,
 }
 
 /// Room for one `SpanView`: words of its size (its alignment is a word's).
@@ -1583,9 +1769,18 @@ impl Spare {
     /// Keeps the buffers of `decoded` for the next record.
     pub(crate) fn recycle(&mut self, decoded: Decoded<'_>) {
         let Decoded {
-            mut spans, fields, ..
+            mut spans,
+            fields,
+            args,
+            message,
+            ..
         } = decoded;
         self.fields = emptied(fields);
+        self.args = emptied(args);
+        if let Some(mut message) = message {
+            message.clear();
+            self.message = message;
+        }
         for span in spans.drain(..) {
             if self.span_fields.len() < MAX_SPANS {
                 self.span_fields.push(emptied(span.fields));
@@ -1596,6 +1791,14 @@ impl Spare {
 
     fn fields<'a>(&mut self) -> Vec<(&'a str, Value<'a>)> {
         emptied(std::mem::take(&mut self.fields))
+    }
+
+    fn args<'a>(&mut self) -> Vec<Value<'a>> {
+        emptied(std::mem::take(&mut self.args))
+    }
+
+    fn message(&mut self) -> String {
+        std::mem::take(&mut self.message)
     }
 
     fn span_fields<'a>(&mut self) -> Vec<(&'a str, Value<'a>)> {
@@ -1688,7 +1891,72 @@ fn decode_with<'a>(
             meta,
             spans: Vec::new(),
             fields,
+            args: Vec::new(),
+            message: None,
             truncated: flags & FLAG_TRUNCATED != 0,
+        });
+    }
+
+    if let Some(format) = meta.format {
+        if spans != 0 {
+            return Err(DecodeError::Invalid {
+                at: flags_at,
+                what: "a format callsite's event with spans",
+            }
+            .into());
+        }
+        let truncated = flags & FLAG_TRUNCATED != 0;
+        let mut args = spare.args();
+        while r.left() > 0 {
+            if args.len() == usize::from(format.slots) {
+                return Err(DecodeError::Trailing {
+                    at: r.at(),
+                    what: "the event's arguments",
+                    len: r.left(),
+                }
+                .into());
+            }
+            let at = r.at();
+            let ty = r.u8("an argument type")?;
+            args.push(decode_value(&mut r, ty, at)?);
+        }
+        if args.len() < usize::from(format.slots) && !truncated {
+            return Err(DecodeError::Truncated {
+                at: r.at(),
+                what: "the event's arguments",
+                need: usize::from(format.slots) - args.len(),
+                left: 0,
+            }
+            .into());
+        }
+        let mut fields = spare.fields();
+        let mut names = Vec::new();
+        let names = match meta_names {
+            Names::Parsed(parsed) => {
+                names.extend(parsed.iter().map(|name| &**name));
+                names
+            }
+            Names::Wire(wire) => {
+                // Bounded by the Meta block's own bytes (2 or more each).
+                names.extend(wire.iter());
+                names
+            }
+        };
+        fields.extend(names.iter().copied().zip(args.iter().copied()));
+        let mut message = spare.message();
+        format_message(format.template, &args, &mut message);
+        return Ok(Decoded {
+            kind: Kind::Event,
+            level,
+            time_ns,
+            pid,
+            thread,
+            meta,
+            spans: Vec::new(),
+            fields,
+            args,
+            message: Some(message),
+            truncated,
         });
     }
 
@@ -1727,8 +1995,41 @@ fn decode_with<'a>(
         meta,
         spans: span_views,
         fields,
+        args: Vec::new(),
+        message: None,
         truncated: flags & FLAG_TRUNCATED != 0,
     })
+}
+
+/// Formats a format callsite's message from its template and the slots the
+/// record carried into `out`. A template that does not fit its slots (a
+/// corrupt entry, or slots cut off by truncation) still gives a message:
+/// as much as rendered, then what went wrong; the values stay in the fields.
+fn format_message(template: &str, args: &[Value<'_>], out: &mut String) {
+    use crate::events::template::{self, Arg};
+    let slots = args.iter().map(|value| {
+        Some(match *value {
+            Value::I8(v) => Arg::I8(v),
+            Value::I16(v) => Arg::I16(v),
+            Value::I32(v) => Arg::I32(v),
+            Value::I64(v) => Arg::I64(v),
+            Value::I128(v) => Arg::I128(v),
+            Value::U64(v) => Arg::U64(v),
+            Value::U128(v) => Arg::U128(v),
+            Value::F32(v) => Arg::F32(v),
+            Value::F64(v) => Arg::F64(v),
+            Value::Bool(v) => Arg::Bool(v),
+            Value::Char(v) => Arg::Char(v),
+            Value::Str(v) => Arg::Str(v),
+            Value::Bytes(v) => Arg::Bytes(v),
+            Value::Debug(v) | Value::Error(v) => Arg::Text(v),
+        })
+    });
+    // At most 65,535 slots: a bounded scratch list.
+    let slots: Vec<Option<Arg<'_>>> = slots.collect();
+    if let Err(error) = template::render(template, &slots, out) {
+        let _ = write!(out, " [logring: {error}]");
+    }
 }
 
 fn callsite_entry<'a>(
@@ -1825,34 +2126,51 @@ fn decode_fields<'a>(
                 })?
             }
         };
-        let value = match ty {
-            TYPE_I64 => Value::I64(i64::from_le_bytes(r.array("an i64 value")?)),
-            TYPE_U64 => Value::U64(u64::from_le_bytes(r.array("a u64 value")?)),
-            TYPE_F64 => Value::F64(f64::from_le_bytes(r.array("an f64 value")?)),
-            TYPE_BOOL => {
-                let value_at = r.at();
-                match r.u8("a bool value")? {
-                    0 => Value::Bool(false),
-                    1 => Value::Bool(true),
-                    value => {
-                        return Err(DecodeError::BadBool {
-                            at: value_at,
-                            value,
-                        });
-                    }
-                }
-            }
-            TYPE_STR => Value::Str(r.str32("a str value")?),
-            TYPE_TEXT => Value::Debug(r.str32("a text value")?),
-            TYPE_BYTES => Value::Bytes(r.blob32("a bytes value")?),
-            TYPE_I128 => Value::I128(i128::from_le_bytes(r.array("an i128 value")?)),
-            TYPE_U128 => Value::U128(u128::from_le_bytes(r.array("a u128 value")?)),
-            TYPE_ERROR => Value::Error(r.str32("an error value")?),
-            ty => return Err(DecodeError::UnknownFieldType { at, ty }),
-        };
+        let value = decode_value(r, ty, at)?;
         out.push((name, value));
     }
     Ok(())
+}
+
+/// Decodes a value of type `ty` (read at `at`).
+fn decode_value<'a>(r: &mut Reader<'a>, ty: u8, at: At) -> Result<Value<'a>, DecodeError> {
+    Ok(match ty {
+        TYPE_I64 => Value::I64(i64::from_le_bytes(r.array("an i64 value")?)),
+        TYPE_U64 => Value::U64(u64::from_le_bytes(r.array("a u64 value")?)),
+        TYPE_F64 => Value::F64(f64::from_le_bytes(r.array("an f64 value")?)),
+        TYPE_BOOL => {
+            let value_at = r.at();
+            match r.u8("a bool value")? {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                value => {
+                    return Err(DecodeError::BadBool {
+                        at: value_at,
+                        value,
+                    });
+                }
+            }
+        }
+        TYPE_STR => Value::Str(r.str32("a str value")?),
+        TYPE_TEXT => Value::Debug(r.str32("a text value")?),
+        TYPE_BYTES => Value::Bytes(r.blob32("a bytes value")?),
+        TYPE_I128 => Value::I128(i128::from_le_bytes(r.array("an i128 value")?)),
+        TYPE_U128 => Value::U128(u128::from_le_bytes(r.array("a u128 value")?)),
+        TYPE_ERROR => Value::Error(r.str32("an error value")?),
+        TYPE_CHAR => {
+            let value_at = r.at();
+            let value = r.u32("a char value")?;
+            Value::Char(char::from_u32(value).ok_or(DecodeError::BadChar {
+                at: value_at,
+                value,
+            })?)
+        }
+        TYPE_F32 => Value::F32(f32::from_le_bytes(r.array("an f32 value")?)),
+        TYPE_I8 => Value::I8(i8::from_le_bytes(r.array("an i8 value")?)),
+        TYPE_I16 => Value::I16(i16::from_le_bytes(r.array("an i16 value")?)),
+        TYPE_I32 => Value::I32(i32::from_le_bytes(r.array("an i32 value")?)),
+        ty => return Err(DecodeError::UnknownFieldType { at, ty }),
+    })
 }
 
 /// Decodes `payload` with the dictionary `entries`, formats what comes out
@@ -1896,7 +2214,9 @@ fn reencoded_len(decoded: &Decoded<'_>) -> usize {
     let field_len = |(name, value): &(&str, Value<'_>)| {
         5 + name.len()
             + match value {
-                Value::Bool(_) => 1,
+                Value::Bool(_) | Value::I8(_) => 1,
+                Value::I16(_) => 2,
+                Value::I32(_) | Value::F32(_) | Value::Char(_) => 4,
                 Value::I64(_) | Value::U64(_) | Value::F64(_) => 8,
                 Value::I128(_) | Value::U128(_) => 16,
                 Value::Str(s) | Value::Debug(s) | Value::Error(s) => 4 + s.len(),
@@ -1913,6 +2233,7 @@ fn reencoded_len(decoded: &Decoded<'_>) -> usize {
             .map(|s| 9 + meta_len(&s.meta) + s.fields.iter().map(field_len).sum::<usize>())
             .sum::<usize>()
         + decoded.fields.iter().map(field_len).sum::<usize>()
+        + decoded.args.iter().map(|v| field_len(&("", *v))).sum::<usize>()
 }
 
 /// Encodes `decoded` again, every callsite, thread and field name inline.
@@ -1920,7 +2241,11 @@ fn reencoded_len(decoded: &Decoded<'_>) -> usize {
 fn reencode(decoded: &Decoded<'_>, buf: &mut [u8]) -> Result<usize, Overflow> {
     fn fields<S: FieldSink>(sink: &mut S, fields: &[(&str, Value<'_>)]) {
         for &(name, value) in fields {
-            let name = FieldName::Name(name);
+            value_into(sink, FieldName::Name(name), value);
+        }
+    }
+    fn value_into<S: FieldSink>(sink: &mut S, name: FieldName<'_>, value: Value<'_>) {
+        {
             match value {
                 Value::I64(v) => sink.i64(name, v),
                 Value::U64(v) => sink.u64(name, v),
@@ -1932,6 +2257,11 @@ fn reencode(decoded: &Decoded<'_>, buf: &mut [u8]) -> Result<usize, Overflow> {
                 Value::I128(v) => sink.i128(name, v),
                 Value::U128(v) => sink.u128(name, v),
                 Value::Error(v) => put_text(sink, TYPE_ERROR, name, format_args!("{v}")),
+                Value::I8(v) => sink.i8(name, v),
+                Value::I16(v) => sink.i16(name, v),
+                Value::I32(v) => sink.i32(name, v),
+                Value::F32(v) => sink.f32(name, v),
+                Value::Char(v) => sink.char(name, v),
             }
         }
     }
@@ -1960,7 +2290,13 @@ fn reencode(decoded: &Decoded<'_>, buf: &mut [u8]) -> Result<usize, Overflow> {
         fields(&mut span_fields, &span.fields);
         encoder.span(CallsiteRef::Inline(&span.meta), span_fields.as_bytes());
     }
-    fields(&mut encoder, &decoded.fields);
+    if decoded.meta.format.is_some() {
+        for &value in &decoded.args {
+            value_into(&mut encoder, FieldName::Slot, value);
+        }
+    } else {
+        fields(&mut encoder, &decoded.fields);
+    }
     let len = encoder.finish()?;
     if decoded.truncated {
         encoder.truncate_to_fields();

@@ -28,6 +28,7 @@ fn meta<'a>(name: &'a str, target: &'a str, line: Option<u32>) -> Meta<'a> {
         file: line.map(|_| "src/main.rs"),
         line,
         field_names: FieldNames::Slice(&[]),
+        format: None,
     }
 }
 
@@ -45,6 +46,8 @@ fn event<'a>(line: u32, fields: Vec<(&'a str, Value<'a>)>) -> Decoded<'a> {
         meta: meta("event", "fmtprobe", Some(line)),
         spans: Vec::new(),
         fields,
+        args: Vec::new(),
+        message: None,
         truncated: false,
     }
 }
@@ -949,6 +952,7 @@ impl OwnedEvent {
             file: self.file.as_deref(),
             line: self.line,
             field_names: FieldNames::Slice(&[]),
+            format: None,
         };
         Decoded {
             kind: match self.dropped {
@@ -972,6 +976,8 @@ impl OwnedEvent {
                 })
                 .collect(),
             fields: Self::fields(&self.fields),
+            args: Vec::new(),
+            message: None,
             truncated: self.truncated,
         }
     }
