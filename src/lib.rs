@@ -139,3 +139,17 @@ pub use error::{CorruptRing, Error, ReservedTag};
 ))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// What logring's macros expand to: not part of the API.
+#[cfg(all(feature = "macros", not(loom)))]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::events::global::{
+        ArgRef, Callsite, CallsiteMeta, Slot, TypedArg, ViaFallback, ViaTyped, emit, enabled,
+    };
+
+    /// The front ends' clock, for the clock bench.
+    pub fn now_ns() -> u64 {
+        crate::events::clock::now_ns()
+    }
+}

@@ -11,6 +11,10 @@
 //! call on this path once its callsite and its thread are registered (both
 //! happen once: a dictionary entry each).
 
+// The callsite table serves the `tracing` and `log` front ends; the
+// macros keep their callsites' ids in statics of their own.
+#![cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -286,6 +290,16 @@ impl Emitter {
         self.policy = policy;
     }
 
+    /// Counts `count` events dropped before they reached this emitter (the
+    /// macros' calls before their sender was set): the next event's notice
+    /// reports them.
+    #[cfg(feature = "macros")]
+    pub(crate) fn add_drops(&self, count: u64) {
+        // Relaxed: counters; a drop notice takes the count with a swap.
+        self.unreported().fetch_add(count, Ordering::Relaxed);
+        self.dropped_total.fetch_add(count, Ordering::Relaxed);
+    }
+
     /// Events dropped over this emitter's life (ring full, or no receiver).
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped_total.load(Ordering::Relaxed)
@@ -385,7 +399,7 @@ impl Emitter {
     /// full ring does not fill with notices of one drop each.
     #[inline]
     pub(crate) fn emit(&self, level: Level, site: Site<'_>, body: impl Fn(&mut Encoder<'_>)) {
-        let time_ns = event::now_ns();
+        let time_ns = crate::events::clock::now_ns();
         let thread = self.thread();
         // Relaxed: a hint; `DropNotice::claim` takes the count with a swap.
         let mut notice = if self.unreported().load(Ordering::Relaxed) != 0 {
@@ -474,6 +488,55 @@ impl Emitter {
         }
     }
 
+    /// Writes an event of a registered callsite whose size is known before
+    /// it is claimed (a format callsite's, every argument of a fixed or
+    /// known size): the header, then `len` bytes that `body` writes, exactly
+    /// claimed. `false` if it must go the way of [`emit`](Self::emit)
+    /// instead (nothing written or counted): the thread has no dictionary
+    /// entry, or the event does not fit a record.
+    #[cfg(feature = "macros")]
+    #[inline]
+    pub(crate) fn emit_sized(
+        &self,
+        level: Level,
+        callsite: u32,
+        len: usize,
+        body: impl FnOnce(&mut [u8]),
+    ) -> bool {
+        let total = event::HEADER_LEN.saturating_add(len);
+        if total > self.max_len {
+            return false;
+        }
+        let ThreadRef::Entry(thread) = self.thread() else {
+            return false;
+        };
+        let time_ns = crate::events::clock::now_ns();
+        // Relaxed: a hint; `DropNotice::claim` takes the count with a swap.
+        let mut notice = if self.unreported().load(Ordering::Relaxed) != 0 {
+            DropNotice::claim(self, time_ns, ThreadRef::Entry(thread))
+        } else {
+            None
+        };
+        let mut claim = match self.claim(total) {
+            Ok(claim) => claim,
+            Err(_) => {
+                self.drop_event(notice);
+                return true;
+            }
+        };
+        // A claim holds the bytes asked for: `total`, header included.
+        if let Some((header, args)) = claim.split_first_chunk_mut::<{ event::HEADER_LEN }>() {
+            event::put_entry_header(header, level, callsite, time_ns, thread, self.pid);
+            body(args);
+        }
+        if let Some(notice) = notice.take() {
+            notice.claim.commit();
+        }
+        claim.set_tag_unchecked(event::EVENT_TAG_V1);
+        claim.commit();
+        true
+    }
+
     /// Counts a dropped event, and gives back the count of the notice that
     /// was to go before it.
     #[cold]
@@ -538,6 +601,7 @@ impl fmt::Debug for Emitter {
     }
 }
 
+#[cfg(any(feature = "tracing", feature = "log"))]
 /// The constructor and the full-ring methods of a front end (a struct with
 /// the fields `emitter: Emitter` and `callsites: Callsites`): `$events`
 /// names what it writes ("Events", "Records"), `$front` what it is.
@@ -570,4 +634,5 @@ macro_rules! front_end_methods {
         }
     };
 }
+#[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) use front_end_methods;
