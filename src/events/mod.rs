@@ -18,6 +18,9 @@ use std::str::FromStr;
 pub(crate) mod emit;
 
 mod decoder;
+// A stub of the macros' runtime, to be replaced by the real one.
+#[cfg(feature = "macros")]
+pub(crate) mod macros_stub;
 mod plain;
 pub(crate) mod render;
 mod writer;
