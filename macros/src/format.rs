@@ -410,16 +410,14 @@ impl<'a> Resolver<'a> {
     fn new(explicit: &'a [Option<String>]) -> Result<Self, Error> {
         let mut names = HashMap::new();
         for (i, arg) in explicit.iter().enumerate() {
-            match arg {
-                None if !names.is_empty() => {
+            let Some(name) = arg else {
+                if !names.is_empty() {
                     return Err(Error::Invalid("positional argument after a named one"));
                 }
-                None => {}
-                Some(name) => {
-                    if names.insert(name.as_str(), i).is_some() {
-                        return Err(Error::Invalid("duplicate named argument"));
-                    }
-                }
+                continue;
+            };
+            if names.insert(name.as_str(), i).is_some() {
+                return Err(Error::Invalid("duplicate named argument"));
             }
         }
         Ok(Resolver {
