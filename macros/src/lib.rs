@@ -162,10 +162,10 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .chain(canonical.captures.iter().cloned())
         .collect();
     // Local to the expansion (the user's expressions cannot see them), but
-    // placed on the argument they hold: an error of the compiler in the
-    // code around them (an argument that is not `Display`) points at the
-    // argument, and when the argument is one token, it is the same error as
-    // the check's, which the compiler reports once.
+    // placed on the argument they hold: when the check fails on an
+    // argument's type (not `Display`, a width that is not `usize`), the
+    // same error in the code around them points at the argument too, not
+    // at the whole call.
     let binds: Vec<Ident> = values
         .iter()
         .enumerate()
@@ -253,10 +253,7 @@ fn parse_input(input: ParseStream) -> syn::Result<Input> {
     if let Some((ident, rest)) = input.cursor().ident() {
         if ident == "target" {
             match rest.punct() {
-                Some((colon, after))
-                    if colon.as_char() == ':' && colon.spacing() == Spacing::Alone =>
-                {
-                    let _ = after;
+                Some((colon, _)) if colon.as_char() == ':' && colon.spacing() == Spacing::Alone => {
                     input.parse::<Ident>()?;
                     input.parse::<Token![:]>()?;
                     let expr: Expr = input.parse()?;
