@@ -112,8 +112,15 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let check_only = quote! { { if false { #check } } };
 
     check_format_literal(&format)?;
-    let Ok((lit, args)) = parse_format_args.parse2(format.clone()) else {
-        return Ok(check_only);
+    let (lit, args) = match parse_format_args.parse2(format.clone()) {
+        Ok(parsed) => parsed,
+        // Arguments syn cannot read: most likely wrong, and the check
+        // reports it; but should the compiler accept them (syntax newer than
+        // syn), the call must not vanish without a word.
+        Err(error) => {
+            let error = error.to_compile_error();
+            return Ok(quote! { { #error if false { #check } } });
+        }
     };
     if !lit.suffix().is_empty() {
         return Ok(check_only);
@@ -447,20 +454,82 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_argument_expands_to_a_call() {
+        for input in [
+            quote!(crate, L, "{} {}", a, b),
+            quote!(crate, L, "{}", |a, b| a + b),
+            quote!(crate, L, "{}", Vec::<u8, A>::new().len()),
+            quote!(crate, L, "{}", if a { 1 } else { 2 }),
+            quote!(
+                crate,
+                L,
+                "{}",
+                match a {
+                    Some(x) => x,
+                    None => 0,
+                }
+            ),
+            quote!(crate, L, "{}", {
+                let v = 2;
+                v * 21
+            }),
+            quote!(
+                crate,
+                L,
+                "{}",
+                'outer: loop {
+                    break 'outer 1;
+                }
+            ),
+            quote!(crate, L, "{}", fetch().await),
+            quote!(crate, L, "{}", values.first()?),
+            quote!(crate, L, "{}", if i == 1 { continue } else { i }),
+            quote!(crate, L, "{}", async move { 1 }),
+            quote!(crate, L, "{}", unsafe { *ptr }),
+            quote!(crate, L, "{}", a as u64 + b[0] - -c),
+            quote!(crate, L, "{:?}", (1, [2, 3], S { x: 1 }, &mut v, ..=5)),
+            quote!(crate, L, "{}", format!("{}", 1)),
+            quote!(crate, L, "{x} {b}", x = a == b, b = 1),
+            quote!(crate, L, "{x}", x = a = b),
+        ] {
+            let out = expand_str(input.clone()).unwrap();
+            assert!(out.contains("static __CALLSITE"), "{input}: {out}");
+        }
+    }
+
+    #[test]
     fn what_the_compiler_rejects_expands_to_the_check_alone() {
         for input in [
             quote!(crate, L, "{} {}", a),
             quote!(crate, L, "{}", a, b),
             quote!(crate, L, "{:d}", a),
             quote!(crate, L, "{", a),
-            quote!(crate, L, "{}" "x", a),
             quote!(crate, L, "{a}", a = 1, a = 2),
             quote!(crate, L, "{}", a = 1, 2),
-            quote!(crate, L, "{}", a,, b),
         ] {
             let out = expand_str(input.clone()).unwrap();
             assert!(
                 out.starts_with("{ if false { let _ = :: core :: format_args !"),
+                "{input}: {out}"
+            );
+            assert!(!out.contains("__CALLSITE"), "{input}: {out}");
+        }
+    }
+
+    #[test]
+    fn arguments_syn_cannot_read_are_an_error_beside_the_check() {
+        for input in [
+            quote!(crate, L, "{}" "x", a),
+            quote!(crate, L, "{}", a,, b),
+            quote!(crate, L, "{}", a+),
+        ] {
+            let out = expand_str(input.clone()).unwrap();
+            assert!(
+                out.starts_with("{ :: core :: compile_error !"),
+                "{input}: {out}"
+            );
+            assert!(
+                out.contains("if false { let _ = :: core :: format_args !"),
                 "{input}: {out}"
             );
             assert!(!out.contains("__CALLSITE"), "{input}: {out}");
