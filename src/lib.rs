@@ -128,6 +128,108 @@ use queue::peers;
 
 pub use error::{CorruptRing, Error, ReservedTag};
 
+/// Logs an event at [`Level::Trace`](crate::events::Level::Trace), formatted
+/// by the reader (feature `macros`).
+///
+/// The arguments are those of [`info!`], which describes the macros.
+///
+/// ```no_run
+/// let bytes = [0u8, 1, 2];
+/// logring::trace!("frame {bytes:x?}");
+/// ```
+#[cfg(feature = "macros")]
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        $crate::__private::log!($crate, $crate::events::Level::Trace, $($arg)*)
+    };
+}
+
+/// Logs an event at [`Level::Debug`](crate::events::Level::Debug), formatted
+/// by the reader (feature `macros`).
+///
+/// The arguments are those of [`info!`], which describes the macros.
+///
+/// ```no_run
+/// let (queue, depth) = ("fills", 3usize);
+/// logring::debug!(target: "queues", "{queue} holds {depth} orders");
+/// ```
+#[cfg(feature = "macros")]
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        $crate::__private::log!($crate, $crate::events::Level::Debug, $($arg)*)
+    };
+}
+
+/// Logs an event at [`Level::Info`](crate::events::Level::Info), formatted by
+/// the reader (feature `macros`).
+///
+/// The arguments are those of [`format!`]: a string literal, then positional
+/// arguments, then `name = value` ones; `{name}` also captures a variable.
+/// `target: "name",` before the format string sets the event's target (a
+/// constant `&'static str`; the module's path by default). The format string
+/// is checked at compile time exactly as [`format_args!`] checks it.
+///
+/// The calling thread formats nothing: the callsite's level, target, file,
+/// line and format string are registered once, and each call writes the
+/// callsite's id and the arguments' bytes. Integers, floats, `bool`, `char`,
+/// `&str`/`String` and byte strings (`&[u8]`, `[u8; N]`, `Vec<u8>`) travel in
+/// binary. Any other argument, and any `{:p}`, is formatted on the calling
+/// thread into the event, with its placeholder's spec: the slow path, which
+/// still allocates nothing.
+///
+/// Each argument is evaluated once, and only if the level is enabled (a
+/// call below it costs one relaxed load and a branch).
+///
+/// ```no_run
+/// let (id, px) = (42u64, 101.25f64);
+/// logring::info!("order {} filled at {}", id, px);
+/// logring::info!(target: "fills", "order {id} filled at {px:>8.2}");
+/// logring::info!("order {id} filled at {px:.prec$}", prec = 3);
+/// ```
+#[cfg(feature = "macros")]
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        $crate::__private::log!($crate, $crate::events::Level::Info, $($arg)*)
+    };
+}
+
+/// Logs an event at [`Level::Warn`](crate::events::Level::Warn), formatted by
+/// the reader (feature `macros`).
+///
+/// The arguments are those of [`info!`], which describes the macros.
+///
+/// ```no_run
+/// let (used, free) = (61_440u64, 4_096u64);
+/// logring::warn!("ring {:.1}% full, {free} bytes free", used as f64 * 100.0 / 65_536.0);
+/// ```
+#[cfg(feature = "macros")]
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        $crate::__private::log!($crate, $crate::events::Level::Warn, $($arg)*)
+    };
+}
+
+/// Logs an event at [`Level::Error`](crate::events::Level::Error), formatted
+/// by the reader (feature `macros`).
+///
+/// The arguments are those of [`info!`], which describes the macros.
+///
+/// ```no_run
+/// let error = std::io::Error::other("disk full");
+/// logring::error!("write failed: {error}");
+/// ```
+#[cfg(feature = "macros")]
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => {
+        $crate::__private::log!($crate, $crate::events::Level::Error, $($arg)*)
+    };
+}
+
 /// The README's examples, compiled and run as doctests (with every feature:
 /// the README's test command).
 #[cfg(all(
@@ -140,10 +242,13 @@ pub use error::{CorruptRing, Error, ReservedTag};
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// What logring's macros expand to: not part of the API.
+/// What the log macros' expansion names. Not a public API: it changes with
+/// the macros.
 #[cfg(all(feature = "macros", not(loom)))]
 #[doc(hidden)]
 pub mod __private {
+    pub use logring_macros::log;
+
     pub use crate::events::global::{
         ArgRef, Callsite, CallsiteMeta, Slot, TypedArg, ViaFallback, ViaTyped, emit, enabled,
     };

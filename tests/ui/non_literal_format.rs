@@ -1,0 +1,4 @@
+fn main() {
+    let format = "order {}";
+    logring::info!(format, 42u64);
+}

@@ -1,0 +1,6 @@
+struct Order;
+
+fn main() {
+    let order = Order;
+    logring::info!("order {}", order);
+}

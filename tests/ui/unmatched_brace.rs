@@ -1,0 +1,4 @@
+fn main() {
+    let id = 42u64;
+    logring::info!("order {id filled");
+}
