@@ -2,21 +2,25 @@
 # Both halves of a ring file in one command, as two terminals would run
 # them: a logging process (the `ringfile` example, built on the library)
 # writes into a ring file, and `logring tail` reads it in another process;
-# then a process that logs through `tracing` (the `tracing` example), whose
-# binary events `logring tail` decodes.
+# then a process that logs through `tracing` (the `tracing` example), and one
+# that logs through logring's own macros (the `macros` example), whose binary
+# events `logring tail` decodes.
 #
 #   sh examples/tail-demo.sh
 set -eu
 
-cargo build --release --quiet --features cli,tracing --bin logring --example ringfile --example tracing
+cargo build --release --quiet --features cli,tracing,macros --bin logring \
+    --example ringfile --example tracing --example macros
 logring=target/release/logring
 logger=target/release/examples/ringfile
 tracer=target/release/examples/tracing
+macros=target/release/examples/macros
 dir=/dev/shm
 [ -d "$dir" ] || dir=${TMPDIR:-/tmp}
 ring="$dir/logring-demo-$$.ring"
 events="$dir/logring-demo-events-$$.ring"
-trap 'rm -f "$ring" "$events"' EXIT INT TERM
+deferred="$dir/logring-demo-macros-$$.ring"
+trap 'rm -f "$ring" "$events" "$deferred"' EXIT INT TERM
 
 bold='' plain=''
 if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
@@ -48,3 +52,9 @@ show "$logring" tail "$events" --no-follow
 "$tracer" "$events" 1 0
 show "$logring" tail "$events" --no-follow --format json
 show "$logring" stat "$events"
+
+say "a process that logs through logring's macros: the reader formats the messages"
+"$macros" "$deferred" 10 20
+show "$logring" tail "$deferred" --no-follow
+"$macros" "$deferred" 1 0
+show "$logring" tail "$deferred" --no-follow --format json --count 2
