@@ -43,7 +43,10 @@ fn tsc() -> u64 {
     0
 }
 
-fn clocks() -> Vec<(&'static str, fn() -> u64)> {
+/// A clock's name, and the function that reads it.
+type Clock = (&'static str, fn() -> u64);
+
+fn clocks() -> Vec<Clock> {
     vec![
         ("logring", logring::__private::now_ns),
         ("tsc", tsc),

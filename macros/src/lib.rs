@@ -53,12 +53,12 @@ use syn::{Expr, Ident, LitStr, Token};
 ///         } else {
 ///             match (&(id), &(px)) {
 ///                 (__logring_a0, __logring_a1) => {
-///                     $crate::__private::emit(&__CALLSITE, &[
+///                     $crate::__private::emit(&__CALLSITE, (
 ///                         (&$crate::__private::ArgRef(__logring_a0))
 ///                             .__logring_slot(::core::format_args!("{}", __logring_a0)),
 ///                         (&$crate::__private::ArgRef(__logring_a1))
 ///                             .__logring_slot(::core::format_args!("{:>8.2}", __logring_a1)),
-///                     ]);
+///                     ));
 ///                 }
 ///             }
 ///         }
@@ -70,7 +70,8 @@ use syn::{Expr, Ident, LitStr, Token};
 /// captured variables), and only when the level is enabled. The check and
 /// the call sit in the two branches of one `if`, so that an argument that
 /// moves a value moves it once for the borrow checker too. A `{:p}`
-/// placeholder is always pre-formatted (`Slot::Text`).
+/// placeholder is always pre-formatted (`Text`). The arguments go to `emit`
+/// as a tuple (tuples of 12 nested for more), each of its own type.
 ///
 /// If the format string is one this macro's parser rejects, the expansion
 /// formats the message on the calling thread with `format_args!` itself
@@ -123,7 +124,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #callsite
             #krate::__private::emit(
                 &__CALLSITE,
-                &[#krate::__private::Slot::Text(::core::format_args!(#format))],
+                (#krate::__private::Text(::core::format_args!(#format)),),
             );
         }
     };
@@ -212,7 +213,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             // (not that of the reference bound here).
             let value = quote_spanned!(value.span()=> *#value);
             quote! {
-                #krate::__private::Slot::Text(::core::format_args!(#fallback, #value #(, #counts)*))
+                #krate::__private::Text(::core::format_args!(#fallback, #value #(, #counts)*))
             }
         } else {
             quote! {
@@ -221,7 +222,8 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
     });
-    let emit = quote! { #krate::__private::emit(&__CALLSITE, &[#(#slots),*]); };
+    let args = tuples(slots.collect());
+    let emit = quote! { #krate::__private::emit(&__CALLSITE, #args); };
     let call = if values.is_empty() {
         emit
     } else {
@@ -254,6 +256,23 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
     };
     Ok(enabled(&krate, &level, &body))
+}
+
+/// The most elements of one tuple of arguments (the runtime's `Args` is
+/// implemented for tuples up to this many).
+const TUPLE_MAX: usize = 12;
+
+/// The arguments as one tuple, or tuples of tuples when there are more
+/// than a tuple holds: each argument keeps its own type, so that what it
+/// writes is known where the call is compiled.
+fn tuples(mut items: Vec<TokenStream>) -> TokenStream {
+    while items.len() > TUPLE_MAX {
+        items = items
+            .chunks(TUPLE_MAX)
+            .map(|chunk| quote! { (#(#chunk,)*) })
+            .collect();
+    }
+    quote! { (#(#items,)*) }
 }
 
 /// `body` under the level check.
@@ -553,7 +572,7 @@ mod tests {
             // The compiler rejects these: the error is its own. Were one
             // right, the call would log its message, formatted here.
             assert!(
-                out.contains("Slot :: Text (:: core :: format_args !"),
+                out.contains("__private :: Text (:: core :: format_args !"),
                 "{input}: {out}"
             );
             assert!(out.contains(r#"template : "{0}""#), "{input}: {out}");

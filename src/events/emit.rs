@@ -495,7 +495,7 @@ impl Emitter {
     /// instead (nothing written or counted): the thread has no dictionary
     /// entry, or the event does not fit a record.
     #[cfg(feature = "macros")]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn emit_sized(
         &self,
         level: Level,

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use crate::channel::mpsc;
 use crate::events::Level;
 use crate::events::emit::{Emitter, Site};
-use crate::ring::event::{self, Encoder, FieldName, FieldNames, FieldSink, FormatMeta, Meta, MetaKind};
+use crate::ring::event::{
+    self, Encoder, FieldName, FieldNames, FieldSink, FormatMeta, Meta, MetaKind,
+};
 
 /// The sender the macros write into, once set.
 static GLOBAL: OnceLock<Emitter> = OnceLock::new();
@@ -217,7 +219,12 @@ impl Callsite {
         // Relaxed: the winner publishes the id with Release below.
         let won = self
             .id
-            .compare_exchange(UNREGISTERED, REGISTERING, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(
+                UNREGISTERED,
+                REGISTERING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
             .is_ok();
         let site = if won {
             let id = emitter.register(&meta).unwrap_or(NO_ROOM);
@@ -272,7 +279,11 @@ impl fmt::Write for NameBuf {
         }
         self.bytes[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
         self.len += take;
-        if take < s.len() { Err(fmt::Error) } else { Ok(()) }
+        if take < s.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -359,8 +370,8 @@ impl Slot<'_> {
 }
 
 /// An argument of a call, borrowed: the receiver of the method that turns
-/// it into a [`Slot`] (typed if its type is one of [`TypedArg`]'s, else
-/// text formatted with its placeholder's spec).
+/// it into what the record carries (typed if its type is one of
+/// [`TypedArg`]'s, else text formatted with its placeholder's spec).
 #[doc(hidden)]
 pub struct ArgRef<'a, T: ?Sized>(pub &'a T);
 
@@ -371,17 +382,26 @@ pub trait TypedArg {
     fn slot(&self) -> Slot<'_>;
 }
 
+/// An argument of a [`TypedArg`] type.
+#[doc(hidden)]
+pub struct Typed<'a, T: ?Sized>(&'a T);
+
+/// An argument of any other type, formatted with its placeholder's spec
+/// into the record.
+#[doc(hidden)]
+pub struct Text<'a>(pub fmt::Arguments<'a>);
+
 /// The method a call's argument of a [`TypedArg`] type takes (found first:
 /// it needs no auto-reference).
 #[doc(hidden)]
 pub trait ViaTyped {
-    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> Slot<'s>;
+    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> impl Args + 's;
 }
 
 impl<T: TypedArg + ?Sized> ViaTyped for ArgRef<'_, T> {
     #[inline(always)]
-    fn __logring_slot<'s>(&'s self, _fallback: fmt::Arguments<'s>) -> Slot<'s> {
-        self.0.slot()
+    fn __logring_slot<'s>(&'s self, _fallback: fmt::Arguments<'s>) -> impl Args + 's {
+        Typed(self.0)
     }
 }
 
@@ -389,13 +409,135 @@ impl<T: TypedArg + ?Sized> ViaTyped for ArgRef<'_, T> {
 /// placeholder's spec.
 #[doc(hidden)]
 pub trait ViaFallback {
-    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> Slot<'s>;
+    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> impl Args + 's;
 }
 
 impl<T: ?Sized> ViaFallback for &ArgRef<'_, T> {
     #[inline(always)]
-    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> Slot<'s> {
-        Slot::Text(fallback)
+    fn __logring_slot<'s>(&'s self, fallback: fmt::Arguments<'s>) -> impl Args + 's {
+        Text(fallback)
+    }
+}
+
+/// A call's arguments: one ([`Typed`], [`Text`]), or a tuple of arguments
+/// (tuples of tuples for calls of more than 12), each of its own type, so
+/// that what each writes is known where the call is compiled.
+#[doc(hidden)]
+pub trait Args: sealed::Encode {}
+
+impl<T: sealed::Encode + ?Sized> Args for T {}
+
+mod sealed {
+    use super::{Slot, Text, Typed, TypedArg};
+    use crate::ring::event::Encoder;
+
+    /// The encoder of the record being written: opaque outside the crate.
+    pub struct Sink<'e, 'b>(pub(crate) &'e mut Encoder<'b>);
+
+    /// How arguments go into a record; not for use outside the crate.
+    pub trait Encode {
+        /// Bytes they take in a record; `None` if one is text, whose length
+        /// is known once it is formatted.
+        fn wire_len(&self) -> Option<usize>;
+        /// Writes them at the start of `dst`, which holds
+        /// [`wire_len`](Self::wire_len) bytes, returning that length.
+        fn put(&self, dst: &mut [u8]) -> usize;
+        /// Writes them through the encoder (any length).
+        fn encode(&self, enc: &mut Sink<'_, '_>);
+        /// Their values, for tests.
+        #[cfg(test)]
+        fn slots<'a>(&'a self, out: &mut Vec<Slot<'a>>);
+    }
+
+    impl<T: TypedArg + ?Sized> Encode for Typed<'_, T> {
+        #[inline(always)]
+        fn wire_len(&self) -> Option<usize> {
+            self.0.slot().wire_len()
+        }
+        #[inline(always)]
+        fn put(&self, dst: &mut [u8]) -> usize {
+            let slot = self.0.slot();
+            slot.put(dst);
+            slot.wire_len().unwrap_or(0)
+        }
+        #[inline(always)]
+        fn encode(&self, enc: &mut Sink<'_, '_>) {
+            self.0.slot().encode(enc.0);
+        }
+        #[cfg(test)]
+        fn slots<'a>(&'a self, out: &mut Vec<Slot<'a>>) {
+            out.push(self.0.slot());
+        }
+    }
+
+    impl Encode for Text<'_> {
+        #[inline(always)]
+        fn wire_len(&self) -> Option<usize> {
+            None
+        }
+        #[inline(always)]
+        fn put(&self, _dst: &mut [u8]) -> usize {
+            0
+        }
+        #[inline(always)]
+        fn encode(&self, enc: &mut Sink<'_, '_>) {
+            Slot::Text(self.0).encode(enc.0);
+        }
+        #[cfg(test)]
+        fn slots<'a>(&'a self, out: &mut Vec<Slot<'a>>) {
+            out.push(Slot::Text(self.0));
+        }
+    }
+
+    macro_rules! tuples {
+        ($(($($name:ident)*))*) => {$(
+            impl<$($name: Encode),*> Encode for ($($name,)*) {
+                #[inline(always)]
+                #[allow(non_snake_case, unused_mut)]
+                fn wire_len(&self) -> Option<usize> {
+                    let ($($name,)*) = self;
+                    let mut len = 0usize;
+                    $(len = len.saturating_add($name.wire_len()?);)*
+                    Some(len)
+                }
+                #[inline(always)]
+                #[allow(non_snake_case, unused_mut, unused_variables)]
+                fn put(&self, dst: &mut [u8]) -> usize {
+                    let ($($name,)*) = self;
+                    let mut at = 0;
+                    $(at += $name.put(dst.get_mut(at..).unwrap_or_default());)*
+                    at
+                }
+                #[inline(always)]
+                #[allow(non_snake_case, unused_variables)]
+                fn encode(&self, enc: &mut Sink<'_, '_>) {
+                    let ($($name,)*) = self;
+                    $($name.encode(enc);)*
+                }
+                #[cfg(test)]
+                #[allow(non_snake_case, unused_variables)]
+                fn slots<'a>(&'a self, out: &mut Vec<Slot<'a>>) {
+                    let ($($name,)*) = self;
+                    $($name.slots(out);)*
+                }
+            }
+        )*};
+    }
+
+    tuples! {
+        ()
+        (A)
+        (A B)
+        (A B C)
+        (A B C D)
+        (A B C D E)
+        (A B C D E F)
+        (A B C D E F G)
+        (A B C D E F G H)
+        (A B C D E F G H I)
+        (A B C D E F G H I J)
+        (A B C D E F G H I J K)
+        (A B C D E F G H I J K L)
     }
 }
 
@@ -459,42 +601,30 @@ impl<T: TypedArg + ?Sized> TypedArg for &mut T {
 
 /// Writes one call's event: its callsite and its arguments.
 #[doc(hidden)]
-#[inline]
-pub fn emit<const N: usize>(callsite: &'static Callsite, slots: &[Slot<'_>; N]) {
+#[inline(always)]
+pub fn emit(callsite: &'static Callsite, args: impl Args) {
     match GLOBAL.get() {
-        Some(emitter) => emit_into(emitter, callsite, slots),
+        Some(emitter) => emit_into(emitter, callsite, &args),
         None => drop_early(),
     }
 }
 
-#[inline]
-fn emit_into(emitter: &Emitter, callsite: &'static Callsite, slots: &[Slot<'_>]) {
+#[inline(always)]
+fn emit_into(emitter: &Emitter, callsite: &'static Callsite, args: &impl Args) {
     // Acquire: pairs with the Release store after the dictionary entry was
     // committed (see `Callsite::emit`).
     let id = callsite.id.load(Ordering::Acquire);
     if !matches!(id, UNREGISTERED | REGISTERING | NO_ROOM) {
         // Every argument of a known size: one exact claim, no size hint.
-        let len = slots
-            .iter()
-            .try_fold(0usize, |len, slot| Some(len.saturating_add(slot.wire_len()?)));
-        if let Some(len) = len {
-            let written = emitter.emit_sized(callsite.meta.level, id, len, |mut dst| {
-                for slot in slots {
-                    slot.put(dst);
-                    let skip = slot.wire_len().unwrap_or(0).min(dst.len());
-                    dst = &mut dst[skip..];
-                }
-            });
-            if written {
+        if let Some(len) = args.wire_len() {
+            if emitter.emit_sized(callsite.meta.level, id, len, |dst| {
+                args.put(dst);
+            }) {
                 return;
             }
         }
     }
-    callsite.emit(emitter, |enc| {
-        for slot in slots {
-            slot.encode(enc);
-        }
-    });
+    callsite.emit(emitter, |enc| args.encode(&mut sealed::Sink(enc)));
 }
 
 /// Counts a call made before [`set_global`].
@@ -532,7 +662,7 @@ mod tests {
                 names: &[$($name),*],
                 slots: $slots,
             });
-            $emit(&CALLSITE, &[$((&ArgRef(&$arg)).__logring_slot(format_args!($spec, $arg))),*]);
+            $emit.emit(&CALLSITE, ($((&ArgRef(&$arg)).__logring_slot(format_args!($spec, $arg)),)*));
         }};
     }
 
@@ -564,12 +694,16 @@ mod tests {
     #[test]
     fn every_typed_argument_takes_its_slot() {
         let s = String::from("owned");
-        let slot = |value: Slot<'_>| format!("{value:?}");
+        fn slot(args: &impl Args) -> String {
+            let mut slots = Vec::new();
+            sealed::Encode::slots(args, &mut slots);
+            format!("{:?}", slots[0])
+        }
         macro_rules! slot_of {
             ($v:expr) => {{
                 #[allow(unused_imports)]
                 use super::{ViaFallback as _, ViaTyped as _};
-                slot((&ArgRef(&$v)).__logring_slot(format_args!("{}", "fallback")))
+                slot(&((&ArgRef(&$v)).__logring_slot(format_args!("{}", "fallback")),))
             }};
         }
         assert_eq!(slot_of!(-1i8), "I8(-1)");
@@ -597,15 +731,29 @@ mod tests {
 
     /// A callsite's events through an emitter of its own: every call is a
     /// `'static` callsite of its own, registered in this emitter's ring.
-    fn emit_local(emitter: &Emitter) -> impl Fn(&'static Callsite, &[Slot<'_>]) + '_ {
-        move |callsite, slots| emit_into(emitter, callsite, slots)
+    /// Writes through an emitter of the test's own.
+    struct Local<'e>(&'e Emitter);
+
+    /// Writes through the global sender.
+    struct Global;
+
+    impl Global {
+        fn emit(&self, callsite: &'static Callsite, args: impl Args) {
+            emit(callsite, args);
+        }
+    }
+
+    impl Local<'_> {
+        fn emit(&self, callsite: &'static Callsite, args: impl Args) {
+            emit_into(self.0, callsite, &args);
+        }
     }
 
     #[test]
     fn arguments_decode_as_the_format_string_prints_them() {
         let (sender, mut receiver) = mpsc::new(1 << 16).unwrap();
         let emitter = Emitter::new(sender);
-        let emit = emit_local(&emitter);
+        let emit = Local(&emitter);
         for _ in 0..2 {
             call!(emit, Level::Warn, "order {0} filled at {1:>8.2} by {2:?} ({3})",
                 ["arg0", "arg1", "trader", "arg3"], 4;
@@ -619,7 +767,13 @@ mod tests {
             let fields = fields(line);
             assert_eq!(
                 fields["message"],
-                format!("order {} filled at {:>8.2} by {:?} ({})", 42, 101.25, "ann", Custom(7))
+                format!(
+                    "order {} filled at {:>8.2} by {:?} ({})",
+                    42,
+                    101.25,
+                    "ann",
+                    Custom(7)
+                )
             );
             assert_eq!(fields["arg0"], 42);
             assert_eq!(fields["arg1"], 101.25);
@@ -651,7 +805,7 @@ mod tests {
         let (sender, mut receiver) = mpsc::new(1 << 13).unwrap();
         assert_eq!(sender.ring().dictionary().len(), 0);
         let emitter = Emitter::new(sender);
-        let emit = emit_local(&emitter);
+        let emit = Local(&emitter);
         for i in 0..3u64 {
             call!(emit, Level::Info, "tick {0}", ["arg0"], 1; i => "{}");
         }
@@ -665,7 +819,7 @@ mod tests {
         let (sender, mut receiver) = mpsc::new(1 << 14).unwrap();
         let max = sender.max_record_len();
         let emitter = Emitter::new(sender);
-        let emit = emit_local(&emitter);
+        let emit = Local(&emitter);
         let long = "x".repeat(max * 2);
         call!(emit, Level::Info, "{0} and {1}", ["arg0", "arg1"], 2; 1u8 => "{}", long => "{}");
         call!(emit, Level::Info, "after {0}", ["arg0"], 1; 2u8 => "{}");
@@ -682,7 +836,7 @@ mod tests {
     fn a_full_ring_counts_its_drops_and_reports_them() {
         let (sender, mut receiver) = mpsc::new(1 << 14).unwrap();
         let emitter = Emitter::new(sender);
-        let emit = emit_local(&emitter);
+        let emit = Local(&emitter);
         let mut sent = 0u64;
         while emitter.dropped() == 0 {
             call!(emit, Level::Info, "fill {0}", ["arg0"], 1; sent => "{}");
@@ -706,6 +860,7 @@ mod tests {
     #[test]
     fn the_global_sender() {
         let before = global_dropped();
+        let emit = Global;
         call!(emit, Level::Error, "early {0}", ["arg0"], 1; 1u8 => "{}");
         call!(emit, Level::Error, "early {0}", ["arg0"], 1; 2u8 => "{}");
         assert_eq!(global_dropped(), before + 2);

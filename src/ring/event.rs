@@ -325,7 +325,9 @@ pub(crate) fn meta_len(meta: &Meta<'_>) -> usize {
             .iter()
             .map(|s| 2 + clip16(s).len())
             .sum::<usize>()
-        + meta.format.map_or(0, |format| 2 + 4 + format.template.len())
+        + meta
+            .format
+            .map_or(0, |format| 2 + 4 + format.template.len())
 }
 
 /// A thread, as an event names it.
@@ -796,7 +798,15 @@ impl<'b> Encoder<'b> {
             ThreadRef::Inline(_) => (flags | FLAG_THREAD_INLINE, 0),
         };
         let mut fixed = [0u8; HEADER_LEN];
-        fixed_header(&mut fixed, header.level, flags, callsite, header.time_ns, thread, header.pid);
+        fixed_header(
+            &mut fixed,
+            header.level,
+            flags,
+            callsite,
+            header.time_ns,
+            thread,
+            header.pid,
+        );
 
         let mut cursor = Cursor {
             buf: &mut *self.buf,
@@ -1344,7 +1354,10 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::Invalid { at, what } => write!(f, "{what} at {at}"),
             DecodeError::BadChar { at, value } => {
-                write!(f, "char field of value {value:#x} (not a Unicode scalar value) at {at}")
+                write!(
+                    f,
+                    "char field of value {value:#x} (not a Unicode scalar value) at {at}"
+                )
             }
         }
     }
@@ -1679,13 +1692,10 @@ impl CachedCallsite {
                 count: self.names_count,
                 bytes: &self.names_wire,
             },
-            format: self
-                .format
-                .as_ref()
-                .map(|(slots, template)| FormatMeta {
-                    slots: *slots,
-                    template,
-                }),
+            format: self.format.as_ref().map(|(slots, template)| FormatMeta {
+                slots: *slots,
+                template,
+            }),
         }
     }
 }
@@ -2233,7 +2243,11 @@ fn reencoded_len(decoded: &Decoded<'_>) -> usize {
             .map(|s| 9 + meta_len(&s.meta) + s.fields.iter().map(field_len).sum::<usize>())
             .sum::<usize>()
         + decoded.fields.iter().map(field_len).sum::<usize>()
-        + decoded.args.iter().map(|v| field_len(&("", *v))).sum::<usize>()
+        + decoded
+            .args
+            .iter()
+            .map(|v| field_len(&("", *v)))
+            .sum::<usize>()
 }
 
 /// Encodes `decoded` again, every callsite, thread and field name inline.

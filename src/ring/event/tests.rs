@@ -998,7 +998,6 @@ fn write_event_decode_seeds() {
     }
 }
 
-
 // ---------------------------------------------------------------------------
 // Format callsites (logring's macros)
 // ---------------------------------------------------------------------------
@@ -1247,7 +1246,10 @@ fn format_callsites_need_a_slot_per_name() {
     };
     let record = event.encode(&mut Dict::default());
     let error = decode(EVENT_TAG_V1, &record, &NoDictionary).unwrap_err();
-    assert!(error.to_string().contains("fewer slots than field names"), "{error}");
+    assert!(
+        error.to_string().contains("fewer slots than field names"),
+        "{error}"
+    );
 
     // More slots than the record carries: named, not a panic.
     meta.names.truncate(1);
