@@ -250,7 +250,8 @@ pub mod __private {
     pub use logring_macros::log;
 
     pub use crate::events::global::{
-        ArgRef, Callsite, CallsiteMeta, Slot, TypedArg, ViaFallback, ViaTyped, emit, enabled,
+        ArgRef, Args, Callsite, CallsiteMeta, Slot, Text, Typed, TypedArg, ViaFallback, ViaTyped,
+        emit, enabled,
     };
 
     /// The front ends' clock, for the clock bench.
