@@ -31,6 +31,7 @@
 //! | to wait in async tasks, on any executor (feature `async`) | [`nonblocking::spsc`] or [`nonblocking::mpsc`] |
 //! | producer and consumer in different processes, surviving crashes (feature `mmap`, Linux) | [`file::RingFile`], whose ends are the queue's and the channel's |
 //! | to log through `tracing` or `log`, decoded in this process or by `logring tail` in another (features `tracing`, `log`) | [`tracing::Layer`] or [`log::Logger`] over a channel sender, and [`events::Writer`] |
+//! | to log at the lowest cost on the calling thread, the message formatted by the reader (feature `macros`) | [`info!`] and its kin, after [`events::set_global`] |
 //!
 //! Every layer speaks one vocabulary: **claim** space to write in place and
 //! `commit` it, **send** a copy of a `&[u8]`, **recv** a record in place
@@ -55,7 +56,12 @@
 //! - [`tracing`] (feature `tracing`) and [`log`] (feature `log`): front ends
 //!   that write `tracing` events and `log` records into a ring as binary
 //!   events: no allocation, lock or system call on the calling thread.
-//! - [`events`] (feature `events`, which both turn on): decoding those events
+//! - [`info!`], [`warn!`], [`error!`], [`debug!`], [`trace!`] (feature
+//!   `macros`): logring's own macros, which defer formatting. The format
+//!   string is checked at compile time and registered once per callsite;
+//!   a call writes the callsite's id, a timestamp and its arguments'
+//!   bytes, and the message is formatted by whoever reads the ring.
+//! - [`events`] (feature `events`, which the three turn on): decoding those events
 //!   in the shapes of `tracing_subscriber::fmt` (text and JSON), with
 //!   [`events::Writer`], a thread that writes them to any `io::Write`.
 //!
@@ -78,6 +84,7 @@
 //! - `events`: decoding log events ([`events`]).
 //! - `tracing`: a `tracing_subscriber` layer ([`tracing::Layer`]).
 //! - `log`: a `log` backend ([`log::Logger`]).
+//! - `macros`: logring's own log macros ([`info!`] and its kin).
 //! - `cli`: the `logring` command (create, write, tail and inspect ring
 //!   files; it decodes log events).
 
@@ -88,7 +95,8 @@
         feature = "async",
         feature = "mmap",
         feature = "tracing",
-        feature = "log"
+        feature = "log",
+        feature = "macros"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -180,7 +188,17 @@ macro_rules! debug {
 /// still allocates nothing.
 ///
 /// Each argument is evaluated once, and only if the level is enabled (a
-/// call below it costs one relaxed load and a branch).
+/// call below [`events::max_level`](crate::events::max_level), `Info` by
+/// default, costs one relaxed load and a branch).
+///
+/// Events go into the ring of the sender given to
+/// [`events::set_global`](crate::events::set_global). A call made before,
+/// or one that finds the ring full, is dropped and counted, never waited
+/// for: the next event that finds room is preceded by "N events dropped".
+/// The reader ([`events::Writer`](crate::events::Writer), `logring tail`)
+/// prints the event as it prints a `tracing` event: the formatted
+/// `message`, then the arguments as fields, `arg0`, `arg1`, ... for
+/// positional ones and by name for named and captured ones.
 ///
 /// ```no_run
 /// let (id, px) = (42u64, 101.25f64);
@@ -237,7 +255,8 @@ macro_rules! error {
     feature = "mmap",
     feature = "async",
     feature = "tracing",
-    feature = "log"
+    feature = "log",
+    feature = "macros"
 ))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

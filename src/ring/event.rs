@@ -1940,19 +1940,12 @@ fn decode_with<'a>(
             .into());
         }
         let mut fields = spare.fields();
-        let mut names = Vec::new();
-        let names = match meta_names {
+        match meta_names {
             Names::Parsed(parsed) => {
-                names.extend(parsed.iter().map(|name| &**name));
-                names
+                fields.extend(parsed.iter().map(|name| &**name).zip(args.iter().copied()));
             }
-            Names::Wire(wire) => {
-                // Bounded by the Meta block's own bytes (2 or more each).
-                names.extend(wire.iter());
-                names
-            }
-        };
-        fields.extend(names.iter().copied().zip(args.iter().copied()));
+            Names::Wire(wire) => fields.extend(wire.iter().zip(args.iter().copied())),
+        }
         let mut message = spare.message();
         format_message(format.template, &args, &mut message);
         return Ok(Decoded {
@@ -2035,9 +2028,19 @@ fn format_message(template: &str, args: &[Value<'_>], out: &mut String) {
             Value::Debug(v) | Value::Error(v) => Arg::Text(v),
         })
     });
-    // At most 65,535 slots: a bounded scratch list.
-    let slots: Vec<Option<Arg<'_>>> = slots.collect();
-    if let Err(error) = template::render(template, &slots, out) {
+    // On the stack for the calls of most format strings; at most 65,535
+    // slots otherwise: a bounded scratch list.
+    const ON_STACK: usize = 16;
+    let result = if args.len() <= ON_STACK {
+        let mut on_stack = [None; ON_STACK];
+        for (slot, arg) in on_stack.iter_mut().zip(slots) {
+            *slot = arg;
+        }
+        template::render(template, &on_stack[..args.len()], out)
+    } else {
+        template::render(template, &slots.collect::<Vec<_>>(), out)
+    };
+    if let Err(error) = result {
         let _ = write!(out, " [logring: {error}]");
     }
 }
