@@ -854,6 +854,69 @@ mod tests {
         assert_eq!(fields(&after[1])["message"], "after 1");
     }
 
+    /// Threads racing to write a callsite's first events: one registers it,
+    /// the others write theirs with the metadata inline, and every event
+    /// decodes (none refers to an entry the reader cannot find yet).
+    #[test]
+    fn first_events_raced_from_many_threads_all_decode() {
+        const THREADS: usize = 4;
+        const SITES: usize = 8;
+        const EACH: usize = 4;
+        let rounds = if cfg!(miri) { 2 } else { 50 };
+        for round in 0..rounds {
+            let (sender, mut receiver) = mpsc::new(1 << 18).unwrap();
+            let emitter = Emitter::new(sender);
+            // Callsites of this round alone, as statics are for one ring.
+            let sites: Vec<&'static Callsite> = (0..SITES)
+                .map(|site| {
+                    &*Box::leak(Box::new(Callsite::new(CallsiteMeta {
+                        level: Level::Info,
+                        target: "race",
+                        module_path: "race",
+                        file: "race.rs",
+                        line: site as u32 + 1,
+                        template: "site {0} thread {1} event {2}",
+                        names: &["arg0", "arg1", "arg2"],
+                        slots: 3,
+                    })))
+                })
+                .collect();
+            let barrier = std::sync::Barrier::new(THREADS);
+            std::thread::scope(|scope| {
+                for thread in 0..THREADS {
+                    let (emitter, sites, barrier) = (&emitter, &sites, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        for event in 0..EACH {
+                            for (site, callsite) in sites.iter().enumerate() {
+                                let args = (
+                                    Typed(&(site as u64)),
+                                    Typed(&(thread as u64)),
+                                    Typed(&(event as u64)),
+                                );
+                                emit_into(emitter, callsite, &args);
+                            }
+                        }
+                    });
+                }
+            });
+            let lines = drain(&mut receiver);
+            assert_eq!(lines.len(), THREADS * SITES * EACH, "round {round}");
+            let mut seen = std::collections::HashSet::new();
+            for line in &lines {
+                let fields = fields(line);
+                let (site, thread, event) = (&fields["arg0"], &fields["arg1"], &fields["arg2"]);
+                assert_eq!(
+                    fields["message"],
+                    format!("site {site} thread {thread} event {event}"),
+                    "round {round}: {line}"
+                );
+                assert_eq!(line["line_number"], site.as_u64().unwrap() + 1);
+                assert!(seen.insert((site.clone(), thread.clone(), event.clone())));
+            }
+        }
+    }
+
     /// The global sender: calls before it are counted, then reported; the
     /// level filter; a second `set_global` refused. One test, as there is
     /// one global sender per process.
