@@ -2,7 +2,10 @@
 //! ring file through `logring::tracing::Layer`: each JSON line parses, with
 //! the event's level, target, message and fields; text lines carry the same;
 //! plain records sent beside the events print as they always did; `--format
-//! hex` still dumps the raw bytes.
+//! hex` still dumps the raw bytes. Events logged through logring's own
+//! macros print as `tracing_subscriber::fmt` prints the same event logged
+//! through `tracing` (the arguments as fields `arg0`, `arg1`, ... or by
+//! name).
 
 #![cfg(all(target_os = "linux", feature = "cli"))]
 
@@ -94,6 +97,86 @@ fn tail_hex_dumps_events_raw() {
     assert!(logring::events::is_event(tag), "{first:?}");
 }
 
+/// The event the child logs through logring's macros, round `n`.
+#[cfg(feature = "macros")]
+fn macro_event(n: u64) {
+    let px = 101.25 + n as f64;
+    if n % 2 == 0 {
+        logring::info!(target: "orders", "order {} filled at {} by {trader:?} ({side})",
+            n, px, trader = "ann", side = Side(n));
+    } else {
+        logring::error!("order {n} failed: {:?}", "no \"fill\"");
+    }
+}
+
+/// The same event through `tracing`, its arguments as fields.
+#[cfg(feature = "macros")]
+fn tracing_event(n: u64) {
+    let px = 101.25 + n as f64;
+    if n % 2 == 0 {
+        tracing::info!(target: "orders", arg0 = n, arg1 = px, trader = "ann", side = %Side(n),
+            "order {} filled at {} by {:?} ({})", n, px, "ann", Side(n));
+    } else {
+        tracing::error!(
+            arg0 = "no \"fill\"",
+            n,
+            "order {} failed: {:?}",
+            n,
+            "no \"fill\""
+        );
+    }
+}
+
+/// A type of the macros' slow path.
+#[cfg(feature = "macros")]
+struct Side(u64);
+
+#[cfg(feature = "macros")]
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0 % 2 == 0 { "buy" } else { "sell" })
+    }
+}
+
+#[cfg(feature = "macros")]
+#[test]
+fn tail_text_prints_macro_events_as_tracing_prints_them() {
+    const EVENTS: u64 = 20;
+    let ring = create_ring("macros-text", "64KiB", "mpsc");
+    let mut child = process::Proc::spawn("macros", ring.path(), &[EVENTS]);
+    child.expect("sent");
+    child.finish();
+    let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+    let ours = ran.lines();
+
+    let out = events_support::SharedBuf::new();
+    let buffer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || buffer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || (0..EVENTS).for_each(tracing_event));
+    let theirs = out.lines();
+
+    assert_eq!(ours.len(), theirs.len(), "{}", ran.describe());
+    for (our, their) in ours.iter().zip(&theirs) {
+        // `2026-01-01T00:00:00.000000Z  INFO orders: order 0 filled ...`
+        assert_eq!(
+            events_support::after_timestamp(our),
+            events_support::after_timestamp(their),
+            "ours first"
+        );
+    }
+    assert_eq!(
+        events_support::after_timestamp(&ours[0]),
+        " INFO orders: order 0 filled at 101.25 by \"ann\" (buy) arg0=0 arg1=101.25 trader=\"ann\" side=buy"
+    );
+    assert_eq!(
+        events_support::after_timestamp(&ours[1]),
+        "ERROR cli_events: order 1 failed: \"no \\\"fill\\\"\" arg0=\"no \\\"fill\\\"\" n=1"
+    );
+}
+
 // The child: logs the events into the ring named by its path, and sends
 // the plain records between them.
 
@@ -115,6 +198,12 @@ fn child() {
                     tracing::info!(target: "orders", order_id = n, qty = 3u64, "filled {}", n);
                 }
             }
+            report!("sent");
+        }
+        #[cfg(feature = "macros")]
+        "macros" => {
+            logring::events::set_global(ring.mpsc_sender().unwrap()).unwrap();
+            (0..role.arg(0)).for_each(macro_event);
             report!("sent");
         }
         other => panic!("unknown role {other}"),

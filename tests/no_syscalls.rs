@@ -20,6 +20,10 @@
 //! `exit` system call. The parent asserts that the child exited
 //! successfully after reporting every thread's results, and was not killed.
 //!
+//! The log front ends make none either, once a thread's first event has
+//! registered what it needs: `tracing` events through logring's layer, and
+//! calls of logring's own macros.
+//!
 //! A second test makes one forbidden system call in a confined thread and
 //! expects the kill, so that the first cannot pass by confining nothing.
 //! Where the kernel offers no seccomp filter (or this architecture has no
@@ -300,13 +304,37 @@ const JOBS: &[Job] = &[
             })]
         },
     },
+    #[cfg(feature = "macros")]
+    Job {
+        name: "macro-events",
+        // The thread's first events register their callsites and the thread
+        // in the ring's dictionary, and set up the thread's clock: once,
+        // before confinement.
+        warm_up: true,
+        build: || {
+            let (sender, receiver) = logring::channel::mpsc::new(1 << 20).unwrap();
+            let written = Arc::new(AtomicU64::new(0));
+            // The writer thread is not confined (see "tracing-events").
+            let lines = LineCounter(Arc::clone(&written));
+            let writer =
+                logring::events::Writer::spawn(receiver, lines, logring::events::Format::Text)
+                    .unwrap();
+            mem::forget(writer);
+            // The child's only global sender: this job runs once.
+            logring::events::set_global(sender).unwrap();
+            let mut logged = 0u64;
+            vec![Box::new(move |tally| {
+                log_macros_in_bursts(tally, &written, &mut logged)
+            })]
+        },
+    },
 ];
 
 /// Counts the lines written to it.
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "macros"))]
 struct LineCounter(Arc<AtomicU64>);
 
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "macros"))]
 impl io::Write for LineCounter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -351,6 +379,54 @@ fn log_in_bursts(tally: &mut Tally, written: &AtomicU64, logged: &mut u64) {
         }
     }
     tally.check(written.load(Ordering::Acquire) == *logged);
+}
+
+/// A type of the macros' slow path (formatted into the record), which
+/// formats without allocating.
+#[cfg(feature = "macros")]
+struct Side(bool);
+
+#[cfg(feature = "macros")]
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(if self.0 { "buy" } else { "sell" })
+    }
+}
+
+/// Logs bursts of events through logring's macros (integers, a float, a
+/// string, a char, a width from an argument, a type of the slow path),
+/// pausing after each burst as [`log_in_bursts`] does. Checks that every
+/// event was written.
+#[cfg(feature = "macros")]
+fn log_macros_in_bursts(tally: &mut Tally, written: &AtomicU64, logged: &mut u64) {
+    const BURSTS: u64 = 50;
+    const BURST: u64 = 20;
+    for _ in 0..BURSTS {
+        for _ in 0..BURST / 2 {
+            let seq = *logged;
+            logring::info!("order {} filled at {:>8.2} by {:?}", seq, 101.25, "ann");
+            logring::warn!(
+                target: "fills",
+                "{seq:#x} {:>w$} {side:^6} {c}",
+                seq % 10,
+                w = 4usize,
+                side = Side(seq % 2 == 0),
+                c = 'é'
+            );
+            *logged += 2;
+            tally.records += 2;
+        }
+        let mut spins = 0u64;
+        while written.load(Ordering::Acquire) < *logged && spins < 1 << 32 {
+            std::hint::spin_loop();
+            spins += 1;
+        }
+        for _ in 0..200_000 {
+            std::hint::spin_loop();
+        }
+    }
+    tally.check(written.load(Ordering::Acquire) == *logged);
+    tally.check(logring::events::global_dropped() == 0);
 }
 
 /// Sends bursts of records to a receiver that polls, pausing after each
