@@ -15,7 +15,7 @@
 // macros keep their callsites' ids in statics of their own.
 #![cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -220,6 +220,26 @@ thread_local! {
     /// The entries it used before, newest first.
     static OLDER: Cell<[ThreadCache; OLDER_THREADS]> =
         const { Cell::new([ThreadCache::EMPTY; OLDER_THREADS]) };
+}
+
+thread_local! {
+    /// Where the thread encodes an event larger than its first claim: kept
+    /// for the next one, so that only an event larger than any before on
+    /// the thread allocates (at most the ring's largest record).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps `len` as the size the callsite's next event claims: the last size,
+/// not the largest, so that one large event does not make every later one
+/// claim (and so take from the ring) as much.
+#[inline]
+fn remember_size(hint: &AtomicU32, len: usize) {
+    // Relaxed: a size hint, nothing is published through it. A record is
+    // never 4 GiB (it fits a ring).
+    let len = len as u32;
+    if len != hint.load(Ordering::Relaxed) {
+        hint.store(len, Ordering::Relaxed);
+    }
 }
 
 /// Serial numbers of emitters, from 1: what names an emitter (and so its
@@ -446,28 +466,14 @@ impl Emitter {
             let mut enc = Encoder::new(&mut claim);
             enc.event(&header);
             body(&mut enc);
-            let len = match enc.finish() {
-                Ok(len) => len,
-                Err(_) if want < self.max_len => {
-                    // At least the write that did not fit, and at least
-                    // twice as much: a text field's length is not known
-                    // until it is written.
-                    let needed = enc.needed();
-                    claim.abort();
-                    want = needed.max(want.saturating_mul(2)).min(self.max_len);
-                    continue;
-                }
-                // The ring's largest record: keep the whole items that fit,
-                // marked truncated.
-                Err(_) => match enc.truncate_to_fields() {
-                    Some(len) => len,
-                    None => {
-                        // Not even the header and the metadata fit.
-                        claim.abort();
-                        self.drop_event(notice);
-                        return;
-                    }
-                },
+            let Ok(len) = enc.finish() else {
+                // Larger than the claim: encoded again off the ring, then
+                // claimed at its size. (Claims made larger and larger
+                // would each keep their space until the reader passes it:
+                // an event of a quarter of the ring could never fit.)
+                claim.abort();
+                self.emit_large(&header, notice, hint, body);
+                return;
             };
             if let Some(notice) = notice.take() {
                 notice.claim.commit();
@@ -476,15 +482,85 @@ impl Emitter {
             claim.set_tag_unchecked(event::EVENT_TAG_V1);
             claim.commit();
             if let Some(hint) = hint {
-                // The last size, not the largest: one large event must not
-                // make every later one claim (and so take from the ring) as
-                // much.
-                let len = len as u32;
-                if len != hint.load(Ordering::Relaxed) {
-                    hint.store(len, Ordering::Relaxed);
-                }
+                remember_size(hint, len);
             }
             return;
+        }
+    }
+
+    /// Writes an event larger than its first claim: encodes it into the
+    /// thread's scratch buffer (grown to the event's size, at most the
+    /// ring's largest record: beyond it the event keeps the spans and fields
+    /// that fit, marked truncated), then claims exactly its size and copies
+    /// it in.
+    #[cold]
+    #[inline(never)]
+    fn emit_large(
+        &self,
+        header: &EventHeader<'_>,
+        notice: Option<DropNotice<'_>>,
+        hint: Option<&AtomicU32>,
+        body: impl Fn(&mut Encoder<'_>),
+    ) {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.emit_via(&mut scratch, header, notice, hint, body),
+            // A value's formatting that logs, inside this one's: a buffer
+            // of its own.
+            Err(_) => self.emit_via(&mut Vec::new(), header, notice, hint, body),
+        });
+    }
+
+    fn emit_via(
+        &self,
+        scratch: &mut Vec<u8>,
+        header: &EventHeader<'_>,
+        notice: Option<DropNotice<'_>>,
+        hint: Option<&AtomicU32>,
+        body: impl Fn(&mut Encoder<'_>),
+    ) {
+        let mut size = scratch.len().max(4 * FIRST_CLAIM).min(self.max_len);
+        let len = loop {
+            if scratch.len() < size {
+                scratch.resize(size, 0);
+            }
+            let mut enc = Encoder::new(&mut scratch[..size]);
+            enc.event(header);
+            body(&mut enc);
+            match enc.finish() {
+                Ok(len) => break len,
+                // At least the write that did not fit, and at least twice
+                // as much: a text field's length is not known until it is
+                // written.
+                Err(_) if size < self.max_len => {
+                    size = enc.needed().max(size.saturating_mul(2)).min(self.max_len);
+                }
+                // The ring's largest record: keep the whole items that fit,
+                // marked truncated.
+                Err(_) => match enc.truncate_to_fields() {
+                    Some(len) => break len,
+                    None => {
+                        // Not even the header and the metadata fit.
+                        self.drop_event(notice);
+                        return;
+                    }
+                },
+            }
+        };
+        let mut claim = match self.claim(len) {
+            Ok(claim) => claim,
+            Err(_) => {
+                self.drop_event(notice);
+                return;
+            }
+        };
+        claim.copy_from_slice(&scratch[..len]);
+        if let Some(notice) = notice {
+            notice.claim.commit();
+        }
+        claim.set_tag_unchecked(event::EVENT_TAG_V1);
+        claim.commit();
+        if let Some(hint) = hint {
+            remember_size(hint, len);
         }
     }
 

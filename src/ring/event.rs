@@ -1947,7 +1947,12 @@ fn decode_with<'a>(
             Names::Wire(wire) => fields.extend(wire.iter().zip(args.iter().copied())),
         }
         let mut message = spare.message();
-        format_message(format.template, &args, &mut message);
+        format_message(
+            format.template,
+            &args,
+            usize::from(format.slots),
+            &mut message,
+        );
         return Ok(Decoded {
             kind: Kind::Event,
             level,
@@ -2008,9 +2013,12 @@ fn decode_with<'a>(
 /// record carried into `out`. A template that does not fit its slots (a
 /// corrupt entry, or slots cut off by truncation) still gives a message:
 /// as much as rendered, then what went wrong; the values stay in the fields.
-fn format_message(template: &str, args: &[Value<'_>], out: &mut String) {
+/// `slots` counts every slot of the callsite; those past the ones the
+/// record carried (it was truncated) render as nothing.
+fn format_message(template: &str, args: &[Value<'_>], slots: usize, out: &mut String) {
     use crate::events::template::{self, Arg};
-    let slots = args.iter().map(|value| {
+    let total = slots;
+    let carried = args.iter().map(|value| {
         Some(match *value {
             Value::I8(v) => Arg::I8(v),
             Value::I16(v) => Arg::I16(v),
@@ -2028,15 +2036,16 @@ fn format_message(template: &str, args: &[Value<'_>], out: &mut String) {
             Value::Debug(v) | Value::Error(v) => Arg::Text(v),
         })
     });
+    let slots = carried.chain(std::iter::repeat(None)).take(total);
     // On the stack for the calls of most format strings; at most 65,535
     // slots otherwise: a bounded scratch list.
     const ON_STACK: usize = 16;
-    let result = if args.len() <= ON_STACK {
+    let result = if total <= ON_STACK {
         let mut on_stack = [None; ON_STACK];
         for (slot, arg) in on_stack.iter_mut().zip(slots) {
             *slot = arg;
         }
-        template::render(template, &on_stack[..args.len()], out)
+        template::render(template, &on_stack[..total], out)
     } else {
         template::render(template, &slots.collect::<Vec<_>>(), out)
     };
