@@ -610,7 +610,7 @@ pub fn emit(callsite: &'static Callsite, args: impl Args) {
 }
 
 #[inline(always)]
-fn emit_into(emitter: &Emitter, callsite: &'static Callsite, args: &impl Args) {
+fn emit_into(emitter: &Emitter, callsite: &Callsite, args: &impl Args) {
     // Acquire: pairs with the Release store after the dictionary entry was
     // committed (see `Callsite::emit`).
     let id = callsite.id.load(Ordering::Acquire);
@@ -867,9 +867,9 @@ mod tests {
             let (sender, mut receiver) = mpsc::new(1 << 18).unwrap();
             let emitter = Emitter::new(sender);
             // Callsites of this round alone, as statics are for one ring.
-            let sites: Vec<&'static Callsite> = (0..SITES)
+            let sites: Vec<Callsite> = (0..SITES)
                 .map(|site| {
-                    &*Box::leak(Box::new(Callsite::new(CallsiteMeta {
+                    Callsite::new(CallsiteMeta {
                         level: Level::Info,
                         target: "race",
                         module_path: "race",
@@ -878,7 +878,7 @@ mod tests {
                         template: "site {0} thread {1} event {2}",
                         names: &["arg0", "arg1", "arg2"],
                         slots: 3,
-                    })))
+                    })
                 })
                 .collect();
             let barrier = std::sync::Barrier::new(THREADS);
