@@ -572,10 +572,25 @@ impl Installed for Fmt {
     }
 }
 
-/// `ftlog` with a `FileAppender`.
-struct Ftlog {
-    guard: ftlog::LoggerGuard,
+/// A logger whose guard, dropped, flushes its file and waits for it:
+/// `ftlog` with a `FileAppender` (the guard flushes the logger and waits for
+/// it), inqjet (the guard stops the archiver, which drains the ring and
+/// flushes the file, and joins it).
+struct Guarded<G> {
+    guard: G,
     path: PathBuf,
+}
+
+impl<G> Installed for Guarded<G> {
+    fn finish(self: Box<Self>) -> Outcome {
+        drop(self.guard);
+        let drained = Instant::now();
+        Outcome {
+            written: lines_logged(&self.path),
+            dropped: None,
+            drained,
+        }
+    }
 }
 
 fn install_ftlog(dir: &Path, _: &Config) -> Box<dyn Installed> {
@@ -586,20 +601,7 @@ fn install_ftlog(dir: &Path, _: &Config) -> Box<dyn Installed> {
         .root(ftlog::appender::FileAppender::new(&path))
         .try_init()
         .expect("ftlog");
-    Box::new(Ftlog { guard, path })
-}
-
-impl Installed for Ftlog {
-    fn finish(self: Box<Self>) -> Outcome {
-        // Dropping the guard flushes the logger and waits for it.
-        drop(self.guard);
-        let drained = Instant::now();
-        Outcome {
-            written: lines_logged(&self.path),
-            dropped: None,
-            drained,
-        }
-    }
+    Box::new(Guarded { guard, path })
 }
 
 /// `fast_log` writing to a file.
@@ -633,11 +635,6 @@ impl Installed for FastLog {
 }
 
 /// inqjet, set up for its lowest latency, writing to a file.
-struct Inqjet {
-    guard: inqjet::InqJetGuard,
-    path: PathBuf,
-}
-
 fn install_inqjet(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
     let path = dir.join("inqjet.log");
     let file = std::fs::File::create(&path)
@@ -651,21 +648,7 @@ fn install_inqjet(dir: &Path, cfg: &Config) -> Box<dyn Installed> {
         .with_color_mode(inqjet::ColorMode::Never)
         .build()
         .expect("inqjet");
-    Box::new(Inqjet { guard, path })
-}
-
-impl Installed for Inqjet {
-    fn finish(self: Box<Self>) -> Outcome {
-        // Dropping the guard stops the archiver, which drains the ring and
-        // flushes the file, and joins it.
-        drop(self.guard);
-        let drained = Instant::now();
-        Outcome {
-            written: lines_logged(&self.path),
-            dropped: None,
-            drained,
-        }
-    }
+    Box::new(Guarded { guard, path })
 }
 
 /// quicklog writing to a file, and the thread that flushes it.

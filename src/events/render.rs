@@ -424,6 +424,16 @@ fn text_message(out: &mut String, value: &Value<'_>) {
     }
 }
 
+/// An `i8`, `i16` or `i32` value, widened (0 for any other).
+fn narrow_int(value: &Value<'_>) -> i64 {
+    match *value {
+        Value::I8(v) => v.into(),
+        Value::I16(v) => v.into(),
+        Value::I32(v) => v.into(),
+        _ => 0,
+    }
+}
+
 /// A value as fmt's text prints it: its `Debug`.
 fn text_value(out: &mut String, value: &Value<'_>) {
     let _ = match *value {
@@ -431,16 +441,8 @@ fn text_value(out: &mut String, value: &Value<'_>) {
             push_i64(out, v);
             Ok(())
         }
-        Value::I8(v) => {
-            push_i64(out, v.into());
-            Ok(())
-        }
-        Value::I16(v) => {
-            push_i64(out, v.into());
-            Ok(())
-        }
-        Value::I32(v) => {
-            push_i64(out, v.into());
+        Value::I8(_) | Value::I16(_) | Value::I32(_) => {
+            push_i64(out, narrow_int(value));
             Ok(())
         }
         Value::U64(v) => {
@@ -596,16 +598,8 @@ fn json_value(out: &mut String, value: &Value<'_>) {
             push_i64(out, v);
             Ok(())
         }
-        Value::I8(v) => {
-            push_i64(out, v.into());
-            Ok(())
-        }
-        Value::I16(v) => {
-            push_i64(out, v.into());
-            Ok(())
-        }
-        Value::I32(v) => {
-            push_i64(out, v.into());
+        Value::I8(_) | Value::I16(_) | Value::I32(_) => {
+            push_i64(out, narrow_int(value));
             Ok(())
         }
         Value::U64(v) => {
