@@ -6,7 +6,7 @@
 //! logring tail /dev/shm/app.ring --format text
 //! ```
 //!
-//! Arguments: the ring file (created if missing: 256 KiB, MPSC), how many
+//! Arguments: the ring file (an MPSC ring; created if missing: 256 KiB), how many
 //! orders to log, and the pause between two in milliseconds.
 
 use std::error::Error;
@@ -23,7 +23,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     let count: u64 = args.next().map_or(Ok(10), |a| a.parse())?;
     let pause = Duration::from_millis(args.next().map_or(Ok(100), |a| a.parse())?);
 
-    let ring = RingFile::open_or_create(&path, Options::new(256 * 1024).mode(Mode::Mpsc))?;
+    // A ring file that exists is used as it is (made by `logring create`,
+    // say, at any size); one that does not is created.
+    let ring = match RingFile::open(&path) {
+        Ok(ring) => ring,
+        Err(_) if !std::path::Path::new(&path).exists() => {
+            RingFile::open_or_create(&path, Options::new(256 * 1024).mode(Mode::Mpsc))?
+        }
+        Err(error) => return Err(error.into()),
+    };
     tracing_subscriber::registry()
         .with(logring::tracing::Layer::new(ring.mpsc_sender()?))
         .init();
