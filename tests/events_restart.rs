@@ -57,12 +57,25 @@ impl Logger for Tracing {
         (build == 2).then(|| tracing::info_span!("v2", build, started = "yes").entered())
     }
 
-    fn log(site: char, build: u64, i: u64) {
-        match site {
-            'A' => site_a(i),
-            'B' => site_b(build, i),
-            _ => site_c(i),
-        }
+    /// Callsite A: build 1 only.
+    fn a(i: u64) {
+        tracing::info!(build = 1u64, a = i, "A {}", i);
+    }
+
+    /// Callsite B: both builds.
+    fn b(build: u64, i: u64) {
+        tracing::warn!(build, b = format!("bee {i}").as_str(), "B {}", i);
+    }
+
+    /// Callsite C: build 2 only.
+    fn c(i: u64) {
+        tracing::error!(
+            build = 2u64,
+            c = i as f64 + 0.5,
+            flag = i % 2 == 0,
+            "C {}",
+            i
+        );
     }
 
     fn decoded(expected: Expected) -> Decoded {
@@ -83,27 +96,6 @@ impl Logger for Tracing {
             span: (build == 2).then(|| json!({"name": "v2", "build": 2, "started": "yes"})),
         }
     }
-}
-
-/// Callsite A: build 1 only.
-fn site_a(i: u64) {
-    tracing::info!(build = 1u64, a = i, "A {}", i);
-}
-
-/// Callsite B: both builds.
-fn site_b(build: u64, i: u64) {
-    tracing::warn!(build, b = format!("bee {i}").as_str(), "B {}", i);
-}
-
-/// Callsite C: build 2 only.
-fn site_c(i: u64) {
-    tracing::error!(
-        build = 2u64,
-        c = i as f64 + 0.5,
-        flag = i % 2 == 0,
-        "C {}",
-        i
-    );
 }
 
 #[test]

@@ -43,6 +43,15 @@ use serde_json::json;
 
 use logger_support::restart::{self, Decoded, Expected, Logger, RING};
 
+/// A type of the macros' slow path.
+struct Side(u64);
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 % 2 == 0 { "buy" } else { "sell" })
+    }
+}
+
 /// The loggers log through the macros.
 struct Macros;
 
@@ -55,12 +64,28 @@ impl Logger for Macros {
         logring::events::set_global(sender).expect("the logger's only set_global");
     }
 
-    fn log(site: char, build: u64, i: u64) {
-        match site {
-            'A' => site_a(i),
-            'B' => site_b(build, i),
-            _ => site_c(i),
-        }
+    /// Callsite A: build 1 only.
+    fn a(i: u64) {
+        logring::info!("A {i}: {:>4}", i * 3);
+    }
+
+    /// Callsite B: both builds.
+    fn b(build: u64, i: u64) {
+        let b = format!("bee {i}");
+        logring::warn!("B {i} {b:?} build {build}");
+    }
+
+    /// Callsite C: build 2 only.
+    fn c(i: u64) {
+        logring::error!(
+            target: "fills",
+            "C {} {:.1} {flag} {} {:?}",
+            i,
+            i as f64 + 0.5,
+            Side(i),
+            'c',
+            flag = i % 2 == 0
+        );
     }
 
     fn decoded(expected: Expected) -> Decoded {
@@ -105,39 +130,6 @@ impl Logger for Macros {
             span: None,
         }
     }
-}
-
-/// Callsite A: build 1 only.
-fn site_a(i: u64) {
-    logring::info!("A {i}: {:>4}", i * 3);
-}
-
-/// Callsite B: both builds.
-fn site_b(build: u64, i: u64) {
-    let b = format!("bee {i}");
-    logring::warn!("B {i} {b:?} build {build}");
-}
-
-/// A type of the macros' slow path.
-struct Side(u64);
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0 % 2 == 0 { "buy" } else { "sell" })
-    }
-}
-
-/// Callsite C: build 2 only.
-fn site_c(i: u64) {
-    logring::error!(
-        target: "fills",
-        "C {} {:.1} {flag} {} {:?}",
-        i,
-        i as f64 + 0.5,
-        Side(i),
-        'c',
-        flag = i % 2 == 0
-    );
 }
 
 #[test]

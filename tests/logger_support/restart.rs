@@ -39,8 +39,14 @@ pub trait Logger {
     /// `build`.
     fn start(sender: mpsc::Sender, build: u64) -> Self::Guard;
 
-    /// Logs round `i`'s event from callsite `site` of build `build`.
-    fn log(site: char, build: u64, i: u64);
+    /// Callsite A, build 1 only: logs round `i`'s event.
+    fn a(i: u64);
+
+    /// Callsite B, both builds: logs round `i`'s event of build `build`.
+    fn b(build: u64, i: u64);
+
+    /// Callsite C, build 2 only: logs round `i`'s event.
+    fn c(i: u64);
 
     /// What `expected` decodes to.
     fn decoded(expected: Expected) -> Decoded;
@@ -96,7 +102,11 @@ fn logger<L: Logger>(path: &Path, build: u64, pause_at: u64) {
             process::wait_for_stdin_eof();
         }
         for site in sites(build) {
-            L::log(site, build, i);
+            match site {
+                'A' => L::a(i),
+                'B' => L::b(build, i),
+                _ => L::c(i),
+            }
         }
     }
 }
