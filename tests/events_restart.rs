@@ -16,303 +16,104 @@
 //!
 //! Each event is checked whole: level, message, target, file, every field,
 //! its span, and the pid of the process that logged it.
+//!
+//! The harness, shared with `tests/macros_restart.rs`, is in
+//! `logger_support::restart`; this file has the callsites and says what
+//! their events decode to.
 
 #![cfg(all(target_os = "linux", not(miri)))]
 
 mod cli_support;
+mod common;
 mod events_support;
 #[macro_use]
 mod process;
 mod ringfile;
 
-use std::process::Stdio;
+// After `process`, whose `report!` it uses.
+mod logger_support;
 
-use events_support::{json_lines, str_key};
-use logring::file::{Mode, Options, RingFile};
-use ringfile::TempPath;
-use serde_json::Value;
+use logring::channel::mpsc;
+use logring::file::Options;
+use serde_json::{Value, json};
+use tracing::span::EnteredSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Events each logger logs from each of its two callsites.
-const COUNT: u64 = 10;
-/// Where the paused logger stops until its parent lets it go on.
-const HALF: u64 = COUNT / 2;
-const RING: usize = 1 << 20;
+use logger_support::restart::{self, Decoded, Expected, Logger, RING};
+
+/// The loggers log through the tracing layer; build 2 inside a span.
+struct Tracing;
+
+impl Logger for Tracing {
+    const FILE: &'static str = "events_restart.rs";
+
+    type Guard = Option<EnteredSpan>;
+
+    fn start(sender: mpsc::Sender, build: u64) -> Option<EnteredSpan> {
+        tracing_subscriber::registry()
+            .with(logring::tracing::Layer::new(sender))
+            .init();
+        (build == 2).then(|| tracing::info_span!("v2", build, started = "yes").entered())
+    }
+
+    /// Callsite A: build 1 only.
+    fn a(i: u64) {
+        tracing::info!(build = 1u64, a = i, "A {}", i);
+    }
+
+    /// Callsite B: both builds.
+    fn b(build: u64, i: u64) {
+        tracing::warn!(build, b = format!("bee {i}").as_str(), "B {}", i);
+    }
+
+    /// Callsite C: build 2 only.
+    fn c(i: u64) {
+        tracing::error!(
+            build = 2u64,
+            c = i as f64 + 0.5,
+            flag = i % 2 == 0,
+            "C {}",
+            i
+        );
+    }
+
+    fn decoded(expected: Expected) -> Decoded {
+        let Expected { build, site, i, .. } = expected;
+        let (level, mut fields) = match site {
+            'A' => ("INFO", json!({"build": 1, "a": i})),
+            'B' => ("WARN", json!({"build": build, "b": format!("bee {i}")})),
+            _ => (
+                "ERROR",
+                json!({"build": 2, "c": i as f64 + 0.5, "flag": i % 2 == 0}),
+            ),
+        };
+        fields["message"] = Value::from(format!("{site} {i}"));
+        Decoded {
+            level,
+            target: "events_restart",
+            fields,
+            span: (build == 2).then(|| json!({"name": "v2", "build": 2, "started": "yes"})),
+        }
+    }
+}
 
 #[test]
 fn child() {
-    let Some(role) = process::role() else {
-        return;
-    };
-    match role.name.as_str() {
-        "logger" => logger(&role.path, role.arg(0), role.arg(1)),
-        other => panic!("unknown role {other}"),
-    }
-}
-
-/// Logs `COUNT` rounds as build `build` says, stopping before round
-/// `pause_at` (if below `COUNT`) until its stdin is closed.
-fn logger(path: &std::path::Path, build: u64, pause_at: u64) {
-    let ring = RingFile::open(path).unwrap_or_else(|error| panic!("{error}"));
-    let sender = ring.mpsc_sender().expect("a sender");
-    tracing_subscriber::registry()
-        .with(logring::tracing::Layer::new(sender))
-        .init();
-    let round = |i: u64| {
-        if build == 1 {
-            site_a(i);
-            site_b(build, i);
-        } else {
-            site_b(build, i);
-            site_c(i);
-        }
-    };
-    let span = (build == 2).then(|| tracing::info_span!("v2", build, started = "yes"));
-    let _entered = span.as_ref().map(tracing::Span::enter);
-    for i in 0..COUNT {
-        if i == pause_at {
-            report!("paused");
-            process::wait_for_stdin_eof();
-        }
-        round(i);
-    }
-}
-
-/// Callsite A: build 1 only.
-fn site_a(i: u64) {
-    tracing::info!(build = 1u64, a = i, "A {}", i);
-}
-
-/// Callsite B: both builds.
-fn site_b(build: u64, i: u64) {
-    tracing::warn!(build, b = format!("bee {i}").as_str(), "B {}", i);
-}
-
-/// Callsite C: build 2 only.
-fn site_c(i: u64) {
-    tracing::error!(
-        build = 2u64,
-        c = i as f64 + 0.5,
-        flag = i % 2 == 0,
-        "C {}",
-        i
-    );
-}
-
-/// One event expected in the output.
-#[derive(Clone, Copy, Debug)]
-struct Expected {
-    build: u64,
-    site: char,
-    i: u64,
-    pid: u32,
-}
-
-/// Build `build`'s events of rounds `rounds`, logged by process `pid`.
-fn expected(build: u64, rounds: std::ops::Range<u64>, pid: u32) -> Vec<Expected> {
-    let sites = if build == 1 { ['A', 'B'] } else { ['B', 'C'] };
-    rounds
-        .flat_map(|i| {
-            sites.map(|site| Expected {
-                build,
-                site,
-                i,
-                pid,
-            })
-        })
-        .collect()
-}
-
-/// Checks one decoded event against what was logged.
-#[track_caller]
-fn check(object: &Value, expected: Expected) {
-    let Expected {
-        build,
-        site,
-        i,
-        pid,
-    } = expected;
-    let what = format!("{site}{i} of build {build}: {object}");
-    let (level, fields) = match site {
-        'A' => ("INFO", serde_json::json!({"build": 1, "a": i})),
-        'B' => (
-            "WARN",
-            serde_json::json!({"build": build, "b": format!("bee {i}")}),
-        ),
-        _ => (
-            "ERROR",
-            serde_json::json!({"build": 2, "c": i as f64 + 0.5, "flag": i % 2 == 0}),
-        ),
-    };
-    let mut fields = fields;
-    fields["message"] = Value::from(format!("{site} {i}"));
-    assert_eq!(object["fields"], fields, "fields of {what}");
-    assert_eq!(str_key(object, "level"), level, "level of {what}");
-    assert_eq!(
-        str_key(object, "target"),
-        "events_restart",
-        "target of {what}"
-    );
-    assert!(
-        str_key(object, "filename").ends_with("events_restart.rs"),
-        "file of {what}"
-    );
-    assert!(object["line_number"].as_u64().is_some(), "line of {what}");
-    assert_eq!(object["pid"], pid, "pid of {what}");
-    if build == 2 {
-        let span = serde_json::json!({"name": "v2", "build": 2, "started": "yes"});
-        assert_eq!(object["span"], span, "span of {what}");
-        assert_eq!(object["spans"], Value::Array(vec![span]), "spans of {what}");
-    } else {
-        assert!(object.get("span").is_none(), "a span in {what}");
-    }
-}
-
-#[track_caller]
-fn check_all(lines: &[String], expected: &[Expected], what: &str) {
-    let objects = json_lines(lines);
-    assert_eq!(
-        objects.len(),
-        expected.len(),
-        "{what}: events decoded: {lines:#?}"
-    );
-    for (object, &expected) in objects.iter().zip(expected) {
-        check(object, expected);
-    }
-}
-
-/// A new MPSC ring file with `options`' dictionary.
-fn ring(name: &str, options: Options) -> TempPath {
-    let path = TempPath::in_memory(name);
-    let ring = RingFile::create(path.path(), options.mode(Mode::Mpsc))
-        .unwrap_or_else(|error| panic!("cannot create the ring file: {error}"));
-    drop(ring);
-    path
-}
-
-/// Runs logger `build` to its end; returns its pid.
-fn run_logger(path: &TempPath, build: u64) -> u32 {
-    let mut logger = process::Proc::spawn("logger", path.path(), &[build, COUNT]);
-    logger.finish();
-    logger.pid()
-}
-
-/// `logring tail --no-follow --format json`'s lines.
-fn tail_rest(path: &TempPath) -> Vec<String> {
-    cli_support::run(&["tail", path.arg(), "--no-follow", "--format", "json"])
-        .ok()
-        .lines()
-}
-
-/// `logring tail --format json` following the ring.
-fn follow(path: &TempPath) -> cli_support::Proc {
-    cli_support::Proc::logring(
-        &["tail", path.arg(), "--format", "json"],
-        Stdio::null(),
-        Stdio::piped(),
-    )
-}
-
-/// Reads `n` lines from a following tailer, then kills it; returns those
-/// and any it printed before it died.
-fn read_then_kill(tailer: &mut cli_support::Proc, n: usize) -> Vec<String> {
-    read_then_kill_after(tailer, n, None)
-}
-
-/// [`read_then_kill`], for a tailer that follows one killed while its last
-/// line was `last`: a first line repeating it (see [`without_repeat`]) is
-/// left out, and not counted.
-fn read_then_kill_after(
-    tailer: &mut cli_support::Proc,
-    n: usize,
-    last: Option<&str>,
-) -> Vec<String> {
-    let mut lines = tailer.lines();
-    let mut next = |k: usize| {
-        lines
-            .next()
-            .unwrap_or_else(|| panic!("the tailer stopped after {k} lines"))
-    };
-    let mut read: Vec<String> = Vec::with_capacity(n);
-    while read.len() < n {
-        let line = next(read.len());
-        if read.is_empty() && last.is_some() && Some(line.as_str()) == last {
-            continue;
-        }
-        read.push(line);
-    }
-    tailer.signal(libc::SIGKILL);
-    // What it wrote before it died is still in the pipe.
-    read.extend(lines.rest());
-    tailer.wait();
-    read
-}
-
-/// Both loggers, then one tailer for everything: `options` makes the ring.
-fn both_then_tail(name: &str, options: Options) {
-    let _turn = process::one_at_a_time();
-    let path = ring(name, options);
-    let first = run_logger(&path, 1);
-    let second = run_logger(&path, 2);
-    let mut all = expected(1, 0..COUNT, first);
-    all.extend(expected(2, 0..COUNT, second));
-    check_all(
-        &tail_rest(&path),
-        &all,
-        "a tailer started after both loggers",
-    );
+    restart::child::<Tracing>();
 }
 
 #[test]
 fn a_tailer_started_after_both_loggers_decodes_everything() {
-    both_then_tail("after-both", Options::new(RING));
+    restart::both_then_tail::<Tracing>("after-both", Options::new(RING));
 }
 
 #[test]
 fn a_ring_without_a_dictionary_decodes_from_inline_metadata() {
-    both_then_tail("no-dictionary", Options::new(RING).dictionary_len(0));
+    restart::both_then_tail::<Tracing>("no-dictionary", Options::new(RING).dictionary_len(0));
 }
 
 #[test]
 fn following_and_restarted_tailers_decode_every_build() {
-    let _turn = process::one_at_a_time();
-    let path = ring("restarted", Options::new(RING));
-
-    // A tailer that follows build 1 from before its first event.
-    let mut tailer = follow(&path);
-    let first = run_logger(&path, 1);
-    let lines = read_then_kill(&mut tailer, 2 * COUNT as usize);
-    check_all(&lines, &expected(1, 0..COUNT, first), "the first tailer");
-
-    // Build 2 logs half its rounds, then waits.
-    let mut logger = process::Proc::spawn("logger", path.path(), &[2, HALF]);
-    logger.expect("paused");
-    let second = logger.pid();
-
-    // A new tailer, started between the two halves, decodes the first
-    // (and may print again the last line of the one killed before it).
-    let mut tailer = follow(&path);
-    let last = lines.last().cloned();
-    let lines = read_then_kill_after(&mut tailer, 2 * HALF as usize, last.as_deref());
-    check_all(&lines, &expected(2, 0..HALF, second), "the second tailer");
-
-    // The second half, decoded by a third tailer started after it.
-    logger.finish();
-    let last = lines.last().cloned();
-    check_all(
-        &without_repeat(last.as_deref(), tail_rest(&path)),
-        &expected(2, HALF..COUNT, second),
-        "the third tailer",
-    );
-}
-
-/// `lines` without a first line that repeats `last`: after a SIGKILL, the
-/// next tailer may print again the line its predecessor printed last (it
-/// was printed, but not yet released: delivery is at least once).
-fn without_repeat(last: Option<&str>, mut lines: Vec<String>) -> Vec<String> {
-    if last.is_some() && lines.first().map(String::as_str) == last {
-        lines.remove(0);
-    }
-    lines
+    restart::following_and_restarted::<Tracing>();
 }
