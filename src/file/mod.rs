@@ -69,6 +69,13 @@
 //! positions, counters and who is attached, as `logring stat` shows them.
 //! [`RingFile::open`] needs write permission, since its ends write.
 //!
+//! Looking at the records is not taking them either: a [`RingSpy`] reads
+//! the committed records of a ring, read-only, while its consumer goes on
+//! taking all of them. Any number of spies may read one ring; one that
+//! falls behind the consumer is told how many bytes it lost
+//! ([`Spied::Lapped`]) and never returns a record that changed while it
+//! read it.
+//!
 //! ## A truncated file
 //!
 //! No end ever changes the file's length. If another program truncates a

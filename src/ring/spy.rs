@@ -315,15 +315,16 @@ impl Cursor {
     /// the oldest record still in the ring.
     fn lapped<V: SpyView>(&mut self, view: &V, pos: u64) -> Option<Look> {
         let consumed = self.passed(view, pos)?;
-        // The mark comes from shared memory: a record boundary no further
-        // than `tail` in a sound ring. A mark that is not is corruption, not
-        // a place to go on from.
-        let tail = load_acquire(&view.header().tail.0);
-        if consumed % WORD != 0 || before(tail, consumed) {
+        // The mark comes from shared memory: a record boundary in a sound
+        // ring. One that is not is corruption, not a place to go on from.
+        // (One ahead of `tail` is not checked here: the `tail` this thread
+        // loads next may be older than the mark. The spy only reads below a
+        // `tail` it loaded, so it waits there until the producers pass it.)
+        if consumed % WORD != 0 {
             let corrupt = CorruptRing {
                 position: pos,
                 word: consumed,
-                reason: "consumed mark out of bounds",
+                reason: "consumed mark not on a record boundary",
             };
             self.corruption = Some(corrupt);
             return Some(Look::Corrupt(corrupt));
@@ -333,7 +334,6 @@ impl Cursor {
             to: consumed,
         };
         self.pos = consumed;
-        self.tail = tail;
         self.laps += 1;
         self.lost = self.lost.wrapping_add(lap.lost_bytes());
         Some(Look::Lapped(lap))
