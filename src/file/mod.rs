@@ -246,13 +246,13 @@ mod tests;
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
 pub use observer::RingObserver;
+#[cfg(all(target_os = "linux", feature = "events"))]
+pub(crate) use observer::read_only_dictionary;
 pub use ring_file::RingFile;
 #[cfg(not(target_os = "linux"))]
 pub use ring_file::RingObserver;
-#[cfg(all(target_os = "linux", feature = "events"))]
-pub(crate) use observer::read_only_dictionary;
 #[cfg(target_os = "linux")]
-pub use spy::{Lap, RingSpy, SpyFrom, SpyRecord, SpyTimeoutError, Spied};
+pub use spy::{Lap, RingSpy, Spied, SpyFrom, SpyRecord, SpyTimeoutError};
 
 use std::fmt;
 

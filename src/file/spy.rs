@@ -394,10 +394,10 @@ impl RingSpy {
         }
         self.stuck = Some((pos, now));
         let end = match pending {
-            Pending::Claim { len, owner, .. } => (!self
-                .liveness
-                .owner_alive(self.map.region.header(), owner))
-            .then(|| pos.wrapping_add(span_of(len))),
+            Pending::Claim { len, owner, .. } => {
+                (!self.liveness.owner_alive(self.map.region.header(), owner))
+                    .then(|| pos.wrapping_add(span_of(len)))
+            }
             Pending::Reservation { tail } if self.mode == Mode::Mpsc => self
                 .liveness
                 .dead_reservation_end(self.map.region.header(), self.capacity, pos, tail),

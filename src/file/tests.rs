@@ -741,13 +741,7 @@ mod spies {
         }
         producer.try_send(b"last").unwrap();
         let from = span_of(5);
-        assert_eq!(
-            look(&mut spy),
-            Seen::Lapped(Lap {
-                from,
-                to: end
-            })
-        );
+        assert_eq!(look(&mut spy), Seen::Lapped(Lap { from, to: end }));
         assert_eq!(spy.lost_bytes(), end - from);
         assert_eq!(look(&mut spy), Seen::Record(end, b"last".to_vec()));
         assert_eq!(look(&mut spy), Seen::Empty);
@@ -821,9 +815,7 @@ mod spies {
         producer.try_send(b"good").unwrap();
         let bad = ring.tail();
         // A committed word whose length runs past the data area.
-        ring.ring
-            .word(bad)
-            .store(Word::committed(4000, 0), Relaxed);
+        ring.ring.word(bad).store(Word::committed(4000, 0), Relaxed);
         ring.ring.header().tail.0.store(bad + 8, Relaxed);
         let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
         assert_eq!(look(&mut spy), Seen::Record(0, b"good".to_vec()));

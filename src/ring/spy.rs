@@ -411,8 +411,7 @@ mod loom_model {
                 fence(Ordering::Release);
                 thread::yield_now();
             }
-            mem.word(pos)
-                .store(Word::claimed(8, 1), Ordering::Release);
+            mem.word(pos).store(Word::claimed(8, 1), Ordering::Release);
             mem.header.tail.0.store(pos + SPAN, Ordering::Release);
             mem.word(pos + WORD).store(payload(seq), Ordering::Relaxed);
             mem.word(pos)
@@ -443,7 +442,12 @@ mod loom_model {
 
     #[test]
     fn a_validated_copy_is_what_was_committed() {
-        loom::model(|| {
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 100_000;
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(|| {
             let layout = LayoutFields::new(Mode::Mpsc, CAPACITY, CAPACITY / 2 - WORD, 0);
             let mem = Arc::new(Mem {
                 header: Header::new(layout),
