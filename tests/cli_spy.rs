@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cli_support::{
     NobodysLogring, Proc, assert_numbered, create_ring, field, is_root, number_of, numbered,
@@ -38,6 +38,30 @@ fn numbered_ring(name: &str, capacity: &str, lines: u64) -> TempPath {
     let ring = create_ring(name, capacity, "mpsc");
     run_with(&["write", ring.arg()], &numbered_input(1..=lines)).ok();
     ring
+}
+
+/// Sends SIGSTOP to `proc` and waits until it is stopped (the signal is
+/// delivered asynchronously).
+fn sigstop(proc: &Proc) {
+    proc.signal(libc::SIGSTOP);
+    let stat = format!("/proc/{}/stat", proc.pid());
+    let deadline = Instant::now() + cli_support::PATIENCE;
+    loop {
+        let text = std::fs::read_to_string(&stat).unwrap_or_default();
+        // `pid (comm) STATE ...`: the state follows the last parenthesis.
+        let state = text
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not stop: {text:?}",
+            proc.what
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -193,7 +217,7 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
     stdin.flush().unwrap();
     let mut got: Vec<String> = (0..BEFORE).map(|_| consumed.expect()).collect();
     assert_numbered(&got, 1..=BEFORE, "the consumer, before the spy");
-    consumer.signal(libc::SIGSTOP);
+    sigstop(&consumer);
 
     let count = SPIED.to_string();
     let mut spy = Proc::logring(
@@ -365,7 +389,7 @@ fn lapped_spy_says_what_it_lost(format: &str) {
     );
     let mut lines = spy.lines();
     let mut printed: Vec<String> = (0..SEEN).map(|_| lines.expect()).collect();
-    spy.signal(libc::SIGSTOP);
+    sigstop(&spy);
 
     let mut consumer = Proc::logring(
         &["tail", ring.arg(), "--count", &CYCLED.to_string()],
