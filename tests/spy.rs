@@ -903,9 +903,9 @@ fn a_spy_starts_at_the_oldest_record_or_now() {
     let mut producer = Producer::attach(&ring);
     let mut consumer = ring.consumer().unwrap();
     let mut positions: Vec<u64> = (0..10).map(|seq| send(&mut producer, 0, seq)).collect();
-    for seq in 0..3 {
+    for &position in &positions[..3] {
         let record = consumer.try_recv().unwrap();
-        assert_eq!(record.position(), positions[seq]);
+        assert_eq!(record.position(), position);
     }
     let mut oldest = RingSpy::open(path.path(), SpyFrom::Oldest).unwrap();
     let mut now = RingSpy::open(path.path(), SpyFrom::Now).unwrap();
@@ -932,9 +932,9 @@ fn a_spy_starts_at_the_oldest_record_or_now() {
     }
     // The consumer takes everything; the spy that read nothing yet lost it
     // all, in one lap, and is at the tail.
-    for seq in 3..15 {
+    for &position in &positions[3..] {
         let record = consumer.try_recv().unwrap();
-        assert_eq!(record.position(), positions[seq]);
+        assert_eq!(record.position(), position);
     }
     let tail = ring.tail();
     match behind.try_read() {
