@@ -56,6 +56,14 @@ pub enum SpyFrom {
 /// overtaken it says so with [`Spied::Lapped`], naming the bytes it lost,
 /// and goes on at the oldest record still in the ring.
 ///
+/// How far behind the consumer a spy may read depends on the ring. By
+/// default the consumer zeroes each record as it takes it, so a spy sees
+/// the records the consumer has not taken yet: all of them while the
+/// consumer is away or behind, few beside a consumer that keeps up. A ring
+/// created with [`Options::retain`](super::Options::retain) keeps the last
+/// `retain` bytes of what the consumer took in place, and a spy within
+/// that distance of the consumer sees every record.
+///
 /// A spy copies each record into a buffer of its own (one per spy, as
 /// large as the largest record seen): [`SpyRecord`] borrows that buffer,
 /// not the ring.

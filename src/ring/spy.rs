@@ -367,11 +367,11 @@ mod loom_model {
     use loom::sync::Arc;
     use loom::thread;
 
-    /// 64 bytes: four records of one payload word.
-    const CAPACITY: u64 = 64;
+    /// 32 bytes: two records of one payload word.
+    const CAPACITY: u64 = 32;
     const SPAN: u64 = 16;
     /// One more record than a lap holds: the last reuses the first's space.
-    const RECORDS: u64 = 5;
+    const RECORDS: u64 = 3;
 
     struct Mem {
         header: Header,
@@ -421,9 +421,9 @@ mod loom_model {
 
     fn consumer(mem: &Mem) {
         let mut head = 0;
-        // Consumes three records: enough for the producer to reuse the first
-        // record's space, and few enough to keep the model small.
-        while head < 3 * SPAN {
+        // Consumes the first record: enough for the producer to reuse its
+        // space, and little enough to keep the model small.
+        while head < SPAN {
             let raw = mem.word(head).load(Ordering::Acquire);
             if Word::as_committed(raw).is_none() {
                 thread::yield_now();
@@ -466,7 +466,7 @@ mod loom_model {
             let mut cursor = Cursor::new(0);
             let mut buf = Vec::new();
             let mut expect = 0;
-            for _ in 0..4 {
+            for _ in 0..2 {
                 match cursor.look(&*mem, &mut buf) {
                     Look::Record { pos, tag } => {
                         let seq = u64::from(tag);
