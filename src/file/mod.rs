@@ -307,6 +307,8 @@ pub struct Options {
     permissions: u32,
     /// Bytes of dictionary asked for; `None`: the default for the capacity.
     dictionary_len: Option<usize>,
+    /// Bytes of consumed records kept for spies, as asked.
+    retain: usize,
 }
 
 impl Options {
@@ -319,7 +321,32 @@ impl Options {
             mode: Mode::Spsc,
             permissions: 0o600,
             dictionary_len: None,
+            retain: 0,
         }
+    }
+
+    /// Bytes of consumed records the consumer leaves in place, so that
+    /// [spies](RingSpy) still see them: the consumer zeroes and releases a
+    /// record it consumed only once it is more than `bytes` behind the
+    /// records consumed after it. A spy that keeps within `bytes` of the
+    /// consumer (or ahead of it) is never lapped, however fast the
+    /// consumer is; without retention, the consumer zeroes each record as
+    /// it takes it, and a spy sees only what it reads first.
+    ///
+    /// Rounded up to a multiple of 16; at most half the capacity. The
+    /// price is room: producers have `capacity - retain` bytes, and the
+    /// largest record is `(capacity - retain) / 2 - 8` bytes (so that it
+    /// still fits, wrap included, when the consumer has taken everything).
+    /// Default 0. A consumer that resumes after another does not deliver
+    /// the retained records again. [`RingFile::open_or_create`] accepts an
+    /// existing ring whatever its retention.
+    ///
+    /// [`RingFile::create`] fails with [`FileErrorKind::RetainTooLarge`]
+    /// above half the capacity. Rings that retain are format 1.2; older
+    /// releases of this crate refuse to open them.
+    pub const fn retain(mut self, bytes: usize) -> Self {
+        self.retain = bytes;
+        self
     }
 
     /// The size of the ring's callsite dictionary, in bytes: the table after
@@ -378,8 +405,8 @@ impl Options {
 /// `fn header(&self) -> &Header` (of a validated header), a pub(crate)
 /// `fn dictionary(&self) -> Dictionary<'_>`, and the fields
 /// `liveness` (a `Liveness` or an `Arc` of one) and, copied from the header
-/// when it was validated, `mode`, `capacity`, `max_record_len`, `dict_len`
-/// and `version`.
+/// when it was validated, `mode`, `capacity`, `max_record_len`, `dict_len`,
+/// `retain` and `version`.
 #[cfg(target_os = "linux")]
 macro_rules! header_observers {
     () => {
@@ -451,6 +478,13 @@ macro_rules! header_observers {
         /// the dictionary is full. A snapshot.
         pub fn dictionary_used(&self) -> usize {
             self.dictionary().used() as usize
+        }
+
+        /// Bytes of consumed records the consumer leaves in place for spies
+        /// (see [`Options::retain`](crate::file::Options::retain)); 0 if it
+        /// zeroes each record as it takes it.
+        pub fn retain(&self) -> usize {
+            self.retain as usize
         }
 
         /// The ring's format version, `(major, minor)`: this build reads major

@@ -95,6 +95,7 @@ pub struct RingSpy {
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
     version: (u16, u16),
     cursor: Cursor,
     /// The last record copied.
@@ -259,6 +260,7 @@ impl RingSpy {
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
             dict_len: layout.dict_len,
+            retain: layout.retain,
             version: layout.version,
             cursor: Cursor::new(start),
             buf: Vec::new(),

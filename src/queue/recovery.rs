@@ -34,7 +34,7 @@ impl Consumer {
     /// lock, so any earlier consumer is gone; if it died between zeroing
     /// what it consumed and publishing `head`, the release is finished here.
     /// Records it read but did not release are delivered again.
-    pub(crate) fn attach(ring: Ring, peers: Option<Box<dyn Peers>>) -> Self {
+    pub(crate) fn attach(ring: Ring, peers: Option<Box<dyn Peers>>, retain: u64) -> Self {
         let header = ring.header();
         // Acquire: pairs with the Release store of head by a previous consumer
         // of this ring (`release`), so its zeroing is visible before we reuse
@@ -60,7 +60,12 @@ impl Consumer {
             // Release: as in `release`.
             header.head.0.store(head, Ordering::Release);
         }
-        Self::resume(ring, head, peers)
+        let next = if retain != 0 {
+            resume_after_retained(&ring, head)
+        } else {
+            head
+        };
+        Self::resume(ring, head, next, retain, peers)
     }
 
     /// Skips the reservation at `head` (an empty word) if `peers` says its
@@ -126,6 +131,7 @@ impl Consumer {
         if self.ring.word(pos).load(Ordering::Acquire) != 0 {
             return false;
         }
+        self.release_all_retained();
         let span = end.wrapping_sub(pos);
         // Relaxed, then a Release fence: as in `consume`, stored before the
         // zeroing it covers.
@@ -143,6 +149,7 @@ impl Consumer {
             self.ring.zero(pos.wrapping_add(first), span - first);
         }
         self.head = end;
+        self.publish_skip();
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -162,6 +169,7 @@ impl Consumer {
             self.poison(pos, raw, "claimed length out of bounds");
             return false;
         }
+        self.release_all_retained();
         // Announce the skip before making it, so that a producer taking over
         // that sees the claim gone also sees how far we got (`take_over`). If
         // the swap below fails, the claim became padding, which we consume
@@ -186,7 +194,17 @@ impl Consumer {
         {
             return false;
         }
-        self.consume(pos, span_of(len));
+        if self.retain == 0 {
+            self.consume(pos, span_of(len));
+        } else {
+            // Nothing for spies here: zeroed and published at once, as the
+            // retained records before it were.
+            // SAFETY: inside the data area (checked above), a claim no
+            // producer will write again, below the unpublished head.
+            unsafe { self.ring.zero(pos, span_of(len)) };
+            self.head = pos.wrapping_add(span_of(len));
+            self.publish_skip();
+        }
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -194,6 +212,31 @@ impl Consumer {
             .0
             .fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// A retaining consumer's skips: first every record delivered is
+    /// released, so that the skip's mark and zeroing come after theirs (the
+    /// `consumed` mark only grows).
+    fn release_all_retained(&mut self) {
+        if self.retain != 0 {
+            self.release_retained(0);
+        }
+    }
+
+    /// A retaining consumer's skips: what a skip zeroed is marked delivered
+    /// and published at once (the walk of `release_retained` goes by record
+    /// words, which a skip clears).
+    fn publish_skip(&mut self) {
+        if self.retain != 0 {
+            // Relaxed: as in `consume`.
+            self.ring
+                .header()
+                .events
+                .0
+                .delivered
+                .store(self.head, Ordering::Relaxed);
+            self.publish(self.head);
+        }
     }
 
     /// Whether the consumer is stopped where a producer has begun a record
@@ -237,6 +280,38 @@ impl Consumer {
 /// Where a new SPSC producer starts: the shared `tail`, past anything an
 /// earlier producer that died mid-reservation published beyond it.
 ///
+/// Where a retaining consumer that attaches resumes: after the records its
+/// predecessor delivered and left in place, `[from, delivered)`, walked
+/// from `from` (the published head) by their words. A `delivered` mark the
+/// walk does not land on exactly (a damaged header) is not trusted: the
+/// consumer resumes at `from`, delivering those records again rather than
+/// skipping any.
+fn resume_after_retained(ring: &Ring, from: u64) -> u64 {
+    // Relaxed: the predecessor is gone; its stores reach us through the lock
+    // hand-over.
+    let delivered = ring.header().events.0.delivered.load(Ordering::Relaxed);
+    let ahead = delivered.wrapping_sub(from);
+    if ahead > ring.capacity() || ahead % WORD != 0 {
+        return from;
+    }
+    let mut pos = from;
+    while pos != delivered {
+        // Acquire: as the consumer's loads of record words.
+        let raw = ring.word(pos).load(Ordering::Acquire);
+        let room = ring.capacity() - ring.index(pos);
+        let span = match Word::decode(raw) {
+            Word::Committed { len, .. } if len <= ring.max_record_len() => span_of(len),
+            Word::Padding { span } => span,
+            _ => return from,
+        };
+        if span == 0 || span % WORD != 0 || span > room || span > delivered.wrapping_sub(pos) {
+            return from;
+        }
+        pos = pos.wrapping_add(span);
+    }
+    delivered
+}
+
 /// `reserve` writes, in order: the clean next word, the wrap padding at the
 /// old tail, the `Claimed` word, then the new tail. A producer killed before
 /// the last store leaves at most a padding word and a claim past `tail`.

@@ -448,7 +448,7 @@ mod loom_model {
             builder.preemption_bound = Some(2);
         }
         builder.check(|| {
-            let layout = LayoutFields::new(Mode::Mpsc, CAPACITY, CAPACITY / 2 - WORD, 0);
+            let layout = LayoutFields::new(Mode::Mpsc, CAPACITY, CAPACITY / 2 - WORD, 0, 0);
             let mem = Arc::new(Mem {
                 header: Header::new(layout),
                 words: (0..CAPACITY / WORD).map(|_| AtomicU64::new(0)).collect(),
