@@ -1821,7 +1821,6 @@ fn a_retaining_ring_delivers_everything_past_a_killed_producers_claim() {
 /// every record, without a lap (the records it had not read yet were
 /// within the retention; the dead claim held no record).
 #[test]
-#[ignore = "fails: the consumer releases every retained record when it steps over a dead claim"]
 fn a_spy_within_the_retention_is_not_lapped_when_the_consumer_steps_over_a_dead_claim() {
     let _turn = one_at_a_time();
     let (capacity, retain) = (16 * 1024, 8192);
