@@ -138,13 +138,13 @@ fn a_file_without_the_magic_is_not_a_ring() {
 fn another_major_version_is_refused_and_another_minor_accepted() {
     let path = ring_file("major", 4096, Mode::Spsc);
     patch_u16(&path, MAJOR_AT, 2);
-    let kind = open_fails(&path, "ring format 2.1, this logring reads 1.x");
+    let kind = open_fails(&path, "ring format 2.2, this logring reads 1.x");
     assert!(
         matches!(
             kind,
             FileErrorKind::UnsupportedVersion {
                 major: 2,
-                minor: 1,
+                minor: 2,
                 supported: 1
             }
         ),

@@ -496,9 +496,12 @@ macro_rules! header_observers {
             self.version
         }
 
-        /// The consumer's position: the free-running byte position of the next
-        /// record to read (it only grows; `head % capacity` is its offset in the
-        /// data area). A snapshot.
+        /// The consumer's released position: the free-running byte position
+        /// below which everything was consumed and given back to the
+        /// producers (it only grows; `head % capacity` is its offset in the
+        /// data area). Without retention it is where the consumer reads next;
+        /// a ring that [retains](Self::retain) keeps up to that many bytes of
+        /// consumed records past it. A snapshot.
         pub fn head(&self) -> u64 {
             // Relaxed: a snapshot for observers; nothing is read on it.
             self.header().head.0.load(crate::sync::Ordering::Relaxed)
