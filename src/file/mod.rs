@@ -326,12 +326,15 @@ impl Options {
     }
 
     /// Bytes of consumed records the consumer leaves in place, so that
-    /// [spies](RingSpy) still see them: the consumer zeroes and releases a
-    /// record it consumed only once it is more than `bytes` behind the
-    /// records consumed after it. A spy that keeps within `bytes` of the
-    /// consumer (or ahead of it) is never lapped, however fast the
-    /// consumer is; without retention, the consumer zeroes each record as
-    /// it takes it, and a spy sees only what it reads first.
+    /// [spies](RingSpy) still see them: the consumer keeps the newest
+    /// records it consumed that fit in `bytes`, and zeroes and releases a
+    /// record only once it no longer fits (the bytes from its start to the
+    /// consumer's position are more than `bytes`). A spy that keeps within
+    /// that distance of the consumer (or ahead of it) is never lapped,
+    /// however fast the consumer is; without retention, the consumer
+    /// zeroes each record as it takes it, and a spy sees only what it reads
+    /// first. Claims of dead producers that the consumer steps over become
+    /// padding, which spies step over too.
     ///
     /// Rounded up to a multiple of 16; at most half the capacity. The
     /// price is room: producers have `capacity - retain` bytes, and the

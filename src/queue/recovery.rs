@@ -131,25 +131,44 @@ impl Consumer {
         if self.ring.word(pos).load(Ordering::Acquire) != 0 {
             return false;
         }
-        self.release_all_retained();
         let span = end.wrapping_sub(pos);
-        // Relaxed, then a Release fence: as in `consume`, stored before the
-        // zeroing it covers.
-        self.ring.header().consumed.0.store(end, Ordering::Relaxed);
-        fence(Ordering::Release);
         // The range may run past the end of the data area (its wrap padding
         // was never written). Nothing was written in it but, perhaps, stale
-        // words; zero it all.
+        // words.
         let first = span.min(self.ring.capacity() - self.ring.index(pos));
-        // SAFETY: both pieces lie inside the data area (`first` stops at its
-        // end; the caller checked `span <= capacity`); the reservation's
-        // producer is dead and nobody else writes below the unpublished head.
-        unsafe {
-            self.ring.zero(pos, first);
-            self.ring.zero(pos.wrapping_add(first), span - first);
+        if self.retain != 0 {
+            // A retaining consumer leaves what it consumed in place, walkable
+            // by its words: the reservation becomes padding (a piece to the
+            // end of the data area, and the rest from its start), consumed
+            // as padding is. Release, the second piece first: whoever loads
+            // the first piece with Acquire also finds the second.
+            if span > first {
+                self.ring
+                    .word(pos.wrapping_add(first))
+                    .store(Word::padding(span - first), Ordering::Release);
+            }
+            self.ring
+                .word(pos)
+                .store(Word::padding(first), Ordering::Release);
+            self.consume(pos, first);
+            if span > first {
+                self.consume(pos.wrapping_add(first), span - first);
+            }
+        } else {
+            // Relaxed, then a Release fence: as in `consume`, stored before
+            // the zeroing it covers.
+            self.ring.header().consumed.0.store(end, Ordering::Relaxed);
+            fence(Ordering::Release);
+            // SAFETY: both pieces lie inside the data area (`first` stops at
+            // its end; the caller checked `span <= capacity`); the
+            // reservation's producer is dead and nobody else writes below the
+            // unpublished head.
+            unsafe {
+                self.ring.zero(pos, first);
+                self.ring.zero(pos.wrapping_add(first), span - first);
+            }
+            self.head = end;
         }
-        self.head = end;
-        self.publish_skip();
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -169,7 +188,35 @@ impl Consumer {
             self.poison(pos, raw, "claimed length out of bounds");
             return false;
         }
-        self.release_all_retained();
+        if self.retain != 0 {
+            // A retaining consumer leaves what it consumed in place, walkable
+            // by its words: the claim becomes padding, as a taking-over SPSC
+            // producer would make it, and is consumed as padding is. Nothing
+            // is cleared, so `take_over` needs no mark to tell it apart.
+            // AcqRel: Acquire as below; Release as for a producer's padding.
+            // Failure: the word changed (a producer padded it): read it again.
+            if self
+                .ring
+                .word(pos)
+                .compare_exchange(
+                    raw,
+                    Word::padding(span_of(len)),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                return false;
+            }
+            self.consume(pos, span_of(len));
+            // Relaxed: a statistic.
+            self.ring
+                .header()
+                .skipped_claims
+                .0
+                .fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
         // Announce the skip before making it, so that a producer taking over
         // that sees the claim gone also sees how far we got (`take_over`). If
         // the swap below fails, the claim became padding, which we consume
@@ -194,17 +241,7 @@ impl Consumer {
         {
             return false;
         }
-        if self.retain == 0 {
-            self.consume(pos, span_of(len));
-        } else {
-            // Nothing for spies here: zeroed and published at once, as the
-            // retained records before it were.
-            // SAFETY: inside the data area (checked above), a claim no
-            // producer will write again, below the unpublished head.
-            unsafe { self.ring.zero(pos, span_of(len)) };
-            self.head = pos.wrapping_add(span_of(len));
-            self.publish_skip();
-        }
+        self.consume(pos, span_of(len));
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -212,31 +249,6 @@ impl Consumer {
             .0
             .fetch_add(1, Ordering::Relaxed);
         true
-    }
-
-    /// A retaining consumer's skips: first every record delivered is
-    /// released, so that the skip's mark and zeroing come after theirs (the
-    /// `consumed` mark only grows).
-    fn release_all_retained(&mut self) {
-        if self.retain != 0 {
-            self.release_retained(0);
-        }
-    }
-
-    /// A retaining consumer's skips: what a skip zeroed is marked delivered
-    /// and published at once (the walk of `release_retained` goes by record
-    /// words, which a skip clears).
-    fn publish_skip(&mut self) {
-        if self.retain != 0 {
-            // Relaxed: as in `consume`.
-            self.ring
-                .header()
-                .events
-                .0
-                .delivered
-                .store(self.head, Ordering::Relaxed);
-            self.publish(self.head);
-        }
     }
 
     /// Whether the consumer is stopped where a producer has begun a record

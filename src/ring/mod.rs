@@ -65,12 +65,20 @@ pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
 }
 
 /// The largest retention a ring of `capacity` bytes may have: half of it.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
 pub(crate) const fn max_retain(capacity: u64) -> u64 {
     capacity / 2
 }
 
 /// `retain` bytes asked for, rounded up to a multiple of 16; `None` above
 /// [`max_retain`] of `capacity`.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
 pub(crate) fn retain_for(capacity: u64, retain: u64) -> Option<u64> {
     let rounded = retain.checked_add(15)? & !15;
     (rounded <= max_retain(capacity)).then_some(rounded)
@@ -81,6 +89,10 @@ pub(crate) fn retain_for(capacity: u64, retain: u64) -> Option<u64> {
 /// largest record that still fits when the consumer has taken everything
 /// and keeps `retain` bytes of it, wrap padding included (as `params`
 /// argues, with `capacity - retain` bytes of room).
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
 pub(crate) fn max_record_len_retaining(capacity: u64, retain: u64) -> u64 {
     ((capacity - retain) / 2 - WORD).min(RECORD_LEN_LIMIT)
 }
