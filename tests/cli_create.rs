@@ -1,6 +1,7 @@
 //! `logring create`, run as the real binary (see `cli_support`): it never
 //! replaces anything, sets the permissions asked, rounds the capacity up
-//! to a power of two and the dictionary up to 4 KiB, saying so.
+//! to a power of two, the dictionary up to 4 KiB and the retention up to 16
+//! bytes, saying so, and refuses a retention above half the capacity.
 
 #![cfg(all(target_os = "linux", feature = "cli"))]
 
@@ -177,4 +178,86 @@ fn create_sizes_the_dictionary() {
         &["dictionary of 2147483648 bytes", "maximum of 1073741824"],
     );
     assert!(!path.path().exists());
+}
+
+#[test]
+fn create_sets_the_retention() {
+    // (asked, retain, rounded)
+    for (asked, retain, rounded) in [
+        ("0", 0, false),
+        ("16KiB", 16384, false),
+        ("1000", 1008, true),
+        ("32KiB", 32768, false),
+    ] {
+        let path = TempPath::in_memory("retain");
+        let ran = run(&[
+            "create",
+            path.arg(),
+            "--capacity",
+            "64KiB",
+            "--mode",
+            "mpsc",
+            "--retain",
+            asked,
+        ])
+        .ok();
+        check_created(
+            &ran,
+            rounded.then(|| format!("retention rounded up to {retain} bytes")),
+            &path,
+            HEADER + 65536 + default_dictionary(65536),
+            &format!("--retain {asked}"),
+        );
+        let stat = stat_json(&path);
+        assert_eq!(field(&stat, "retain"), retain, "{stat}");
+        // Producers have the rest of the capacity.
+        assert_eq!(
+            field(&stat, "max_record_len"),
+            (65536 - retain) / 2 - 8,
+            "{stat}"
+        );
+    }
+    // Half of the capacity as rounded up: 5000 bytes make 8192.
+    let path = TempPath::in_memory("retain-rounded-capacity");
+    run(&[
+        "create",
+        path.arg(),
+        "--capacity",
+        "5000",
+        "--mode",
+        "spsc",
+        "--retain",
+        "4KiB",
+    ])
+    .ok();
+    let stat = stat_json(&path);
+    assert_eq!(field(&stat, "capacity"), 8192, "{stat}");
+    assert_eq!(field(&stat, "retain"), 4096, "{stat}");
+}
+
+#[test]
+fn create_refuses_a_retention_above_half_the_capacity() {
+    // (capacity, asked, the largest retention)
+    for (capacity, asked, max) in [
+        ("64KiB", "32769", "32768"),
+        ("64KiB", "64KiB", "32768"),
+        ("4KiB", "1MiB", "2048"),
+    ] {
+        let path = TempPath::in_memory("retain-too-large");
+        let ran = run(&[
+            "create",
+            path.arg(),
+            "--capacity",
+            capacity,
+            "--mode",
+            "mpsc",
+            "--retain",
+            asked,
+        ]);
+        ran.fails(
+            2,
+            &[path.arg(), "retention", "more than half the capacity", max],
+        );
+        assert!(!path.path().exists(), "--retain {asked}: a file was made");
+    }
 }

@@ -40,6 +40,25 @@ fn numbered_ring(name: &str, capacity: &str, lines: u64) -> TempPath {
     ring
 }
 
+/// A new ring of `capacity` that keeps `retain` bytes of consumed records
+/// for spies, with nothing in it.
+fn retaining_ring(name: &str, capacity: &str, retain: &str) -> TempPath {
+    let ring = TempPath::in_memory(name);
+    let ran = run(&[
+        "create",
+        ring.arg(),
+        "--capacity",
+        capacity,
+        "--mode",
+        "mpsc",
+        "--retain",
+        retain,
+    ])
+    .ok();
+    assert_eq!(ran.err(), "", "{}", ran.describe());
+    ring
+}
+
 /// Sends SIGSTOP to `proc` and waits until it is stopped (the signal is
 /// delivered asynchronously).
 fn sigstop(proc: &Proc) {
@@ -194,18 +213,19 @@ fn from_now_no_follow_prints_nothing_of_what_was_there() {
     assert_numbered(&ran.lines(), 1..=100, "--from oldest");
 }
 
-/// Beside an attached consumer, a spy started `--from now` prints only
-/// records written after it started, one after the other, and the consumer
-/// misses none. (The consumer is stopped while the spy reads: a consumer
-/// zeroes what it consumes, so one that keeps up with the writer would lap
-/// a spy as often as it is faster, and the markers would fall where the
-/// scheduler puts them.)
+/// The live story, on a ring made with a retention of half its capacity:
+/// a writer commits numbered records steadily, a consumer keeps up with
+/// it, and a spy started `--from now` beside them prints the records
+/// written after it started, one after the other, with no lap marker
+/// (the consumer leaves the last 2 MiB it took in place, and the spy is
+/// never that far behind: the writer commits about 100 KB a second);
+/// the consumer misses none.
 #[test]
-fn from_now_beside_a_consumer_prints_only_what_comes_next() {
+fn from_now_beside_a_consumer_that_keeps_up_misses_nothing_on_a_retention_ring() {
     const BEFORE: u64 = 5;
-    const SPIED: usize = 10;
+    const SPIED: usize = 300;
     let _turn = one_at_a_time();
-    let ring = create_ring("now-live", "4MiB", "mpsc");
+    let ring = retaining_ring("now-live", "4MiB", "2MiB");
     let mut consumer = Proc::logring(&["tail", ring.arg()], Stdio::null(), Stdio::piped());
     let mut consumed = consumer.lines();
     let pid = u64::from(consumer.pid());
@@ -217,7 +237,6 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
     stdin.flush().unwrap();
     let mut got: Vec<String> = (0..BEFORE).map(|_| consumed.expect()).collect();
     assert_numbered(&got, 1..=BEFORE, "the consumer, before the spy");
-    sigstop(&consumer);
 
     let count = SPIED.to_string();
     let mut spy = Proc::logring(
@@ -234,25 +253,28 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
         Stdio::piped(),
     );
     let mut spied = spy.lines();
-    // Records keep coming until the spy has printed its ten.
+    // Records keep coming, ten every 2 ms or so, until the spy has printed
+    // its share, and the consumer takes them as they come.
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = {
         let stop = Arc::clone(&stop);
         thread::spawn(move || {
             let mut fed = BEFORE;
-            // Relaxed: the flag carries no data. At most 3 MB, which the
-            // ring holds with its consumer stopped.
-            while !stop.load(Ordering::Relaxed) && fed < 40_000 {
+            // Relaxed: the flag carries no data. The bound only ends a
+            // test whose spy is stuck (it fails on its own deadline).
+            while !stop.load(Ordering::Relaxed) && fed < 200_000 {
                 for n in fed + 1..=fed + 10 {
                     writeln!(stdin, "{}", numbered(n)).unwrap();
                 }
                 stdin.flush().unwrap();
                 fed += 10;
-                thread::sleep(Duration::from_millis(1));
+                thread::sleep(Duration::from_millis(2));
             }
             fed
         })
     };
+    // The consumer's lines are read as they come (by `consumed`'s thread),
+    // so it keeps up unless the machine stalls it.
     let printed: Vec<String> = (0..SPIED).map(|_| spied.expect()).collect();
     spy.expect_exit(0);
     // Relaxed: as above.
@@ -260,6 +282,13 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
     let fed = feeder.join().unwrap();
     writer.expect_exit(0);
     assert_eq!(spy.stderr_text(), "", "the spy's stderr");
+    assert!(
+        !printed
+            .iter()
+            .any(|line| line.starts_with("logring: lapped")),
+        "a lap marker beside a consumer within the retention:\n{}",
+        printed.join("\n")
+    );
     let first = number_of(&printed[0]);
     assert!(
         first > BEFORE,
@@ -272,7 +301,6 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
     );
 
     // The consumer got every record, the spied ones included.
-    consumer.signal(libc::SIGCONT);
     while got.len() < fed as usize {
         got.push(consumed.expect());
     }
@@ -280,6 +308,83 @@ fn from_now_beside_a_consumer_prints_only_what_comes_next() {
     got.extend(consumed.rest());
     consumer.expect_exit(0);
     assert_numbered(&got, 1..=fed, "the consumer beside the spy");
+}
+
+/// A retention ring keeps the last records its consumer took: a spy
+/// `--no-follow` after the consumer took everything still prints them (all
+/// of them while they fit in the retention, then the newest of them),
+/// and the next consumer does not get them again.
+#[test]
+fn a_spy_prints_what_the_consumer_took_within_the_retention() {
+    // 100 records, about 6 KB: all of them fit in 16 KiB.
+    let ring = retaining_ring("retained-all", "64KiB", "16KiB");
+    run_with(&["write", ring.arg()], &numbered_input(1..=100)).ok();
+    let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+    assert_numbered(&ran.lines(), 1..=100, "the consumer");
+    for _ in 0..2 {
+        let ran = run(&["tail", "--spy", ring.arg(), "--no-follow"]).ok();
+        assert_numbered(&ran.lines(), 1..=100, "a spy after the consumer");
+        assert_eq!(ran.err(), "", "{}", ran.describe());
+    }
+    let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+    assert_eq!(ran.out(), "", "the next consumer: {}", ran.describe());
+
+    // 600 records, about 34 KB (no wrap), through a retention of 4 KiB:
+    // the spy prints the newest of them, the last 4 KiB or so, up to the
+    // last.
+    const RETAIN: u64 = 4096;
+    const LAST: u64 = 600;
+    let ring = retaining_ring("retained-some", "64KiB", "4KiB");
+    for batch in [1..=LAST / 2, LAST / 2 + 1..=LAST] {
+        run_with(&["write", ring.arg()], &numbered_input(batch.clone())).ok();
+        let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+        assert_numbered(&ran.lines(), batch, "the consumer");
+    }
+    let end = field(&stat_json(&ring), "tail");
+    let spied = run(&[
+        "tail",
+        "--spy",
+        ring.arg(),
+        "--no-follow",
+        "--format",
+        "json",
+    ])
+    .ok();
+    assert_eq!(spied.err(), "", "{}", spied.describe());
+    let lines = spied.lines();
+    let seen: Vec<Seen> = lines.iter().map(|line| seen("json", line)).collect();
+    let describe = || lines.join("\n");
+    let Some(&Seen::Record {
+        n: first,
+        at: Some((start, _)),
+    }) = seen.first()
+    else {
+        panic!("no record first:\n{}", describe());
+    };
+    let numbers: Vec<u64> = seen
+        .iter()
+        .map(|seen| match *seen {
+            Seen::Record { n, .. } => n,
+            Seen::Lapped { .. } => panic!("a lap marker:\n{}", describe()),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        (first..=LAST).collect::<Vec<u64>>(),
+        "the newest records, up to the last"
+    );
+    // Kept: the newest records that fit in the retention; with the one
+    // before them (a numbered record is less than 128 bytes), they would
+    // not.
+    let kept = end - start;
+    assert!(
+        kept <= RETAIN && kept + 128 > RETAIN,
+        "{kept} bytes from the first record spied to the tail, with a retention of \
+         {RETAIN}:\n{}",
+        describe()
+    );
+    let ran = run(&["tail", ring.arg(), "--no-follow"]).ok();
+    assert_eq!(ran.out(), "", "the next consumer: {}", ran.describe());
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ use cli_support::{
     NOBODY, NobodysLogring, Proc, assert_numbered, create_ring, field, is_root, numbered_input,
     run, run_as_nobody, run_with, spawn_writer, stat_json, stat_until,
 };
-use ringfile::{HEADER, set_len};
+use ringfile::{HEADER, TempPath, set_len};
 use serde_json::Value;
 
 /// `stat`'s text output as (label, value) pairs: a label, two or more
@@ -44,6 +44,7 @@ fn stat_describes_a_fresh_ring() {
         ("mode", "MPSC"),
         ("capacity", "65536 bytes (64.0 KiB)"),
         ("max record", "32760 bytes"),
+        ("retain", "none"),
         ("head", "0"),
         ("tail", "0"),
         ("used", "0 bytes (0.0%)"),
@@ -66,6 +67,7 @@ fn stat_describes_a_fresh_ring() {
         "mode": "spsc",
         "capacity": 4096,
         "max_record_len": 2040,
+        "retain": 0,
         "head": 0,
         "tail": 0,
         "used_bytes": 0,
@@ -79,6 +81,35 @@ fn stat_describes_a_fresh_ring() {
         "dictionary_used": 0,
     });
     assert_eq!(stat, expected);
+}
+
+/// A ring made with a retention shows it, and producers' room without it.
+#[test]
+fn stat_shows_the_retention() {
+    let ring = TempPath::in_memory("stat-retain");
+    run(&[
+        "create",
+        ring.arg(),
+        "--capacity",
+        "64KiB",
+        "--mode",
+        "spsc",
+        "--retain",
+        "16KiB",
+    ])
+    .ok();
+    let ran = run(&["stat", ring.arg()]).ok();
+    let fields = stat_fields(&ran.out());
+    for row in [("max record", "24568 bytes"), ("retain", "16384 bytes")] {
+        assert!(
+            fields.contains(&(row.0.to_owned(), row.1.to_owned())),
+            "{row:?} missing: {}",
+            ran.describe()
+        );
+    }
+    let stat = stat_json(&ring);
+    assert_eq!(field(&stat, "retain"), 16384, "{stat}");
+    assert_eq!(field(&stat, "max_record_len"), 24568, "{stat}");
 }
 
 #[test]

@@ -27,6 +27,13 @@ pub struct Args {
     /// the capacity, at most 256KiB (none below 16KiB).
     #[arg(long, value_parser = units::size)]
     dictionary: Option<usize>,
+    /// Bytes of consumed records the consumer leaves in place, so that
+    /// `tail --spy` beside a consumer that keeps up still sees them
+    /// (rounded up to a multiple of 16, at most half the capacity; producers
+    /// then have the rest). Default 0: records are zeroed as they are
+    /// consumed.
+    #[arg(long, value_parser = units::size)]
+    retain: Option<usize>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -46,12 +53,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if let Some(bytes) = args.dictionary {
         options = options.dictionary_len(bytes);
     }
+    if let Some(bytes) = args.retain {
+        options = options.retain(bytes);
+    }
     let ring = RingFile::create(&args.path, options).map_err(|error| match error.kind() {
         // The file was not touched: the number on the command line is at
         // fault.
-        FileErrorKind::Capacity(_) | FileErrorKind::DictionaryTooLarge { .. } => {
-            Failure::usage(error.to_string())
-        }
+        FileErrorKind::Capacity(_)
+        | FileErrorKind::DictionaryTooLarge { .. }
+        | FileErrorKind::RetainTooLarge { .. } => Failure::usage(error.to_string()),
         _ => error.into(),
     })?;
     if ring.capacity() != args.capacity {
@@ -67,6 +77,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 "logring: note: dictionary rounded up to {} bytes ({}), a multiple of 4KiB",
                 ring.dictionary_len(),
                 bytesize::ByteSize::b(ring.dictionary_len() as u64)
+            );
+        }
+    }
+    if let Some(asked) = args.retain {
+        if ring.retain() != asked {
+            eprintln!(
+                "logring: note: retention rounded up to {} bytes, a multiple of 16",
+                ring.retain()
             );
         }
     }

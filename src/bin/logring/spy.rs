@@ -11,6 +11,10 @@
 //! was about to read were consumed and their room reused before it got to
 //! them. It then prints a marker line with the bytes it lost and goes on
 //! at the oldest record still there. `--count` counts records, not markers.
+//! A ring made with a retention (`create --retain`) keeps the last bytes
+//! its consumer took in place: a spy that stays within them of the
+//! consumer is never lapped, and one from the oldest record starts with
+//! them.
 //! Events decode as for `tail`, except that a spy never prints the notice
 //! of dropped events that no event reported: taking that count is the
 //! consumer's.

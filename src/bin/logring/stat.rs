@@ -34,6 +34,8 @@ struct Status {
     mode: &'static str,
     capacity: usize,
     max_record_len: usize,
+    /// Bytes of consumed records left in place for spies (0: none).
+    retain: usize,
     head: u64,
     tail: u64,
     used_bytes: usize,
@@ -66,6 +68,7 @@ impl Status {
             },
             capacity: ring.capacity(),
             max_record_len: ring.max_record_len(),
+            retain: ring.retain(),
             head,
             tail,
             used_bytes: used,
@@ -100,6 +103,7 @@ impl Status {
                 ),
             ),
             ("max record", format!("{} bytes", self.max_record_len)),
+            ("retain", self.retain()),
             ("head", self.head.to_string()),
             ("tail", self.tail.to_string()),
             (
@@ -115,6 +119,14 @@ impl Status {
         rows.iter()
             .map(|(name, value)| format!("{name:<17}{value}\n"))
             .collect()
+    }
+
+    /// The retention row: the bytes of consumed records left for spies.
+    fn retain(&self) -> String {
+        match self.retain {
+            0 => "none".to_owned(),
+            bytes => format!("{bytes} bytes"),
+        }
     }
 
     /// The dictionary row: its size and how much of it is used.

@@ -44,7 +44,9 @@ pub struct Args {
     pub no_follow: bool,
     /// Look without taking: print records without consuming them, beside
     /// the consumer or with none (read permission is enough). A spy that
-    /// falls behind says how many bytes it lost and goes on.
+    /// falls behind says how many bytes it lost and goes on; on a ring
+    /// made with `create --retain`, one that keeps within that many bytes
+    /// of the consumer is never lapped.
     #[arg(long)]
     pub spy: bool,
     /// With --spy: start at the oldest record still in the ring (the
@@ -56,7 +58,8 @@ pub struct Args {
 /// Where `tail --spy` starts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum SpyStart {
-    /// The oldest record still in the ring: everything not yet consumed.
+    /// The oldest record still in the ring: everything not yet consumed,
+    /// and the consumed records a ring with a retention keeps.
     Oldest,
     /// The end of the ring: only records written after the spy started.
     Now,
@@ -83,6 +86,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     receiver.set_follow(true);
     // With --no-follow: the end of what was in the ring on arrival.
     let end = args.no_follow.then(|| ring.tail());
+    // A ring with a retention publishes its head only past the records it
+    // keeps for spies, so the head never reaches `end`: there, --no-follow
+    // also ends when nothing arrives for a while (a record claimed before
+    // arrival and still not committed then is left for the next `tail`).
+    let ends_when_idle = args.no_follow && ring.retain() != 0;
     let printer = Printer::new(&receiver, args.format);
 
     let mut stdout = io::stdout().lock();
@@ -111,7 +119,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             Ok(record) => record,
             Err(RecvTimeoutError::Timeout) => {
                 // The ring is idle: report the drops no event reported.
-                if !drop_notice(&printer, &mut out, &mut stdout)? {
+                if !drop_notice(&printer, &mut out, &mut stdout)? || ends_when_idle {
                     return Ok(());
                 }
                 // Idle at least since this wait began.
