@@ -27,7 +27,8 @@
 //!   taking turns (and one killed with `SIGKILL`) are succeeded without
 //!   loss or repeat, while a spy from the oldest record reads the retained
 //!   records; a killed producer's claim is stepped over; the retention's
-//!   bounds and observers.
+//!   bounds and observers. (Ignored: writing the `open_drain` fuzz
+//!   target's seeds of rings that retain.)
 //!
 //! Every wait has a deadline, so a hang fails with a message. The tests
 //! that start processes take turns.
@@ -1941,4 +1942,112 @@ fn the_retention_is_rounded_bounded_observed_and_kept() {
     fs::remove_file(path.path()).unwrap();
     let ring = RingFile::open_or_create(path.path(), Options::new(4096).retain(512)).unwrap();
     assert_eq!(ring.retain(), 512, "a new ring gets what was asked");
+}
+
+/// Writes the `open_drain` fuzz target's seeds of rings that retain into
+/// `fuzz/corpus/open_drain/`:
+/// `cargo test --test spy write_open_drain_retention_seeds -- --ignored`.
+///
+/// - `seed-spsc-retained-1k`: 1 KiB SPSC, retaining 256 bytes (250 asked
+///   for, rounded up); tagged records, wrapped, a consumer that took some
+///   and went, leaving them in place, then more records.
+/// - `seed-mpsc-retained-wrapped-4k`: 4 KiB MPSC, retaining half the
+///   capacity, two producers; records wrapped around the data area, most
+///   consumed (the retained ones a spy reads, the rest the next consumer
+///   receives), and one read but not released, which comes again.
+///
+/// Each is checked before it is kept: a spy from the oldest record reads
+/// retained records, and the next consumer resumes after them, at the
+/// header's `delivered`.
+#[test]
+#[ignore = "writes the fuzz seeds"]
+fn write_open_drain_retention_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/open_drain");
+
+    let path = TempPath::new("seed-spsc-retained");
+    let ring = create_retaining(&path, 1024, Mode::Spsc, 250);
+    assert_eq!(ring.retain(), 256);
+    {
+        let mut producer = Producer::attach(&ring);
+        let mut consumer = ring.consumer().unwrap();
+        let mut seq = 0;
+        // Round the data area about twice, receiving as it goes.
+        for _ in 0..3 {
+            for _ in 0..6 {
+                write_seed_record(&mut producer, 1, seq, (seq as usize * 37) % 120);
+                seq += 1;
+            }
+            for _ in 0..6 {
+                drop(consumer.try_recv().unwrap());
+            }
+        }
+        for _ in 0..4 {
+            write_seed_record(&mut producer, 1, seq, (seq as usize * 37) % 120);
+            seq += 1;
+        }
+    }
+    keep_retention_seed(&ring, &path, &dir.join("seed-spsc-retained-1k"));
+
+    let path = TempPath::new("seed-mpsc-retained");
+    let ring = create_retaining(&path, 4096, Mode::Mpsc, 2048);
+    {
+        let mut first = Producer::attach(&ring);
+        let mut second = Producer::attach(&ring);
+        let mut consumer = ring.consumer().unwrap();
+        let mut seq = 0;
+        for round in 0..4 {
+            for _ in 0..5 {
+                write_seed_record(&mut first, 1, seq, (seq as usize * 53) % 200);
+                write_seed_record(&mut second, 2, seq, (seq as usize * 29) % 90);
+                seq += 1;
+            }
+            let take = if round == 3 { 6 } else { 10 };
+            for _ in 0..take {
+                drop(consumer.try_recv().unwrap());
+            }
+        }
+        // Read, not released: the next consumer receives it again.
+        consumer.try_recv().unwrap().unread();
+    }
+    keep_retention_seed(&ring, &path, &dir.join("seed-mpsc-retained-wrapped-4k"));
+}
+
+/// Writes a tagged record of `len` bytes numbered `seq` of producer `id`.
+fn write_seed_record(producer: &mut Producer, id: u32, seq: u64, len: usize) {
+    let mut claim = match producer {
+        Producer::Spsc(p) => p.try_claim(len),
+        Producer::Mpsc(p) => p.try_claim(len),
+    }
+    .unwrap_or_else(|error| panic!("claiming {len} bytes: {error}"));
+    fill(key(id, seq), &mut claim);
+    claim.set_tag(tag_of(id, seq)).unwrap();
+    claim.commit();
+}
+
+/// Checks the seed ring at `path` (every end dropped) and copies it to
+/// `to`: a spy from the oldest record reads records the next consumer does
+/// not receive again, and that consumer starts where the spy's retained
+/// records end.
+fn keep_retention_seed(ring: &RingFile, path: &TempPath, to: &Path) {
+    let bytes = fs::read(path.path()).unwrap();
+    let delivered = u64::from_le_bytes(bytes[3976..3984].try_into().unwrap());
+    let mut spy = RingSpy::open(path.path(), SpyFrom::Oldest).unwrap();
+    let mut spied = Vec::new();
+    while let Ok(Spied::Record(record)) = spy.try_read() {
+        spied.push(record.position());
+    }
+    assert_eq!(spy.try_read().err(), Some(TryRecvError::Empty));
+    let retained = spied.iter().filter(|&&p| p < delivered).count();
+    assert!(retained > 0, "{}: no retained record", to.display());
+    let mut consumer = ring.consumer().unwrap();
+    let record = consumer
+        .try_recv()
+        .expect("records after the retained ones");
+    let first = record.position();
+    record.unread();
+    assert_eq!(Some(&first), spied.get(retained), "{}", to.display());
+    assert_eq!(first, delivered, "{}", to.display());
+    drop(consumer);
+    assert_eq!(fs::read(path.path()).unwrap(), bytes, "unread: unchanged");
+    fs::write(to, bytes).unwrap();
 }

@@ -3,10 +3,12 @@
 //! The input is written to a scratch file and opened with `RingFile::open`.
 //! Refusing it is fine (its error must display); what must never happen, on
 //! any input, is a panic, a hang, a crash or a read outside the data area.
-//! When the file opens:
+//! When the file opens, its retention is a multiple of 16 up to half the
+//! capacity and `max_record_len` is `(capacity - retain) / 2 - 8`, and:
 //!
-//! 1. a spy (`RingSpy`, from the oldest record, which is where a consumer
-//!    attaching next starts) drains it with `try_read`, at most
+//! 1. a spy (`RingSpy`, from the oldest record: the `consumed` mark, where
+//!    a consumer attaching next starts when the ring does not retain)
+//!    drains it with `try_read`, at most
 //!    `MAX_RECORDS` records: every record lies inside the data area
 //!    and is at most `max_record_len` long, positions increase, it is never
 //!    lapped (nobody consumes), and it ends in `Empty` or in `Corrupt`
@@ -15,8 +17,13 @@
 //!    records) under the same checks, and the spy's records equal the
 //!    consumer's, in order (positions, tags and bytes), up to the first
 //!    corruption either finds: where one stops short of the other, it is
-//!    the one that found corruption. A second consumer is refused, and so
-//!    is a producer of the other mode;
+//!    the one that found corruption. On a ring that retains, the consumer
+//!    resumes after the records its predecessor delivered and left in
+//!    place: at the header's `delivered` word, when the records and padding
+//!    from the `consumed` mark lead there exactly, and at the mark
+//!    otherwise; the spy's records before that (retained ones) are left out
+//!    of the comparison, and each ends by it. A second consumer is refused,
+//!    and so is a producer of the other mode;
 //! 2. the file is written afresh and opened again, and a receiver drains it
 //!    (`try_recv`, `try_recv_batch`) under the same checks: with no producer
 //!    attached, it must end in `Disconnected`, or in `Corrupt` naming the
@@ -34,6 +41,8 @@
 //!    consumer reads them back. On a ring the receiver left sound and empty,
 //!    the first record fits (any record up to the maximum fits on an empty
 //!    ring), and the records read back are exactly those written, in order.
+//!    (A ring that retains is not empty once drained: its consumer keeps
+//!    the retained records, so this check leaves it out.)
 
 #![no_main]
 
@@ -60,6 +69,10 @@ const MAX_RECORDS: usize = 10_000;
 
 /// Bytes before the data area.
 const HEADER_LEN: u64 = 4096;
+
+/// Where the header keeps `delivered` (format 1.2): the end of the records
+/// a retaining consumer delivered, where the consumer after it resumes.
+const DELIVERED_AT: usize = 3976;
 
 /// Bytes of the dictionary that are its own (`next`, then reserved): ids
 /// below `DICT_ENTRIES / 8` name no entry.
@@ -103,7 +116,12 @@ fn open(path: &Path, data: &[u8]) -> Option<RingFile> {
         "length checked"
     );
     assert!(ring.dictionary_used() <= ring.dictionary_len());
-    assert_eq!(ring.max_record_len() as u64, capacity / 2 - 8);
+    let retain = ring.retain() as u64;
+    assert!(
+        retain % 16 == 0 && retain <= capacity / 2,
+        "retention {retain} checked"
+    );
+    assert_eq!(ring.max_record_len() as u64, (capacity - retain) / 2 - 8);
     assert!(ring.len_bytes() <= ring.capacity());
     assert_eq!(ring.is_empty(), ring.len_bytes() == 0);
     assert!(!ring.consumer_attached(), "nothing is attached yet");
@@ -224,12 +242,55 @@ fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
     .expect("a producer of the other mode is refused");
     assert!(matches!(wrong.kind(), FileErrorKind::WrongMode { .. }));
     exercise(&wrong);
-    let consumed = drain(&ring, &mut consumer);
+    let resume = resumes_at(&ring, data, spied.start);
+    let consumed = drain(&ring, &mut consumer, resume);
     black_box(format!("{consumer:?}"));
     drop(consumer);
     assert!(!ring.consumer_attached());
     compare(&spied, &consumed, tail);
     true
+}
+
+/// Where a consumer attaching at `head` resumes: at `head`; on a ring that
+/// retains, after the records its predecessor delivered and left in place
+/// for spies, at the header's `delivered` word, if the records and padding
+/// from `head` lead there exactly (a `delivered` they do not lead to is
+/// not trusted: the consumer delivers those records again rather than
+/// skip any). Read from the input: attaching zeroes nothing at or past
+/// `head`, and a spy writes nothing.
+fn resumes_at(ring: &RingFile, data: &[u8], head: u64) -> u64 {
+    if ring.retain() == 0 {
+        return head;
+    }
+    let capacity = ring.capacity() as u64;
+    let word_at = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().unwrap());
+    let delivered = word_at(DELIVERED_AT);
+    let ahead = delivered.wrapping_sub(head);
+    if ahead > capacity || ahead % 8 != 0 {
+        return head;
+    }
+    let mut pos = head;
+    while pos != delivered {
+        let index = pos & (capacity - 1);
+        let word = word_at(HEADER_LEN as usize + index as usize);
+        let len = word & ((1 << 30) - 1);
+        let span = match (word >> 30) & 0b11 {
+            // Committed: a record no longer than the maximum.
+            0b10 if len <= ring.max_record_len() as u64 => (8 + len).next_multiple_of(8),
+            // Padding: its upper half is zero.
+            0b11 if word >> 32 == 0 => len,
+            _ => return head,
+        };
+        if span == 0
+            || span % 8 != 0
+            || span > capacity - index
+            || span > delivered.wrapping_sub(pos)
+        {
+            return head;
+        }
+        pos = pos.wrapping_add(span);
+    }
+    delivered
 }
 
 /// Drains the ring with a spy from the oldest record, before any consumer
@@ -256,7 +317,10 @@ fn drain_with_spy(ring: &RingFile, path: &Path) -> Drained {
                 );
                 if let Some(&(last, _, ref bytes)) = records.last() {
                     assert!(
-                        record.position() >= last + 8 + bytes.len().next_multiple_of(8) as u64,
+                        !before(
+                            record.position(),
+                            last.wrapping_add(8 + bytes.len().next_multiple_of(8) as u64)
+                        ),
                         "a spy's record at {} overlaps the one at {last}",
                         record.position()
                     );
@@ -300,13 +364,28 @@ fn before(a: u64, b: u64) -> bool {
 /// an MPSC consumer follows a committed record there (a record no producer
 /// wrote, which it does not report as corruption: see the README's
 /// `seed-mpsc-record-past-tail-64`).
+///
+/// On a ring that retains, the spy starts at the oldest record still in
+/// place, the consumer where its predecessor stopped delivering: the spy's
+/// records before the consumer's start (retained ones, delivered already)
+/// are left out, and each ends by that start.
 fn compare(spied: &Drained, consumed: &Drained, tail: u64) {
-    let n = spied.records.len().min(consumed.records.len());
-    for (i, (spy, consumer)) in spied.records[..n]
+    let retained = spied
+        .records
         .iter()
-        .zip(&consumed.records[..n])
-        .enumerate()
-    {
+        .take_while(|&&(position, _, _)| before(position, consumed.start))
+        .count();
+    if let Some((position, _, bytes)) = spied.records[..retained].last() {
+        let end = position.wrapping_add(8 + bytes.len().next_multiple_of(8) as u64);
+        assert!(
+            !before(consumed.start, end),
+            "a retained record at {position} runs past {}, where the consumer resumes",
+            consumed.start
+        );
+    }
+    let after = &spied.records[retained..];
+    let n = after.len().min(consumed.records.len());
+    for (i, (spy, consumer)) in after[..n].iter().zip(&consumed.records[..n]).enumerate() {
         assert!(
             spy == consumer,
             "record {i}: the spy read {} bytes tagged {:#x} at {}, the consumer {} bytes \
@@ -319,7 +398,7 @@ fn compare(spied: &Drained, consumed: &Drained, tail: u64) {
             consumer.0
         );
     }
-    if spied.records.len() < consumed.records.len() {
+    if after.len() < consumed.records.len() {
         assert!(
             spied.corrupt || !before(consumed.records[n].0, tail),
             "the spy stopped, without corruption, after {n} of the consumer's {} records \
@@ -327,21 +406,21 @@ fn compare(spied: &Drained, consumed: &Drained, tail: u64) {
             consumed.records.len(),
             consumed.records[n].0
         );
-    } else if consumed.records.len() < spied.records.len() {
+    } else if consumed.records.len() < after.len() {
         assert!(
             consumed.corrupt,
             "the consumer stopped, without corruption, after {n} of the spy's {} records \
              (next at {})",
-            spied.records.len(),
-            spied.records[n].0
+            after.len(),
+            after[n].0
         );
     }
 }
 
-/// Drains `consumer`, alternating single reads and batches, until nothing
-/// is ready or `MAX_RECORDS` were read; returns what it read.
-fn drain(ring: &RingFile, consumer: &mut Consumer) -> Drained {
-    let start = ring.head();
+/// Drains `consumer`, which resumed at `start`, alternating single reads
+/// and batches, until nothing is ready or `MAX_RECORDS` were read; returns
+/// what it read.
+fn drain(ring: &RingFile, consumer: &mut Consumer, start: u64) -> Drained {
     let mut read = 0;
     let mut records: Vec<Got> = Vec::new();
     while read < MAX_RECORDS {
@@ -375,6 +454,12 @@ fn drain(ring: &RingFile, consumer: &mut Consumer) -> Drained {
             consumer.try_recv().err(),
             Some(queue::TryRecvError::Corrupt(corrupt)),
             "nothing past corruption"
+        );
+    }
+    if let Some(&(first, _, _)) = records.first() {
+        assert!(
+            !before(first, start),
+            "the consumer's first record at {first}, before {start}, where it resumed"
         );
     }
     Drained {
@@ -512,7 +597,7 @@ fn drain_with_receiver_and_write(path: &Path, data: &[u8]) -> bool {
             }
         }
     }
-    drain(&ring, &mut consumer);
+    drain(&ring, &mut consumer, ring.head());
     true
 }
 
