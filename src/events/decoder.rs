@@ -48,12 +48,34 @@ pub enum Format {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Decoder {
-    /// The receiver's ring, for its dictionary.
-    ring: Ring,
+    /// Whose dictionary entries are looked up.
+    source: Source,
     format: Format,
     /// The dictionary entries parsed so far, and the buffers records decode
     /// into: reused from one record to the next.
     state: RefCell<State>,
+}
+
+/// Where a decoder finds the ring's dictionary.
+enum Source {
+    /// A receiver's ring.
+    Ring(Ring),
+    /// A spy's read-only mapping of a ring file, with its capacity and
+    /// dictionary length.
+    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    Spy(std::sync::Arc<crate::region::ReadOnlyFileRegion>, u64, u64),
+}
+
+impl Source {
+    fn dictionary(&self) -> crate::ring::dict::Dictionary<'_> {
+        match self {
+            Self::Ring(ring) => ring.dictionary(),
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Self::Spy(region, capacity, dict_len) => {
+                crate::file::read_only_dictionary(region, *capacity, *dict_len)
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -68,7 +90,24 @@ impl Decoder {
     /// not the receiver.
     pub fn new(receiver: &Receiver, format: Format) -> Self {
         Self {
-            ring: receiver.link.ring.share(),
+            source: Source::Ring(receiver.link.ring.share()),
+            format,
+            state: RefCell::default(),
+        }
+    }
+
+    /// A decoder of the records `spy` reads, printing them in `format`,
+    /// with the ring's dictionary as the spy sees it (read-only). It keeps
+    /// the spy's mapping alive, not the spy.
+    ///
+    /// Its [`drop_notice`](Self::drop_notice) never reports anything: the
+    /// count of drops no event reported is the consumer's to take, and a
+    /// spy writes nothing.
+    #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+    pub fn for_spy(spy: &crate::file::RingSpy, format: Format) -> Self {
+        let (region, capacity, dict_len) = spy.dictionary_parts();
+        Self {
+            source: Source::Spy(region, capacity, dict_len),
             format,
             state: RefCell::default(),
         }
@@ -98,7 +137,7 @@ impl Decoder {
                     Err(Fail::Error(error)) => error,
                     Err(Fail::Miss(miss)) => {
                         let id = miss.id();
-                        let copy = self.ring.dictionary().entry(id);
+                        let copy = self.source.dictionary().entry(id);
                         let entry = event::OneEntry {
                             id,
                             payload: copy.as_deref(),
@@ -131,7 +170,12 @@ impl Decoder {
     /// ring empty, so that drops no event followed are shown all the same.
     /// Each drop is reported once, by whoever takes the count first.
     pub fn drop_notice(&self, out: &mut String) -> bool {
-        let unreported = &self.ring.header().events.0.unreported_drops;
+        let ring = match &self.source {
+            Source::Ring(ring) => ring,
+            #[cfg(all(feature = "mmap", target_os = "linux", not(loom)))]
+            Source::Spy(..) => return false,
+        };
+        let unreported = &ring.header().events.0.unreported_drops;
         // Relaxed: a cheap look first; the swap takes the count (front ends
         // add to it and swap it with Relaxed as well: only the count
         // matters, nothing is published through it).

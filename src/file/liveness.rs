@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::lock;
 use crate::queue::peers::Peers;
 use crate::ring::Ring;
-use crate::ring::layout::{GENERATION_MASK, SLOTS, WORD, Word};
+use crate::ring::layout::{GENERATION_MASK, Header, SLOTS, WORD, Word};
 use crate::sync::Ordering;
 use crate::wait::{self, Barrier};
 
@@ -77,13 +77,13 @@ impl Liveness {
 
     /// Whether the producer in `slot` is the one of `generation` (as an
     /// owner field keeps it) and alive. An error asking counts as alive.
-    fn slot_alive(&self, ring: &Ring, slot: usize, generation: u32) -> bool {
+    fn slot_alive(&self, header: &Header, slot: usize, generation: u32) -> bool {
         // Acquire: pairs with the increment of a producer that took the slot
         // over, which it made before its first claim and after it took the
         // slot's lock: the producer before it is gone, and what that one
         // stored is visible to us as well ("Lock release orders memory" in
         // the module docs).
-        let current = ring.header().generations.0[slot].load(Ordering::Acquire);
+        let current = header.generations.0[slot].load(Ordering::Acquire);
         if current & GENERATION_MASK != generation {
             // The slot has had a new producer since: it was let go of, so the
             // producer of `generation` is gone.
@@ -102,11 +102,16 @@ impl Liveness {
     /// producer that attaches meanwhile reserves past it. `None` while any
     /// of them lives (it may be the one between its CAS and its mark), or if
     /// no entry explains the gap (its producer's slot was reused since).
-    fn dead_reservation_end(&self, ring: &Ring, pos: u64, tail: u64) -> Option<u64> {
-        let capacity = ring.capacity();
+    pub(crate) fn dead_reservation_end(
+        &self,
+        header: &Header,
+        capacity: u64,
+        pos: u64,
+        tail: u64,
+    ) -> Option<u64> {
         let mut end = None;
         for slot in 0..SLOTS {
-            let entry = ring.header().reservation(slot);
+            let entry = header.reservation(slot);
             // Relaxed: entries are stored Relaxed (no Release to pair with).
             // Read before the question below, an entry may be older than its
             // producer's last one; that only makes us wait, or is caught by
@@ -125,7 +130,7 @@ impl Liveness {
                 // move the consumer by it.
                 return None;
             }
-            if self.slot_alive(ring, slot, (need_generation >> 32) as u32) {
+            if self.slot_alive(header, slot, (need_generation >> 32) as u32) {
                 return None;
             }
             let candidate = from.wrapping_add(need);
@@ -146,11 +151,11 @@ impl Liveness {
     /// its slot still has the generation the claim was made in, and the
     /// slot's lock is held. A claim that names no slot was made by no
     /// producer of this ring: nobody will commit it.
-    fn owner_alive(&self, ring: &Ring, owner: u32) -> bool {
+    pub(crate) fn owner_alive(&self, header: &Header, owner: u32) -> bool {
         let Some((slot, generation)) = Word::owner_slot(owner) else {
             return false;
         };
-        self.slot_alive(ring, slot, generation)
+        self.slot_alive(header, slot, generation)
     }
 }
 
@@ -302,14 +307,15 @@ impl Peers for Watch {
         if patient && !self.patience_spent(pos) {
             return None;
         }
-        self.liveness.dead_reservation_end(ring, pos, tail)
+        self.liveness
+            .dead_reservation_end(ring.header(), ring.capacity(), pos, tail)
     }
 
     /// Whether the claim `owner` made at `pos` is abandoned: asks the OS
     /// once the consumer has waited at it for `CLAIM_PATIENCE`, and again
     /// each `CLAIM_PATIENCE` after that.
     fn claim_abandoned(&mut self, ring: &Ring, pos: u64, owner: u32) -> bool {
-        self.patience_spent(pos) && !self.liveness.owner_alive(ring, owner)
+        self.patience_spent(pos) && !self.liveness.owner_alive(ring.header(), owner)
     }
 }
 

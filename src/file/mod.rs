@@ -228,6 +228,8 @@ mod ring_file;
 #[path = "unsupported.rs"]
 mod ring_file;
 #[cfg(target_os = "linux")]
+mod spy;
+#[cfg(target_os = "linux")]
 mod validate;
 
 // Miri cannot map files or take file locks.
@@ -240,6 +242,10 @@ pub use observer::RingObserver;
 pub use ring_file::RingFile;
 #[cfg(not(target_os = "linux"))]
 pub use ring_file::RingObserver;
+#[cfg(all(target_os = "linux", feature = "events"))]
+pub(crate) use observer::read_only_dictionary;
+#[cfg(target_os = "linux")]
+pub use spy::{Lap, RingSpy, SpyFrom, SpyRecord, SpyTimeoutError, Spied};
 
 use std::fmt;
 
@@ -249,6 +255,8 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<RingFile>();
     send_sync::<RingObserver>();
+    #[cfg(target_os = "linux")]
+    send_sync::<RingSpy>();
     send_sync::<FileError>();
 };
 

@@ -97,22 +97,53 @@ impl RingObserver {
     /// loads and fences only, as the read-only mapping allows, and
     /// registering always fails.
     pub(crate) fn dictionary(&self) -> Dictionary<'_> {
-        // SAFETY: the dictionary is the mapping's last `dict_len` bytes
-        // (`check_header` checked the file's length, which is the
-        // mapping's, to be HEADER_LEN + capacity + dict_len), 8-aligned
-        // (the mapping is page-aligned, HEADER_LEN and the capacity
-        // multiples of 64), readable while `self` is borrowed; `false`:
-        // nothing is stored through it.
-        unsafe {
-            Dictionary::from_raw(
-                self.region.base().add(HEADER_LEN + self.capacity as usize),
-                self.dict_len,
-                false,
-            )
-        }
+        read_only_dictionary(&self.region, self.capacity, self.dict_len)
+    }
+
+    /// The parts a spy is made of: the mapping, the liveness probe, and the
+    /// layout as validated.
+    pub(super) fn into_parts(self) -> (Arc<ReadOnlyFileRegion>, Liveness, Layout) {
+        let layout = Layout {
+            mode: self.mode,
+            capacity: self.capacity,
+            max_record_len: self.max_record_len,
+            dict_len: self.dict_len,
+            version: self.version,
+        };
+        (self.region, self.liveness, layout)
     }
 
     super::header_observers!();
+}
+
+/// A validated ring file's layout, as its handles keep it.
+pub(super) struct Layout {
+    pub(super) mode: Mode,
+    pub(super) capacity: u64,
+    pub(super) max_record_len: u64,
+    pub(super) dict_len: u64,
+    pub(super) version: (u16, u16),
+}
+
+/// The callsite dictionary of the ring file mapped read-only in `region`,
+/// whose header was validated with this capacity and dictionary length.
+pub(crate) fn read_only_dictionary(
+    region: &ReadOnlyFileRegion,
+    capacity: u64,
+    dict_len: u64,
+) -> Dictionary<'_> {
+    // SAFETY: the dictionary is the mapping's last `dict_len` bytes
+    // (`check_header` checked the file's length, which is the mapping's, to
+    // be HEADER_LEN + capacity + dict_len), 8-aligned (the mapping is
+    // page-aligned, HEADER_LEN and the capacity multiples of 64), readable
+    // while `region` is borrowed; `false`: nothing is stored through it.
+    unsafe {
+        Dictionary::from_raw(
+            region.base().add(HEADER_LEN + capacity as usize),
+            dict_len,
+            false,
+        )
+    }
 }
 
 impl std::fmt::Debug for RingObserver {

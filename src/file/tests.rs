@@ -671,3 +671,170 @@ fn an_mpsc_ring_drained_past_its_tail_opens_again() {
     assert_eq!(ring.tail(), 16 + 16, "the producer moved the tail up");
     assert_eq!(&*consumer.try_recv().unwrap(), b"again");
 }
+
+/// Spies, white-box: laps staged exactly, dead producers, corruption.
+mod spies {
+    use super::*;
+    use crate::file::{Lap, RingSpy, Spied, SpyFrom};
+    use crate::queue::TryRecvError;
+
+    /// What a spy's `try_read` returned, owned.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Seen {
+        Record(u64, Vec<u8>),
+        Lapped(Lap),
+        Empty,
+    }
+
+    fn look(spy: &mut RingSpy) -> Seen {
+        match spy.try_read() {
+            Ok(Spied::Record(record)) => Seen::Record(record.position(), record.to_vec()),
+            Ok(Spied::Lapped(lap)) => Seen::Lapped(lap),
+            Err(TryRecvError::Empty) => Seen::Empty,
+            Err(TryRecvError::Corrupt(corrupt)) => panic!("{corrupt}"),
+        }
+    }
+
+    #[test]
+    fn a_spy_reads_what_the_consumer_then_receives() {
+        let path = TempRing::new("spy-reads");
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+        let producer = ring.mpsc_producer().unwrap();
+        for n in 0..10u8 {
+            producer.try_send(&vec![n; usize::from(n) * 3]).unwrap();
+        }
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+        let mut seen = Vec::new();
+        while let Seen::Record(pos, bytes) = look(&mut spy) {
+            seen.push((pos, bytes));
+        }
+        assert_eq!(seen.len(), 10);
+        assert_eq!(spy.records(), 10);
+        let mut consumer = ring.consumer().unwrap();
+        for (pos, bytes) in &seen {
+            let record = consumer.try_recv().unwrap();
+            assert_eq!((record.position(), &*record), (*pos, &bytes[..]));
+        }
+        // The consumer took them all; a spy from the oldest sees nothing.
+        let mut late = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+        assert_eq!(look(&mut late), Seen::Empty);
+        assert_eq!(look(&mut spy), Seen::Empty);
+        assert_eq!(spy.laps(), 0);
+    }
+
+    #[test]
+    fn a_spy_overtaken_says_what_it_lost_and_reads_on() {
+        let path = TempRing::new("spy-lapped");
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Spsc)).unwrap();
+        let mut producer = ring.spsc_producer().unwrap();
+        let mut consumer = ring.consumer().unwrap();
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+        producer.try_send(b"first").unwrap();
+        assert_eq!(look(&mut spy), Seen::Record(0, b"first".to_vec()));
+        assert_eq!(&*consumer.try_recv().unwrap(), b"first");
+        // Two laps of records go by, consumed as they come.
+        let mut end = 0;
+        for n in 0..200u32 {
+            producer.try_send(&[n as u8; 40]).unwrap();
+            let record = consumer.try_recv().unwrap();
+            end = record.position() + span_of(record.len() as u64);
+        }
+        producer.try_send(b"last").unwrap();
+        let from = span_of(5);
+        assert_eq!(
+            look(&mut spy),
+            Seen::Lapped(Lap {
+                from,
+                to: end
+            })
+        );
+        assert_eq!(spy.lost_bytes(), end - from);
+        assert_eq!(look(&mut spy), Seen::Record(end, b"last".to_vec()));
+        assert_eq!(look(&mut spy), Seen::Empty);
+        assert_eq!((spy.laps(), spy.records()), (1, 2));
+    }
+
+    #[test]
+    fn a_spy_from_now_sees_only_later_records() {
+        let path = TempRing::new("spy-now");
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+        let producer = ring.mpsc_producer().unwrap();
+        producer.try_send(b"before").unwrap();
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Now).unwrap();
+        assert_eq!(look(&mut spy), Seen::Empty);
+        producer.try_send(b"after").unwrap();
+        assert_eq!(look(&mut spy), Seen::Record(span_of(6), b"after".to_vec()));
+    }
+
+    /// Waits (at most `HANG`) for the spy's next record or lap.
+    fn look_within(spy: &mut RingSpy) -> Seen {
+        let start = Instant::now();
+        loop {
+            match look(spy) {
+                Seen::Empty if start.elapsed() < HANG => std::thread::yield_now(),
+                seen => return seen,
+            }
+        }
+    }
+
+    #[test]
+    fn a_spy_steps_over_what_dead_producers_left() {
+        let path = TempRing::new("spy-dead");
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Mpsc)).unwrap();
+        let survivor = ring.mpsc_producer().unwrap();
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+
+        // A reservation never marked, then a claim never committed.
+        let dying = ring.attach_producer(Mode::Mpsc).unwrap();
+        let hole = reserve_without_marking(&ring, &dying, 40);
+        let claimer = ring.mpsc_producer().unwrap();
+        let claim = claimer.try_claim(8).unwrap();
+        let claimed = claim.position();
+        survivor.try_send(b"after").unwrap();
+
+        // While they live, the spy waits.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(30) {
+            assert_eq!(look(&mut spy), Seen::Empty);
+        }
+        assert_eq!(spy.position(), hole);
+        drop(dying);
+        std::mem::forget(claim);
+        drop(claimer);
+        assert_eq!(
+            look_within(&mut spy),
+            Seen::Record(claimed + span_of(8), b"after".to_vec())
+        );
+        assert_eq!(spy.laps(), 0);
+        // The consumer skips the same two, and the spy wrote nothing.
+        let mut consumer = ring.consumer().unwrap();
+        let record = read_within(&mut consumer, HANG);
+        assert_eq!(record.as_deref(), Some(&b"after"[..]));
+        assert_eq!(ring.skipped_claims(), 2);
+    }
+
+    #[test]
+    fn a_spy_reports_corruption_where_the_consumer_never_was() {
+        let path = TempRing::new("spy-corrupt");
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(Mode::Spsc)).unwrap();
+        let mut producer = ring.spsc_producer().unwrap();
+        producer.try_send(b"good").unwrap();
+        let bad = ring.tail();
+        // A committed word whose length runs past the data area.
+        ring.ring
+            .word(bad)
+            .store(Word::committed(4000, 0), Relaxed);
+        ring.ring.header().tail.0.store(bad + 8, Relaxed);
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+        assert_eq!(look(&mut spy), Seen::Record(0, b"good".to_vec()));
+        for _ in 0..2 {
+            match spy.try_read() {
+                Err(TryRecvError::Corrupt(corrupt)) => {
+                    assert_eq!(corrupt.position, bad);
+                    assert_eq!(corrupt.reason, "record length out of bounds");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

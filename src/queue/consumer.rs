@@ -12,7 +12,7 @@ use super::{OwnLines, TryRecvError};
 use crate::error::CorruptRing;
 use crate::ring::Ring;
 use crate::ring::layout::{Mode, WORD, Word, span_of};
-use crate::sync::{Ordering, compiler_fence};
+use crate::sync::{Ordering, fence};
 
 /// The reading end of a queue (SPSC or MPSC).
 ///
@@ -329,18 +329,21 @@ impl Consumer {
     pub(super) fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
         if self.marks {
-            // Relaxed: read only after a crash, by the next consumer (`attach`,
+            // Relaxed: read after a crash, by the next consumer (`attach`,
             // after the lock hand-over) and by an SPSC producer taking over
             // (`take_over`), to which the Release store clearing the word
-            // below publishes it. The compiler fence keeps it before the
-            // zeroing it covers in program order, which is all a process
-            // killed mid-way needs: what it executed reaches memory.
+            // below publishes it; and by spies, which load it after copying
+            // a record to learn whether the consumer reached it meanwhile.
             self.ring
                 .header()
                 .consumed
                 .0
                 .store(pos.wrapping_add(span), Ordering::Relaxed);
-            compiler_fence(Ordering::Release);
+            // Release: orders the mark before the zeroing below, for a spy
+            // whose copy reads a zero written here (it synchronises with the
+            // Acquire fence after the copy; see `ring::spy`), and for a
+            // process killed mid-way. No instruction on x86-64.
+            fence(Ordering::Release);
         }
         // MPSC zeroes the whole span; SPSC only the record word, because its
         // producer keeps the next record word clean itself (module docs).

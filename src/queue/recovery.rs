@@ -25,7 +25,7 @@ use super::consumer::Consumer;
 use super::peers::Peers;
 use crate::ring::Ring;
 use crate::ring::layout::{WORD, Word, span_of};
-use crate::sync::{Ordering, compiler_fence};
+use crate::sync::{Ordering, fence};
 
 impl Consumer {
     /// The consumer of a ring that may have had one before (a ring file),
@@ -127,9 +127,10 @@ impl Consumer {
             return false;
         }
         let span = end.wrapping_sub(pos);
-        // Relaxed: as in `consume`, stored before the zeroing it covers.
+        // Relaxed, then a Release fence: as in `consume`, stored before the
+        // zeroing it covers.
         self.ring.header().consumed.0.store(end, Ordering::Relaxed);
-        compiler_fence(Ordering::Release);
+        fence(Ordering::Release);
         // The range may run past the end of the data area (its wrap padding
         // was never written). Nothing was written in it but, perhaps, stale
         // words; zero it all.
