@@ -13,11 +13,16 @@
 //!   its round. The consumer's records/s is the headline; each spy's
 //!   delivered records/s, the share of the records it saw, its laps and the
 //!   bytes it lost are reported beside it.
-//! - `spy-rate`: one spy's delivery rate and laps when it keeps up (the
+//! - `spy-rate`: one spy's delivery rate and laps when it keeps up and when
+//!   it does not, alternated. A spy reads only records the consumer has not
+//!   consumed yet, so it keeps up when the consumer lags behind it: the
 //!   producer sends bursts of `LOGRING_BENCH_SPY_BURST` records, one burst
-//!   every `LOGRING_BENCH_SPY_PAUSE_US`; the spy either polls `try_read` or
-//!   waits with `read_timeout`, as `logring tail --spy` does) and when it
-//!   does not (producer and consumer at full speed), alternated.
+//!   every `LOGRING_BENCH_SPY_PAUSE_US`, and the consumer drains the ring
+//!   once per pause and sleeps between drains (a shipper that wakes up now
+//!   and then); the spy either polls `try_read` or waits with
+//!   `read_timeout`, as `logring tail --spy` does. It races the consumer
+//!   when the producer is paced and the consumer busy-polls, and falls
+//!   behind when producer and consumer run at full speed.
 //!
 //! Placement: the producer is pinned to the first usable core and the
 //! consumer to the second; spies are not pinned. With one spy, three busy
@@ -68,8 +73,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, current, env_or, flagged,
-    per_msg, print_table, ratio_to, ring_dir, set_current,
+    BaseConfig, CpuTimes, FOREIGN_CPU_LIMIT, RunStats, Spread, current, env_or, flagged, per_msg,
+    print_table, ratio_to, ring_dir, set_current,
 };
 use logring::file::{Lap, Options, RingFile, RingSpy, Spied, SpyFrom, SpyTimeoutError};
 use logring::queue::{ClaimError, TryRecvError};
@@ -212,7 +217,10 @@ impl Tally {
         }
         let seq = word(record, 0);
         if seq != self.next {
-            let what = format!("record {}: sequence {seq}, expected {}", self.msgs, self.next);
+            let what = format!(
+                "record {}: sequence {seq}, expected {}",
+                self.msgs, self.next
+            );
             self.faults.add(what);
         }
         self.next = seq.wrapping_add(1);
@@ -308,7 +316,10 @@ impl SpyTally {
         self.lost += lap.lost_bytes();
         let behind = self.last.map_or(0, |(_, at)| at);
         if lap.to <= lap.from || lap.from < behind {
-            let what = format!("lap {} [{}, {}) after position {behind}", self.laps, lap.from, lap.to);
+            let what = format!(
+                "lap {} [{}, {}) after position {behind}",
+                self.laps, lap.from, lap.to
+            );
             self.faults.add(what);
         }
         self.lapped_to = Some(lap.to);
@@ -349,6 +360,26 @@ enum Sending {
     /// Bursts of `burst` records, one every `pause`.
     Paced { burst: u64, pause: Duration },
 }
+
+/// How a run's producer, consumer and spies behave.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// How the producer sends.
+    send: Sending,
+    /// The consumer busy-polls (`None`) or drains the ring once per period,
+    /// half a period after each of a paced producer's bursts, and sleeps
+    /// between drains, as a shipper that wakes up now and then.
+    drain_every: Option<Duration>,
+    /// How the spies wait.
+    wait: Wait,
+}
+
+/// Producer and consumer busy, spies polling.
+const FULL_SPEED: Mode = Mode {
+    send: Sending::Full,
+    drain_every: None,
+    wait: Wait::Poll,
+};
 
 /// What one spy did in a run.
 struct SpyRun {
@@ -426,11 +457,7 @@ fn produce(tx: &mut logring::queue::spsc::Producer, n: u64, send: Sending, cfg: 
     for seq in 0..n {
         if let Sending::Paced { burst, pause } = send {
             if seq > 0 && seq % burst == 0 {
-                let due = began + pause * (seq / burst) as u32;
-                let now = Instant::now();
-                if due > now {
-                    thread::sleep(due - now);
-                }
+                sleep_until(began + pause * (seq / burst) as u32);
             }
         }
         msg[..8].copy_from_slice(&seq.to_le_bytes());
@@ -452,6 +479,14 @@ fn produce(tx: &mut logring::queue::spsc::Producer, n: u64, send: Sending, cfg: 
     retries
 }
 
+/// Sleeps until `due`, if it is still to come.
+fn sleep_until(due: Instant) {
+    let now = Instant::now();
+    if due > now {
+        thread::sleep(due - now);
+    }
+}
+
 /// What the consumer saw.
 struct Consumed {
     tally: Tally,
@@ -466,17 +501,27 @@ fn consume(
     cfg: &Config,
     progress: &AtomicU64,
     start: &Barrier,
+    drain_every: Option<Duration>,
 ) -> Consumed {
     let mut tally = Tally::new();
     let mut polls = 0u64;
     start.wait();
     let began = Instant::now();
+    let mut drains = 0u32;
     while tally.msgs < n {
         match rx.try_recv_batch(cfg.batch, |record| tally.add(&record)) {
             Ok(_) => progress.store(tally.msgs, Ordering::Relaxed),
             Err(TryRecvError::Empty) => {
                 polls += 1;
-                cfg.idle();
+                match drain_every {
+                    // Half a period after each burst of a paced producer
+                    // (which sends at whole periods).
+                    Some(period) => {
+                        sleep_until(began + period * drains + period / 2);
+                        drains += 1;
+                    }
+                    None => cfg.idle(),
+                }
             }
             Err(error) => panic!("{}: consumer: {error}", current()),
         }
@@ -491,7 +536,13 @@ fn consume(
 /// A spy's side of a run: reads from `start` until it finds nothing new
 /// after `over` is set (the producer and the consumer are done), checking
 /// everything it delivers.
-fn watch(spy: &mut RingSpy, wait: Wait, cfg: &Config, start: &Barrier, over: &AtomicBool) -> SpyRun {
+fn watch(
+    spy: &mut RingSpy,
+    wait: Wait,
+    cfg: &Config,
+    start: &Barrier,
+    over: &AtomicBool,
+) -> SpyRun {
     let mut tally = SpyTally::new();
     let mut polls = 0u64;
     start.wait();
@@ -573,7 +624,7 @@ fn watchdog(progress: &AtomicU64, n: u64, done: &mpsc::Receiver<()>, stall: Dura
 
 /// One run: a fresh ring file, its producer and consumer, and `spies` spies
 /// that opened it before the start; `n` records sent as `send` says.
-fn run(cfg: &Config, n: u64, spies: usize, send: Sending, wait: Wait) -> Run {
+fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
     let ring = TempRing::create(cfg);
     let mut tx = ring.file.spsc_producer().unwrap_or_else(|e| panic!("{e}"));
     let mut rx = ring.file.consumer().unwrap_or_else(|e| panic!("{e}"));
@@ -591,18 +642,18 @@ fn run(cfg: &Config, n: u64, spies: usize, send: Sending, wait: Wait) -> Run {
         let watchdog = s.spawn(move || watchdog(progress, n, &watched, cfg.stall()));
         let watchers: Vec<_> = spied
             .iter_mut()
-            .map(|spy| s.spawn(move || watch(spy, wait, cfg, start, over)))
+            .map(|spy| s.spawn(move || watch(spy, mode.wait, cfg, start, over)))
             .collect();
         let producer = s.spawn(move || {
             cfg.pin(PRODUCER);
             start.wait();
             let began = Instant::now();
-            let retries = produce(&mut tx, n, send, cfg);
+            let retries = produce(&mut tx, n, mode.send, cfg);
             (retries, began.elapsed().as_secs_f64())
         });
         let consumer = s.spawn(move || {
             cfg.pin(CONSUMER);
-            consume(&mut rx, n, cfg, progress, start)
+            consume(&mut rx, n, cfg, progress, start, mode.drain_every)
         });
         let sent = producer.join().unwrap();
         let consumed = consumer.join().unwrap();
@@ -649,7 +700,7 @@ fn size(cfg: &Config) -> u64 {
     set_current("sizing: 0 spies".into());
     let floor = (cfg.run_secs / 5.0).max(0.02);
     let mut n = 1u64 << 14;
-    let go = |n| run(cfg, n, 0, Sending::Full, Wait::Poll);
+    let go = |n| run(cfg, n, 0, FULL_SPEED);
     let mut first = go(n);
     while first.secs < floor && n < 1 << 34 {
         let scale = (floor * 1.5 / first.secs.max(1e-6)).clamp(2.0, 16.0);
@@ -702,7 +753,10 @@ fn spy_rows(label: &str, runs: &[Run], spies: usize, table: &mut Vec<Vec<String>
             format!("spy {}", k + 1),
             spread_of(&own, |s| s.rate() / 1e6, 2),
             spread_of(
-                &own.iter().zip(runs).map(|(s, r)| (s.records, r.msgs)).collect::<Vec<_>>(),
+                &own.iter()
+                    .zip(runs)
+                    .map(|(s, r)| (s.records, r.msgs))
+                    .collect::<Vec<_>>(),
                 |&(got, sent)| got as f64 / sent as f64 * 100.0,
                 1,
             ),
@@ -750,7 +804,7 @@ fn spy_throughput(cfg: &Config, n: u64) {
     let rounds = if cfg.smoke { 1 } else { cfg.pairs };
     let go = |spies: usize| {
         set_current(format!("{key} / {spies} spies ({n} messages)"));
-        run(cfg, n, spies, Sending::Full, Wait::Poll)
+        run(cfg, n, spies, FULL_SPEED)
     };
     if !cfg.smoke {
         // A warm-up of every configuration.
@@ -815,6 +869,11 @@ fn report_throughput(cfg: &Config, key: &str, m: &Rounds) {
          and consumer are 5 busy threads on 2 cores (the spies take CPU time from both ends)"
     );
     println!(
+        "- while the scheduler runs a spy in place of one end, the other end can move at most \
+         one ring's worth of records before it finds the ring full (producer) or empty \
+         (consumer): retries/msg and polls/msg show it"
+    );
+    println!(
         "- {} rounds of 0, 1, 3 spies and a last 0-spy run; {} messages per run (sized for ~{} \
          ms with no spy); ring {} KiB; each spy opened the ring before the start \
          (SpyFrom::Oldest)",
@@ -866,12 +925,38 @@ fn report_throughput(cfg: &Config, key: &str, m: &Rounds) {
     );
 }
 
-/// The spy-rate scenario's modes, in the order each round runs them.
-const RATE_MODES: [(&str, bool, Wait); 3] = [
-    ("keeps up: paced producer, polling spy", true, Wait::Poll),
-    ("keeps up: paced producer, waiting spy (read_timeout)", true, Wait::Sleep),
-    ("falls behind: full speed, polling spy", false, Wait::Poll),
+/// The spy-rate scenario's modes, in the order each round runs them: a
+/// name, whether the producer is paced, whether the consumer drains once
+/// per pause (rather than busy-polling), and how the spy waits.
+const RATE_MODES: [(&str, bool, bool, Wait); 4] = [
+    (
+        "keeps up: paced, consumer drains per pause, polling spy",
+        true,
+        true,
+        Wait::Poll,
+    ),
+    (
+        "keeps up: paced, consumer drains per pause, waiting spy",
+        true,
+        true,
+        Wait::Sleep,
+    ),
+    (
+        "races the consumer: paced, busy consumer, polling spy",
+        true,
+        false,
+        Wait::Poll,
+    ),
+    (
+        "falls behind: full speed, polling spy",
+        false,
+        false,
+        Wait::Poll,
+    ),
 ];
+/// The modes the headline compares: keeping up, falling behind.
+const KEEPS_UP: usize = 0;
+const FALLS_BEHIND: usize = 3;
 
 fn spy_rate(cfg: &Config, full_n: u64) {
     let key = "spy-rate";
@@ -887,14 +972,19 @@ fn spy_rate(cfg: &Config, full_n: u64) {
         let bursts = (cfg.run_secs / cfg.pause.as_secs_f64().max(1e-6)).ceil() as u64;
         (bursts.max(1) * cfg.burst).max(SMOKE_MSGS)
     };
-    let go = |(name, is_paced, wait): (&str, bool, Wait)| {
+    let go = |(name, is_paced, drains, wait): (&str, bool, bool, Wait)| {
         let (n, send) = if is_paced {
             (paced_n, paced)
         } else {
             (full_n, Sending::Full)
         };
+        let mode = Mode {
+            send,
+            drain_every: drains.then_some(cfg.pause),
+            wait,
+        };
         set_current(format!("{key} / {name} ({n} messages)"));
-        run(cfg, n, 1, send, wait)
+        run(cfg, n, 1, mode)
     };
     if !cfg.smoke {
         for mode in RATE_MODES {
@@ -935,6 +1025,12 @@ fn spy_rate(cfg: &Config, full_n: u64) {
         cfg.ring / 1024,
         RATE_MODES.len()
     );
+    println!(
+        "- a spy reads only what the consumer has not consumed yet (it validates each copy \
+         against the consumer's consumed mark): it keeps up when the consumer lags behind it \
+         (here a consumer that drains once per pause), and races a busy-polling consumer; a \
+         waiting spy (read_timeout) sleeps up to 1 ms between looks"
+    );
     println!();
     let mut table = vec![vec![
         "mode".to_string(),
@@ -943,7 +1039,7 @@ fn spy_rate(cfg: &Config, full_n: u64) {
         "polls/msg".into(),
         "flagged (max other)".into(),
     ]];
-    for ((name, _, _), own) in RATE_MODES.iter().zip(&runs) {
+    for ((name, ..), own) in RATE_MODES.iter().zip(&runs) {
         table.push(vec![
             name.to_string(),
             spread_of(own, |r| r.rate() / 1e6, 2),
@@ -955,7 +1051,7 @@ fn spy_rate(cfg: &Config, full_n: u64) {
     print_table(&table);
     println!();
     let mut spies = vec![spy_table_heading()];
-    for ((name, _, _), own) in RATE_MODES.iter().zip(&runs) {
+    for ((name, ..), own) in RATE_MODES.iter().zip(&runs) {
         spy_rows(name, own, 1, &mut spies);
     }
     print_table(&spies);
@@ -965,10 +1061,10 @@ fn spy_rate(cfg: &Config, full_n: u64) {
     println!(
         "- headline: a polling spy delivers {} Mrec/s with {} laps/run when it keeps up, {} \
          Mrec/s with {} laps/run at full speed",
-        at(0),
-        laps(0),
-        at(2),
-        laps(2)
+        at(KEEPS_UP),
+        laps(KEEPS_UP),
+        at(FALLS_BEHIND),
+        laps(FALLS_BEHIND)
     );
 }
 
@@ -996,7 +1092,10 @@ fn command(cfg: &Config) -> String {
 }
 
 fn print_header(cfg: &Config) {
-    common::print_title_and_machine("spy bench: readers that do not consume, beside the consumer", cfg);
+    common::print_title_and_machine(
+        "spy bench: readers that do not consume, beside the consumer",
+        cfg,
+    );
     println!("- command: `{}`", command(cfg));
     println!(
         "- {} rounds per scenario, ~{} ms per 0-spy run; ring {} KiB; try_recv_batch limit {} \
