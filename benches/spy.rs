@@ -8,7 +8,8 @@
 //!   consumer thread busy-polling (`try_claim`/`commit`, `try_recv_batch`),
 //!   64-byte records, with 0, 1 and 3 spy threads attached (`RingSpy`, each
 //!   polling `try_read` and spinning when it finds nothing). Runs alternate
-//!   0, 1, 3, 0, 1, 3, ..., 0 spies with the same message count; each run
+//!   0, 1, 3, 0, 1, 3, ..., 0 spies, the producer sending for the same
+//!   time in each (`LOGRING_BENCH_RUN_MS`); each run
 //!   with spies is divided by the mean of the 0-spy runs on either side of
 //!   its round. The consumer's records/s is the headline; each spy's
 //!   delivered records/s, the share of the records it saw, its laps and the
@@ -55,8 +56,7 @@
 //! thousand messages, as a correctness smoke test.
 //!
 //! Environment: `LOGRING_BENCH_PAIRS` (rounds, default 15),
-//! `LOGRING_BENCH_RUN_MS` (500, the length of a 0-spy run and of a paced
-//! run), `LOGRING_BENCH_RING` (ring bytes, 262144), `LOGRING_BENCH_BATCH`
+//! `LOGRING_BENCH_RUN_MS` (500, how long the producer sends in each run), `LOGRING_BENCH_RING` (ring bytes, 262144), `LOGRING_BENCH_BATCH`
 //! (`try_recv_batch` limit, 64), `LOGRING_BENCH_DIR` (where ring files are
 //! created; `/dev/shm` if it exists, else the temporary directory),
 //! `LOGRING_BENCH_SPY_BURST` (records per burst of the paced producer, 1000),
@@ -64,7 +64,6 @@
 
 mod common;
 
-use std::cell::OnceCell;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -450,11 +449,46 @@ impl Drop for TempRing {
 }
 
 /// Sends records `0..n` as `send` says; returns the claims refused as full.
-fn produce(tx: &mut logring::queue::spsc::Producer, n: u64, send: Sending, cfg: &Config) -> u64 {
+/// How long a run sends: `msgs` records or for `secs`, whichever ends
+/// first.
+#[derive(Clone, Copy)]
+struct Limit {
+    msgs: u64,
+    secs: f64,
+}
+
+impl Limit {
+    /// A few thousand records in smoke mode; `cfg.run_secs` of sending when
+    /// measuring (runs with spies send fewer records in that time).
+    fn of(cfg: &Config) -> Self {
+        if cfg.smoke {
+            Self {
+                msgs: SMOKE_MSGS,
+                secs: f64::INFINITY,
+            }
+        } else {
+            Self {
+                msgs: u64::MAX,
+                secs: cfg.run_secs,
+            }
+        }
+    }
+}
+
+/// Sends records `0..` as `send` says until `limit`, then stores how many
+/// in `sent`; returns the claims refused as full.
+fn produce(
+    tx: &mut logring::queue::spsc::Producer,
+    limit: Limit,
+    send: Sending,
+    cfg: &Config,
+    sent: &AtomicU64,
+) -> u64 {
     let mut msg = template();
     let mut retries = 0;
     let began = Instant::now();
-    for seq in 0..n {
+    let mut seq = 0;
+    while seq < limit.msgs && !(seq % 256 == 0 && began.elapsed().as_secs_f64() >= limit.secs) {
         if let Sending::Paced { burst, pause } = send {
             if seq > 0 && seq % burst == 0 {
                 sleep_until(began + pause * (seq / burst) as u32);
@@ -475,7 +509,11 @@ fn produce(tx: &mut logring::queue::spsc::Producer, n: u64, send: Sending, cfg: 
                 Err(error) => panic!("{}: try_claim failed: {error}", current()),
             }
         }
+        seq += 1;
     }
+    // Release: pairs with the consumer's Acquire load; the count follows
+    // every commit.
+    sent.store(seq, Ordering::Release);
     retries
 }
 
@@ -494,10 +532,11 @@ struct Consumed {
     polls: u64,
 }
 
-/// Receives `n` records with `try_recv_batch`, timed from `start`.
+/// Receives records with `try_recv_batch` until it has as many as the
+/// producer says it sent (`sent`), timed from `start` to the last record.
 fn consume(
     rx: &mut logring::queue::Consumer,
-    n: u64,
+    sent: &AtomicU64,
     cfg: &Config,
     progress: &AtomicU64,
     start: &Barrier,
@@ -507,11 +546,20 @@ fn consume(
     let mut polls = 0u64;
     start.wait();
     let began = Instant::now();
+    let mut last = 0.0;
     let mut drains = 0u32;
-    while tally.msgs < n {
+    loop {
         match rx.try_recv_batch(cfg.batch, |record| tally.add(&record)) {
-            Ok(_) => progress.store(tally.msgs, Ordering::Relaxed),
+            Ok(_) => {
+                progress.store(tally.msgs, Ordering::Relaxed);
+                last = began.elapsed().as_secs_f64();
+            }
             Err(TryRecvError::Empty) => {
+                // Acquire: pairs with the producer's Release store of its
+                // count, made after its last commit.
+                if tally.msgs >= sent.load(Ordering::Acquire) {
+                    break;
+                }
                 polls += 1;
                 match drain_every {
                     // Half a period after each burst of a paced producer
@@ -528,7 +576,7 @@ fn consume(
     }
     Consumed {
         tally,
-        secs: began.elapsed().as_secs_f64(),
+        secs: last,
         polls,
     }
 }
@@ -601,7 +649,7 @@ fn watch(
 
 /// Watches a run's progress (records received) until `done` disconnects;
 /// reports and aborts the process if nothing arrives for `stall`.
-fn watchdog(progress: &AtomicU64, n: u64, done: &mpsc::Receiver<()>, stall: Duration) {
+fn watchdog(progress: &AtomicU64, done: &mpsc::Receiver<()>, stall: Duration) {
     let (mut seen, mut since) = (0, Instant::now());
     loop {
         match done.recv_timeout(Duration::from_millis(100)) {
@@ -613,7 +661,7 @@ fn watchdog(progress: &AtomicU64, n: u64, done: &mpsc::Receiver<()>, stall: Dura
             (seen, since) = (now, Instant::now());
         } else if since.elapsed() > stall {
             eprintln!(
-                "HANG: {}: nothing received for {} s; {now} of {n} received",
+                "HANG: {}: nothing received for {} s; {now} received",
                 current(),
                 stall.as_secs()
             );
@@ -623,8 +671,9 @@ fn watchdog(progress: &AtomicU64, n: u64, done: &mpsc::Receiver<()>, stall: Dura
 }
 
 /// One run: a fresh ring file, its producer and consumer, and `spies` spies
-/// that opened it before the start; `n` records sent as `send` says.
-fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
+/// that opened it before the start; records sent as `mode` says until
+/// `limit`.
+fn run(cfg: &Config, limit: Limit, spies: usize, mode: Mode) -> Run {
     let ring = TempRing::create(cfg);
     let mut tx = ring.file.spsc_producer().unwrap_or_else(|e| panic!("{e}"));
     let mut rx = ring.file.consumer().unwrap_or_else(|e| panic!("{e}"));
@@ -635,11 +684,12 @@ fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
     let start = Barrier::new(2 + spies);
     let over = AtomicBool::new(false);
     let progress = AtomicU64::new(0);
+    let sent = AtomicU64::new(u64::MAX);
     let cpu = CpuTimes::sample(cfg.smoke);
     let (consumed, (retries, producer_secs), spy_runs) = thread::scope(|s| {
-        let (start, over, progress) = (&start, &over, &progress);
+        let (start, over, progress, sent) = (&start, &over, &progress, &sent);
         let (done, watched) = mpsc::channel::<()>();
-        let watchdog = s.spawn(move || watchdog(progress, n, &watched, cfg.stall()));
+        let watchdog = s.spawn(move || watchdog(progress, &watched, cfg.stall()));
         let watchers: Vec<_> = spied
             .iter_mut()
             .map(|spy| s.spawn(move || watch(spy, mode.wait, cfg, start, over)))
@@ -648,12 +698,12 @@ fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
             cfg.pin(PRODUCER);
             start.wait();
             let began = Instant::now();
-            let retries = produce(&mut tx, n, mode.send, cfg);
+            let retries = produce(&mut tx, limit, mode.send, cfg, sent);
             (retries, began.elapsed().as_secs_f64())
         });
         let consumer = s.spawn(move || {
             cfg.pin(CONSUMER);
-            consume(&mut rx, n, cfg, progress, start, mode.drain_every)
+            consume(&mut rx, sent, cfg, progress, start, mode.drain_every)
         });
         let sent = producer.join().unwrap();
         let consumed = consumer.join().unwrap();
@@ -666,6 +716,7 @@ fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
         (consumed, sent, spy_runs)
     });
     let foreign_cpu = cpu.and_then(CpuTimes::foreign_share);
+    let n = sent.into_inner();
     if let Err(error) = consumed.tally.verify(n) {
         panic!("{}: {error}", current());
     }
@@ -689,27 +740,6 @@ fn run(cfg: &Config, n: u64, spies: usize, mode: Mode) -> Run {
 // ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
-
-/// Messages for a 0-spy run at full speed that takes about `cfg.run_secs`
-/// (grown until a run is long enough to time, then the median rate of three
-/// runs: one may land in a fast or slow phase of the machine).
-fn size(cfg: &Config) -> u64 {
-    if cfg.smoke {
-        return SMOKE_MSGS;
-    }
-    set_current("sizing: 0 spies".into());
-    let floor = (cfg.run_secs / 5.0).max(0.02);
-    let mut n = 1u64 << 14;
-    let go = |n| run(cfg, n, 0, FULL_SPEED);
-    let mut first = go(n);
-    while first.secs < floor && n < 1 << 34 {
-        let scale = (floor * 1.5 / first.secs.max(1e-6)).clamp(2.0, 16.0);
-        n = (n as f64 * scale) as u64;
-        first = go(n);
-    }
-    let rate = Spread::of([first.rate(), go(n).rate(), go(n).rate()].into_iter()).median;
-    ((rate * cfg.run_secs) as u64).max(SMOKE_MSGS)
-}
 
 /// `median (min-max) over k rounds`, and the same over the clean rounds if
 /// some were flagged.
@@ -793,18 +823,17 @@ fn spy_table_heading() -> Vec<String> {
 /// The throughput scenario's runs: `zero[i]` and `zero[i + 1]` are the
 /// 0-spy runs on either side of round `i`'s runs with 1 and 3 spies.
 struct Rounds {
-    n: u64,
     zero: Vec<Run>,
     one: Vec<Run>,
     three: Vec<Run>,
 }
 
-fn spy_throughput(cfg: &Config, n: u64) {
+fn spy_throughput(cfg: &Config) {
     let key = "spy-throughput";
     let rounds = if cfg.smoke { 1 } else { cfg.pairs };
     let go = |spies: usize| {
-        set_current(format!("{key} / {spies} spies ({n} messages)"));
-        run(cfg, n, spies, FULL_SPEED)
+        set_current(format!("{key} / {spies} spies"));
+        run(cfg, Limit::of(cfg), spies, FULL_SPEED)
     };
     if !cfg.smoke {
         // A warm-up of every configuration.
@@ -813,7 +842,6 @@ fn spy_throughput(cfg: &Config, n: u64) {
         }
     }
     let mut m = Rounds {
-        n,
         zero: vec![go(0)],
         one: Vec::new(),
         three: Vec::new(),
@@ -837,8 +865,8 @@ fn spy_throughput(cfg: &Config, n: u64) {
             .map(|s| format!("{} records/{} laps", s.records, s.laps))
             .collect();
         println!(
-            "{key}: {} runs with 0, {} with 1 and {} with 3 spies, {n} messages each, every \
-             record checked (consumer and spies); spies saw {}",
+            "{key}: {} runs with 0, {} with 1 and {} with 3 spies, {SMOKE_MSGS} messages each, \
+             every record checked (consumer and spies); spies saw {}",
             m.zero.len(),
             m.one.len(),
             m.three.len(),
@@ -874,11 +902,10 @@ fn report_throughput(cfg: &Config, key: &str, m: &Rounds) {
          (consumer): retries/msg and polls/msg show it"
     );
     println!(
-        "- {} rounds of 0, 1, 3 spies and a last 0-spy run; {} messages per run (sized for ~{} \
-         ms with no spy); ring {} KiB; each spy opened the ring before the start \
+        "- {} rounds of 0, 1, 3 spies and a last 0-spy run; the producer sends for {} ms per \
+         run, every configuration alike; ring {} KiB; each spy opened the ring before the start \
          (SpyFrom::Oldest)",
         m.one.len(),
-        m.n,
         (cfg.run_secs * 1000.0).round(),
         cfg.ring / 1024
     );
@@ -958,33 +985,22 @@ const RATE_MODES: [(&str, bool, bool, Wait); 4] = [
 const KEEPS_UP: usize = 0;
 const FALLS_BEHIND: usize = 3;
 
-fn spy_rate(cfg: &Config, full_n: u64) {
+fn spy_rate(cfg: &Config) {
     let key = "spy-rate";
     let rounds = if cfg.smoke { 1 } else { cfg.pairs };
     let paced = Sending::Paced {
         burst: cfg.burst,
         pause: cfg.pause,
     };
-    // Bursts for about `run_secs` (a few in smoke mode).
-    let paced_n = if cfg.smoke {
-        SMOKE_MSGS
-    } else {
-        let bursts = (cfg.run_secs / cfg.pause.as_secs_f64().max(1e-6)).ceil() as u64;
-        (bursts.max(1) * cfg.burst).max(SMOKE_MSGS)
-    };
     let go = |(name, is_paced, drains, wait): (&str, bool, bool, Wait)| {
-        let (n, send) = if is_paced {
-            (paced_n, paced)
-        } else {
-            (full_n, Sending::Full)
-        };
+        let send = if is_paced { paced } else { Sending::Full };
         let mode = Mode {
             send,
             drain_every: drains.then_some(cfg.pause),
             wait,
         };
-        set_current(format!("{key} / {name} ({n} messages)"));
-        run(cfg, n, 1, mode)
+        set_current(format!("{key} / {name}"));
+        run(cfg, Limit::of(cfg), 1, mode)
     };
     if !cfg.smoke {
         for mode in RATE_MODES {
@@ -1017,11 +1033,11 @@ fn spy_rate(cfg: &Config, full_n: u64) {
     println!();
     println!("- {}", placement(cfg));
     println!(
-        "- paced: bursts of {} records, one every {} µs ({paced_n} messages per run); full \
-         speed: {full_n} messages per run; ring {} KiB; {rounds} rounds of the {} modes, \
-         alternated",
+        "- paced: bursts of {} records, one every {} µs; the producer sends for {} ms per run; \
+         ring {} KiB; {rounds} rounds of the {} modes, alternated",
         cfg.burst,
         cfg.pause.as_micros(),
+        (cfg.run_secs * 1000.0).round(),
         cfg.ring / 1024,
         RATE_MODES.len()
     );
@@ -1135,12 +1151,10 @@ fn main() {
         print_header(&cfg);
     }
     let began = Instant::now();
-    let n = OnceCell::new();
     for scenario in chosen {
-        let n = *n.get_or_init(|| size(&cfg));
         match scenario {
-            "spy-throughput" => spy_throughput(&cfg, n),
-            _ => spy_rate(&cfg, n),
+            "spy-throughput" => spy_throughput(&cfg),
+            _ => spy_rate(&cfg),
         }
     }
     println!();
