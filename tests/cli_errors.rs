@@ -122,7 +122,7 @@ fn bad_files() -> Vec<BadFile> {
             "major version 2",
             MAJOR_AT,
             &2u16.to_le_bytes(),
-            "ring format 2.1, this logring reads 1.x",
+            "ring format 2.2, this logring reads 1.x",
         ),
         (
             "no marker",

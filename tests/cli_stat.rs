@@ -40,7 +40,7 @@ fn stat_describes_a_fresh_ring() {
     let ran = run(&["stat", ring.arg()]).ok();
     let expected: Vec<(String, String)> = [
         ("ring file", ring.arg()),
-        ("format", "1.1"),
+        ("format", "1.2"),
         ("mode", "MPSC"),
         ("capacity", "65536 bytes (64.0 KiB)"),
         ("max record", "32760 bytes"),
@@ -62,7 +62,7 @@ fn stat_describes_a_fresh_ring() {
     let stat = stat_json(&ring);
     let expected = serde_json::json!({
         "path": ring.arg(),
-        "format": "1.1",
+        "format": "1.2",
         "mode": "spsc",
         "capacity": 4096,
         "max_record_len": 2040,

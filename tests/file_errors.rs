@@ -906,7 +906,7 @@ fn attached_ends_are_seen_until_the_last_handle_goes() {
 fn observers_report_the_header() {
     let path = TempPath::new("observers");
     let ring = create(&path, 4096, Mode::Mpsc);
-    assert_eq!(ring.format_version(), (1, 1));
+    assert_eq!(ring.format_version(), (1, 2));
     assert_eq!((ring.head(), ring.tail()), (0, 0));
     assert_eq!(ring.producer_count(), 0);
     assert_eq!(ring.consumer_pid(), None);

@@ -5,10 +5,18 @@
 //! any input, is a panic, a hang, a crash or a read outside the data area.
 //! When the file opens:
 //!
-//! 1. a consumer drains it (`try_recv` and `try_recv_batch`, at most
-//!    `MAX_RECORDS` records): every record lies inside the data area and is
-//!    at most `max_record_len` long; a second consumer is refused, and so is
-//!    a producer of the other mode;
+//! 1. a spy (`RingSpy`, from the oldest record, which is where a consumer
+//!    attaching next starts) drains it with `try_read`, at most
+//!    `MAX_RECORDS` records: every record lies inside the data area
+//!    and is at most `max_record_len` long, positions increase, it is never
+//!    lapped (nobody consumes), and it ends in `Empty` or in `Corrupt`
+//!    (which it reports again on the next read). Then a consumer drains the
+//!    same file (`try_recv` and `try_recv_batch`, at most `MAX_RECORDS`
+//!    records) under the same checks, and the spy's records equal the
+//!    consumer's, in order (positions, tags and bytes), up to the first
+//!    corruption either finds: where one stops short of the other, it is
+//!    the one that found corruption. A second consumer is refused, and so
+//!    is a producer of the other mode;
 //! 2. the file is written afresh and opened again, and a receiver drains it
 //!    (`try_recv`, `try_recv_batch`) under the same checks: with no producer
 //!    attached, it must end in `Disconnected`, or in `Corrupt` naming the
@@ -40,7 +48,9 @@ use common::{Scratch, payload, scratch_path};
 use libfuzzer_sys::fuzz_target;
 use logring::channel::TryRecvError;
 use logring::events::{Decoder, Format};
-use logring::file::{FileError, FileErrorKind, Mode, RingFile, RingObserver};
+use logring::file::{
+    FileError, FileErrorKind, Mode, RingFile, RingObserver, RingSpy, Spied, SpyFrom,
+};
 use logring::queue::{self, ClaimError, Consumer, mpsc, spsc};
 
 /// Most records read in one drain: enough for any ring a fuzz input can
@@ -170,14 +180,33 @@ fn check_placed(ring: &RingFile, position: u64, bytes: &[u8], tag: u32) {
     black_box((bytes.iter().fold(0u8, |x, &b| x ^ b), tag));
 }
 
-/// Phase 1: open, drain with a consumer. Returns whether the file opened.
+/// A record as a reader got it: position, tag and bytes.
+type Got = (u64, u32, Vec<u8>);
+
+/// What a drain read, in order, and whether it stopped at corruption.
+struct Drained {
+    /// Where the reader started.
+    start: u64,
+    records: Vec<Got>,
+    corrupt: bool,
+}
+
+/// Phase 1: open, drain with a spy, then with a consumer, and compare.
+/// Returns whether the file opened.
 fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
     write_file(path, data);
     let Some(ring) = open(path, data) else {
         return false;
     };
+    let tail = ring.tail();
+    let spied = drain_with_spy(&ring, path);
     let mut consumer = ring.consumer().expect("the first consumer attaches");
     assert!(ring.consumer_attached());
+    assert_eq!(
+        spied.start,
+        ring.head(),
+        "a spy starts at the oldest record, where the consumer starts"
+    );
     match ring.consumer() {
         Err(error) => {
             assert!(matches!(
@@ -195,27 +224,138 @@ fn drain_with_consumer(path: &Path, data: &[u8]) -> bool {
     .expect("a producer of the other mode is refused");
     assert!(matches!(wrong.kind(), FileErrorKind::WrongMode { .. }));
     exercise(&wrong);
-    drain(&ring, &mut consumer);
+    let consumed = drain(&ring, &mut consumer);
     black_box(format!("{consumer:?}"));
     drop(consumer);
     assert!(!ring.consumer_attached());
+    compare(&spied, &consumed, tail);
     true
 }
 
+/// Drains the ring with a spy from the oldest record, before any consumer
+/// attaches: nobody consumes, so it is never lapped.
+fn drain_with_spy(ring: &RingFile, path: &Path) -> Drained {
+    let mut spy = RingSpy::open(path, SpyFrom::Oldest)
+        .unwrap_or_else(|error| panic!("a file that opens is spied on: {error}"));
+    // The oldest record: where a consumer attaching now starts (after the
+    // release a dead consumer may have left unfinished, past `head`).
+    let start = spy.position();
+    assert_eq!(spy.capacity(), ring.capacity());
+    assert_eq!(spy.max_record_len(), ring.max_record_len());
+    let mut records: Vec<Got> = Vec::new();
+    let mut corrupt = false;
+    while records.len() < MAX_RECORDS {
+        match spy.try_read() {
+            Ok(Spied::Record(record)) => {
+                check_record(ring, record.position(), &record, record.tag());
+                assert!(
+                    before(record.position(), ring.tail()),
+                    "a spy's record at {}, not below the tail {}",
+                    record.position(),
+                    ring.tail()
+                );
+                if let Some(&(last, _, ref bytes)) = records.last() {
+                    assert!(
+                        record.position() >= last + 8 + bytes.len().next_multiple_of(8) as u64,
+                        "a spy's record at {} overlaps the one at {last}",
+                        record.position()
+                    );
+                }
+                records.push((record.position(), record.tag(), record.to_vec()));
+            }
+            Ok(Spied::Lapped(lap)) => panic!("a spy lapped on a ring nobody consumes: {lap:?}"),
+            Err(queue::TryRecvError::Empty) => break,
+            Err(queue::TryRecvError::Corrupt(found)) => {
+                black_box(found.to_string());
+                assert_eq!(
+                    spy.try_read().err(),
+                    Some(queue::TryRecvError::Corrupt(found)),
+                    "a spy's corruption is sticky"
+                );
+                corrupt = true;
+                break;
+            }
+            Err(other) => panic!("a spy: {other:?}"),
+        }
+    }
+    assert_eq!(spy.records(), records.len() as u64);
+    assert_eq!((spy.laps(), spy.lost_bytes()), (0, 0));
+    assert_eq!(spy.head(), ring.head(), "a spy consumes nothing");
+    Drained {
+        start,
+        records,
+        corrupt,
+    }
+}
+
+/// Whether free-running position `a` comes before `b`.
+fn before(a: u64, b: u64) -> bool {
+    (a.wrapping_sub(b) as i64) < 0
+}
+
+/// The spy's records equal the consumer's, in order, up to the first
+/// corruption: where one drain stopped short of the other, it found
+/// corruption (or read `MAX_RECORDS`, which neither can on these rings).
+/// One more case: a spy reads nothing at or past the ring's `tail`, while
+/// an MPSC consumer follows a committed record there (a record no producer
+/// wrote, which it does not report as corruption: see the README's
+/// `seed-mpsc-record-past-tail-64`).
+fn compare(spied: &Drained, consumed: &Drained, tail: u64) {
+    let n = spied.records.len().min(consumed.records.len());
+    for (i, (spy, consumer)) in spied.records[..n]
+        .iter()
+        .zip(&consumed.records[..n])
+        .enumerate()
+    {
+        assert!(
+            spy == consumer,
+            "record {i}: the spy read {} bytes tagged {:#x} at {}, the consumer {} bytes \
+             tagged {:#x} at {}",
+            spy.2.len(),
+            spy.1,
+            spy.0,
+            consumer.2.len(),
+            consumer.1,
+            consumer.0
+        );
+    }
+    if spied.records.len() < consumed.records.len() {
+        assert!(
+            spied.corrupt || !before(consumed.records[n].0, tail),
+            "the spy stopped, without corruption, after {n} of the consumer's {} records \
+             (next at {})",
+            consumed.records.len(),
+            consumed.records[n].0
+        );
+    } else if consumed.records.len() < spied.records.len() {
+        assert!(
+            consumed.corrupt,
+            "the consumer stopped, without corruption, after {n} of the spy's {} records \
+             (next at {})",
+            spied.records.len(),
+            spied.records[n].0
+        );
+    }
+}
+
 /// Drains `consumer`, alternating single reads and batches, until nothing
-/// is ready or `MAX_RECORDS` were read.
-fn drain(ring: &RingFile, consumer: &mut Consumer) {
+/// is ready or `MAX_RECORDS` were read; returns what it read.
+fn drain(ring: &RingFile, consumer: &mut Consumer) -> Drained {
+    let start = ring.head();
     let mut read = 0;
+    let mut records: Vec<Got> = Vec::new();
     while read < MAX_RECORDS {
         assert!(consumer.len_bytes() <= consumer.capacity());
         let got = if read % 2 == 0 {
             consumer.try_recv().map(|record| {
                 check_record(ring, record.position(), &record, record.tag());
+                records.push((record.position(), record.tag(), record.to_vec()));
                 1
             })
         } else {
             consumer.try_recv_batch(3, |record| {
                 check_record(ring, record.position(), &record, record.tag());
+                records.push((record.position(), record.tag(), record.to_vec()));
             })
         };
         match got {
@@ -236,6 +376,11 @@ fn drain(ring: &RingFile, consumer: &mut Consumer) {
             Some(queue::TryRecvError::Corrupt(corrupt)),
             "nothing past corruption"
         );
+    }
+    Drained {
+        start,
+        records,
+        corrupt: consumer.corruption().is_some(),
     }
 }
 

@@ -129,6 +129,14 @@ pub enum FileErrorKind {
         /// The largest dictionary, in bytes (1 GiB).
         max: u64,
     },
+    /// The retention asked of [`Options::retain`](super::Options::retain)
+    /// is more than half the capacity.
+    RetainTooLarge {
+        /// The retention asked for, in bytes.
+        requested: u64,
+        /// The largest retention of a ring of this capacity, in bytes.
+        max: u64,
+    },
     /// Ring files are not supported on this operating system.
     Unsupported,
 }
@@ -252,6 +260,11 @@ impl fmt::Display for FileError {
                 f,
                 "ring file {path}: a dictionary of {requested} bytes is larger than the \
                  maximum of {max} bytes"
+            ),
+            FileErrorKind::RetainTooLarge { requested, max } => write!(
+                f,
+                "ring file {path}: a retention of {requested} bytes is more than half the \
+                 capacity ({max} bytes)"
             ),
             FileErrorKind::Unsupported => write!(
                 f,

@@ -69,6 +69,13 @@
 //! positions, counters and who is attached, as `logring stat` shows them.
 //! [`RingFile::open`] needs write permission, since its ends write.
 //!
+//! Looking at the records is not taking them either: a [`RingSpy`] reads
+//! the committed records of a ring, read-only, while its consumer goes on
+//! taking all of them. Any number of spies may read one ring; one that
+//! falls behind the consumer is told how many bytes it lost
+//! ([`Spied::Lapped`]) and never returns a record that changed while it
+//! read it.
+//!
 //! ## A truncated file
 //!
 //! No end ever changes the file's length. If another program truncates a
@@ -239,13 +246,13 @@ mod tests;
 pub use error::{FileError, FileErrorKind};
 #[cfg(target_os = "linux")]
 pub use observer::RingObserver;
+#[cfg(all(target_os = "linux", feature = "events"))]
+pub(crate) use observer::read_only_dictionary;
 pub use ring_file::RingFile;
 #[cfg(not(target_os = "linux"))]
 pub use ring_file::RingObserver;
-#[cfg(all(target_os = "linux", feature = "events"))]
-pub(crate) use observer::read_only_dictionary;
 #[cfg(target_os = "linux")]
-pub use spy::{Lap, RingSpy, SpyFrom, SpyRecord, SpyTimeoutError, Spied};
+pub use spy::{Lap, RingSpy, Spied, SpyFrom, SpyRecord, SpyTimeoutError};
 
 use std::fmt;
 
@@ -300,6 +307,8 @@ pub struct Options {
     permissions: u32,
     /// Bytes of dictionary asked for; `None`: the default for the capacity.
     dictionary_len: Option<usize>,
+    /// Bytes of consumed records kept for spies, as asked.
+    retain: usize,
 }
 
 impl Options {
@@ -312,7 +321,35 @@ impl Options {
             mode: Mode::Spsc,
             permissions: 0o600,
             dictionary_len: None,
+            retain: 0,
         }
+    }
+
+    /// Bytes of consumed records the consumer leaves in place, so that
+    /// [spies](RingSpy) still see them: the consumer keeps the newest
+    /// records it consumed that fit in `bytes`, and zeroes and releases a
+    /// record only once it no longer fits (the bytes from its start to the
+    /// consumer's position are more than `bytes`). A spy that keeps within
+    /// that distance of the consumer (or ahead of it) is never lapped,
+    /// however fast the consumer is; without retention, the consumer
+    /// zeroes each record as it takes it, and a spy sees only what it reads
+    /// first. Claims of dead producers that the consumer steps over become
+    /// padding, which spies step over too.
+    ///
+    /// Rounded up to a multiple of 16; at most half the capacity. The
+    /// price is room: producers have `capacity - retain` bytes, and the
+    /// largest record is `(capacity - retain) / 2 - 8` bytes (so that it
+    /// still fits, wrap included, when the consumer has taken everything).
+    /// Default 0. A consumer that resumes after another does not deliver
+    /// the retained records again. [`RingFile::open_or_create`] accepts an
+    /// existing ring whatever its retention.
+    ///
+    /// [`RingFile::create`] fails with [`FileErrorKind::RetainTooLarge`]
+    /// above half the capacity. Rings that retain are format 1.2; older
+    /// releases of this crate refuse to open them.
+    pub const fn retain(mut self, bytes: usize) -> Self {
+        self.retain = bytes;
+        self
     }
 
     /// The size of the ring's callsite dictionary, in bytes: the table after
@@ -371,8 +408,8 @@ impl Options {
 /// `fn header(&self) -> &Header` (of a validated header), a pub(crate)
 /// `fn dictionary(&self) -> Dictionary<'_>`, and the fields
 /// `liveness` (a `Liveness` or an `Arc` of one) and, copied from the header
-/// when it was validated, `mode`, `capacity`, `max_record_len`, `dict_len`
-/// and `version`.
+/// when it was validated, `mode`, `capacity`, `max_record_len`, `dict_len`,
+/// `retain` and `version`.
 #[cfg(target_os = "linux")]
 macro_rules! header_observers {
     () => {
@@ -444,6 +481,13 @@ macro_rules! header_observers {
         /// the dictionary is full. A snapshot.
         pub fn dictionary_used(&self) -> usize {
             self.dictionary().used() as usize
+        }
+
+        /// Bytes of consumed records the consumer leaves in place for spies
+        /// (see [`Options::retain`](crate::file::Options::retain)); 0 if it
+        /// zeroes each record as it takes it.
+        pub fn retain(&self) -> usize {
+            self.retain as usize
         }
 
         /// The ring's format version, `(major, minor)`: this build reads major

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::liveness::Liveness;
-use super::validate::{check_header, checked_len, open_file};
+use super::validate::{Layout, check_header, checked_len, open_file};
 use super::{FileError, Mode};
 use crate::region::ReadOnlyFileRegion;
 use crate::ring::dict::Dictionary;
@@ -46,6 +46,7 @@ pub struct RingObserver {
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
     version: (u16, u16),
 }
 
@@ -84,6 +85,7 @@ impl RingObserver {
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
             dict_len: layout.dict_len,
+            retain: layout.retain,
             version: layout.version,
         })
     }
@@ -108,21 +110,13 @@ impl RingObserver {
             capacity: self.capacity,
             max_record_len: self.max_record_len,
             dict_len: self.dict_len,
+            retain: self.retain,
             version: self.version,
         };
         (self.region, self.liveness, layout)
     }
 
     super::header_observers!();
-}
-
-/// A validated ring file's layout, as its handles keep it.
-pub(super) struct Layout {
-    pub(super) mode: Mode,
-    pub(super) capacity: u64,
-    pub(super) max_record_len: u64,
-    pub(super) dict_len: u64,
-    pub(super) version: (u16, u16),
 }
 
 /// The callsite dictionary of the ring file mapped read-only in `region`,

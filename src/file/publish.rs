@@ -26,13 +26,16 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// A new, initialised ring file at `path`, open read-write, and its mapping.
 /// `capacity` and `max_record_len` come from `params(options.capacity)`,
-/// `dict_len` (a multiple of 4096, at most 1 GiB) from the options.
+/// `dict_len` (a multiple of 4096, at most 1 GiB) and `retain` (from
+/// `retain_for`, with `max_record_len` from `max_record_len_retaining`)
+/// from the options.
 pub(super) fn create(
     path: &Path,
     options: &Options,
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
 ) -> Result<(File, FileRegion), FileError> {
     let ring = Ring {
         path,
@@ -40,6 +43,7 @@ pub(super) fn create(
         capacity,
         max_record_len,
         dict_len,
+        retain,
     };
     let from = first_way();
     if from <= Way::Unnamed {
@@ -88,6 +92,7 @@ struct Ring<'a> {
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
 }
 
 impl Ring<'_> {
@@ -231,6 +236,7 @@ impl Ring<'_> {
                 self.capacity,
                 self.max_record_len,
                 self.dict_len,
+                self.retain,
             );
         }
         Ok(region)

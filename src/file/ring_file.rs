@@ -17,7 +17,7 @@ use crate::queue::{self, Consumer};
 use crate::region::{FileRegion, Region};
 use crate::ring::dict::Dictionary;
 use crate::ring::layout::{Header, MAX_DICT_LEN, SLOTS, Word};
-use crate::ring::{Ring, params};
+use crate::ring::{Ring, max_record_len_retaining, max_retain, params, retain_for};
 use crate::sync::Ordering;
 use crate::wait::Barrier;
 
@@ -35,6 +35,7 @@ pub struct RingFile {
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
     version: (u16, u16),
 }
 
@@ -52,6 +53,8 @@ impl RingFile {
     ///
     /// [`FileErrorKind::Capacity`] for a capacity no ring can have;
     /// [`FileErrorKind::DictionaryTooLarge`] for a dictionary above 1 GiB;
+    /// [`FileErrorKind::RetainTooLarge`] for a retention above half the
+    /// capacity;
     /// [`FileErrorKind::Io`] if the file cannot be created (it exists, the
     /// directory is not writable), its space cannot be allocated (the disk
     /// is full) or it cannot be mapped. Nothing is left behind on an error.
@@ -68,8 +71,19 @@ impl RingFile {
                 },
             )
         })?;
-        let (file, region) = publish::create(path, &options, capacity, max_record_len, dict_len)?;
-        let layout = Layout::new(options.mode, capacity, max_record_len, dict_len);
+        let retain = retain_for(capacity, options.retain as u64).ok_or_else(|| {
+            FileError::new(
+                path,
+                FileErrorKind::RetainTooLarge {
+                    requested: options.retain as u64,
+                    max: max_retain(capacity),
+                },
+            )
+        })?;
+        let max_record_len = max_record_len.min(max_record_len_retaining(capacity, retain));
+        let (file, region) =
+            publish::create(path, &options, capacity, max_record_len, dict_len, retain)?;
+        let layout = Layout::new(options.mode, capacity, max_record_len, dict_len, retain);
         Self::attach(path, file, region, layout)
     }
 
@@ -217,6 +231,7 @@ impl RingFile {
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
             dict_len: layout.dict_len,
+            retain: layout.retain,
             version: layout.version,
         })
     }
@@ -284,7 +299,7 @@ impl RingFile {
     /// [`FileErrorKind::ConsumerAttached`] if a consumer is attached.
     pub fn consumer(&self) -> Result<Consumer, FileError> {
         let watch = self.attach_consumer()?;
-        let mut consumer = Consumer::attach(self.ring.share(), Some(Box::new(watch)));
+        let mut consumer = Consumer::attach(self.ring.share(), Some(Box::new(watch)), self.retain);
         // Senders of any process may wait for space (async ones do).
         consumer.set_release_hook(Box::new(SpaceSignal {
             barrier: Barrier::for_ring(self.ring.header()),

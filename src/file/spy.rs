@@ -56,6 +56,14 @@ pub enum SpyFrom {
 /// overtaken it says so with [`Spied::Lapped`], naming the bytes it lost,
 /// and goes on at the oldest record still in the ring.
 ///
+/// How far behind the consumer a spy may read depends on the ring. By
+/// default the consumer zeroes each record as it takes it, so a spy sees
+/// the records the consumer has not taken yet: all of them while the
+/// consumer is away or behind, few beside a consumer that keeps up. A ring
+/// created with [`Options::retain`](super::Options::retain) keeps the last
+/// `retain` bytes of what the consumer took in place, and a spy within
+/// that distance of the consumer sees every record.
+///
 /// A spy copies each record into a buffer of its own (one per spy, as
 /// large as the largest record seen): [`SpyRecord`] borrows that buffer,
 /// not the ring.
@@ -95,6 +103,7 @@ pub struct RingSpy {
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
     version: (u16, u16),
     cursor: Cursor,
     /// The last record copied.
@@ -259,6 +268,7 @@ impl RingSpy {
             capacity: layout.capacity,
             max_record_len: layout.max_record_len,
             dict_len: layout.dict_len,
+            retain: layout.retain,
             version: layout.version,
             cursor: Cursor::new(start),
             buf: Vec::new(),
@@ -394,10 +404,10 @@ impl RingSpy {
         }
         self.stuck = Some((pos, now));
         let end = match pending {
-            Pending::Claim { len, owner, .. } => (!self
-                .liveness
-                .owner_alive(self.map.region.header(), owner))
-            .then(|| pos.wrapping_add(span_of(len))),
+            Pending::Claim { len, owner, .. } => {
+                (!self.liveness.owner_alive(self.map.region.header(), owner))
+                    .then(|| pos.wrapping_add(span_of(len)))
+            }
             Pending::Reservation { tail } if self.mode == Mode::Mpsc => self
                 .liveness
                 .dead_reservation_end(self.map.region.header(), self.capacity, pos, tail),

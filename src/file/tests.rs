@@ -507,7 +507,7 @@ fn every_handle_of_a_ring_file_sees_its_dictionary() {
         std::fs::metadata(&temp.0).unwrap().len(),
         4096 + 64 * 1024 + 16 * 1024
     );
-    assert_eq!(ring.format_version(), (1, 1));
+    assert_eq!(ring.format_version(), (1, 2));
     assert_eq!(ring.dictionary_used(), 64);
     let sender = ring.mpsc_sender().unwrap();
     let id = sender
@@ -741,13 +741,7 @@ mod spies {
         }
         producer.try_send(b"last").unwrap();
         let from = span_of(5);
-        assert_eq!(
-            look(&mut spy),
-            Seen::Lapped(Lap {
-                from,
-                to: end
-            })
-        );
+        assert_eq!(look(&mut spy), Seen::Lapped(Lap { from, to: end }));
         assert_eq!(spy.lost_bytes(), end - from);
         assert_eq!(look(&mut spy), Seen::Record(end, b"last".to_vec()));
         assert_eq!(look(&mut spy), Seen::Empty);
@@ -821,9 +815,7 @@ mod spies {
         producer.try_send(b"good").unwrap();
         let bad = ring.tail();
         // A committed word whose length runs past the data area.
-        ring.ring
-            .word(bad)
-            .store(Word::committed(4000, 0), Relaxed);
+        ring.ring.word(bad).store(Word::committed(4000, 0), Relaxed);
         ring.ring.header().tail.0.store(bad + 8, Relaxed);
         let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
         assert_eq!(look(&mut spy), Seen::Record(0, b"good".to_vec()));
@@ -836,5 +828,149 @@ mod spies {
                 other => panic!("{other:?}"),
             }
         }
+    }
+}
+
+/// Retention, white-box where it must be: what a retaining consumer leaves
+/// in place, and what its successor resumes from.
+mod retention {
+    use super::*;
+    use crate::file::{FileErrorKind, RingSpy, Spied, SpyFrom};
+
+    fn ring(name: &str, mode: Mode, retain: usize) -> (TempRing, RingFile) {
+        let path = TempRing::new(name);
+        let ring = RingFile::create(&path.0, Options::new(4096).mode(mode).retain(retain)).unwrap();
+        (path, ring)
+    }
+
+    #[test]
+    fn a_spy_beside_a_consumer_that_keeps_up_sees_every_record() {
+        for mode in [Mode::Spsc, Mode::Mpsc] {
+            let (path, ring) = ring("retain-spy", mode, 2048);
+            assert_eq!(ring.retain(), 2048);
+            let tx = ring.mpsc_sender().ok();
+            let mut spsc = if tx.is_none() {
+                Some(ring.spsc_producer().unwrap())
+            } else {
+                None
+            };
+            let mut consumer = ring.consumer().unwrap();
+            let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+            let mut sent = Vec::new();
+            let mut seen = Vec::new();
+            for n in 0..500u32 {
+                let payload = vec![n as u8; (n % 50) as usize];
+                match (&tx, &mut spsc) {
+                    (Some(tx), _) => tx.try_send(&payload).unwrap(),
+                    (None, Some(producer)) => producer.try_send(&payload).unwrap(),
+                    _ => unreachable!(),
+                }
+                let record = consumer.try_recv().unwrap();
+                sent.push((record.position(), record.to_vec()));
+                drop(record);
+                if n % 10 == 9 {
+                    loop {
+                        match spy.try_read() {
+                            Ok(Spied::Record(record)) => {
+                                seen.push((record.position(), record.to_vec()))
+                            }
+                            Ok(Spied::Lapped(lap)) => panic!("{mode}: lapped {lap:?}"),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            assert_eq!(seen, sent, "{mode}");
+            assert_eq!(spy.laps(), 0);
+            // What the consumer took but retains is still there for a new spy.
+            let mut late = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+            let Ok(Spied::Record(first)) = late.try_read() else {
+                panic!("{mode}: nothing retained");
+            };
+            assert!(ring.head() <= first.position());
+            assert!(
+                ring.tail() - ring.head() <= 2048,
+                "{mode}: at most the retention held"
+            );
+        }
+    }
+
+    #[test]
+    fn the_largest_record_fits_once_the_consumer_took_everything() {
+        for mode in [Mode::Spsc, Mode::Mpsc] {
+            let (_path, ring) = ring("retain-max", mode, 1000);
+            assert_eq!(ring.retain(), 1008, "rounded up to 16");
+            let max = ring.max_record_len();
+            assert_eq!(max, (4096 - 1008) / 2 - 8);
+            let producer = ring.mpsc_producer().ok();
+            let mut spsc = producer.is_none().then(|| ring.spsc_producer().unwrap());
+            let mut consumer = ring.consumer().unwrap();
+            // Walk the tail through every offset, then claim the largest.
+            for step in 0..(4096 / 8) {
+                let len = (step % 7) * 8;
+                let payload = vec![1u8; len];
+                for size in [len, max] {
+                    let sent = match (&producer, &mut spsc) {
+                        (Some(tx), _) => tx.try_send(&payload[..size.min(len)]),
+                        (None, Some(tx)) => tx.try_send(&vec![2u8; size]),
+                        _ => unreachable!(),
+                    };
+                    let _ = sent;
+                    while consumer.try_recv().is_ok() {}
+                }
+                let claim = match (&producer, &mut spsc) {
+                    (Some(tx), _) => tx.try_claim(max).map(|claim| claim.commit()),
+                    (None, Some(tx)) => tx.try_claim(max).map(|claim| claim.commit()),
+                    _ => unreachable!(),
+                };
+                assert!(claim.is_ok(), "{mode}: step {step}: {claim:?}");
+                while consumer.try_recv().is_ok() {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_consumer_resumes_after_what_its_predecessor_delivered() {
+        let (path, ring) = ring("retain-restart", Mode::Mpsc, 2048);
+        let tx = ring.mpsc_producer().unwrap();
+        for n in 0..10u8 {
+            tx.try_send(&[n; 20]).unwrap();
+        }
+        let mut first = ring.consumer().unwrap();
+        for n in 0..4u8 {
+            assert_eq!(&*first.try_recv().unwrap(), &[n; 20]);
+        }
+        // The fifth is in hand when it goes: delivered again.
+        let fifth = first.try_recv().unwrap();
+        std::mem::forget(fifth);
+        drop(first);
+        let mut second = ring.consumer().unwrap();
+        for n in 4..10u8 {
+            assert_eq!(&*second.try_recv().unwrap(), &[n; 20]);
+        }
+        assert!(second.try_recv().is_err());
+        // A spy still sees all ten: nothing left the retention.
+        let mut spy = RingSpy::open(&path.0, SpyFrom::Oldest).unwrap();
+        let mut count = 0;
+        while let Ok(Spied::Record(record)) = spy.try_read() {
+            assert_eq!(&*record, &[count; 20]);
+            count += 1;
+        }
+        assert_eq!(count, 10);
+    }
+
+    #[test]
+    fn a_retention_above_half_the_capacity_is_refused() {
+        let path = TempRing::new("retain-large");
+        let error = RingFile::create(&path.0, Options::new(4096).retain(2049)).unwrap_err();
+        assert!(matches!(
+            error.kind(),
+            FileErrorKind::RetainTooLarge {
+                requested: 2049,
+                max: 2048
+            }
+        ));
+        assert!(error.to_string().contains("2049"), "{error}");
+        assert!(!path.0.exists());
     }
 }

@@ -16,7 +16,7 @@ use crate::ring::layout::{
     DICT_ALIGN, HEADER_LEN, Header, INIT_MARK, LayoutFields, MAGIC, MAX_CAPACITY, MAX_DICT_LEN,
     MIN_CAPACITY, VERSION_MAJOR, VERSION_MINOR, WORD,
 };
-use crate::ring::params;
+use crate::ring::{max_record_len_retaining, max_retain, params};
 use crate::sync::Ordering;
 
 /// The length the header of `file` asks for, for an error message only.
@@ -117,18 +117,28 @@ pub(super) struct Layout {
     /// Dictionary bytes after the data area: 0 (none, as in every 1.0
     /// ring) or a multiple of `DICT_ALIGN`, at most `MAX_DICT_LEN`.
     pub dict_len: u64,
+    /// Bytes of consumed records left in place for spies (1.2): a
+    /// multiple of 16, at most half the capacity.
+    pub retain: u64,
     /// The format version, `(major, minor)`; the major is `VERSION_MAJOR`.
     pub version: (u16, u16),
 }
 
 impl Layout {
     /// The layout of a ring this build creates.
-    pub(super) fn new(mode: Mode, capacity: u64, max_record_len: u64, dict_len: u64) -> Self {
+    pub(super) fn new(
+        mode: Mode,
+        capacity: u64,
+        max_record_len: u64,
+        dict_len: u64,
+        retain: u64,
+    ) -> Self {
         Self {
             mode,
             capacity,
             max_record_len,
             dict_len,
+            retain,
             version: (VERSION_MAJOR, VERSION_MINOR),
         }
     }
@@ -193,8 +203,14 @@ pub(super) unsafe fn check_header(
     let (_, max_record_len) = params(capacity as usize).map_err(|_| FileErrorKind::BadLayout {
         reason: "capacity is out of range",
     })?;
+    // 1.1 and 1.0 left these bytes zero: no retention.
+    let retain = u64::from_le(fields.retain);
+    if retain % 16 != 0 || retain > max_retain(capacity) {
+        return bad("retention is not a multiple of 16 up to half the capacity");
+    }
+    let max_record_len = max_record_len.min(max_record_len_retaining(capacity, retain));
     if u64::from_le(fields.max_record_len) != max_record_len {
-        return bad("maximum record length does not match the capacity");
+        return bad("maximum record length does not match the capacity and retention");
     }
     if u64::from_le(fields.data_offset) != HEADER_LEN as u64 {
         return bad("data offset is not the header length");
@@ -241,6 +257,7 @@ pub(super) unsafe fn check_header(
                 capacity,
                 max_record_len,
                 dict_len,
+                retain,
                 version: (major, minor),
             });
         }
@@ -291,7 +308,7 @@ mod tests {
     /// The layout bytes of the ring the tests build.
     fn layout_bytes() -> Vec<u8> {
         let (capacity, max_record_len) = params(CAPACITY as usize).unwrap();
-        let fields = LayoutFields::new(layout::Mode::Spsc, capacity, max_record_len, 0);
+        let fields = LayoutFields::new(layout::Mode::Spsc, capacity, max_record_len, 0, 0);
         bytemuck::bytes_of(&fields).to_vec()
     }
 
@@ -324,7 +341,7 @@ mod tests {
         let found = check(&region).unwrap();
         assert_eq!(
             found,
-            Layout::new(Mode::Spsc, CAPACITY, CAPACITY / 2 - 8, 0)
+            Layout::new(Mode::Spsc, CAPACITY, CAPACITY / 2 - 8, 0, 0)
         );
     }
 
@@ -449,6 +466,7 @@ mod tests {
                         capacity,
                         max_record_len,
                         0,
+                        0,
                     )
                 };
             });
@@ -461,7 +479,7 @@ mod tests {
             creator.join().unwrap();
             assert_eq!(
                 found.unwrap(),
-                Layout::new(Mode::Mpsc, capacity, max_record_len, 0)
+                Layout::new(Mode::Mpsc, capacity, max_record_len, 0, 0)
             );
         }
     }

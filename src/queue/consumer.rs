@@ -41,6 +41,12 @@ pub struct Consumer {
     /// space (a channel's receiver with async ends possible, any consumer of
     /// a ring file); `None` leaves the release path as it is.
     on_release: Option<Box<dyn ReleaseHook>>,
+    /// Bytes of consumed records to leave in place for spies (a ring file
+    /// created with a retention; 0 otherwise). When not 0, `consume` zeroes
+    /// nothing and `[released, head)` holds delivered records, intact;
+    /// `release` zeroes and publishes the oldest of them, keeping the last
+    /// `retain` bytes (see `release_retained`).
+    pub(super) retain: u64,
     /// Keeps `head` and `released`, written for every record, off other
     /// handles' lines.
     _lines: OwnLines,
@@ -77,21 +83,31 @@ impl Consumer {
     /// successor, so it keeps no `consumed` mark, and asks no one about its
     /// producers.
     pub(crate) fn new(ring: Ring) -> Self {
-        let mut consumer = Self::attach(ring, None);
+        let mut consumer = Self::attach(ring, None, 0);
         consumer.marks = false;
         consumer
     }
 
     /// The consumer at `head` (see `attach`), keeping the `consumed` mark.
-    pub(super) fn resume(ring: Ring, head: u64, peers: Option<Box<dyn Peers>>) -> Self {
+    /// `released` is the published head, below which everything is zeroed;
+    /// `[released, head)` holds records delivered and left in place for
+    /// spies (`retain` > 0) or nothing.
+    pub(super) fn resume(
+        ring: Ring,
+        released: u64,
+        head: u64,
+        retain: u64,
+        peers: Option<Box<dyn Peers>>,
+    ) -> Self {
         Self {
             ring,
             head,
-            released: head,
+            released,
             corruption: None,
             marks: true,
             peers,
             on_release: None,
+            retain,
             _lines: OwnLines::new(()),
         }
     }
@@ -328,6 +344,19 @@ impl Consumer {
     #[inline]
     pub(super) fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
+        if self.retain != 0 {
+            // Left in place for spies: only the mark of what was delivered
+            // moves. Relaxed: read by the consumer that attaches next, after
+            // the lock hand-over.
+            self.ring
+                .header()
+                .events
+                .0
+                .delivered
+                .store(pos.wrapping_add(span), Ordering::Relaxed);
+            self.head = pos.wrapping_add(span);
+            return;
+        }
         if self.marks {
             // Relaxed: read after a crash, by the next consumer (`attach`,
             // after the lock hand-over) and by an SPSC producer taking over
@@ -368,6 +397,10 @@ impl Consumer {
     /// back to the producers.
     #[inline]
     pub(super) fn release(&mut self) {
+        if self.retain != 0 {
+            self.release_retained(self.retain);
+            return;
+        }
         if self.released != self.head {
             // Release: pairs with the producers' Acquire load of head; the
             // zeroes written by `consume` are visible before they reuse this
@@ -381,6 +414,68 @@ impl Consumer {
             if let Some(hook) = &self.on_release {
                 hook.released(&self.ring);
             }
+        }
+    }
+}
+
+impl Consumer {
+    /// Releases the oldest records delivered and left in place, keeping at
+    /// most `keep` bytes of the newest: their words are intact (nobody
+    /// writes below the unpublished head), so they are walked from
+    /// `released`; the `consumed` mark is stored past them, a Release fence
+    /// orders it before the zeroing (for spies, as in `consume`), then they
+    /// are zeroed whole and `head` is published.
+    #[inline(never)]
+    pub(super) fn release_retained(&mut self, keep: u64) {
+        let capacity = self.ring.capacity();
+        let mut end = self.released;
+        while self.head.wrapping_sub(end) > keep {
+            // Relaxed: this consumer's own delivered records, unchanged since
+            // it read them with Acquire.
+            let raw = self.ring.word(end).load(Ordering::Relaxed);
+            let room = capacity - self.ring.index(end);
+            let span = match Word::decode(raw) {
+                Word::Committed { len, .. } => span_of(len),
+                Word::Padding { span } => span,
+                // Only records and padding were delivered; a word that is
+                // neither ends the walk (a foreign writer), and what lies
+                // past it stays held.
+                _ => break,
+            };
+            if span == 0 || span > room {
+                break;
+            }
+            end = end.wrapping_add(span);
+        }
+        let len = end.wrapping_sub(self.released);
+        if len == 0 {
+            return;
+        }
+        let header = self.ring.header();
+        // Relaxed, then a Release fence: as in `consume`.
+        header.consumed.0.store(end, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let first = len.min(capacity - self.ring.index(self.released));
+        // SAFETY: both pieces lie inside the data area (`first` stops at its
+        // end; `len <= head - released <= capacity`), hold records this
+        // consumer delivered, and no producer writes below the unpublished
+        // head.
+        unsafe {
+            self.ring.zero(self.released, first);
+            self.ring
+                .zero(self.released.wrapping_add(first), len - first);
+        }
+        self.publish(end);
+    }
+
+    /// Publishes `head = end` (everything below it zeroed), as `release`.
+    #[inline]
+    pub(super) fn publish(&mut self, end: u64) {
+        // Release: as in `release`.
+        self.ring.header().head.0.store(end, Ordering::Release);
+        self.released = end;
+        if let Some(hook) = &self.on_release {
+            hook.released(&self.ring);
         }
     }
 }

@@ -34,7 +34,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 fn a_takeover_races_the_consumer_skipping_a_dead_claim() {
     model(|| {
         let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-        let mut consumer = Consumer::attach(ring.share(), None);
+        let mut consumer = Consumer::attach(ring.share(), None, 0);
         let mut dead = spsc::Producer::new(ring.share(), Owner::LOCAL);
         dead.try_send(&[1; 16]).unwrap(); // [0, 24)
         dead.try_send(&[1; 8]).unwrap(); // [24, 40)

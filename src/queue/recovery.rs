@@ -34,7 +34,7 @@ impl Consumer {
     /// lock, so any earlier consumer is gone; if it died between zeroing
     /// what it consumed and publishing `head`, the release is finished here.
     /// Records it read but did not release are delivered again.
-    pub(crate) fn attach(ring: Ring, peers: Option<Box<dyn Peers>>) -> Self {
+    pub(crate) fn attach(ring: Ring, peers: Option<Box<dyn Peers>>, retain: u64) -> Self {
         let header = ring.header();
         // Acquire: pairs with the Release store of head by a previous consumer
         // of this ring (`release`), so its zeroing is visible before we reuse
@@ -60,7 +60,12 @@ impl Consumer {
             // Release: as in `release`.
             header.head.0.store(head, Ordering::Release);
         }
-        Self::resume(ring, head, peers)
+        let next = if retain != 0 {
+            resume_after_retained(&ring, head)
+        } else {
+            head
+        };
+        Self::resume(ring, head, next, retain, peers)
     }
 
     /// Skips the reservation at `head` (an empty word) if `peers` says its
@@ -127,22 +132,43 @@ impl Consumer {
             return false;
         }
         let span = end.wrapping_sub(pos);
-        // Relaxed, then a Release fence: as in `consume`, stored before the
-        // zeroing it covers.
-        self.ring.header().consumed.0.store(end, Ordering::Relaxed);
-        fence(Ordering::Release);
         // The range may run past the end of the data area (its wrap padding
         // was never written). Nothing was written in it but, perhaps, stale
-        // words; zero it all.
+        // words.
         let first = span.min(self.ring.capacity() - self.ring.index(pos));
-        // SAFETY: both pieces lie inside the data area (`first` stops at its
-        // end; the caller checked `span <= capacity`); the reservation's
-        // producer is dead and nobody else writes below the unpublished head.
-        unsafe {
-            self.ring.zero(pos, first);
-            self.ring.zero(pos.wrapping_add(first), span - first);
+        if self.retain != 0 {
+            // A retaining consumer leaves what it consumed in place, walkable
+            // by its words: the reservation becomes padding (a piece to the
+            // end of the data area, and the rest from its start), consumed
+            // as padding is. Release, the second piece first: whoever loads
+            // the first piece with Acquire also finds the second.
+            if span > first {
+                self.ring
+                    .word(pos.wrapping_add(first))
+                    .store(Word::padding(span - first), Ordering::Release);
+            }
+            self.ring
+                .word(pos)
+                .store(Word::padding(first), Ordering::Release);
+            self.consume(pos, first);
+            if span > first {
+                self.consume(pos.wrapping_add(first), span - first);
+            }
+        } else {
+            // Relaxed, then a Release fence: as in `consume`, stored before
+            // the zeroing it covers.
+            self.ring.header().consumed.0.store(end, Ordering::Relaxed);
+            fence(Ordering::Release);
+            // SAFETY: both pieces lie inside the data area (`first` stops at
+            // its end; the caller checked `span <= capacity`); the
+            // reservation's producer is dead and nobody else writes below the
+            // unpublished head.
+            unsafe {
+                self.ring.zero(pos, first);
+                self.ring.zero(pos.wrapping_add(first), span - first);
+            }
+            self.head = end;
         }
-        self.head = end;
         // Relaxed: a statistic.
         self.ring
             .header()
@@ -161,6 +187,35 @@ impl Consumer {
         if len > self.ring.max_record_len() || span_of(len) > room {
             self.poison(pos, raw, "claimed length out of bounds");
             return false;
+        }
+        if self.retain != 0 {
+            // A retaining consumer leaves what it consumed in place, walkable
+            // by its words: the claim becomes padding, as a taking-over SPSC
+            // producer would make it, and is consumed as padding is. Nothing
+            // is cleared, so `take_over` needs no mark to tell it apart.
+            // AcqRel: Acquire as below; Release as for a producer's padding.
+            // Failure: the word changed (a producer padded it): read it again.
+            if self
+                .ring
+                .word(pos)
+                .compare_exchange(
+                    raw,
+                    Word::padding(span_of(len)),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                return false;
+            }
+            self.consume(pos, span_of(len));
+            // Relaxed: a statistic.
+            self.ring
+                .header()
+                .skipped_claims
+                .0
+                .fetch_add(1, Ordering::Relaxed);
+            return true;
         }
         // Announce the skip before making it, so that a producer taking over
         // that sees the claim gone also sees how far we got (`take_over`). If
@@ -237,6 +292,38 @@ impl Consumer {
 /// Where a new SPSC producer starts: the shared `tail`, past anything an
 /// earlier producer that died mid-reservation published beyond it.
 ///
+/// Where a retaining consumer that attaches resumes: after the records its
+/// predecessor delivered and left in place, `[from, delivered)`, walked
+/// from `from` (the published head) by their words. A `delivered` mark the
+/// walk does not land on exactly (a damaged header) is not trusted: the
+/// consumer resumes at `from`, delivering those records again rather than
+/// skipping any.
+fn resume_after_retained(ring: &Ring, from: u64) -> u64 {
+    // Relaxed: the predecessor is gone; its stores reach us through the lock
+    // hand-over.
+    let delivered = ring.header().events.0.delivered.load(Ordering::Relaxed);
+    let ahead = delivered.wrapping_sub(from);
+    if ahead > ring.capacity() || ahead % WORD != 0 {
+        return from;
+    }
+    let mut pos = from;
+    while pos != delivered {
+        // Acquire: as the consumer's loads of record words.
+        let raw = ring.word(pos).load(Ordering::Acquire);
+        let room = ring.capacity() - ring.index(pos);
+        let span = match Word::decode(raw) {
+            Word::Committed { len, .. } if len <= ring.max_record_len() => span_of(len),
+            Word::Padding { span } => span,
+            _ => return from,
+        };
+        if span == 0 || span % WORD != 0 || span > room || span > delivered.wrapping_sub(pos) {
+            return from;
+        }
+        pos = pos.wrapping_add(span);
+    }
+    delivered
+}
+
 /// `reserve` writes, in order: the clean next word, the wrap padding at the
 /// old tail, the `Claimed` word, then the new tail. A producer killed before
 /// the last store leaves at most a padding word and a claim past `tail`.

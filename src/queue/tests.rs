@@ -557,7 +557,7 @@ fn die_mid_reserve(ring: &Ring, len: usize) -> u64 {
 #[test]
 fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-    let mut consumer = Consumer::attach(ring.share(), None);
+    let mut consumer = Consumer::attach(ring.share(), None, 0);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_send(&[1; 16]).unwrap(); // [0, 24)
     first.try_send(&[1; 8]).unwrap(); // [24, 40)
@@ -584,7 +584,7 @@ fn a_new_spsc_producer_pads_what_a_dead_one_began_past_the_tail() {
 #[test]
 fn a_new_spsc_producer_starts_past_a_consumer_that_passed_the_old_tail() {
     let ring = Ring::new_heap(Mode::Spsc, 64).unwrap();
-    let mut consumer = Consumer::attach(ring.share(), None);
+    let mut consumer = Consumer::attach(ring.share(), None, 0);
     let mut first = spsc::Producer::new(ring.share(), Owner::LOCAL);
     first.try_send(&[1; 16]).unwrap();
     first.try_send(&[1; 8]).unwrap();
@@ -636,7 +636,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
             Mode::Spsc => Box::new(spsc::Producer::new(ring.share(), Owner::LOCAL)),
             Mode::Mpsc => Box::new(mpsc::Producer::new(ring.share(), Owner::LOCAL)),
         };
-        let mut consumer = Consumer::attach(ring.share(), None);
+        let mut consumer = Consumer::attach(ring.share(), None, 0);
         producer.send(&[9; 40]).unwrap(); // [0, 48)
         producer.send(&[9; 40]).unwrap(); // [48, 96)
         assert_eq!(consumer.try_recv_batch(2, |_| {}), Ok(2));
@@ -653,7 +653,7 @@ fn a_consumer_finishes_the_release_its_predecessor_died_in() {
         ring.header().head.0.store(96, Relaxed); // the store it never made
         assert_eq!(ring.header().consumed.0.load(Relaxed), 184);
 
-        let mut next = Consumer::attach(ring.share(), None);
+        let mut next = Consumer::attach(ring.share(), None, 0);
         assert_eq!(ring.header().head.0.load(Relaxed), 184, "{mode:?}");
         assert_eq!(&*next.try_recv().unwrap(), &[3; 8], "{mode:?}");
         assert_eq!(next.try_recv().err(), Some(TryRecvError::Empty));
@@ -674,7 +674,7 @@ fn a_consumer_redelivers_what_its_predecessor_read_but_did_not_release() {
     assert_eq!(&*record, &[1; 8]);
     std::mem::forget(record); // dies holding it: never released
     drop(consumer);
-    let mut next = Consumer::attach(ring.share(), None);
+    let mut next = Consumer::attach(ring.share(), None, 0);
     assert_eq!(&*next.try_recv().unwrap(), &[1; 8]);
     assert_eq!(&*next.try_recv().unwrap(), &[2; 8]);
 }

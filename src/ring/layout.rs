@@ -17,7 +17,11 @@
 //!     40     8  dict_len          dictionary bytes after the data area
 //!                                 (1.1): 0 or a multiple of 4096, at most
 //!                                 1 GiB; a 1.0 ring has 0 (no dictionary)
-//!     48    16  reserved          zero
+//!     48     8  retain            bytes of consumed records the consumer
+//!                                 leaves in place for spies (1.2): a
+//!                                 multiple of 16, at most capacity / 2;
+//!                                 0 in older rings
+//!     56     8  reserved          zero
 //!     64     4  initialised       INIT_MARK, written last (Release)
 //!    128     8  tail              line 1: next free position (producers)
 //!    256     8  head              line 2: next unread position (consumer)
@@ -48,7 +52,10 @@
 //!                                 ring) that no drop notice reported yet;
 //!                                 front ends add, a notice takes them
 //!                                 with a swap (see the `events` module)
-//!   3976   120  reserved          zero
+//!   3976     8  delivered         (1.2) end of the records a retaining
+//!                                 consumer delivered (`retain` > 0):
+//!                                 where its successor resumes; >= consumed
+//!   3984   112  reserved          zero
 //!
 //! data area (capacity bytes, from HEADER_LEN); positions are free-running u64 byte offsets,
 //! the index of position p is p & (capacity - 1). Records are 8-aligned:
@@ -138,8 +145,10 @@ pub(crate) const MAGIC: [u8; 8] = *b"LOGRING\0";
 pub(crate) const VERSION_MAJOR: u16 = 1;
 /// Format minor version: additions that older readers may ignore.
 /// 1.1: the dictionary after the data area (`dict_len`), and the reserved
-/// tags.
-pub(crate) const VERSION_MINOR: u16 = 1;
+/// tags. 1.2: retention (`retain`, `delivered`); a ring that retains has a
+/// smaller maximum record length, which older readers refuse as a layout
+/// they do not know, rather than consume it without retaining.
+pub(crate) const VERSION_MINOR: u16 = 2;
 /// Value of `initialised` once the header is complete.
 pub(crate) const INIT_MARK: u32 = 0x4C52_494E;
 /// Bytes before the data area.
@@ -231,12 +240,21 @@ pub(crate) struct LayoutFields {
     pub data_offset: u64,
     /// Dictionary bytes after the data area (1.1; zero in a 1.0 ring).
     pub dict_len: u64,
-    pub reserved: [u8; 16],
+    /// Bytes of consumed records left in place for spies (1.2; zero in
+    /// older rings).
+    pub retain: u64,
+    pub reserved: [u8; 8],
 }
 
 impl LayoutFields {
     /// The fields of a new ring, in wire (little-endian) byte order.
-    pub(crate) fn new(mode: Mode, capacity: u64, max_record_len: u64, dict_len: u64) -> Self {
+    pub(crate) fn new(
+        mode: Mode,
+        capacity: u64,
+        max_record_len: u64,
+        dict_len: u64,
+        retain: u64,
+    ) -> Self {
         Self {
             magic: MAGIC,
             version_major: VERSION_MAJOR.to_le(),
@@ -246,7 +264,8 @@ impl LayoutFields {
             max_record_len: max_record_len.to_le(),
             data_offset: (HEADER_LEN as u64).to_le(),
             dict_len: dict_len.to_le(),
-            reserved: [0; 16],
+            retain: retain.to_le(),
+            reserved: [0; 8],
         }
     }
 }
@@ -379,8 +398,13 @@ pub(crate) struct EventWords {
     /// and print the notice itself, so the log shows every gap even when
     /// no event follows.
     pub unreported_drops: AtomicU64,
+    /// (1.2) The end of the records a retaining consumer delivered: stored
+    /// (Relaxed) as it delivers each, read by the consumer that attaches
+    /// after it, which resumes there. Between `consumed` and it lie records
+    /// delivered but left in place for spies. Written by the consumer only.
+    pub delivered: AtomicU64,
     /// Zero; words a later minor version may give a meaning.
-    pub reserved: [AtomicU64; LINE / WORD as usize - 1],
+    pub reserved: [AtomicU64; LINE / WORD as usize - 2],
 }
 
 /// A producer slot's latest reservation: written by its producer before each
@@ -451,6 +475,8 @@ const _: () = {
     assert!(size_of::<Header>() == HEADER_LEN);
     assert!(size_of::<LayoutFields>() == 64);
     assert!(std::mem::offset_of!(LayoutFields, dict_len) == 40);
+    assert!(std::mem::offset_of!(LayoutFields, retain) == 48);
+    assert!(std::mem::offset_of!(EventWords, delivered) == 8);
     assert!(default_dict_len(16 * 1024 - 8) == 0);
     assert!(default_dict_len(16 * 1024) == 4096);
     assert!(default_dict_len(1 << 30) == DEFAULT_DICT_MAX);
@@ -504,6 +530,7 @@ impl Header {
             light_barriers: Line(AtomicU32::new(0)),
             events: Line(EventWords {
                 unreported_drops: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
                 reserved: std::array::from_fn(|_| AtomicU64::new(0)),
             }),
         }

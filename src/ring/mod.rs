@@ -64,6 +64,39 @@ pub(crate) fn params(requested: usize) -> Result<(u64, u64), Error> {
     Ok((capacity, max_record_len))
 }
 
+/// The largest retention a ring of `capacity` bytes may have: half of it.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
+pub(crate) const fn max_retain(capacity: u64) -> u64 {
+    capacity / 2
+}
+
+/// `retain` bytes asked for, rounded up to a multiple of 16; `None` above
+/// [`max_retain`] of `capacity`.
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
+pub(crate) fn retain_for(capacity: u64, retain: u64) -> Option<u64> {
+    let rounded = retain.checked_add(15)? & !15;
+    (rounded <= max_retain(capacity)).then_some(rounded)
+}
+
+/// The maximum record length of a ring of `capacity` bytes (from
+/// [`params`]) that retains `retain` bytes (from [`retain_for`]): the
+/// largest record that still fits when the consumer has taken everything
+/// and keeps `retain` bytes of it, wrap padding included (as `params`
+/// argues, with `capacity - retain` bytes of room).
+#[cfg_attr(
+    not(all(feature = "mmap", target_os = "linux", not(loom))),
+    allow(dead_code)
+)]
+pub(crate) fn max_record_len_retaining(capacity: u64, retain: u64) -> u64 {
+    ((capacity - retain) / 2 - WORD).min(RECORD_LEN_LIMIT)
+}
+
 /// Writes the header of a new ring into `region`: its layout and the
 /// dictionary's first free offset, then the initialised marker (Release, so
 /// that whoever sees the marker sees the rest; file rings are attached by
@@ -81,15 +114,19 @@ pub(crate) unsafe fn initialise(
     capacity: u64,
     max_record_len: u64,
     dict_len: u64,
+    retain: u64,
 ) {
     assert!(region.len() as u64 >= HEADER_LEN as u64 + capacity + dict_len);
     // SAFETY: the region is at least HEADER_LEN bytes, 128-aligned and alive
     // while borrowed; any bytes are a valid `Header` (atomics only).
     let header = unsafe { region.base().cast::<Header>().as_ref() };
-    header
-        .meta
-        .0
-        .store_layout(LayoutFields::new(mode, capacity, max_record_len, dict_len));
+    header.meta.0.store_layout(LayoutFields::new(
+        mode,
+        capacity,
+        max_record_len,
+        dict_len,
+        retain,
+    ));
     // SAFETY: the dictionary is the region's last `dict_len` bytes (in
     // bounds by the assertion above), 8-aligned (the region is 128-aligned,
     // and HEADER_LEN and the capacity are multiples of 64), writable, and
@@ -163,7 +200,7 @@ impl Ring {
         let region = HeapRegion::zeroed(len)?;
         // SAFETY: the region is new, zeroed, holds the whole ring, and nobody
         // else sees it yet.
-        unsafe { initialise(&region, mode, capacity, max_record_len, dict_len) };
+        unsafe { initialise(&region, mode, capacity, max_record_len, dict_len, 0) };
         Ok(Self::view(
             Arc::new(region),
             mode,
@@ -215,7 +252,7 @@ impl Ring {
     ) -> Result<Self, Error> {
         let (capacity, max_record_len) = params(requested)?;
         let region = crate::region::ModelRegion::new(
-            LayoutFields::new(mode, capacity, max_record_len, dict_len),
+            LayoutFields::new(mode, capacity, max_record_len, dict_len, 0),
             capacity,
             dict_len,
         );

@@ -2,12 +2,14 @@
 //! decoded, plain records as they are: the library's
 //! [`Decoder`](logring::events::Decoder), which the in-process event writer
 //! also uses), or a hex dump of the raw bytes, one record at a time into a
-//! buffer that is then written whole.
+//! buffer that is then written whole. A spy's marker of the bytes it lost
+//! when it was lapped prints here too.
 
 use std::fmt::Write as _;
 
 use logring::channel::Receiver;
 use logring::events::{self, Decoder};
+use logring::file::{Lap, RingSpy};
 
 /// Output formats of `logring tail`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -36,6 +38,7 @@ pub struct Record<'a> {
 
 /// Prints records in one format.
 pub struct Printer {
+    format: Format,
     /// `None` for the hex dump, which decodes nothing.
     decoder: Option<Decoder>,
 }
@@ -43,13 +46,26 @@ pub struct Printer {
 impl Printer {
     /// A printer of the records `receiver` receives, in `format`.
     pub fn new(receiver: &Receiver, format: Format) -> Self {
+        Self::decoding(format, |decoded| Decoder::new(receiver, decoded))
+    }
+
+    /// A printer of the records `spy` reads, in `format`. It never prints
+    /// a notice of dropped events: taking the drop count is the consumer's.
+    pub fn for_spy(spy: &RingSpy, format: Format) -> Self {
+        Self::decoding(format, |decoded| Decoder::for_spy(spy, decoded))
+    }
+
+    /// A printer in `format`, with a decoder from `decoder` if the format
+    /// decodes events.
+    fn decoding(format: Format, decoder: impl FnOnce(events::Format) -> Decoder) -> Self {
         let decoded = match format {
             Format::Text => Some(events::Format::Text),
             Format::Json => Some(events::Format::Json),
             Format::Hex => None,
         };
         Self {
-            decoder: decoded.map(|format| Decoder::new(receiver, format)),
+            format,
+            decoder: decoded.map(decoder),
         }
     }
 
@@ -70,6 +86,22 @@ impl Printer {
             }
             None => hex(out, record),
         }
+    }
+
+    /// Appends the marker of a spy's `lap` to `out`, ending with a newline:
+    /// the bytes `[from, to)` were consumed before the spy read them.
+    pub fn lap(&self, out: &mut String, lap: &Lap) {
+        let (lost, from, to) = (lap.lost_bytes(), lap.from, lap.to);
+        let _ = match self.format {
+            Format::Json => writeln!(
+                out,
+                "{{\"lapped\":true,\"lost_bytes\":{lost},\"from\":{from},\"to\":{to}}}"
+            ),
+            Format::Text | Format::Hex => writeln!(
+                out,
+                "logring: lapped: {lost} bytes lost (positions {from}..{to})"
+            ),
+        };
     }
 }
 
@@ -163,6 +195,27 @@ mod tests {
             formatted(Format::Json, b"\xff\x00"),
             "{\"seq\":3,\"position\":4096,\"length\":2,\"tag\":7,\"encoding\":\"base64\",\
              \"payload\":\"/wA=\"}\n"
+        );
+    }
+
+    #[test]
+    fn a_lap_is_one_marker_line() {
+        let (_tx, rx) = logring::channel::mpsc::new(4096).unwrap();
+        let lap = Lap {
+            from: 4096,
+            to: 12288,
+        };
+        let marker = |format| {
+            let mut out = String::new();
+            Printer::new(&rx, format).lap(&mut out, &lap);
+            out
+        };
+        let text = "logring: lapped: 8192 bytes lost (positions 4096..12288)\n";
+        assert_eq!(marker(Format::Text), text);
+        assert_eq!(marker(Format::Hex), text);
+        assert_eq!(
+            marker(Format::Json),
+            "{\"lapped\":true,\"lost_bytes\":8192,\"from\":4096,\"to\":12288}\n"
         );
     }
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod create;
 mod format;
+mod spy;
 mod stat;
 mod stop;
 mod tail;
@@ -35,7 +36,8 @@ enum Command {
     Create(create::Args),
     /// Commit standard input to a ring, one record per line (or chunk).
     Write(write::Args),
-    /// Become the ring's consumer and print records as they arrive.
+    /// Become the ring's consumer and print records as they arrive (or,
+    /// with --spy, print them without consuming them).
     Tail(tail::Args),
     /// Show a ring's state, without attaching to it.
     Stat(stat::Args),

@@ -11,6 +11,8 @@
 //! SIGKILL) leaves every record it did not print in the ring for the next
 //! consumer. A record written in part to an output that closed meanwhile is
 //! left too.
+//!
+//! With `--spy`, it reads without consuming instead (see [`spy`](crate::spy)).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -21,32 +23,58 @@ use logring::file::RingFile;
 
 use crate::format::{self, Format, Printer};
 use crate::stop::{self, Stop};
-use crate::{Failure, units};
+use crate::{Failure, spy, units};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The ring file.
-    path: PathBuf,
+    pub path: PathBuf,
     /// How to print each record.
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    pub format: Format,
     /// Exit after printing this many records.
     #[arg(long, value_name = "N")]
-    count: Option<u64>,
+    pub count: Option<u64>,
     /// Exit once no record has arrived for this long: 500ms, 2s, 1m.
     #[arg(long, value_parser = units::duration)]
-    timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
     /// Print the records that are in the ring now, then exit (as `tail`
     /// without `-f`).
     #[arg(long)]
-    no_follow: bool,
+    pub no_follow: bool,
+    /// Look without taking: print records without consuming them, beside
+    /// the consumer or with none (read permission is enough). A spy that
+    /// falls behind says how many bytes it lost and goes on.
+    #[arg(long)]
+    pub spy: bool,
+    /// With --spy: start at the oldest record still in the ring (the
+    /// default) or only print what comes next.
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub from: Option<SpyStart>,
+}
+
+/// Where `tail --spy` starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum SpyStart {
+    /// The oldest record still in the ring: everything not yet consumed.
+    Oldest,
+    /// The end of the ring: only records written after the spy started.
+    Now,
 }
 
 /// Longest sleep between looks at the stop signals and the output while
 /// the ring is idle.
-const TICK: Duration = Duration::from_millis(100);
+pub const TICK: Duration = Duration::from_millis(100);
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.spy {
+        return spy::run(args);
+    }
+    if args.from.is_some() {
+        return Err(Failure::usage(
+            "--from needs --spy: a consumer starts where the last one stopped",
+        ));
+    }
     let stop = Stop::install()?;
     let ring = RingFile::open(&args.path)?;
     let mut receiver = ring.receiver()?;
@@ -172,6 +200,6 @@ fn drop_notice(
 
 /// Whether free-running position `pos` is at or past `end` (positions wrap
 /// past 2^64; the two are never a capacity apart from the wrong side).
-fn reached(pos: u64, end: u64) -> bool {
+pub fn reached(pos: u64, end: u64) -> bool {
     pos.wrapping_sub(end) as i64 >= 0
 }
