@@ -349,7 +349,17 @@ enum Wait {
     Poll,
     /// Waits in `read_timeout` (spin, then sleeps of at most 1 ms).
     Sleep,
+    /// Samples, as a monitor does: reads what is there (at most
+    /// `SAMPLE_BURST` records), then sleeps `SAMPLE_PAUSE`. It takes little
+    /// CPU, so what it costs the ends is its memory traffic, not their
+    /// share of the two cores.
+    Sample,
 }
+
+/// Records a sampling spy reads before it sleeps.
+const SAMPLE_BURST: u64 = 1000;
+/// How long a sampling spy sleeps between bursts.
+const SAMPLE_PAUSE: Duration = Duration::from_millis(1);
 
 /// How the producer sends.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -371,13 +381,17 @@ struct Mode {
     drain_every: Option<Duration>,
     /// How the spies wait.
     wait: Wait,
+    /// The ring keeps half its capacity of consumed records for spies
+    /// (`Options::retain`).
+    retain: bool,
 }
 
-/// Producer and consumer busy, spies polling.
+/// Producer and consumer busy, spies sampling.
 const FULL_SPEED: Mode = Mode {
     send: Sending::Full,
     drain_every: None,
-    wait: Wait::Poll,
+    wait: Wait::Sample,
+    retain: false,
 };
 
 /// What one spy did in a run.
@@ -424,14 +438,15 @@ struct TempRing {
 }
 
 impl TempRing {
-    fn create(cfg: &Config) -> Self {
+    fn create(cfg: &Config, retain: bool) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = cfg.dir.join(format!(
             "logring-spy-bench-{}-{}.ring",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = RingFile::create(&path, Options::new(cfg.ring))
+        let retain = if retain { cfg.ring / 2 } else { 0 };
+        let file = RingFile::create(&path, Options::new(cfg.ring).retain(retain))
             .unwrap_or_else(|error| panic!("{error}"));
         Self { file, path }
     }
@@ -609,6 +624,26 @@ fn watch(
                 Err(TryRecvError::Empty) => true,
                 Err(error) => panic!("{}: spy: {error}", current()),
             },
+            Wait::Sample => {
+                let mut read = 0;
+                while read < SAMPLE_BURST {
+                    match spy.try_read() {
+                        Ok(Spied::Record(record)) => tally.record(&record, record.position()),
+                        Ok(Spied::Lapped(lap)) => tally.lap(lap),
+                        Err(TryRecvError::Empty) => break,
+                        Err(error) => panic!("{}: spy: {error}", current()),
+                    }
+                    read += 1;
+                }
+                if read < SAMPLE_BURST {
+                    if over.load(Ordering::Acquire) {
+                        break;
+                    }
+                    polls += 1;
+                }
+                thread::sleep(SAMPLE_PAUSE);
+                false
+            }
             Wait::Sleep => match spy.read_timeout(SPY_WAIT) {
                 Ok(Spied::Record(record)) => {
                     tally.record(&record, record.position());
@@ -674,7 +709,7 @@ fn watchdog(progress: &AtomicU64, done: &mpsc::Receiver<()>, stall: Duration) {
 /// that opened it before the start; records sent as `mode` says until
 /// `limit`.
 fn run(cfg: &Config, limit: Limit, spies: usize, mode: Mode) -> Run {
-    let ring = TempRing::create(cfg);
+    let ring = TempRing::create(cfg, mode.retain);
     let mut tx = ring.file.spsc_producer().unwrap_or_else(|e| panic!("{e}"));
     let mut rx = ring.file.consumer().unwrap_or_else(|e| panic!("{e}"));
     let mut spied: Vec<RingSpy> = (0..spies)
@@ -955,35 +990,46 @@ fn report_throughput(cfg: &Config, key: &str, m: &Rounds) {
 /// The spy-rate scenario's modes, in the order each round runs them: a
 /// name, whether the producer is paced, whether the consumer drains once
 /// per pause (rather than busy-polling), and how the spy waits.
-const RATE_MODES: [(&str, bool, bool, Wait); 4] = [
+const RATE_MODES: [(&str, bool, bool, Wait, bool); 5] = [
+    (
+        "keeps up: paced, busy consumer, retention, polling spy",
+        true,
+        false,
+        Wait::Poll,
+        true,
+    ),
+    (
+        "keeps up: paced, busy consumer, retention, waiting spy",
+        true,
+        false,
+        Wait::Sleep,
+        true,
+    ),
     (
         "keeps up: paced, consumer drains per pause, polling spy",
         true,
         true,
         Wait::Poll,
+        false,
     ),
     (
-        "keeps up: paced, consumer drains per pause, waiting spy",
-        true,
-        true,
-        Wait::Sleep,
-    ),
-    (
-        "races the consumer: paced, busy consumer, polling spy",
+        "races the consumer: paced, busy consumer, no retention, polling spy",
         true,
         false,
         Wait::Poll,
+        false,
     ),
     (
-        "falls behind: full speed, polling spy",
+        "falls behind: full speed, retention, polling spy",
         false,
         false,
         Wait::Poll,
+        true,
     ),
 ];
-/// The modes the headline compares: keeping up, falling behind.
+
 const KEEPS_UP: usize = 0;
-const FALLS_BEHIND: usize = 3;
+const FALLS_BEHIND: usize = 4;
 
 fn spy_rate(cfg: &Config) {
     let key = "spy-rate";
@@ -992,12 +1038,13 @@ fn spy_rate(cfg: &Config) {
         burst: cfg.burst,
         pause: cfg.pause,
     };
-    let go = |(name, is_paced, drains, wait): (&str, bool, bool, Wait)| {
+    let go = |(name, is_paced, drains, wait, retain): (&str, bool, bool, Wait, bool)| {
         let send = if is_paced { paced } else { Sending::Full };
         let mode = Mode {
             send,
             drain_every: drains.then_some(cfg.pause),
             wait,
+            retain,
         };
         set_current(format!("{key} / {name}"));
         run(cfg, Limit::of(cfg), 1, mode)
@@ -1042,10 +1089,10 @@ fn spy_rate(cfg: &Config) {
         RATE_MODES.len()
     );
     println!(
-        "- a spy reads only what the consumer has not consumed yet (it validates each copy \
-         against the consumer's consumed mark): it keeps up when the consumer lags behind it \
-         (here a consumer that drains once per pause), and races a busy-polling consumer; a \
-         waiting spy (read_timeout) sleeps up to 1 ms between looks"
+        "- a spy reads what the consumer has not consumed yet, and what a ring with retention \
+         keeps of what it consumed (here half the ring): without retention it keeps up only \
+         when the consumer lags behind it (a consumer that drains once per pause) and races a \
+         busy-polling consumer; a waiting spy (read_timeout) sleeps up to 1 ms between looks"
     );
     println!();
     let mut table = vec![vec![
