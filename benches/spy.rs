@@ -923,18 +923,18 @@ fn report_throughput(cfg: &Config, key: &str, m: &Rounds) {
     println!();
     println!(
         "### {key}: SPSC ring file, 64-byte records, busy-polling (try_claim/commit + \
-         try_recv_batch), with 0, 1 and 3 spies polling try_read"
+         try_recv_batch), with 0, 1 and 3 sampling spies"
     );
     println!();
     println!("- {}", placement(cfg));
     println!(
-        "- oversubscribed: with 1 spy, 3 busy threads share the 2 cores; 3 spies plus producer \
-         and consumer are 5 busy threads on 2 cores (the spies take CPU time from both ends)"
-    );
-    println!(
-        "- while the scheduler runs a spy in place of one end, the other end can move at most \
-         one ring's worth of records before it finds the ring full (producer) or empty \
-         (consumer): retries/msg and polls/msg show it"
+        "- a sampling spy reads what is there (at most {SAMPLE_BURST} records with try_read), \
+         then sleeps {} ms, as a monitor does: it takes little CPU, so what it costs the ends \
+         is its memory traffic (it reads the lines the producer writes and the consumer reads \
+         and zeroes, and the consumer's mark) rather than their share of the two cores. At \
+         this rate the consumer passes a sleeping spy, which resumes at the consumer's mark, \
+         in the middle of the ends' lines",
+        SAMPLE_PAUSE.as_millis()
     );
     println!(
         "- {} rounds of 0, 1, 3 spies and a last 0-spy run; the producer sends for {} ms per \

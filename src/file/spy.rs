@@ -15,10 +15,16 @@ use crate::queue::TryRecvError;
 use crate::region::ReadOnlyFileRegion;
 use crate::ring::dict::Dictionary;
 use crate::ring::layout::{HEADER_LEN, Header, WORD, span_of};
-use crate::ring::spy::{Cursor, Look, Pending, SpyView};
+use crate::ring::spy::{Copied, Cursor, Look, Pending, SpyView};
 use crate::sync::{AtomicU64, Ordering};
 
 pub use crate::ring::spy::Lap;
+
+/// Most records one look copies before it checks them (with one load of
+/// the consumer's mark, a line the consumer writes for every record).
+const BATCH_RECORDS: usize = 256;
+/// Past its first record, a look stops copying once it holds this much.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// The first sleep of a spy that found nothing after spinning.
 const FIRST_NAP: Duration = Duration::from_micros(20);
@@ -106,8 +112,13 @@ pub struct RingSpy {
     retain: u64,
     version: (u16, u16),
     cursor: Cursor,
-    /// The last record copied.
+    /// The records the last look copied and checked: payloads in `buf`,
+    /// places in `copied`; `copied[next..]` are still to be returned.
     buf: Vec<u8>,
+    copied: Vec<Copied>,
+    next: usize,
+    /// Records returned.
+    records: u64,
     /// Where the spy waits at a claim not committed yet, and when it last
     /// asked whether that claim's producer is alive.
     stuck: Option<(u64, Instant)>,
@@ -272,6 +283,9 @@ impl RingSpy {
             version: layout.version,
             cursor: Cursor::new(start),
             buf: Vec::new(),
+            copied: Vec::new(),
+            next: 0,
+            records: 0,
             stuck: None,
             #[cfg(feature = "async")]
             ticker: None,
@@ -288,8 +302,8 @@ impl RingSpy {
     /// after it can be, and every later call reports the same.
     pub fn try_read(&mut self) -> Result<Spied<'_>, TryRecvError> {
         match self.look() {
-            Look::Empty => Err(TryRecvError::Empty),
-            Look::Corrupt(corrupt) => Err(TryRecvError::Corrupt(corrupt)),
+            Found::Empty => Err(TryRecvError::Empty),
+            Found::Corrupt(corrupt) => Err(TryRecvError::Corrupt(corrupt)),
             found => Ok(self.spied(found)),
         }
     }
@@ -303,8 +317,8 @@ impl RingSpy {
     /// [`SpyTimeoutError::Corrupt`] as for [`try_read`](Self::try_read).
     pub fn read_timeout(&mut self, timeout: Duration) -> Result<Spied<'_>, SpyTimeoutError> {
         match self.wait(Instant::now().checked_add(timeout)) {
-            Look::Empty => Err(SpyTimeoutError::Timeout),
-            Look::Corrupt(corrupt) => Err(SpyTimeoutError::Corrupt(corrupt)),
+            Found::Empty => Err(SpyTimeoutError::Timeout),
+            Found::Corrupt(corrupt) => Err(SpyTimeoutError::Corrupt(corrupt)),
             found => Ok(self.spied(found)),
         }
     }
@@ -319,8 +333,8 @@ impl RingSpy {
         loop {
             match self.wait(None) {
                 // A timeout too far away to represent ran out.
-                Look::Empty => continue,
-                Look::Corrupt(corrupt) => return Err(corrupt),
+                Found::Empty => continue,
+                Found::Corrupt(corrupt) => return Err(corrupt),
                 found => return Ok(self.spied(found)),
             }
         }
@@ -328,12 +342,14 @@ impl RingSpy {
 
     /// The position the spy reads next (free-running, as a record's).
     pub fn position(&self) -> u64 {
-        self.cursor.position()
+        self.copied
+            .get(self.next)
+            .map_or(self.cursor.position(), |record| record.pos)
     }
 
     /// Records this spy has returned.
     pub fn records(&self) -> u64 {
-        self.cursor.records()
+        self.records
     }
 
     /// How many times the spy was lapped.
@@ -366,15 +382,40 @@ impl RingSpy {
 
     super::header_observers!();
 
-    /// One look, stepping over claims (and reservations) of dead producers.
-    fn look(&mut self) -> Look {
+    /// The next record copied, or a look for more, stepping over claims
+    /// (and reservations) of dead producers.
+    fn look(&mut self) -> Found {
+        if let Some(&record) = self.copied.get(self.next) {
+            self.next += 1;
+            self.records += 1;
+            return Found::Record(record);
+        }
         loop {
-            let look = self.cursor.look(&self.map, &mut self.buf);
-            if look != Look::Empty || !self.step_over_dead() {
-                if look != Look::Empty {
+            self.next = 0;
+            let look = self.cursor.look(
+                &self.map,
+                &mut self.buf,
+                &mut self.copied,
+                BATCH_RECORDS,
+                BATCH_BYTES,
+            );
+            match look {
+                Look::Records => {
                     self.stuck = None;
+                    self.next = 1;
+                    self.records += 1;
+                    return Found::Record(self.copied[0]);
                 }
-                return look;
+                Look::Lapped(lap) => {
+                    self.stuck = None;
+                    return Found::Lapped(lap);
+                }
+                Look::Corrupt(corrupt) => return Found::Corrupt(corrupt),
+                Look::Empty => {
+                    if !self.step_over_dead() {
+                        return Found::Empty;
+                    }
+                }
             }
         }
     }
@@ -417,13 +458,13 @@ impl RingSpy {
     }
 
     /// Looks until something is found or `deadline` passes (`None`: never).
-    /// `Look::Empty` means the deadline passed.
-    fn wait(&mut self, deadline: Option<Instant>) -> Look {
+    /// `Found::Empty` means the deadline passed.
+    fn wait(&mut self, deadline: Option<Instant>) -> Found {
         let backoff = crossbeam_utils::Backoff::new();
         let mut nap = FIRST_NAP;
         loop {
             let look = self.look();
-            if look != Look::Empty {
+            if look != Found::Empty {
                 return look;
             }
             if !backoff.is_completed() {
@@ -434,7 +475,7 @@ impl RingSpy {
                 None => nap,
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => nap.min(left),
-                    _ => return Look::Empty,
+                    _ => return Found::Empty,
                 },
             };
             std::thread::sleep(sleep);
@@ -444,17 +485,26 @@ impl RingSpy {
 
     /// What a look found, as the caller sees it (never `Empty` or
     /// `Corrupt`).
-    fn spied(&self, found: Look) -> Spied<'_> {
+    fn spied(&self, found: Found) -> Spied<'_> {
         match found {
-            Look::Record { pos, tag } => Spied::Record(SpyRecord {
-                bytes: &self.buf,
-                tag,
-                position: pos,
+            Found::Record(record) => Spied::Record(SpyRecord {
+                bytes: &self.buf[record.start..record.start + record.len],
+                tag: record.tag,
+                position: record.pos,
             }),
-            Look::Lapped(lap) => Spied::Lapped(lap),
-            Look::Empty | Look::Corrupt(_) => unreachable!("only records and laps are shown"),
+            Found::Lapped(lap) => Spied::Lapped(lap),
+            Found::Empty | Found::Corrupt(_) => unreachable!("only records and laps are shown"),
         }
     }
+}
+
+/// What a spy's look found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    Record(Copied),
+    Lapped(Lap),
+    Empty,
+    Corrupt(CorruptRing),
 }
 
 #[cfg(feature = "async")]
@@ -473,7 +523,7 @@ impl RingSpy {
         let mut nap = FIRST_NAP;
         let found = std::future::poll_fn(|cx| {
             let look = self.look();
-            if look != Look::Empty {
+            if look != Found::Empty {
                 return std::task::Poll::Ready(look);
             }
             if self.ticker.is_none() {
@@ -489,7 +539,7 @@ impl RingSpy {
         })
         .await;
         match found {
-            Look::Corrupt(corrupt) => Err(corrupt),
+            Found::Corrupt(corrupt) => Err(corrupt),
             found => Ok(self.spied(found)),
         }
     }

@@ -27,9 +27,17 @@
 //!    record still in the ring (a record boundary: the consumer's marks are
 //!    the ends of the records it consumed), counting the bytes it lost.
 //!
-//! Every word the spy steps by (a padding word, a record word it waits at)
-//! is checked the same way before it is used, so a length read from space
-//! already reused never moves the spy off the records' boundaries.
+//! A look copies a batch this way (the records from the spy's position up
+//! to the front, or a few hundred of them) and makes one check for the
+//! lot: `consumed <= start`, where `start` is the batch's first position.
+//! Each record of the batch lies at or after `start`, so each passes the
+//! check above; and every word the spy stepped by (a record's length, a
+//! padding span) was read before the check too, so a length read from
+//! space already reused never moves the spy off the records' boundaries.
+//! A batch that fails is thrown away whole; the spy goes on at the mark.
+//! The one load of `consumed` per batch matters: the consumer writes that
+//! line for every record it takes, and every spy's load of it takes the
+//! line away from the consumer.
 //!
 //! # Why `consumed <= pos` proves the copy
 //!
@@ -99,20 +107,43 @@ impl Lap {
     }
 }
 
+/// A record a look copied: its position and tag, and where its payload
+/// lies in the look's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Copied {
+    pub(crate) pos: u64,
+    pub(crate) tag: u32,
+    /// The payload is `buf[start..start + len]`.
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+}
+
 /// What one look found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Look {
-    /// A record, copied into the buffer: `(position, tag)`; the buffer holds
-    /// its payload, exactly.
-    Record { pos: u64, tag: u32 },
+    /// Records, in position order, copied and checked: the look's `copied`
+    /// holds at least one.
+    Records,
     /// Lapped: the spy now stands at `lap.to`.
     Lapped(Lap),
-    /// Nothing committed at the spy's position yet. `waiting` says what is
+    /// Nothing committed at the spy's position yet. `pending` says what is
     /// there, for a caller that may step over a dead producer's claim.
     Empty,
     /// A word no writer produces, at a position the consumer had not
     /// passed. Sticky.
     Corrupt(CorruptRing),
+}
+
+/// Why a look stopped copying.
+enum Stop {
+    /// It copied as much as it was asked to.
+    Enough,
+    /// At the producers' tail.
+    Front,
+    /// At a word not committed yet (`Empty` or `Claimed`).
+    Waiting(u64),
+    /// At a word no writer produces.
+    Bad(u64, &'static str),
 }
 
 /// What stands at the spy's position while it finds nothing, below the
@@ -138,7 +169,6 @@ pub(crate) struct Cursor {
     /// What stood at `pos` when the last look found nothing.
     pending: Pending,
     corruption: Option<CorruptRing>,
-    records: u64,
     laps: u64,
     lost: u64,
 }
@@ -168,7 +198,6 @@ impl Cursor {
             tail: pos,
             pending: Pending::None,
             corruption: None,
-            records: 0,
             laps: 0,
             lost: 0,
         }
@@ -177,11 +206,6 @@ impl Cursor {
     /// The position the spy reads next.
     pub(crate) fn position(&self) -> u64 {
         self.pos
-    }
-
-    /// Records delivered.
-    pub(crate) fn records(&self) -> u64 {
-        self.records
     }
 
     /// Times lapped.
@@ -199,74 +223,96 @@ impl Cursor {
         self.pending
     }
 
-    /// Looks for the next record, copying it into `buf` (its length set to
-    /// the payload's). Steps over padding.
-    pub(crate) fn look<V: SpyView>(&mut self, view: &V, buf: &mut Vec<u8>) -> Look {
+    /// Copies the committed records from the spy's position into `buf`
+    /// (their places in `copied`), at most `max_records` of them and, past
+    /// the first, no more once `buf` holds `max_bytes`; stepping over
+    /// padding. Then checks them all at once: one load of the consumer's
+    /// mark for the lot (see the module docs). A batch the consumer reached
+    /// before that check is thrown away whole, since a word read from
+    /// reused space may have led the copy off the records' boundaries: the
+    /// spy goes on at the mark, and the records past it are read again.
+    pub(crate) fn look<V: SpyView>(
+        &mut self,
+        view: &V,
+        buf: &mut Vec<u8>,
+        copied: &mut Vec<Copied>,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Look {
+        buf.clear();
+        copied.clear();
         if let Some(corrupt) = self.corruption {
             return Look::Corrupt(corrupt);
         }
         self.pending = Pending::None;
-        loop {
-            let pos = self.pos;
+        let start = self.pos;
+        let mut pos = start;
+        let stop = loop {
+            if copied.len() >= max_records || (!copied.is_empty() && buf.len() >= max_bytes) {
+                break Stop::Enough;
+            }
             if !before(pos, self.tail) {
                 self.tail = load_acquire(&view.header().tail.0);
                 if !before(pos, self.tail) {
-                    // At the front. The consumer is never past `tail`, so
-                    // nothing was lost either.
-                    return Look::Empty;
+                    break Stop::Front;
                 }
             }
             let raw = load_acquire(view.word(pos));
             let room = view.capacity() - (pos & (view.capacity() - 1));
-            let bad = match Word::decode(raw) {
+            match Word::decode(raw) {
                 Word::Committed { len, tag } => {
                     if len > view.max_record_len() || span_of(len) > room {
-                        "record length out of bounds"
-                    } else {
-                        copy(view, pos, len, buf);
-                        if let Some(lap) = self.lapped(view, pos) {
-                            return lap;
-                        }
-                        self.pos = pos.wrapping_add(span_of(len));
-                        self.records += 1;
-                        return Look::Record { pos, tag };
+                        break Stop::Bad(raw, "record length out of bounds");
                     }
+                    copied.push(Copied {
+                        pos,
+                        tag,
+                        start: buf.len(),
+                        len: len as usize,
+                    });
+                    copy(view, pos, len, buf);
+                    pos = pos.wrapping_add(span_of(len));
                 }
                 Word::Padding { span } => {
                     if span == 0 || span % WORD != 0 || span > room {
-                        "padding span out of bounds"
-                    } else {
-                        if let Some(lap) = self.lapped(view, pos) {
-                            return lap;
-                        }
-                        self.pos = pos.wrapping_add(span);
-                        continue;
+                        break Stop::Bad(raw, "padding span out of bounds");
                     }
+                    pos = pos.wrapping_add(span);
                 }
-                Word::Empty | Word::Claimed { .. } => {
-                    if let Some(lap) = self.lapped(view, pos) {
-                        return lap;
-                    }
-                    self.pending = match Word::decode(raw) {
-                        Word::Claimed { len, owner } => Pending::Claim { raw, len, owner },
-                        _ => Pending::Reservation { tail: self.tail },
-                    };
-                    return Look::Empty;
-                }
-                Word::Invalid => "unknown record state",
-            };
-            // A word no writer produces: bytes of a later lap, if the
-            // consumer passed us meanwhile; corruption if it did not.
-            if let Some(lap) = self.lapped(view, pos) {
-                return lap;
+                Word::Empty | Word::Claimed { .. } => break Stop::Waiting(raw),
+                Word::Invalid => break Stop::Bad(raw, "unknown record state"),
             }
-            let corrupt = CorruptRing {
-                position: pos,
-                word: raw,
-                reason: bad,
-            };
-            self.corruption = Some(corrupt);
-            return Look::Corrupt(corrupt);
+        };
+        // Every word read since `start` was this lap's if the consumer had
+        // not reached `start` when they were all read.
+        if let Some(lap) = self.lapped(view, start) {
+            buf.clear();
+            copied.clear();
+            return lap;
+        }
+        self.pos = pos;
+        if !copied.is_empty() {
+            // A word that stopped the batch is looked at again next time.
+            return Look::Records;
+        }
+        match stop {
+            Stop::Enough | Stop::Front => Look::Empty,
+            Stop::Waiting(raw) => {
+                self.pending = match Word::decode(raw) {
+                    Word::Claimed { len, owner } => Pending::Claim { raw, len, owner },
+                    _ => Pending::Reservation { tail: self.tail },
+                };
+                Look::Empty
+            }
+            Stop::Bad(raw, reason) => {
+                let corrupt = CorruptRing {
+                    position: pos,
+                    word: raw,
+                    reason,
+                };
+                self.corruption = Some(corrupt);
+                Look::Corrupt(corrupt)
+            }
         }
     }
 
@@ -340,19 +386,19 @@ impl Cursor {
     }
 }
 
-/// Copies the payload of the record at `pos` (`len` bytes, inside the data
-/// area) into `buf`, a word at a time, each word an atomic load.
+/// Appends the payload of the record at `pos` (`len` bytes, inside the
+/// data area) to `buf`, a word at a time, each word an atomic load.
 fn copy<V: SpyView>(view: &V, pos: u64, len: u64, buf: &mut Vec<u8>) {
-    buf.clear();
+    let end = buf.len() + len as usize;
     let words = len.div_ceil(WORD);
     buf.reserve(words as usize * WORD as usize);
     for k in 0..words {
-        // Relaxed: validated after the copy (`lapped`); the record word's
+        // Relaxed: checked after the copy (`lapped`); the record word's
         // Acquire load made the committed payload visible.
         let word = view.word(pos + WORD * (k + 1)).load(Ordering::Relaxed);
         buf.extend_from_slice(&word.to_ne_bytes());
     }
-    buf.truncate(len as usize);
+    buf.truncate(end);
 }
 
 #[cfg(all(test, loom))]
@@ -464,16 +510,21 @@ mod loom_model {
                 }),
             ];
             let mut cursor = Cursor::new(0);
-            let mut buf = Vec::new();
+            let (mut buf, mut copied) = (Vec::new(), Vec::new());
             let mut expect = 0;
             for _ in 0..2 {
-                match cursor.look(&*mem, &mut buf) {
-                    Look::Record { pos, tag } => {
-                        let seq = u64::from(tag);
-                        assert_eq!(pos, seq * SPAN, "record {seq} at its own position");
-                        assert!(pos >= expect, "in position order");
-                        assert_eq!(buf, payload(seq).to_ne_bytes(), "record {seq} whole");
-                        expect = pos + SPAN;
+                // Batches of up to two records: one check covers both.
+                match cursor.look(&*mem, &mut buf, &mut copied, 2, 64) {
+                    Look::Records => {
+                        for record in &copied {
+                            let seq = u64::from(record.tag);
+                            let pos = record.pos;
+                            assert_eq!(pos, seq * SPAN, "record {seq} at its own position");
+                            assert!(pos >= expect, "in position order");
+                            let bytes = &buf[record.start..record.start + record.len];
+                            assert_eq!(bytes, payload(seq).to_ne_bytes(), "record {seq} whole");
+                            expect = pos + SPAN;
+                        }
                     }
                     Look::Lapped(lap) => {
                         assert_eq!(lap.from, expect);
