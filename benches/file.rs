@@ -1521,31 +1521,12 @@ fn round_trip(cfg: &Config) -> Scenario<'_> {
 // Header
 // ---------------------------------------------------------------------------
 
-/// The command that reproduces this run: the settings in the environment,
-/// then the cargo invocation with the filters.
-fn command(cfg: &Config) -> String {
-    let mut settings: Vec<String> = std::env::vars()
-        .filter(|(name, _)| name.starts_with("LOGRING_BENCH_"))
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    settings.sort();
-    let mut text = settings.join(" ");
-    if !text.is_empty() {
-        text.push(' ');
-    }
-    text += "cargo bench --bench file";
-    if !cfg.filters.is_empty() {
-        text += &format!(" -- {}", cfg.filters.join(" "));
-    }
-    text
-}
-
 fn print_header(cfg: &Config) {
     common::print_title_and_machine(
         "file bench: ring files shared by two processes vs heap rings in one process",
         cfg,
     );
-    println!("- command: `{}`", command(cfg));
+    println!("- command: `{}`", common::command("file", cfg));
     println!(
         "- {} pairs per scenario, ~{} ms per in-process run, the same message count for both \
          variants; ring {} KiB; try_recv_batch/recv_batch limit {} records; ring files in {}",

@@ -1135,31 +1135,12 @@ fn spy_rate(cfg: &Config) {
 // Header
 // ---------------------------------------------------------------------------
 
-/// The command that reproduces this run: the settings in the environment,
-/// then the cargo invocation with the filters.
-fn command(cfg: &Config) -> String {
-    let mut settings: Vec<String> = std::env::vars()
-        .filter(|(name, _)| name.starts_with("LOGRING_BENCH_"))
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    settings.sort();
-    let mut text = settings.join(" ");
-    if !text.is_empty() {
-        text.push(' ');
-    }
-    text += "cargo bench --bench spy";
-    if !cfg.filters.is_empty() {
-        text += &format!(" -- {}", cfg.filters.join(" "));
-    }
-    text
-}
-
 fn print_header(cfg: &Config) {
     common::print_title_and_machine(
         "spy bench: readers that do not consume, beside the consumer",
         cfg,
     );
-    println!("- command: `{}`", command(cfg));
+    println!("- command: `{}`", common::command("spy", cfg));
     println!(
         "- {} rounds per scenario, ~{} ms per 0-spy run; ring {} KiB; try_recv_batch limit {} \
          records; ring files in {}",

@@ -569,3 +569,24 @@ pub fn flagged(runs: &[impl RunStats]) -> String {
     }
     text
 }
+
+/// The command that reproduces a run of bench `bench`: the settings in the
+/// environment (`LOGRING_BENCH_*`), then the cargo invocation with the
+/// filters.
+#[allow(dead_code)] // not every bench prints it
+pub fn command(bench: &str, cfg: &BaseConfig) -> String {
+    let mut settings: Vec<String> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("LOGRING_BENCH_"))
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    settings.sort();
+    let mut text = settings.join(" ");
+    if !text.is_empty() {
+        text.push(' ');
+    }
+    text += &format!("cargo bench --bench {bench}");
+    if !cfg.filters.is_empty() {
+        text += &format!(" -- {}", cfg.filters.join(" "));
+    }
+    text
+}

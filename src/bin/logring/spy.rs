@@ -20,14 +20,13 @@
 //! consumer's.
 
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
 
 use logring::file::{RingSpy, Spied, SpyFrom, SpyTimeoutError};
 
 use crate::Failure;
 use crate::format::{self, Printer};
 use crate::stop::{self, Stop};
-use crate::tail::{Args, SpyStart, TICK, reached};
+use crate::tail::{Args, Idle, SpyStart, reached};
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let stop = Stop::install()?;
@@ -43,9 +42,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     let mut out = String::new();
     let mut printed = 0u64;
-    // Since when nothing has arrived; `None` while records come (the clock
-    // is read only when the ring runs dry).
-    let mut idle_since = Some(Instant::now());
+    let mut idle = Idle::new(args.timeout);
     loop {
         if stop.requested() || args.count.is_some_and(|count| printed >= count) {
             return Ok(());
@@ -53,14 +50,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         if end.is_some_and(|end| reached(spy.position(), end)) {
             return Ok(());
         }
-        let mut wait = TICK;
-        if let Some(timeout) = args.timeout {
-            let idle = idle_since.map_or(Duration::ZERO, |since| since.elapsed());
-            if idle >= timeout {
-                return Ok(());
-            }
-            wait = wait.min(timeout - idle);
-        }
+        let Some(wait) = idle.next_wait() else {
+            return Ok(());
+        };
         out.clear();
         let is_record = match spy.read_timeout(wait) {
             Ok(Spied::Record(record)) => {
@@ -82,11 +74,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 false
             }
             Err(SpyTimeoutError::Timeout) => {
-                // Idle at least since this wait began.
-                idle_since.get_or_insert_with(|| {
-                    let now = Instant::now();
-                    now.checked_sub(wait).unwrap_or(now)
-                });
+                idle.waited(wait);
                 if stop::output_closed() {
                     return Ok(());
                 }
@@ -99,7 +87,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 )));
             }
         };
-        idle_since = None;
+        idle.busy();
         match stdout
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())

@@ -67,7 +67,7 @@ pub enum SpyStart {
 
 /// Longest sleep between looks at the stop signals and the output while
 /// the ring is idle.
-pub const TICK: Duration = Duration::from_millis(100);
+const TICK: Duration = Duration::from_millis(100);
 
 pub fn run(args: Args) -> Result<(), Failure> {
     if args.spy {
@@ -96,9 +96,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     let mut out = String::new();
     let mut printed = 0u64;
-    // Since when nothing has arrived; `None` while records come (the clock
-    // is read only when the ring runs dry).
-    let mut idle_since = Some(Instant::now());
+    let mut idle = Idle::new(args.timeout);
     loop {
         if stop.requested() || args.count.is_some_and(|count| printed >= count) {
             return Ok(());
@@ -107,14 +105,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             drop_notice(&printer, &mut out, &mut stdout)?;
             return Ok(());
         }
-        let mut wait = TICK;
-        if let Some(timeout) = args.timeout {
-            let idle = idle_since.map_or(Duration::ZERO, |since| since.elapsed());
-            if idle >= timeout {
-                return Ok(());
-            }
-            wait = wait.min(timeout - idle);
-        }
+        let Some(wait) = idle.next_wait() else {
+            return Ok(());
+        };
         let record = match receiver.recv_timeout(wait) {
             Ok(record) => record,
             Err(RecvTimeoutError::Timeout) => {
@@ -122,11 +115,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 if !drop_notice(&printer, &mut out, &mut stdout)? || ends_when_idle {
                     return Ok(());
                 }
-                // Idle at least since this wait began.
-                idle_since.get_or_insert_with(|| {
-                    let now = Instant::now();
-                    now.checked_sub(wait).unwrap_or(now)
-                });
+                idle.waited(wait);
                 if stop::output_closed() {
                     return Ok(());
                 }
@@ -152,7 +141,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             record.unread();
             return Ok(());
         }
-        idle_since = None;
+        idle.busy();
         out.clear();
         let shown = format::Record {
             seq: printed + 1,
@@ -203,6 +192,47 @@ fn drop_notice(
         Err(error) => Err(Failure::runtime(format!(
             "cannot write the output: {error}"
         ))),
+    }
+}
+
+/// How long `tail` waits for the next record (at most a [`TICK`], so that
+/// it looks at the stop signals and the output in between), and when it
+/// stops for want of one (`--timeout`).
+pub struct Idle {
+    timeout: Option<Duration>,
+    /// Since when nothing has arrived; `None` while records come (the clock
+    /// is read only when the ring runs dry).
+    since: Option<Instant>,
+}
+
+impl Idle {
+    pub fn new(timeout: Option<Duration>) -> Self {
+        Self {
+            timeout,
+            since: Some(Instant::now()),
+        }
+    }
+
+    /// The next wait; `None` once nothing has arrived for the timeout.
+    pub fn next_wait(&self) -> Option<Duration> {
+        let Some(timeout) = self.timeout else {
+            return Some(TICK);
+        };
+        let idle = self.since.map_or(Duration::ZERO, |since| since.elapsed());
+        (idle < timeout).then(|| TICK.min(timeout - idle))
+    }
+
+    /// Nothing arrived in `wait`: idle at least since it began.
+    pub fn waited(&mut self, wait: Duration) {
+        self.since.get_or_insert_with(|| {
+            let now = Instant::now();
+            now.checked_sub(wait).unwrap_or(now)
+        });
+    }
+
+    /// Something arrived.
+    pub fn busy(&mut self) {
+        self.since = None;
     }
 }
 
