@@ -151,7 +151,7 @@ fn another_major_version_is_refused_and_another_minor_accepted() {
         "{kind:?}"
     );
     patch_u16(&path, MAJOR_AT, 0);
-    let kind = open_fails(&path, "ring format 0.1, this logring reads 1.x");
+    let kind = open_fails(&path, "ring format 0.2, this logring reads 1.x");
     assert!(
         matches!(kind, FileErrorKind::UnsupportedVersion { major: 0, .. }),
         "{kind:?}"
