@@ -51,8 +51,9 @@
 //!   executor; [`RecordStream`](nonblocking::RecordStream) for `futures`
 //!   combinators.
 //! - [`file`](mod@file) (feature `mmap`, Linux): rings in memory-mapped files shared
-//!   between processes, with crash recovery, liveness from the OS, and
-//!   read-only observers.
+//!   between processes, with crash recovery, liveness from the OS,
+//!   read-only observers, and spies that read the records without
+//!   consuming them.
 //! - [`tracing`] (feature `tracing`) and [`log`] (feature `log`): front ends
 //!   that write `tracing` events and `log` records into a ring as binary
 //!   events: no allocation, lock or system call on the calling thread.
