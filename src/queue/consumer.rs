@@ -344,20 +344,20 @@ impl Consumer {
     #[inline]
     pub(super) fn consume(&mut self, pos: u64, span: u64) {
         debug_assert_eq!(pos, self.head);
-        if self.retain != 0 {
-            // Left in place for spies: only the mark of what was delivered
-            // moves. Relaxed: read by the consumer that attaches next, after
-            // the lock hand-over.
-            self.ring
-                .header()
-                .events
-                .0
-                .delivered
-                .store(pos.wrapping_add(span), Ordering::Relaxed);
-            self.head = pos.wrapping_add(span);
-            return;
-        }
         if self.marks {
+            if self.retain != 0 {
+                // Left in place for spies: only the mark of what was
+                // delivered moves. Relaxed: read by the consumer that
+                // attaches next, after the lock hand-over.
+                self.ring
+                    .header()
+                    .events
+                    .0
+                    .delivered
+                    .store(pos.wrapping_add(span), Ordering::Relaxed);
+                self.head = pos.wrapping_add(span);
+                return;
+            }
             // Relaxed: read after a crash, by the next consumer (`attach`,
             // after the lock hand-over) and by an SPSC producer taking over
             // (`take_over`), to which the Release store clearing the word
@@ -397,39 +397,42 @@ impl Consumer {
     /// back to the producers.
     #[inline]
     pub(super) fn release(&mut self) {
-        if self.retain != 0 {
-            self.release_retained(self.retain);
-            return;
-        }
         if self.released != self.head {
-            // Release: pairs with the producers' Acquire load of head; the
-            // zeroes written by `consume` are visible before they reuse this
-            // space.
-            self.ring
-                .header()
-                .head
-                .0
-                .store(self.head, Ordering::Release);
-            self.released = self.head;
-            if let Some(hook) = &self.on_release {
-                hook.released(&self.ring);
+            if self.retain != 0 {
+                self.release_retained();
+            } else {
+                self.publish(self.head);
             }
+        }
+    }
+
+    /// Publishes `head = end`, everything below it zeroed, and tells the
+    /// release hook.
+    #[inline]
+    fn publish(&mut self, end: u64) {
+        // Release: pairs with the producers' Acquire load of head; the zeroes
+        // written by `consume` (or `release_retained`) are visible before
+        // they reuse this space.
+        self.ring.header().head.0.store(end, Ordering::Release);
+        self.released = end;
+        if let Some(hook) = &self.on_release {
+            hook.released(&self.ring);
         }
     }
 }
 
 impl Consumer {
     /// Releases the oldest records delivered and left in place, keeping at
-    /// most `keep` bytes of the newest: their words are intact (nobody
+    /// most `retain` bytes of the newest: their words are intact (nobody
     /// writes below the unpublished head), so they are walked from
     /// `released`; the `consumed` mark is stored past them, a Release fence
     /// orders it before the zeroing (for spies, as in `consume`), then they
     /// are zeroed whole and `head` is published.
     #[inline(never)]
-    pub(super) fn release_retained(&mut self, keep: u64) {
+    fn release_retained(&mut self) {
         let capacity = self.ring.capacity();
         let mut end = self.released;
-        while self.head.wrapping_sub(end) > keep {
+        while self.head.wrapping_sub(end) > self.retain {
             // Relaxed: this consumer's own delivered records, unchanged since
             // it read them with Acquire.
             let raw = self.ring.word(end).load(Ordering::Relaxed);
@@ -455,28 +458,11 @@ impl Consumer {
         // Relaxed, then a Release fence: as in `consume`.
         header.consumed.0.store(end, Ordering::Relaxed);
         fence(Ordering::Release);
-        let first = len.min(capacity - self.ring.index(self.released));
-        // SAFETY: both pieces lie inside the data area (`first` stops at its
-        // end; `len <= head - released <= capacity`), hold records this
-        // consumer delivered, and no producer writes below the unpublished
-        // head.
-        unsafe {
-            self.ring.zero(self.released, first);
-            self.ring
-                .zero(self.released.wrapping_add(first), len - first);
-        }
+        // SAFETY: `len <= head - released <= capacity`; the range holds
+        // records this consumer delivered, and no producer writes below the
+        // unpublished head.
+        unsafe { self.ring.zero_wrapping(self.released, len) };
         self.publish(end);
-    }
-
-    /// Publishes `head = end` (everything below it zeroed), as `release`.
-    #[inline]
-    pub(super) fn publish(&mut self, end: u64) {
-        // Release: as in `release`.
-        self.ring.header().head.0.store(end, Ordering::Release);
-        self.released = end;
-        if let Some(hook) = &self.on_release {
-            hook.released(&self.ring);
-        }
     }
 }
 

@@ -48,14 +48,9 @@ impl Consumer {
         if pending != 0 && pending <= ring.capacity() && pending % WORD == 0 && head % WORD == 0 {
             // `[head, consumed)` was delivered and released by the previous
             // consumer, and is partly zeroed: zero all of it (it may wrap).
-            let first = pending.min(ring.capacity() - ring.index(head));
-            // SAFETY: both pieces lie inside the data area (`first` stops at
-            // its end, `pending <= capacity`), hold only consumed records, and
-            // no producer writes below the unpublished head.
-            unsafe {
-                ring.zero(head, first);
-                ring.zero(head.wrapping_add(first), pending - first);
-            }
+            // SAFETY: `pending <= capacity`; the range holds only consumed
+            // records, and no producer writes below the unpublished head.
+            unsafe { ring.zero_wrapping(head, pending) };
             head = consumed;
             // Release: as in `release`.
             header.head.0.store(head, Ordering::Release);
@@ -135,8 +130,8 @@ impl Consumer {
         // The range may run past the end of the data area (its wrap padding
         // was never written). Nothing was written in it but, perhaps, stale
         // words.
-        let first = span.min(self.ring.capacity() - self.ring.index(pos));
         if self.retain != 0 {
+            let first = span.min(self.ring.capacity() - self.ring.index(pos));
             // A retaining consumer leaves what it consumed in place, walkable
             // by its words: the reservation becomes padding (a piece to the
             // end of the data area, and the rest from its start), consumed
@@ -159,14 +154,10 @@ impl Consumer {
             // the zeroing it covers.
             self.ring.header().consumed.0.store(end, Ordering::Relaxed);
             fence(Ordering::Release);
-            // SAFETY: both pieces lie inside the data area (`first` stops at
-            // its end; the caller checked `span <= capacity`); the
+            // SAFETY: the caller checked `span <= capacity`; the
             // reservation's producer is dead and nobody else writes below the
             // unpublished head.
-            unsafe {
-                self.ring.zero(pos, first);
-                self.ring.zero(pos.wrapping_add(first), span - first);
-            }
+            unsafe { self.ring.zero_wrapping(pos, span) };
             self.head = end;
         }
         // Relaxed: a statistic.

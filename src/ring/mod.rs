@@ -396,6 +396,26 @@ impl Ring {
         self.region.zero(index, span);
     }
 
+    /// Zeroes the `len` bytes of consumed records starting at `pos`, a range
+    /// that may run past the end of the data area and on from its start.
+    ///
+    /// # Safety
+    ///
+    /// As for [`zero`](Self::zero), except that the range may wrap: `len`
+    /// is at most the capacity.
+    #[inline]
+    pub(crate) unsafe fn zero_wrapping(&self, pos: u64, len: u64) {
+        debug_assert!(len <= self.capacity);
+        let first = len.min(self.capacity - self.index(pos));
+        // SAFETY: `[pos, pos + first)` stops at the end of the data area and
+        // the rest starts at its beginning, so neither piece wraps; the
+        // caller's promise covers the bytes of both.
+        unsafe {
+            self.zero(pos, first);
+            self.zero(pos.wrapping_add(first), len - first);
+        }
+    }
+
     /// Writes `value` to the word at `pos` (8-aligned) with a plain store.
     ///
     /// Plain, not atomic: the word may hold payload bytes written through a
