@@ -622,36 +622,56 @@ fn consume_logged(role: &Role) {
 
 // The tests.
 
-/// A ring file of 64 KiB for `producers` producer threads (`mode`) of
-/// `per_producer` records each, a consumer thread and three spy threads
-/// (the third slow): every spy's view checked against the consumer's.
-fn spies_in_threads(mode: Mode, producers: u32, per_producer: u64) {
-    let path = TempPath::new("spy-threads");
-    let ring = Arc::new(create(&path, 64 * 1024, mode));
+/// What a run of `threads_with_spies` saw.
+struct ThreadRun {
+    /// Each spy's log, in the order of `slow`.
+    logs: Vec<SpyLog>,
+    /// What the consumer received, by position.
+    consumed: Consumed,
+    /// Where the stream ended: the tail, once everything was consumed.
+    end: u64,
+    /// Records sent (and consumed).
+    total: u64,
+    elapsed: Duration,
+}
+
+/// `producers` producer threads of `per_producer` records each, a consumer
+/// thread, and one spy thread per entry of `slow` (a slow one sleeps
+/// between reads), on `ring` (at `path`). Each spy opens at the oldest
+/// record before anything is sent, and `opened` looks at it first.
+fn threads_with_spies(
+    path: &TempPath,
+    ring: &Arc<RingFile>,
+    producers: u32,
+    per_producer: u64,
+    slow: &[bool],
+    opened: impl Fn(&RingSpy) + Copy + Send + 'static,
+) -> ThreadRun {
     let done = Arc::new(AtomicBool::new(false));
-    let opened = Arc::new(Barrier::new(4));
-    let spies: Vec<_> = (0..3)
-        .map(|i| {
-            let (path, done, opened) = (
+    let all_open = Arc::new(Barrier::new(slow.len() + 1));
+    let spies: Vec<_> = slow
+        .iter()
+        .map(|&slow| {
+            let (path, done, all_open) = (
                 path.path().to_path_buf(),
                 Arc::clone(&done),
-                Arc::clone(&opened),
+                Arc::clone(&all_open),
             );
             thread::spawn(move || {
                 let mut spy =
                     RingSpy::open(&path, SpyFrom::Oldest).unwrap_or_else(|error| panic!("{error}"));
-                assert_eq!(spy.position(), 0, "an empty new ring");
-                opened.wait();
-                run_spy(&mut spy, i == 2, &done)
+                opened(&spy);
+                all_open.wait();
+                run_spy(&mut spy, slow, &done)
             })
         })
         .collect();
-    opened.wait();
+    all_open.wait();
     let mut consumer = ring.consumer().expect("attach the consumer");
     let started = Instant::now();
     let senders: Vec<_> = (0..producers)
         .map(|id| {
-            let ring = Arc::clone(&ring);
+            let ring = Arc::clone(ring);
             thread::spawn(move || {
                 let mut producer = Producer::attach(&ring);
                 for seq in 0..per_producer {
@@ -662,17 +682,54 @@ fn spies_in_threads(mode: Mode, producers: u32, per_producer: u64) {
         .collect();
     let total = u64::from(producers) * per_producer;
     let consumed = consume_all(&mut consumer, producers as usize, total);
-    let end = ring.head();
+    // Everything is consumed: the consumer is at the tail (on a ring with a
+    // retention, the published head lags by up to the retention).
+    let end = ring.tail();
     let elapsed = started.elapsed();
     for sender in senders {
         sender.join().expect("a producer panicked");
     }
-    assert_eq!(ring.tail(), end);
     // Pairs with the spies' Acquire loads: every record is consumed.
     done.store(true, Ordering::Release);
-    for (i, spy) in spies.into_iter().enumerate() {
-        let log = spy.join().expect("a spy panicked");
-        let (records, laps) = check_spy(&format!("spy {i}"), &log, &consumed, end);
+    let logs = spies
+        .into_iter()
+        .map(|spy| spy.join().expect("a spy panicked"))
+        .collect();
+    ThreadRun {
+        logs,
+        consumed,
+        end,
+        total,
+        elapsed,
+    }
+}
+
+/// A ring file of 64 KiB for `producers` producer threads (`mode`) of
+/// `per_producer` records each, a consumer thread and three spy threads
+/// (the third slow): every spy's view checked against the consumer's.
+fn spies_in_threads(mode: Mode, producers: u32, per_producer: u64) {
+    let path = TempPath::new("spy-threads");
+    let ring = Arc::new(create(&path, 64 * 1024, mode));
+    let run = threads_with_spies(
+        &path,
+        &ring,
+        producers,
+        per_producer,
+        &[false, false, true],
+        |spy| {
+            assert_eq!(spy.position(), 0, "an empty new ring");
+        },
+    );
+    assert_eq!(ring.head(), run.end);
+    let ThreadRun {
+        logs,
+        consumed,
+        end,
+        total,
+        elapsed,
+    } = run;
+    for (i, log) in logs.iter().enumerate() {
+        let (records, laps) = check_spy(&format!("spy {i}"), log, &consumed, end);
         eprintln!(
             "{mode:?}, spy {i}: {records} of {total} records delivered, {laps} laps, \
              {} bytes lost (stream of {end} bytes in {elapsed:?})",
@@ -1224,53 +1281,26 @@ fn fast_spies_in_threads(mode: Mode, producers: u32, per_producer: u64, retain: 
     let path = TempPath::new("spy-retain-threads");
     let ring = Arc::new(create_retaining(&path, 64 * 1024, mode, retain));
     assert_eq!(ring.retain(), retain);
-    let done = Arc::new(AtomicBool::new(false));
-    let opened = Arc::new(Barrier::new(3));
-    let spies: Vec<_> = (0..2)
-        .map(|_| {
-            let (path, done, opened) = (
-                path.path().to_path_buf(),
-                Arc::clone(&done),
-                Arc::clone(&opened),
-            );
-            thread::spawn(move || {
-                let mut spy =
-                    RingSpy::open(&path, SpyFrom::Oldest).unwrap_or_else(|error| panic!("{error}"));
-                assert_eq!(spy.retain(), retain);
-                opened.wait();
-                run_spy(&mut spy, false, &done)
-            })
-        })
-        .collect();
-    opened.wait();
-    let mut consumer = ring.consumer().expect("attach the consumer");
-    let started = Instant::now();
-    let senders: Vec<_> = (0..producers)
-        .map(|id| {
-            let ring = Arc::clone(&ring);
-            thread::spawn(move || {
-                let mut producer = Producer::attach(&ring);
-                for seq in 0..per_producer {
-                    send(&mut producer, id, seq);
-                }
-            })
-        })
-        .collect();
-    let total = u64::from(producers) * per_producer;
-    let consumed = consume_all(&mut consumer, producers as usize, total);
-    // Everything is consumed: the consumer is at the tail (the published
-    // head lags by up to the retention).
-    let end = ring.tail();
-    let elapsed = started.elapsed();
-    for sender in senders {
-        sender.join().expect("a producer panicked");
-    }
-    // Pairs with the spies' Acquire loads: every record is consumed.
-    done.store(true, Ordering::Release);
+    let run = threads_with_spies(
+        &path,
+        &ring,
+        producers,
+        per_producer,
+        &[false, false],
+        move |spy| {
+            assert_eq!(spy.retain(), retain);
+        },
+    );
+    let ThreadRun {
+        logs,
+        consumed,
+        end,
+        total,
+        elapsed,
+    } = run;
     let mut lost = 0;
-    for (i, spy) in spies.into_iter().enumerate() {
-        let log = spy.join().expect("a spy panicked");
-        let (records, laps) = check_spy(&format!("spy {i}"), &log, &consumed, end);
+    for (i, log) in logs.iter().enumerate() {
+        let (records, laps) = check_spy(&format!("spy {i}"), log, &consumed, end);
         eprintln!(
             "{mode:?}, retain {retain}, fast spy {i}: {records} of {total} records \
              delivered, {laps} laps, {} bytes lost (stream of {end} bytes in {elapsed:?})",

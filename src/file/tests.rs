@@ -902,27 +902,21 @@ mod retention {
             assert_eq!(ring.retain(), 1008, "rounded up to 16");
             let max = ring.max_record_len();
             assert_eq!(max, (4096 - 1008) / 2 - 8);
-            let producer = ring.mpsc_producer().ok();
-            let mut spsc = producer.is_none().then(|| ring.spsc_producer().unwrap());
+            let mpsc = (mode == Mode::Mpsc).then(|| ring.mpsc_producer().unwrap());
+            let mut spsc = (mode == Mode::Spsc).then(|| ring.spsc_producer().unwrap());
+            let mut send = |len: usize| match (&mpsc, &mut spsc) {
+                (Some(tx), _) => tx.try_send(&vec![1u8; len]),
+                (_, Some(tx)) => tx.try_send(&vec![1u8; len]),
+                _ => unreachable!(),
+            };
             let mut consumer = ring.consumer().unwrap();
-            // Walk the tail through every offset, then claim the largest.
+            // Move the tail by records of varied sizes, so that the largest
+            // record is claimed at every offset, each time on a ring the
+            // consumer has emptied.
             for step in 0..(4096 / 8) {
-                let len = (step % 7) * 8;
-                let payload = vec![1u8; len];
-                for size in [len, max] {
-                    let sent = match (&producer, &mut spsc) {
-                        (Some(tx), _) => tx.try_send(&payload[..size.min(len)]),
-                        (None, Some(tx)) => tx.try_send(&vec![2u8; size]),
-                        _ => unreachable!(),
-                    };
-                    let _ = sent;
-                    while consumer.try_recv().is_ok() {}
-                }
-                let claim = match (&producer, &mut spsc) {
-                    (Some(tx), _) => tx.try_claim(max).map(|claim| claim.commit()),
-                    (None, Some(tx)) => tx.try_claim(max).map(|claim| claim.commit()),
-                    _ => unreachable!(),
-                };
+                send((step % 7) * 8).unwrap();
+                while consumer.try_recv().is_ok() {}
+                let claim = send(max);
                 assert!(claim.is_ok(), "{mode}: step {step}: {claim:?}");
                 while consumer.try_recv().is_ok() {}
             }
