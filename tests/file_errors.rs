@@ -318,7 +318,7 @@ fn impossible_positions_are_bad_positions() {
         (0, capacity + 8, 0),
         (capacity * 3, capacity, capacity * 3),
         (8, 8, 8 + capacity + 8),
-        (16, 8, 16),
+        (capacity + 16, 8, capacity + 16),
     ];
     for (head, tail, consumed) in cases {
         let path = ring_file("positions", capacity as usize, Mode::Spsc);
@@ -343,6 +343,21 @@ fn impossible_positions_are_bad_positions() {
         patch_u64(&path, TAIL_AT, tail);
         patch_u64(&path, CONSUMED_AT, head);
         open(&path);
+    }
+    // A consumer past the tail: a receiver that drained committed records a
+    // damaged file held at or past the tail (the fuzz target `open_drain`
+    // made one). The file opens, and the next SPSC producer starts where
+    // the consumer is.
+    let path = ring_file("past-tail", capacity as usize, Mode::Spsc);
+    patch_u64(&path, HEAD_AT, 16);
+    patch_u64(&path, TAIL_AT, 8);
+    patch_u64(&path, CONSUMED_AT, 16);
+    let ring = open(&path);
+    write_spsc(&ring, 0..3);
+    assert!(ring.tail() > 16, "the producer started at the consumer");
+    let mut consumer = ring.consumer().unwrap();
+    for key in 0..3 {
+        expect_record(&mut consumer, key);
     }
 }
 

@@ -243,14 +243,14 @@ pub(super) unsafe fn check_header(
         let consumed = header.consumed.0.load(Ordering::Relaxed);
         let head = header.head.0.load(Ordering::Relaxed);
         let aligned = (head | tail | consumed) % WORD == 0;
-        // An MPSC consumer may be past the tail, by up to the capacity: it
-        // reads a committed record wherever it finds one, even one a
-        // damaged file holds at or past the tail, and the next producer
-        // moves the tail up to its head. Refusing that state would leave a
-        // file the crate itself wrote (a receiver drained it) that no
-        // process opens again. An SPSC consumer never passes the tail.
-        let ahead = tail.wrapping_sub(head) <= capacity
-            || (mode == Mode::Mpsc && head.wrapping_sub(tail) <= capacity);
+        // A consumer may be past the tail, by up to the capacity: it reads
+        // a committed record wherever it finds one, even one a damaged file
+        // holds at or past the tail, and the next producer moves the tail
+        // up to the consumer (MPSC: to its head; SPSC: `take_over` starts
+        // at its `consumed` mark). Refusing that state would leave a file
+        // the crate itself wrote (a receiver drained it) that no process
+        // opens again.
+        let ahead = tail.wrapping_sub(head) <= capacity || head.wrapping_sub(tail) <= capacity;
         if aligned && ahead && consumed.wrapping_sub(head) <= capacity {
             return Ok(Layout {
                 mode,
